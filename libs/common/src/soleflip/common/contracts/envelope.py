@@ -1,0 +1,80 @@
+"""The CloudEvents 1.0 structured-JSON envelope every event travels in (ARCHITECTURE.md section 5)."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+
+class CloudEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A CloudEvents 1.0 event. `data` stays raw JSON-compatible until a consumer decodes it."""
+
+    id: str
+    source: str
+    type: str
+    specversion: str = "1.0"
+    subject: str | None = None
+    time: datetime | None = None
+    datacontenttype: str = "application/json"
+    data: Any = None
+    correlationid: str | None = None
+    causationid: str | None = None
+
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+_event_decoder = msgspec.json.Decoder(CloudEvent)
+_events_decoder = msgspec.json.Decoder(CloudEvent | list[CloudEvent])
+
+
+def uuid7() -> str:
+    """A time-ordered UUIDv7 (RFC 9562) string for events we create."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def new_event(
+    type_: str,
+    data: Any,
+    *,
+    source: str,
+    subject: str | None = None,
+    cause: CloudEvent | None = None,
+) -> CloudEvent:
+    """An event we create: UUIDv7 id, current time, correlation carried over from `cause`."""
+    event_id = uuid7()
+    return CloudEvent(
+        id=event_id,
+        source=source,
+        type=type_,
+        subject=subject,
+        time=datetime.now(UTC),
+        data=data,
+        correlationid=(cause.correlationid or cause.id) if cause else event_id,
+        causationid=cause.id if cause else None,
+    )
+
+
+def encode_event(event: CloudEvent) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(raw: bytes) -> CloudEvent:
+    """Decode one envelope; raises msgspec.ValidationError / DecodeError on bad input."""
+    return _event_decoder.decode(raw)
+
+
+def decode_events(raw: bytes) -> list[CloudEvent]:
+    """Decode a single envelope or a list of them into a list."""
+    decoded = _events_decoder.decode(raw)
+    return decoded if isinstance(decoded, list) else [decoded]
