@@ -1,0 +1,88 @@
+"""Connection pools: msgspec JSON codecs, the service schema on the search path, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import msgspec
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+_JSONB_VERSION = b"\x01"  # jsonb's binary wire format is a version byte, then JSON text.
+READY_SQL = "SELECT 1"
+
+
+def quote_ident(name: str) -> str:
+    """An SQL identifier, quoted (for DDL, where parameters are not allowed)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return _JSONB_VERSION + _encoder.encode(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return msgspec.json.decode(data[1:])
+
+
+def _encode_json(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def _decode_json(data: bytes) -> Any:
+    return msgspec.json.decode(data)
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Install msgspec codecs for `json` and `jsonb` (Decimal encoded as a string)."""
+    await conn.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        format="binary",
+    )
+    await conn.set_type_codec(
+        "json", schema="pg_catalog", encoder=_encode_json, decoder=_decode_json, format="binary"
+    )
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    schema: str | None = None,
+    statement_timeout_ms: int = 30_000,
+    command_timeout: float = 60.0,
+    application_name: str = "soleflip",
+) -> asyncpg.Pool:
+    """A pool whose connections have JSON codecs, `search_path` = `schema, public` when given,
+    and a server-side statement timeout; `command_timeout` bounds each call client-side."""
+    settings = {
+        "statement_timeout": str(statement_timeout_ms),
+        "application_name": application_name,
+    }
+    if schema is not None:
+        settings["search_path"] = f"{quote_ident(schema)}, public"
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init_connection,
+        server_settings=settings,
+        command_timeout=command_timeout,
+    )
+    return pool
+
+
+async def check_ready(pool: asyncpg.Pool, *, within_s: float = 2.0) -> bool:
+    """True when a connection can be had and answers within `within_s` seconds."""
+    try:
+        async with asyncio.timeout(within_s):
+            async with pool.acquire() as conn:
+                await conn.fetchval(READY_SQL)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        return False
+    return True
