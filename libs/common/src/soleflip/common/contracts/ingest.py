@@ -1,0 +1,186 @@
+"""Events accepted at ingest (ARCHITECTURE.md section 5) and the typed data each type carries.
+
+Each accepted type is a frozen Struct tagged by the CloudEvents `type` field, so a consumer of
+`ingest.>` decodes a whole message with `ingest_event_decoder` and dispatches with `match`. Data
+structs require only what every sender provides and ignore unknown fields: StockX resources
+grow, and a relay may forward more than we read. New fields always get defaults.
+
+`DATA_TYPES` maps each accepted type to its data struct; ingest validates `data` with it before
+publishing, and an event whose type is not in it goes to `ingest.unrecognized.<source>`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+
+NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1)]
+CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+
+
+class Money(msgspec.Struct, frozen=True, kw_only=True):
+    """An amount with its currency; JSON carries the amount as a string or number, never float."""
+
+    amount: Decimal
+    currency: CurrencyCode
+
+
+class StockxOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """A StockX order resource (list-item or detailed shape); unread fields are kept upstream."""
+
+    orderNumber: NonEmptyStr  # StockX spells its fields in camelCase
+    status: NonEmptyStr
+    listingId: str | None = None
+    amount: str | None = None
+    currencyCode: str | None = None
+    createdAt: datetime | None = None
+    updatedAt: datetime | None = None
+
+
+class StockxListing(msgspec.Struct, frozen=True, kw_only=True):
+    """A StockX listing resource."""
+
+    listingId: NonEmptyStr
+    status: NonEmptyStr
+    amount: str | None = None
+    currencyCode: str | None = None
+    updatedAt: datetime | None = None
+
+
+class StockxProduct(msgspec.Struct, frozen=True, kw_only=True):
+    """A StockX product resource, with its variants when the sender knows them."""
+
+    productId: NonEmptyStr
+    styleId: str | None = None
+    title: str | None = None
+    brand: str | None = None
+    variants: list[dict[str, Any]] | None = None
+
+
+class VariantMarketData(msgspec.Struct, frozen=True, kw_only=True):
+    """StockX market data of one variant (amounts are nullable strings, as StockX sends them)."""
+
+    variantId: NonEmptyStr
+    productId: str | None = None
+    currencyCode: str | None = None
+    lowestAskAmount: str | None = None
+    highestBidAmount: str | None = None
+    sellFasterAmount: str | None = None
+    earnMoreAmount: str | None = None
+
+
+#: `stockx.market.updated` carries one variant's market data or a non-empty list of them.
+MarketData = VariantMarketData | Annotated[list[VariantMarketData], msgspec.Meta(min_length=1)]
+
+
+class ItemPurchase(msgspec.Struct, frozen=True, kw_only=True):
+    """A purchase the seller logged (usually from an n8n purchase-log workflow)."""
+
+    sku: NonEmptyStr
+    size: NonEmptyStr
+    size_type: NonEmptyStr
+    quantity: Annotated[int, msgspec.Meta(gt=0)]
+    unit_cost: Money
+    purchased_at: datetime
+    supplier: NonEmptyStr
+    external_id: NonEmptyStr
+
+
+class EnrichmentRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """SKUs whose catalog data should be (re)fetched from StockX."""
+
+    skus: Annotated[list[NonEmptyStr], msgspec.Meta(min_length=1)]
+
+
+class _IngestEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """The CloudEvents envelope fields shared by every accepted event."""
+
+    id: str
+    source: str
+    specversion: str = "1.0"
+    subject: str | None = None
+    time: datetime | None = None
+    datacontenttype: str = "application/json"
+    correlationid: str | None = None
+    causationid: str | None = None
+
+
+class StockxOrderUpdated(_IngestEvent, frozen=True, tag="stockx.order.updated"):
+    """A relay saw a StockX order change."""
+
+    data: StockxOrder
+
+
+class StockxListingUpdated(_IngestEvent, frozen=True, tag="stockx.listing.updated"):
+    """A relay saw a StockX listing change."""
+
+    data: StockxListing
+
+
+class StockxProductUpdated(_IngestEvent, frozen=True, tag="stockx.product.updated"):
+    """A relay saw a StockX product change."""
+
+    data: StockxProduct
+
+
+class StockxMarketUpdated(_IngestEvent, frozen=True, tag="stockx.market.updated"):
+    """A price-data relay sent fresh market data for one or more variants."""
+
+    data: MarketData
+
+
+class InventoryItemPurchased(_IngestEvent, frozen=True, tag="inventory.item.purchased"):
+    """The seller bought stock."""
+
+    data: ItemPurchase
+
+
+class CatalogEnrichmentRequested(_IngestEvent, frozen=True, tag="catalog.enrichment.requested"):
+    """Someone asked for catalog data of these SKUs."""
+
+    data: EnrichmentRequest
+
+
+IngestEvent = (
+    StockxOrderUpdated
+    | StockxListingUpdated
+    | StockxProductUpdated
+    | StockxMarketUpdated
+    | InventoryItemPurchased
+    | CatalogEnrichmentRequested
+)
+
+#: The type of `data` for each accepted event type.
+DATA_TYPES: dict[str, Any] = {
+    "stockx.order.updated": StockxOrder,
+    "stockx.listing.updated": StockxListing,
+    "stockx.product.updated": StockxProduct,
+    "stockx.market.updated": MarketData,
+    "inventory.item.purchased": ItemPurchase,
+    "catalog.enrichment.requested": EnrichmentRequest,
+}
+
+ingest_event_decoder: msgspec.json.Decoder[IngestEvent] = msgspec.json.Decoder(IngestEvent)
+
+__all__ = [
+    "DATA_TYPES",
+    "CatalogEnrichmentRequested",
+    "EnrichmentRequest",
+    "IngestEvent",
+    "InventoryItemPurchased",
+    "ItemPurchase",
+    "MarketData",
+    "Money",
+    "StockxListing",
+    "StockxListingUpdated",
+    "StockxMarketUpdated",
+    "StockxOrder",
+    "StockxOrderUpdated",
+    "StockxProduct",
+    "StockxProductUpdated",
+    "VariantMarketData",
+    "ingest_event_decoder",
+]
