@@ -1,6 +1,8 @@
 """Postgres access for services: pools, migrations, unit of work, inbox, outbox and relay,
 poll state and advisory-lock leader election (asyncpg with explicit SQL, no ORM)."""
 
+from soleflip.common.db._inbox import claim, claim_many, prune_inbox
+from soleflip.common.db._leader import LeaderLock, leader, run_as_leader
 from soleflip.common.db._migrate import (
     Migration,
     MigrationError,
@@ -9,17 +11,36 @@ from soleflip.common.db._migrate import (
     migrate,
     role_name,
 )
+from soleflip.common.db._outbox import OutboxMessage, enqueue, enqueue_many, prune_outbox
+from soleflip.common.db._poll_state import get_poll_state, set_poll_state
 from soleflip.common.db._pool import check_ready, create_pool, init_connection, quote_ident
+from soleflip.common.db._relay import OutboxRelay, Publish
+from soleflip.common.db._uow import UnitOfWork
 
 __all__ = [
+    "LeaderLock",
     "Migration",
     "MigrationError",
+    "OutboxMessage",
+    "OutboxRelay",
+    "Publish",
+    "UnitOfWork",
     "check_ready",
+    "claim",
+    "claim_many",
     "create_pool",
+    "enqueue",
+    "enqueue_many",
+    "get_poll_state",
     "init_connection",
+    "leader",
     "library_migrations",
     "load_migrations",
     "migrate",
+    "prune_inbox",
+    "prune_outbox",
     "quote_ident",
     "role_name",
+    "run_as_leader",
+    "set_poll_state",
 ]

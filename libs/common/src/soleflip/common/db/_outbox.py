@@ -1,0 +1,89 @@
+"""The transactional outbox: events written in the handler's transaction, published later.
+
+A statement-level trigger (library migration 0000_base) notifies `soleflip_outbox_<schema>` on
+commit, waking the relay; the relay's periodic sweep covers lost notifications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import asyncpg
+import msgspec
+
+from soleflip.common.contracts import CloudEvent, encode_event
+from soleflip.common.db._inbox import Conn
+
+# Headers travel as JSON text so these work on any connection, with or without the pool codecs.
+ENQUEUE_SQL = """
+INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4::text::jsonb)
+ON CONFLICT (event_id) DO NOTHING
+"""
+ENQUEUE_MANY_SQL = """
+INSERT INTO outbox (event_id, subject, payload, headers)
+SELECT e, s, p, h::jsonb
+FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS t(e, s, p, h)
+ON CONFLICT (event_id) DO NOTHING
+"""
+PRUNE_OUTBOX_SQL = """
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox
+    WHERE published_at IS NOT NULL AND published_at < now() - $1::interval
+    LIMIT $2
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One row to publish: `msg_id` is the event id, JetStream's de-duplication key."""
+
+    subject: str
+    payload: bytes
+    msg_id: str
+    headers: dict[str, str] = field(default_factory=dict)
+    id: int = 0
+
+
+def _headers(event: CloudEvent, headers: dict[str, str] | None) -> str:
+    merged = {"ce-type": event.type, **(headers or {})}
+    return msgspec.json.encode(merged).decode()
+
+
+async def enqueue(
+    conn: Conn, subject: str, event: CloudEvent, headers: dict[str, str] | None = None
+) -> None:
+    """Add `event` to the outbox in the caller's transaction; a repeated event id is a no-op."""
+    await conn.execute(
+        ENQUEUE_SQL, event.id, subject, encode_event(event), _headers(event, headers)
+    )
+
+
+async def enqueue_many(
+    conn: Conn,
+    items: Sequence[tuple[str, CloudEvent]],
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Add several `(subject, event)` pairs in one statement, in the given order."""
+    if not items:
+        return
+    await conn.execute(
+        ENQUEUE_MANY_SQL,
+        [event.id for _, event in items],
+        [subject for subject, _ in items],
+        [encode_event(event) for _, event in items],
+        [_headers(event, headers) for _, event in items],
+    )
+
+
+async def prune_outbox(pool: asyncpg.Pool, older_than: timedelta, *, batch: int = 10_000) -> int:
+    """Delete rows published longer than `older_than` ago, in batches; returns the count."""
+    total = 0
+    while True:
+        status = await pool.execute(PRUNE_OUTBOX_SQL, older_than, batch)
+        deleted = int(status.rsplit(" ", 1)[-1])
+        total += deleted
+        if deleted < batch:
+            return total

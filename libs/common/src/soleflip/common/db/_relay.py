@@ -1,0 +1,183 @@
+"""The outbox relay: publishes committed outbox rows in id order and marks them published.
+
+At-least-once: rows are locked (`FOR UPDATE SKIP LOCKED`, so replicas share the work without
+publishing a row twice), published, then marked in the same transaction. A crash after the
+publish and before the commit leaves the rows unpublished; the next sweep publishes them again
+with the same message id, which JetStream de-duplicates. A failed publish is retried with
+backoff; nothing is ever dropped. Order holds within a relay; replicas may interleave batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+import structlog
+
+from soleflip.common.db._outbox import OutboxMessage, prune_outbox
+
+log = structlog.get_logger(__name__)
+
+Publish = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
+
+FETCH_UNPUBLISHED_SQL = """
+SELECT id, event_id, subject, payload, headers::text AS headers
+FROM outbox
+WHERE published_at IS NULL
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+MARK_PUBLISHED_SQL = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+CHANNEL_SQL = "SELECT 'soleflip_outbox_' || current_schema()"
+HEARTBEAT_SQL = "SELECT 1"
+
+_headers_decoder = msgspec.json.Decoder(dict[str, str])
+
+
+def _message(row: asyncpg.Record) -> OutboxMessage:
+    return OutboxMessage(
+        subject=row["subject"],
+        payload=bytes(row["payload"]),
+        msg_id=row["event_id"],
+        headers=_headers_decoder.decode(row["headers"]),
+        id=row["id"],
+    )
+
+
+class OutboxRelay:
+    """Moves outbox rows to the bus: `await relay.run()` until `await relay.stop()`.
+
+    Wakes on the outbox trigger's NOTIFY (a dedicated pooled connection, re-established after
+    Postgres restarts) and every `poll_interval` seconds; prunes rows published longer than
+    `retention` ago every `prune_interval` seconds.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publish: Publish,
+        *,
+        batch: int = 500,
+        poll_interval: float = 5.0,
+        retention: timedelta = timedelta(days=7),
+        prune_interval: float = 3600.0,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 30.0,
+    ) -> None:
+        self._pool = pool
+        self._publish = publish
+        self._batch = batch
+        self._poll_interval = poll_interval
+        self._retention = retention
+        self._prune_interval = prune_interval
+        self._backoff = (backoff_initial, backoff_max)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._next_prune = 0.0
+        self.listening = asyncio.Event()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unpublished rows and mark them; returns how many."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(FETCH_UNPUBLISHED_SQL, self._batch)
+            if not rows:
+                return 0
+            await self._publish([_message(row) for row in rows])
+            await conn.execute(MARK_PUBLISHED_SQL, [row["id"] for row in rows])
+        return len(rows)
+
+    async def drain(self) -> int:
+        """Publish until no unpublished row is left (or another replica holds the rest)."""
+        total = 0
+        while not self._stopping.is_set():
+            count = await self.relay_once()
+            total += count
+            if count < self._batch:
+                break
+        return total
+
+    async def stop(self) -> None:
+        """Ask `run` to return after the batch in flight."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Relay until `stop()`: on every notification, every poll interval, after failures."""
+        self._stopping.clear()
+        listener = asyncio.create_task(self._listen_forever())
+        try:
+            await self._work_forever()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _work_forever(self) -> None:
+        initial, maximum = self._backoff
+        delay = initial
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                await self.drain()
+                await self._maybe_prune()
+            except Exception:
+                # Postgres or the bus is down: keep the rows and retry, never drop them.
+                log.warning("outbox.relay_failed", retry_in_s=delay, exc_info=True)
+                await self._sleep(self._stopping, delay)
+                delay = min(delay * 2, maximum)
+                continue
+            delay = initial
+            await self._sleep(self._wake, self._poll_interval)
+
+    async def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + self._prune_interval
+        pruned = await prune_outbox(self._pool, self._retention)
+        if pruned:
+            log.info("outbox.pruned", rows=pruned)
+
+    @staticmethod
+    async def _sleep(event: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def _listen_forever(self) -> None:
+        """Hold a LISTEN connection; on loss, reconnect with backoff (the sweep covers the gap)."""
+        initial, maximum = self._backoff
+        delay = initial
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    await self._listen(conn)
+                    delay = initial
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.info("outbox.listen_lost", error=str(exc), retry_in_s=delay)
+            self.listening.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, maximum)
+
+    async def _listen(self, conn: Any) -> None:
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda *_: lost.set())
+        channel = await conn.fetchval(CHANNEL_SQL)
+        await conn.add_listener(channel, self._on_notify)
+        self.listening.set()
+        self._wake.set()  # notifications sent while we were not listening are gone: sweep now
+        while not lost.is_set():
+            await self._sleep(lost, self._poll_interval)
+            if not lost.is_set():
+                # A half-open TCP connection never reports loss; a round trip does.
+                await conn.fetchval(HEARTBEAT_SQL, timeout=self._poll_interval)
+        raise ConnectionResetError("LISTEN connection closed")
