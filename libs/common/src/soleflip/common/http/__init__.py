@@ -1,0 +1,51 @@
+"""The shared HTTP edge: the app factory, problem+json errors, bearer-token auth and the server.
+
+Services call `create_app(...)` in their composition root, put `guards=[requires("read")]` on
+`/api/v1` controllers, and the CLI runs the result with `serve(app, host=..., port=...)`.
+"""
+
+from soleflip.common.http._app import SERVICE_STATE_KEY, SETTINGS_STATE_KEY, create_app
+from soleflip.common.http._health import Check, ReadinessSource, check_name, run_checks
+from soleflip.common.http._problems import (
+    PROBLEM_JSON,
+    problem_response,
+    problem_type,
+)
+from soleflip.common.http._server import GRACEFUL_SHUTDOWN_S, build_server, serve, serve_async
+from soleflip.common.http.auth import (
+    BEARER_SECURITY,
+    SCOPES,
+    TokenAuthenticator,
+    bearer_token,
+    current_principal,
+    generate_token,
+    granted_scopes,
+    hash_token,
+    requires,
+)
+
+__all__ = [
+    "BEARER_SECURITY",
+    "GRACEFUL_SHUTDOWN_S",
+    "PROBLEM_JSON",
+    "SCOPES",
+    "SERVICE_STATE_KEY",
+    "SETTINGS_STATE_KEY",
+    "Check",
+    "ReadinessSource",
+    "TokenAuthenticator",
+    "bearer_token",
+    "build_server",
+    "check_name",
+    "create_app",
+    "current_principal",
+    "generate_token",
+    "granted_scopes",
+    "hash_token",
+    "problem_response",
+    "problem_type",
+    "requires",
+    "run_checks",
+    "serve",
+    "serve_async",
+]

@@ -1,0 +1,122 @@
+"""`create_app`: the Litestar application every service builds, with the shared HTTP edge.
+
+What every app gets: health, readiness and metrics endpoints, OpenAPI under `/schema`,
+problem+json for every error, a body size cap, bearer-token state for `requires`, request logs,
+server spans continuing the caller's `traceparent`, and request metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
+from typing import Any, TypeAlias
+
+from litestar import Litestar, asgi
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.handlers import ASGIRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.types import ASGIApp, ControllerRouterHandler, Middleware, Receive, Scope, Send
+from litestar.types.callable_types import LifespanHook
+
+from soleflip.common.http._health import ReadinessSource, health_handlers
+from soleflip.common.http._middleware import TelemetryMiddleware
+from soleflip.common.http._problems import exception_handlers
+from soleflip.common.http.auth import STATE_KEY, TokenAuthenticator
+from soleflip.common.settings import Settings
+
+Lifespan: TypeAlias = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+SETTINGS_STATE_KEY = "soleflip_settings"
+SERVICE_STATE_KEY = "soleflip_service"
+
+
+def create_app(
+    *,
+    service: str,
+    settings: Settings,
+    route_handlers: Sequence[ControllerRouterHandler] = (),
+    lifespan: Sequence[Lifespan] = (),
+    readiness: ReadinessSource = (),
+    on_startup: Sequence[LifespanHook] = (),
+    on_shutdown: Sequence[LifespanHook] = (),
+    max_body_bytes: int | None = None,
+    extra_asgi_routes: Mapping[str, ASGIApp | ASGIRouteHandler] | None = None,
+    dependencies: Mapping[str, Provide] | None = None,
+    middleware: Sequence[Middleware] = (),
+    state: Mapping[str, Any] | None = None,
+    readiness_timeout_s: float = 2.0,
+    version: str = "0.1.0",
+    description: str | None = None,
+    openapi_tags: Sequence[Tag] = (),
+    debug: bool = False,
+) -> Litestar:
+    """Build the Litestar app of `service` (see the module docstring for what it adds).
+
+    `max_body_bytes` defaults to `settings.max_body_bytes`; a route may set its own
+    `request_max_body_size`. `readiness` is a list (or name -> check mapping) of async callables
+    raising when a dependency is unusable, or a callable returning one after startup.
+    """
+    app_state = {
+        **(state or {}),
+        STATE_KEY: TokenAuthenticator(settings.api_tokens),
+        SETTINGS_STATE_KEY: settings,
+        SERVICE_STATE_KEY: service,
+    }
+    handlers: list[ControllerRouterHandler] = [
+        *health_handlers(readiness, readiness_timeout_s),
+        *route_handlers,
+        *(_asgi_route(path, app) for path, app in (extra_asgi_routes or {}).items()),
+    ]
+    app = Litestar(
+        route_handlers=handlers,
+        lifespan=list(lifespan),
+        on_startup=list(on_startup),
+        on_shutdown=list(on_shutdown),
+        dependencies=dict(dependencies or {}),
+        middleware=list(middleware),
+        state=State(app_state),
+        exception_handlers=exception_handlers(),
+        openapi_config=_openapi(service, version, description, openapi_tags),
+        request_max_body_size=max_body_bytes or settings.max_body_bytes,
+        # Money is Decimal: Litestar's default would turn it into a float or an int.
+        type_encoders={Decimal: str},
+        # Logging is configured once by `configure_observability`, never by the framework.
+        logging_config=None,
+        debug=debug,
+    )
+    # Outermost, around Litestar's own exception handling, so 404s and 405s are observed too.
+    app.asgi_handler = TelemetryMiddleware(app.asgi_handler, service=service)
+    return app
+
+
+def _openapi(
+    service: str, version: str, description: str | None, tags: Sequence[Tag]
+) -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title=f"SoleFlip {service}",
+        version=version,
+        description=description,
+        tags=list(tags) or None,
+        path="/schema",
+        # Scalar at /schema itself; Swagger UI as an alternative; JSON at /schema/openapi.json.
+        render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer")}
+        ),
+        use_handler_docstrings=True,
+    )
+
+
+def _asgi_route(path: str, app: ASGIApp | ASGIRouteHandler) -> ASGIRouteHandler:
+    if isinstance(app, ASGIRouteHandler):
+        return app
+
+    async def mounted(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope, receive, send)
+
+    mounted.__name__ = f"mounted_{path.strip('/').replace('/', '_') or 'root'}"
+    return asgi(path, is_mount=True, copy_scope=True)(mounted)

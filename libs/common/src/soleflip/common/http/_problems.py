@@ -1,0 +1,177 @@
+"""RFC 9457 problem+json: every error the HTTP edge answers with is built here.
+
+`SoleflipError`s keep their status, title, detail, `errors[]` and headers and get a stable
+`urn:soleflip:problem:<kind>` type; framework errors are `about:blank` with the status phrase;
+anything unexpected is a 500 without internals, logged once with its stack trace.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from soleflip.common.errors import SoleflipError
+from soleflip.common.observability import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:soleflip:problem:"
+
+_log = get_logger("soleflip.http")
+_encoder = msgspec.json.Encoder(decimal_format="string")
+
+
+def problem_type(error: type[SoleflipError]) -> str:
+    """The stable type of an error class: `InvalidInput` -> `urn:soleflip:problem:invalid-input`."""
+    return PROBLEM_TYPE_PREFIX + re.sub(r"(?<!^)(?=[A-Z])", "-", error.__name__).lower()
+
+
+def problem_response(
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    type_: str = "about:blank",
+    instance: str | None = None,
+    errors: Sequence[Mapping[str, Any]] = (),
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> Response[bytes]:
+    """A problem+json response; `extensions` adds members such as `checks` or `request_id`."""
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title or _phrase(status),
+        "status": status,
+        "detail": detail or _phrase(status),
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = [dict(e) for e in errors]
+    body.update(extensions or {})
+    return Response(
+        content=_encoder.encode(body),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def _note_error(name: str, detail: str) -> None:
+    # Bound rather than logged: the access log line that follows carries it, one line per request.
+    structlog.contextvars.bind_contextvars(error=name, error_detail=detail)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _instance(request: Request[Any, Any, Any]) -> str:
+    return str(request.scope.get("path", "")) or "/"
+
+
+def handle_soleflip_error(request: Request[Any, Any, Any], exc: SoleflipError) -> Response[bytes]:
+    """Expected errors: no stack trace; the request's access log line names the error."""
+    _note_error(type(exc).__name__, exc.detail)
+    return problem_response(
+        exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        type_=problem_type(type(exc)),
+        instance=_instance(request),
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    """Litestar's own errors (routing, body parsing, size caps, guards) as problems."""
+    if isinstance(exc, ValidationException):
+        return _validation_problem(request, exc)
+    status = exc.status_code
+    if status >= 500:
+        return handle_unexpected(request, exc)
+    _note_error(type(exc).__name__, exc.detail)
+    detail = exc.detail if exc.detail and exc.detail != _phrase(status) else None
+    return problem_response(
+        status,
+        detail=detail or _default_detail(request, status),
+        instance=_instance(request),
+        headers=exc.headers,
+    )
+
+
+def _default_detail(request: Request[Any, Any, Any], status: int) -> str:
+    if status == 404:
+        return f"No resource at {_instance(request)}"
+    if status == 405:
+        return f"Method {request.method} is not allowed on {_instance(request)}"
+    return _phrase(status)
+
+
+def _validation_problem(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[bytes]:
+    errors = _field_errors(exc.extra)
+    _note_error(type(exc).__name__, _strip_query(exc.detail))
+    # The body parsed but its content is wrong: 422, as the contract says; bad query or path
+    # parameters and unparsable bodies stay 400.
+    status = 422 if any(e.get("source") == "body" for e in errors) else 400
+    detail = "Request validation failed" if errors else _strip_query(exc.detail)
+    return problem_response(
+        status,
+        title=_phrase(status),
+        detail=detail,
+        instance=_instance(request),
+        errors=errors,
+        headers=exc.headers,
+    )
+
+
+def _field_errors(extra: Any) -> list[dict[str, str]]:
+    if not isinstance(extra, list):
+        return []
+    errors = []
+    for item in extra:
+        if not isinstance(item, Mapping):
+            continue
+        source = item.get("source")
+        entry = {"field": str(item.get("key") or ""), "message": str(item.get("message", ""))}
+        if source is not None:
+            entry["source"] = str(getattr(source, "value", source))
+        errors.append(entry)
+    return errors
+
+
+def _strip_query(detail: str) -> str:
+    # Litestar's messages echo the raw URL; a query string may carry things we never echo.
+    return re.sub(r"\?\S*", "", detail)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """A bug or an unmapped failure: 500 with no internals; the stack trace goes to the log."""
+    _log.error("unhandled exception", exc_info=exc, path=_instance(request))
+    return problem_response(
+        500,
+        detail="An unexpected error occurred. It was logged; quote the x-request-id header.",
+        instance=_instance(request),
+    )
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """The handler map given to every app: most specific class first wins by MRO lookup."""
+    return {
+        SoleflipError: handle_soleflip_error,
+        HTTPException: handle_http_exception,
+        Exception: handle_unexpected,
+    }

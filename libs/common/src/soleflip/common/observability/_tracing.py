@@ -1,0 +1,103 @@
+"""OpenTelemetry tracing: one TracerProvider per process and W3C trace-context propagation.
+
+The exporter follows the standard `OTEL_*` variables. Without an OTLP exporter package installed,
+spans are still created (their ids appear in logs and are propagated) but not exported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.context import Context
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+# Tried in order when OTLP is wanted: the HTTP exporter is lighter than gRPC.
+_OTLP_EXPORTERS = (
+    ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
+    ("opentelemetry.exporter.otlp.proto.grpc.trace_exporter", "OTLPSpanExporter"),
+)
+
+_provider: TracerProvider | None = None
+
+
+def configure_tracing(service: str, env: Mapping[str, str]) -> str:
+    """Install the global TracerProvider once; returns a short description of the exporter."""
+    global _provider
+    propagate.set_global_textmap(
+        CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+    )
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return "disabled"
+    if _provider is not None:
+        # OpenTelemetry allows one global provider per process; the first service name wins
+        # (several services in one `soleflip dev` process share it).
+        return "already configured"
+    resource = Resource.create({SERVICE_NAME: service})
+    provider = TracerProvider(resource=resource)
+    exporter, description = _exporter_from_env(env)
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return description
+
+
+def tracer_provider() -> TracerProvider | None:
+    """The SDK provider installed by `configure_tracing`, if any (tests add processors to it)."""
+    return _provider
+
+
+def _exporter_from_env(env: Mapping[str, str]) -> tuple[SpanExporter | None, str]:
+    kind = env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
+    if kind in ("none", ""):
+        return None, "none"
+    if kind == "console":
+        return ConsoleSpanExporter(), "console"
+    endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    if not endpoint:
+        return None, "none (no OTEL_EXPORTER_OTLP_ENDPOINT)"
+    for module_name, class_name in _OTLP_EXPORTERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        # The exporter reads its endpoint, headers and protocol from the same OTEL_* variables.
+        exporter: SpanExporter = getattr(module, class_name)()
+        return exporter, f"otlp ({module_name.split('.')[4]}) to {endpoint}"
+    return None, "none (OTLP endpoint set but no opentelemetry-exporter-otlp package installed)"
+
+
+def inject_headers(headers: dict[str, str], context: Context | None = None) -> dict[str, str]:
+    """Add `traceparent`/`tracestate` (and baggage) of the current span to `headers`; returns it."""
+    propagate.inject(headers, context=context)
+    return headers
+
+
+def extract_context(headers: Mapping[str, Any] | Iterable[tuple[Any, Any]] | None) -> Context:
+    """The trace context carried by `headers`: a mapping, or ASGI/NATS-style (name, value) pairs."""
+    carrier: dict[str, str] = {}
+    if headers is not None:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        for name, value in items:
+            key = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+            text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+            carrier[key.lower()] = text
+    return propagate.extract(carrier)
+
+
+def current_trace_ids() -> tuple[str, str] | None:
+    """(trace_id, span_id) in W3C hex of the current span, or None outside a recorded span."""
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
