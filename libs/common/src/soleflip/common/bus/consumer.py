@@ -1,0 +1,382 @@
+"""A durable pull consumer runner: fetch, hand to a handler, ack/nak/term, dead-letter.
+
+Outcome mapping (ARCHITECTURE.md section 5): the handler returns → ACK; a transient
+`SoleflipError` → NAK with a delay from `nak_delays`; any other `SoleflipError` or an undecodable
+payload (poison) → copy to `dlq.<durable>`, then TERM; an unexpected exception → NAK with delay,
+and on the `max_deliver`-th delivery → dead letter, so the server never drops a message silently.
+
+The server-side `max_deliver` is one more than ours: that reserve delivery only exists to retry
+a dead-letter copy that could not be published (NATS down at that moment), never the handler.
+
+nats-py pull subscriptions can go quiet after a server restart, so the runner fetches with idle
+heartbeats (a heartbeat means "alive, no messages"; silence means "no server") and re-creates
+the consumer and subscription after a reconnect, an API error or repeated silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import FetchTimeoutError
+from opentelemetry import trace
+
+from soleflip.common.bus.dlq import dead_letter_message
+from soleflip.common.bus.message import Message, Outcome
+from soleflip.common.bus.metrics import DEAD_LETTERS, HANDLER_SECONDS, MESSAGES, RESUBSCRIBES
+from soleflip.common.bus.names import Names
+from soleflip.common.bus.publisher import Publisher
+from soleflip.common.errors import SoleflipError, Unavailable
+
+log = structlog.get_logger(__name__)
+tracer = trace.get_tracer(__name__)
+
+Handler = Callable[[Message], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Message]], Awaitable[Sequence[Outcome]]]
+
+DEFAULT_NAK_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 60.0)
+_SILENT_FETCHES_BEFORE_RESUBSCRIBE = 2
+
+
+class DeliveriesExhausted(Exception):
+    """A message came back after its last allowed delivery (a crash loop or a failed DLQ copy)."""
+
+
+class ConsumerRunner:
+    """Runs one durable pull consumer `<service>-<purpose>` until `stop()`.
+
+    Give `handler` (one message at a time, in stream order) or `batch_handler` (the whole fetched
+    batch, returning one `Outcome` per message; if it raises, every message is retried, because a
+    batch-wide failure cannot tell which message is poison).
+    """
+
+    def __init__(
+        self,
+        nc: Client,
+        names: Names,
+        *,
+        stream: str,
+        durable: str,
+        subjects: Sequence[str],
+        handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
+        batch_size: int = 100,
+        max_deliver: int = 5,
+        ack_wait: float = 30.0,
+        nak_delays: Sequence[float] = DEFAULT_NAK_DELAYS,
+        max_ack_pending: int = 1000,
+        fetch_timeout: float = 2.0,
+        publisher: Publisher | None = None,
+    ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handler or batch_handler")
+        if not subjects:
+            raise ValueError("a consumer needs at least one filter subject")
+        self._nc = nc
+        self._js: JetStreamContext = nc.jetstream()
+        self._names = names
+        self.stream, self.durable = stream, durable
+        self._stream_name, self._durable_name = names.stream(stream), names.durable(durable)
+        self._subjects = [names.subject(s) for s in subjects]
+        self._handler, self._batch_handler = handler, batch_handler
+        self._batch_size, self._max_deliver, self._ack_wait = batch_size, max_deliver, ack_wait
+        self._nak_delays = tuple(nak_delays) or (0.0,)
+        self._max_ack_pending, self._fetch_timeout = max_ack_pending, fetch_timeout
+        self._publisher = publisher or Publisher(self._js, names)
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._reconnects_seen = 0
+        self._silent_fetches = 0
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create or update the consumer and start fetching; raises if JetStream refuses."""
+        try:
+            await self._subscribe()
+        except SoleflipError:
+            raise
+        except Exception as exc:
+            raise Unavailable(f"consumer {self._durable_name}: {exc!r}") from exc
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(), name=f"consumer:{self._durable_name}")
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Stop fetching, finish the message in hand (NAK the rest of the batch), then return.
+
+        A handler still running after `grace` seconds is cancelled and its message NAKed.
+        """
+        self._stopping.set()
+        if self._task is not None:
+            done, _ = await asyncio.wait({self._task}, timeout=grace)
+            if not done:
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=5.0)
+            self._task = None
+        await self._unsubscribe()
+        with contextlib.suppress(Exception):
+            # Acks are fire-and-forget publishes: push them onto the wire before returning.
+            await self._nc.flush(timeout=2)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    # -- subscription -----------------------------------------------------------------------
+
+    def _consumer_config(self) -> ConsumerConfig:
+        single = len(self._subjects) == 1
+        return ConsumerConfig(
+            name=self._durable_name,
+            durable_name=self._durable_name,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self._ack_wait,
+            max_deliver=self._max_deliver + 1,  # the reserve delivery: see the module docstring
+            max_ack_pending=self._max_ack_pending,
+            filter_subject=self._subjects[0] if single else None,
+            filter_subjects=None if single else list(self._subjects),
+        )
+
+    async def _subscribe(self) -> None:
+        await self._unsubscribe()
+        # Create-or-update: also brings back a consumer deleted while we were away.
+        await self._js.add_consumer(self._stream_name, self._consumer_config())
+        self._sub = await self._js.pull_subscribe_bind(
+            durable=self._durable_name, stream=self._stream_name
+        )
+        self._reconnects_seen = self._nc.stats["reconnects"]
+        self._silent_fetches = 0
+
+    async def _unsubscribe(self) -> None:
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    # -- fetch loop -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                msgs = await self._fetch()
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                log.warning("nats.fetch_failed", consumer=self._durable_name, error=repr(exc))
+                await self._unsubscribe()
+                await self._pause(min(0.25 * 2**failures, 5.0))
+                continue
+            if msgs:
+                await self._process(msgs)
+
+    async def _fetch(self) -> list[Msg]:
+        if not self._nc.is_connected:
+            await self._pause(0.25)
+            return []
+        if self._sub is None or self._nc.stats["reconnects"] != self._reconnects_seen:
+            if self._sub is not None:
+                RESUBSCRIBES.labels(self._durable_name).inc()
+                log.info("nats.resubscribe", consumer=self._durable_name)
+            await self._subscribe()
+        assert self._sub is not None
+        heartbeat = max(self._fetch_timeout / 4, 0.1)
+        try:
+            msgs = await self._sub.fetch(
+                self._batch_size, timeout=self._fetch_timeout, heartbeat=heartbeat
+            )
+        except FetchTimeoutError:
+            self._silent_fetches = 0  # heartbeats came: the server is there, the stream is idle
+            return []
+        except TimeoutError:
+            self._silent_fetches += 1
+            if self._silent_fetches >= _SILENT_FETCHES_BEFORE_RESUBSCRIBE:
+                RESUBSCRIBES.labels(self._durable_name).inc()
+                log.warning("nats.consumer_silent", consumer=self._durable_name)
+                await self._unsubscribe()
+            return []
+        self._silent_fetches = 0
+        return msgs
+
+    async def _pause(self, seconds: float) -> None:
+        # Sleep, but wake up at once when stop() is called.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    # -- processing -------------------------------------------------------------------------
+
+    async def _process(self, msgs: Sequence[Msg]) -> None:
+        messages = [Message.from_nats(m, self._names) for m in msgs]
+        if self._batch_handler is not None:
+            await self._process_batch(self._batch_handler, messages)
+            return
+        for index, message in enumerate(messages):
+            if self._stopping.is_set():
+                await self._drain(messages[index:])
+                return
+            await self._process_one(message)
+
+    async def _process_one(self, message: Message) -> None:
+        assert self._handler is not None
+        if message.num_delivered > self._max_deliver:
+            await self._settle(message, Outcome.dead(_exhausted(message)))
+            return
+        started = time.perf_counter()
+        attributes = {"messaging.system": "nats", "messaging.destination.name": message.subject}
+        try:
+            with (
+                structlog.contextvars.bound_contextvars(**self._log_context(message)),
+                tracer.start_as_current_span(
+                    f"{self.durable} process",
+                    context=message.otel_context,
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes=attributes,
+                ),
+            ):
+                async with self._in_progress([message]):
+                    outcome = await _call(self._handler, message)
+                HANDLER_SECONDS.labels(self._durable_name).observe(time.perf_counter() - started)
+                await self._settle(message, outcome)
+        except asyncio.CancelledError:
+            await self._drain([message])  # stop() timed out: let another replica take it now
+            raise
+
+    async def _process_batch(self, handler: BatchHandler, messages: list[Message]) -> None:
+        exhausted = [m for m in messages if m.num_delivered > self._max_deliver]
+        live = [m for m in messages if m.num_delivered <= self._max_deliver]
+        for message in exhausted:
+            await self._settle(message, Outcome.dead(_exhausted(message)))
+        if not live:
+            return
+        started = time.perf_counter()
+        try:
+            async with self._in_progress(live):
+                outcomes = await _call_batch(handler, live)
+        except asyncio.CancelledError:
+            await self._drain(live)
+            raise
+        HANDLER_SECONDS.labels(self._durable_name).observe(time.perf_counter() - started)
+        for message, outcome in zip(live, outcomes, strict=True):
+            await self._settle(message, outcome)
+
+    @contextlib.asynccontextmanager
+    async def _in_progress(self, messages: Sequence[Message]) -> AsyncIterator[None]:
+        """While the handler runs, tell the server every ack_wait/3 that we are still working."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self._ack_wait / 3)
+                for message in messages:
+                    with contextlib.suppress(Exception):
+                        await message.raw.in_progress()
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- settling ---------------------------------------------------------------------------
+
+    async def _settle(self, message: Message, outcome: Outcome) -> None:
+        if outcome.kind == "retry" and message.num_delivered >= self._max_deliver:
+            assert outcome.error is not None
+            outcome = Outcome.dead(outcome.error)
+        self._log_outcome(message, outcome)
+        try:
+            if outcome.kind == "ack":
+                await message.raw.ack()
+            elif outcome.kind == "retry":
+                await message.raw.nak(delay=self._nak_delay(message, outcome))
+            else:
+                assert outcome.error is not None
+                await self._dead_letter(message, outcome.error)
+                return
+        except Exception as exc:
+            # The server redelivers after ack_wait; handlers are idempotent through their inbox.
+            log.warning("nats.settle_failed", consumer=self._durable_name, error=repr(exc))
+            return
+        MESSAGES.labels(self._durable_name, outcome.kind).inc()
+
+    async def _dead_letter(self, message: Message, error: BaseException) -> None:
+        copy = dead_letter_message(message, stream=self.stream, consumer=self.durable, error=error)
+        try:
+            await self._publisher.publish_many([copy])
+        except SoleflipError as exc:
+            # Without a stored copy, TERM would lose the message: retry it via the reserve delivery.
+            log.error("nats.dead_letter_failed", consumer=self._durable_name, error=repr(exc))
+            await message.raw.nak(delay=self._nak_delays[-1])
+            MESSAGES.labels(self._durable_name, "retry").inc()
+            return
+        await message.raw.term()
+        MESSAGES.labels(self._durable_name, "dead_letter").inc()
+        DEAD_LETTERS.labels(self._durable_name).inc()
+
+    async def _drain(self, messages: Sequence[Message]) -> None:
+        """Hand unprocessed messages back at once (NAK without delay) on shutdown."""
+        for message in messages:
+            if not message.raw.is_acked:
+                with contextlib.suppress(Exception):
+                    await message.raw.nak()
+                MESSAGES.labels(self._durable_name, "drained").inc()
+
+    def _nak_delay(self, message: Message, outcome: Outcome) -> float:
+        index = min(message.num_delivered, len(self._nak_delays)) - 1
+        return max(self._nak_delays[max(index, 0)], outcome.delay or 0.0)
+
+    def _log_context(self, message: Message) -> dict[str, object]:
+        return {
+            "consumer": self._durable_name,
+            "subject": message.subject,
+            "event_id": message.event_id,
+            "stream_seq": message.stream_seq,
+            "delivery": message.num_delivered,
+        }
+
+    def _log_outcome(self, message: Message, outcome: Outcome) -> None:
+        if outcome.kind == "ack":
+            return
+        level = "warning" if outcome.kind == "retry" else "error"
+        getattr(log, level)(
+            f"nats.message_{outcome.kind}",
+            error=repr(outcome.error),
+            exc_info=outcome.error if not outcome.expected else None,
+            **self._log_context(message),
+        )
+
+
+async def _call(handler: Handler, message: Message) -> Outcome:
+    try:
+        await handler(message)
+    except Exception as exc:
+        return Outcome.from_error(exc)
+    return Outcome.ack()
+
+
+async def _call_batch(handler: BatchHandler, messages: Sequence[Message]) -> Sequence[Outcome]:
+    try:
+        outcomes = await handler(messages)
+    except Exception as exc:
+        outcome = Outcome.from_error(exc)
+        if outcome.kind == "dead":
+            outcome = Outcome.retry(exc)
+        return [outcome] * len(messages)
+    if len(outcomes) != len(messages):
+        error = RuntimeError(f"batch handler returned {len(outcomes)} outcomes for {len(messages)}")
+        return [Outcome.retry(error)] * len(messages)
+    return outcomes
+
+
+def _exhausted(message: Message) -> DeliveriesExhausted:
+    return DeliveriesExhausted(f"delivered {message.num_delivered} times without a verdict")

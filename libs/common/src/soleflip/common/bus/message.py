@@ -1,0 +1,112 @@
+"""What a consumer's handler sees (`Message`) and what it decided (`Outcome`).
+
+Handlers never touch nats-py: they get the contract subject (prefix removed), the payload, the
+headers, the event id, delivery metadata and the OpenTelemetry context of the publisher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+from nats.aio.msg import Msg
+from opentelemetry.context import Context
+from opentelemetry.propagate import extract
+
+from soleflip.common.bus.names import Names
+from soleflip.common.contracts import CloudEvent, decode_event
+from soleflip.common.errors import SoleflipError
+
+# Set by `dlq.replay` on a republished dead letter: the id the event had before, so every
+# consumer's inbox (keyed on event id) still recognises it.
+ORIGINAL_MSG_ID = "x-original-msg-id"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One delivered JetStream message, stripped of transport details."""
+
+    subject: str
+    data: bytes
+    headers: Mapping[str, str]
+    event_id: str | None
+    num_delivered: int
+    stream_seq: int
+    otel_context: Context
+    raw: Msg = field(repr=False, compare=False)
+
+    @classmethod
+    def from_nats(cls, msg: Msg, names: Names) -> Message:
+        headers = dict(msg.headers or {})
+        meta = msg.metadata
+        return cls(
+            subject=names.unsubject(msg.subject),
+            data=msg.data,
+            headers=headers,
+            event_id=headers.get(ORIGINAL_MSG_ID) or headers.get("Nats-Msg-Id"),
+            num_delivered=meta.num_delivered,
+            stream_seq=meta.sequence.stream,
+            otel_context=extract(headers),
+            raw=msg,
+        )
+
+    def event(self) -> CloudEvent:
+        """The CloudEvent envelope; raises msgspec errors (treated as poison) on bad payloads."""
+        return decode_event(self.data)
+
+
+OutcomeKind = Literal["ack", "retry", "dead"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The decision for one message: ack it, retry it later (NAK), or dead-letter it (TERM)."""
+
+    kind: OutcomeKind
+    error: BaseException | None = None
+    delay: float | None = None
+
+    @classmethod
+    def ack(cls) -> Outcome:
+        return _ACK
+
+    @classmethod
+    def retry(cls, error: BaseException, *, delay: float | None = None) -> Outcome:
+        return cls("retry", error, delay)
+
+    @classmethod
+    def dead(cls, error: BaseException) -> Outcome:
+        return cls("dead", error)
+
+    @classmethod
+    def from_error(cls, error: BaseException) -> Outcome:
+        """The contract's mapping: transient → retry; other expected errors and undecodable
+        payloads → dead letter; anything unexpected → retry until `max_deliver`."""
+        if isinstance(error, SoleflipError):
+            return (
+                cls.retry(error, delay=_retry_after(error)) if error.transient else cls.dead(error)
+            )
+        if isinstance(error, msgspec.ValidationError | msgspec.DecodeError):
+            return cls.dead(error)
+        return cls.retry(error)
+
+    @property
+    def expected(self) -> bool:
+        """Whether the error is one we anticipated (logged without a stack trace)."""
+        return self.error is None or isinstance(
+            self.error, SoleflipError | msgspec.ValidationError | msgspec.DecodeError
+        )
+
+
+_ACK = Outcome("ack")
+
+
+def _retry_after(error: SoleflipError) -> float | None:
+    """A `Retry-After` the error carries (rate limits) sets the minimum NAK delay."""
+    raw = error.headers.get("Retry-After")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
