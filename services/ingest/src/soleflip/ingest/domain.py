@@ -263,6 +263,10 @@ class TokenBucket:
         self._tokens = self._burst
         self._last: float | None = None
 
+    @property
+    def rate(self) -> float:
+        return self._rate
+
     def take(self, now: float) -> float:
         """Spend one token: 0.0 if granted, else the seconds until one is available."""
         if self._last is not None:

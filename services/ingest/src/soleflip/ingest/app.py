@@ -1,0 +1,124 @@
+"""Composition root of ingest: settings in, a Litestar app out (port 8000, no database).
+
+The lifespan connects to NATS, makes sure the INGEST stream exists and binds the webhook
+endpoint to a publisher; readiness checks the connection and the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, asgi
+from litestar.handlers import ASGIRouteHandler
+from litestar.openapi.spec import Tag
+from litestar.types import Receive, Scope, Send
+from nats.aio.client import Client
+
+from soleflip.common.bus import (
+    Names,
+    Publisher,
+    check_streams,
+    connect,
+    ensure_streams,
+    stream_spec,
+)
+from soleflip.common.errors import Unavailable
+from soleflip.common.http import create_app as create_http_app
+from soleflip.common.observability import configure_observability, get_logger
+from soleflip.common.settings import Settings
+from soleflip.ingest.http import SourcePolicy, WebhookEndpoint
+from soleflip.ingest.openapi import PATH, add_webhook_operation
+
+DEFAULT_PORT = 8000
+SERVICE = "ingest"
+#: Per PubAck wait and attempts: a NATS outage answers 503 within about a second, not a hang.
+PUBLISH_TIMEOUT_S = 2.0
+PUBLISH_ATTEMPTS = 2
+
+_log = get_logger("soleflip.ingest")
+
+
+def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
+    """The senders ingest accepts (the `{source}` of the path) and how each authenticates."""
+    rate = settings.webhook_rate_per_s
+    return {
+        "stockx": SourcePolicy(
+            "stockx", secrets=settings.webhook_secrets_stockx, tokens=(), rate_per_s=rate
+        ),
+        "n8n": SourcePolicy(
+            "n8n", secrets=settings.webhook_secrets_n8n, tokens=settings.n8n_tokens, rate_per_s=rate
+        ),
+    }
+
+
+def webhook_route(endpoint: WebhookEndpoint, sources: list[str]) -> ASGIRouteHandler:
+    """The endpoint as a Litestar ASGI route (described in OpenAPI by `add_webhook_operation`).
+
+    One plain path per source rather than `/webhooks/{source}`: Litestar 2.x cannot route an
+    ASGI handler with path parameters (KeyError on the method), and plain paths are its fastest
+    lookup; an unknown source is Litestar's ordinary 404.
+    """
+
+    async def receive_webhook(scope: Scope, receive: Receive, send: Send) -> None:
+        await endpoint(scope, receive, send)
+
+    paths = [PATH.replace("{source}", source) for source in sources]
+    return asgi(paths, copy_scope=False)(receive_webhook)
+
+
+class _Bus:
+    """The NATS connection of one app instance, for the lifespan and readiness."""
+
+    def __init__(self, settings: Settings, endpoint: WebhookEndpoint) -> None:
+        self.settings = settings
+        self.names = Names(settings.nats_prefix)
+        self.endpoint = endpoint
+        self.nc: Client | None = None
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
+        nc = await connect(self.settings.nats_url, name=SERVICE)
+        self.nc = nc
+        try:
+            js = nc.jetstream()
+            await ensure_streams(js, self.names, specs=[stream_spec("INGEST")])
+            publisher = Publisher(
+                js, self.names, timeout=PUBLISH_TIMEOUT_S, attempts=PUBLISH_ATTEMPTS
+            )
+            self.endpoint.bind(publisher)
+            yield
+        finally:
+            self.endpoint.bind(None)
+            self.nc = None
+            await nc.drain()
+
+    async def check_nats(self) -> None:
+        if self.nc is None or not self.nc.is_connected:
+            raise Unavailable("not connected to NATS")
+        problems = await check_streams(
+            self.nc.jetstream(), self.names, specs=[stream_spec("INGEST")]
+        )
+        if problems:
+            raise Unavailable("; ".join(problems))
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The ingest app: `POST /webhooks/{stockx|n8n}` plus the shared health/metrics/OpenAPI."""
+    configure_observability(SERVICE, settings)
+    policies = source_policies(settings)
+    for name, policy in policies.items():
+        if not policy.verifier.configured and not policy.tokens:
+            _log.warning("webhook source without secret or token refuses everything", source=name)
+    endpoint = WebhookEndpoint(policies, max_body_bytes=settings.max_body_bytes)
+    bus = _Bus(settings, endpoint)
+    return create_http_app(
+        service=SERVICE,
+        settings=settings,
+        route_handlers=[webhook_route(endpoint, list(policies))],
+        lifespan=[bus.lifespan],
+        readiness={"nats": bus.check_nats},
+        on_startup=[add_webhook_operation],
+        openapi_tags=[Tag(name="webhooks", description="Signed webhooks from relays and n8n")],
+        description="Verifies webhooks and publishes them to NATS JetStream.",
+    )
