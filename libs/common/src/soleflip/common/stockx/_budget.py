@@ -1,0 +1,219 @@
+"""The shared StockX request budget: 1 request/s and 25,000/day per API key, for every process.
+
+Design (one KV key per API key in the `stockx_budget` bucket, holding `{next, day, used}`):
+
+* **Slots by compare-and-set (GCRA).** `next` is the earliest wall-clock time the next request
+  may be sent. To send, a caller reads `(state, revision)`, takes `slot = max(now, next)` and
+  writes `next = slot + spacing, used = used + 1` with `update(..., last=revision)`. Only one
+  writer can win a revision, so every granted slot is at least `spacing` after the previous
+  one, whichever process got it. `spacing = (1 + safety) / rate`: the `safety` margin (10 %)
+  absorbs the lateness between a slot and the request reaching StockX, so no 1-s window at the
+  server sees more than `rate` requests while utilisation stays above 90 %.
+* **Priority by horizon.** A caller of priority `p` (0 = catalog refresh ... 4 = user write) may
+  claim a slot only if it lies within `p * spacing` of now; otherwise it sleeps until it does
+  and re-reads. The lowest priority therefore claims only slots that are due, so a saturating
+  background load keeps `next` within one spacing of now, and a user write arriving at any time
+  finds a claimable slot at once and is sent within about one spacing (plus CAS retries). In
+  general a caller waits at most `(p_below + 1) * spacing` behind lower priorities. Higher
+  priorities can starve lower ones; that is the intent, and every wait has a deadline.
+* **Daily budget with reserves.** `used` counts today's (UTC) grants and resets when `day`
+  changes, as StockX's does at 00:00 UTC. Priority `p` is refused once `used` reaches
+  `daily * (1 - RESERVE[p])`, so the last 20 % of the day is kept for order sync and writes.
+* **Few contenders.** Within a process one coroutine per priority contends (an `asyncio.Lock`
+  per priority), so the KV sees at most `processes * 5` CAS attempts per slot, not one per call.
+* **Local pacing.** After its slot, a request also passes an `aiolimiter` limiter at the rate,
+  so even a broken clock cannot make one process exceed it.
+* **429 feedback.** A 429 moves `next` past the server's `Retry-After` for every process.
+
+Slots are wall-clock times, so processes need synchronised clocks (NTP); skew eats into `safety`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from typing import Protocol
+
+import msgspec
+from aiolimiter import AsyncLimiter
+
+from soleflip.common.stockx._errors import StockXBudgetExhausted, StockXBudgetTimeout
+from soleflip.common.stockx._kv import CasConflict, CasStore
+from soleflip.common.stockx._metrics import BUDGET_REMAINING, BUDGET_WAIT
+
+
+class Priority(IntEnum):
+    """Who is asking; higher values are served first."""
+
+    CATALOG_REFRESH = 0
+    MARKET_DATA = 1
+    LISTING_SYNC = 2
+    ORDER_SYNC = 3
+    USER_WRITE = 4
+
+
+#: Share of the daily budget a priority may not touch (kept for higher priorities).
+RESERVE: dict[Priority, float] = {
+    Priority.CATALOG_REFRESH: 0.20,
+    Priority.MARKET_DATA: 0.15,
+    Priority.LISTING_SYNC: 0.10,
+    Priority.ORDER_SYNC: 0.05,
+    Priority.USER_WRITE: 0.0,
+}
+
+
+class RequestBudget(Protocol):
+    """Grants permission to send one request."""
+
+    async def acquire(self, priority: Priority, max_wait: float) -> None: ...
+
+    async def penalize(self, seconds: float) -> None: ...
+
+
+class BudgetState(msgspec.Struct, kw_only=True):
+    """The shared record: next free slot (epoch seconds), UTC day and grants used that day."""
+
+    next: float = 0.0
+    day: str = ""
+    used: int = 0
+
+
+def seconds_to_midnight(now: float) -> float:
+    moment = datetime.fromtimestamp(now, UTC)
+    midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - moment).total_seconds()
+
+
+def _utc_day(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+
+
+def budget_key(api_key: str) -> str:
+    """One budget per API key, named by a digest so the key itself never sits in NATS."""
+    return "key." + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+class KvBudget:
+    """`RequestBudget` shared through a compare-and-set store (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: CasStore,
+        *,
+        key: str,
+        rate_per_s: float,
+        daily: int,
+        safety: float = 0.1,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._store = store
+        self._key = key
+        self._daily = daily
+        self._spacing = (1.0 + safety) / rate_per_s
+        self._clock = clock
+        self._sleep = sleep
+        self._locks = {p: asyncio.Lock() for p in Priority}
+        self._limiter = AsyncLimiter(1, 1.0 / rate_per_s)
+
+    async def acquire(self, priority: Priority, max_wait: float) -> None:
+        started = time.monotonic()
+        deadline = started + max_wait
+        async with self._locks[priority]:
+            slot = await self._claim(priority, deadline)
+        await self._sleep(max(0.0, slot - self._clock()))
+        await self._limiter.acquire()
+        BUDGET_WAIT.labels(priority.name).observe(time.monotonic() - started)
+
+    async def _claim(self, priority: Priority, deadline: float) -> float:
+        while True:
+            state, revision = await self._read()
+            now = self._clock()
+            used = state.used if state.day == _utc_day(now) else 0
+            self._check_daily(priority, used, now)
+            slot = max(now, state.next)
+            lead = slot - now - priority * self._spacing
+            if time.monotonic() + max(lead, slot - now) > deadline:
+                raise StockXBudgetTimeout(
+                    f"no StockX request slot for {priority.name} within the call's deadline",
+                    retry_after=max(1.0, slot - now),
+                )
+            if lead > 0:
+                await self._sleep(lead)
+                continue
+            claimed = BudgetState(next=slot + self._spacing, day=_utc_day(now), used=used + 1)
+            try:
+                await self._store.update(self._key, msgspec.json.encode(claimed), last=revision)
+            except CasConflict:
+                continue
+            BUDGET_REMAINING.set(self._daily - claimed.used)
+            return slot
+
+    def _check_daily(self, priority: Priority, used: int, now: float) -> None:
+        allowance = int(self._daily * (1.0 - RESERVE[priority]))
+        if used >= allowance:
+            BUDGET_REMAINING.set(max(0, self._daily - used))
+            raise StockXBudgetExhausted(
+                f"StockX daily budget for {priority.name} spent ({used}/{allowance})",
+                retry_after=seconds_to_midnight(now),
+            )
+
+    async def _read(self) -> tuple[BudgetState, int]:
+        for _ in range(10):
+            found = await self._store.get(self._key)
+            if found is not None:
+                return msgspec.json.decode(found[0], type=BudgetState), found[1]
+            try:
+                revision = await self._store.create(self._key, msgspec.json.encode(BudgetState()))
+            except CasConflict:
+                continue
+            return BudgetState(), revision
+        raise StockXBudgetTimeout("the StockX budget record keeps changing; giving up")
+
+    async def penalize(self, seconds: float) -> None:
+        """Push the next slot of every process past `seconds` from now (after a 429)."""
+        for _ in range(10):
+            state, revision = await self._read()
+            until = self._clock() + seconds
+            if state.next >= until:
+                return
+            state.next = until
+            try:
+                await self._store.update(self._key, msgspec.json.encode(state), last=revision)
+            except CasConflict:
+                continue
+            return
+
+
+class LocalBudget:
+    """A budget for one process only (tools, unit tests): local pacing plus a daily count."""
+
+    def __init__(self, *, rate_per_s: float, daily: int, clock: Callable[[], float] = time.time):
+        self._limiter = AsyncLimiter(1, 1.0 / rate_per_s)
+        self._daily = daily
+        self._clock = clock
+        self._day = ""
+        self._used = 0
+
+    async def acquire(self, priority: Priority, max_wait: float) -> None:
+        now = self._clock()
+        if self._day != _utc_day(now):
+            self._day, self._used = _utc_day(now), 0
+        if self._used >= int(self._daily * (1.0 - RESERVE[priority])):
+            raise StockXBudgetExhausted(
+                f"StockX daily budget for {priority.name} spent",
+                retry_after=seconds_to_midnight(now),
+            )
+        self._used += 1
+        BUDGET_REMAINING.set(self._daily - self._used)
+        try:
+            await asyncio.wait_for(self._limiter.acquire(), max_wait)
+        except TimeoutError:
+            raise StockXBudgetTimeout("no local StockX request slot before the deadline") from None
+
+    async def penalize(self, seconds: float) -> None:
+        """Nothing to share in one process: the caller's own 429 backoff already waits."""

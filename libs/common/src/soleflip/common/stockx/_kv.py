@@ -1,0 +1,95 @@
+"""A compare-and-set key-value store: the NATS KV bucket in production, a dict in unit tests.
+
+Auth and budget need only three operations (read with revision, create-if-absent, update-if-
+revision), so they depend on this protocol rather than on nats-py, and unit tests run the very
+same single-flight and budget code against `MemoryKv`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+
+from soleflip.common.bus.names import Names
+
+AUTH_BUCKET = "stockx_auth"
+BUDGET_BUCKET = "stockx_budget"
+
+
+class CasConflict(Exception):
+    """The key changed (or exists) since the revision the caller read."""
+
+
+class CasStore(Protocol):
+    """Read, create and compare-and-set on string keys holding bytes."""
+
+    async def get(self, key: str) -> tuple[bytes, int] | None: ...
+
+    async def create(self, key: str, value: bytes) -> int: ...
+
+    async def update(self, key: str, value: bytes, last: int) -> int: ...
+
+
+class MemoryKv:
+    """In-process `CasStore` with NATS-like revisions (one sequence per store)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[bytes, int]] = {}
+        self._seq = 0
+
+    async def get(self, key: str) -> tuple[bytes, int] | None:
+        return self._data.get(key)
+
+    async def create(self, key: str, value: bytes) -> int:
+        if key in self._data:
+            raise CasConflict(key)
+        return self._put(key, value)
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        current = self._data.get(key)
+        if current is None or current[1] != last:
+            raise CasConflict(key)
+        return self._put(key, value)
+
+    def _put(self, key: str, value: bytes) -> int:
+        self._seq += 1
+        self._data[key] = (value, self._seq)
+        return self._seq
+
+
+class NatsKv:
+    """`CasStore` over a nats-py `KeyValue` bucket."""
+
+    def __init__(self, kv: Any) -> None:
+        self._kv = kv
+
+    async def get(self, key: str) -> tuple[bytes, int] | None:
+        try:
+            entry = await self._kv.get(key)
+        except KeyNotFoundError:
+            return None
+        return (entry.value or b""), int(entry.revision)
+
+    async def create(self, key: str, value: bytes) -> int:
+        try:
+            return int(await self._kv.create(key, value))
+        except KeyWrongLastSequenceError as exc:
+            raise CasConflict(key) from exc
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        try:
+            return int(await self._kv.update(key, value, last=last))
+        except KeyWrongLastSequenceError as exc:
+            raise CasConflict(key) from exc
+
+
+async def open_bucket(js: Any, names: Names, bucket: str) -> NatsKv:
+    """Bind to (creating if needed) a namespaced KV bucket that keeps only the latest value."""
+    name = names.bucket(bucket)
+    try:
+        kv = await js.key_value(name)
+    except BucketNotFoundError:
+        # Several processes may race here; creating with identical config is idempotent.
+        kv = await js.create_key_value(bucket=name, history=1)
+    return NatsKv(kv)
