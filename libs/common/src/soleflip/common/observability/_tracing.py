@@ -36,6 +36,9 @@ def configure_tracing(service: str, env: Mapping[str, str]) -> str:
     )
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return "disabled"
+    existing = trace.get_tracer_provider()
+    if _provider is None and isinstance(existing, TracerProvider):
+        _provider = existing  # someone (a test harness, an agent) installed one first
     if _provider is not None:
         # OpenTelemetry allows one global provider per process; the first service name wins
         # (several services in one `soleflip dev` process share it).

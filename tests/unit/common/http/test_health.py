@@ -1,0 +1,113 @@
+"""Liveness, readiness with named checks, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from soleflip.common.http import check_name
+
+
+async def check_database() -> None:
+    return None
+
+
+async def check_nats() -> None:
+    raise ConnectionRefusedError("nats://10.0.0.1:4222 refused")
+
+
+async def hang() -> None:
+    await asyncio.sleep(30)
+
+
+def test_live_is_always_200(client: TestClient[Litestar]) -> None:
+    response = client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "live"}
+
+
+def test_ready_without_checks_is_200(client: TestClient[Litestar]) -> None:
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {}}
+
+
+def test_ready_reports_every_passing_check(make_app: Callable[..., Litestar]) -> None:
+    with TestClient(make_app(readiness=[check_database])) as client:
+        response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"database": "ok"}}
+
+
+def test_ready_is_503_problem_naming_the_failing_check(make_app: Callable[..., Litestar]) -> None:
+    with TestClient(make_app(readiness=[check_database, check_nats])) as client:
+        response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert "nats" in body["detail"]
+    assert body["checks"] == {"database": "ok", "nats": "failed: ConnectionRefusedError"}
+    # The failure's own text (addresses, credentials) stays in the logs, not in the answer.
+    assert "10.0.0.1" not in response.text
+    assert response.headers["retry-after"]
+
+
+def test_a_hanging_check_times_out(make_app: Callable[..., Litestar]) -> None:
+    app = make_app(readiness={"stockx": hang}, readiness_timeout_s=0.05)
+    with TestClient(app) as client:
+        response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"stockx": "timed out after 0.05s"}
+
+
+def test_readiness_provider_is_called_per_probe(make_app: Callable[..., Litestar]) -> None:
+    current: list[Callable[[], object]] = []
+    app = make_app(readiness=lambda: list(current))
+    with TestClient(app) as client:
+        assert client.get("/health/ready").status_code == 200
+        current.append(check_nats)
+        assert client.get("/health/ready").status_code == 503
+
+
+def test_check_names_come_from_functions_partials_or_attributes() -> None:
+    async def probe(_: int) -> None:
+        return None
+
+    named = functools.partial(probe, 1)
+    assert check_name(check_database) == "database"
+    assert check_name(named) == "probe"
+    named.check_name = "custom"  # type: ignore[attr-defined]
+    assert check_name(named) == "custom"
+
+
+def test_metrics_expose_request_histogram_by_route_template(
+    client: TestClient[Litestar], tokens: object
+) -> None:
+    client.get("/health/live")
+    client.get("/no/such/path/12345")
+    text = client.get("/metrics").text
+    assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+    assert 'soleflip_http_request_duration_seconds_count{method="GET",route="/health/live",' in text
+    assert 'route="<unmatched>",service="test-svc",status="404"' in text
+    # Raw paths never become label values: they would explode the series count.
+    assert "12345" not in text
+
+
+def test_openapi_document_is_served(client: TestClient[Litestar]) -> None:
+    response = client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["info"]["title"] == "SoleFlip test-svc"
+    assert "/api/v1/items" in document["paths"]
+    assert "/health/ready" in document["paths"]
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_openapi_ui_is_browsable(client: TestClient[Litestar]) -> None:
+    response = client.get("/schema")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
