@@ -17,27 +17,18 @@ from soleflip.common.db import (
     claim_many,
     create_pool,
     get_poll_state,
-    migrate,
     prune_inbox,
     set_poll_state,
 )
-from soleflip.common.testing.db import service_names
+from soleflip.common.testing.db import migrated_pool
 
 FILES = {"0001_things.sql": "CREATE TABLE things (id int PRIMARY KEY, doc jsonb);"}
 
 
 @pytest.fixture
 async def pool(fresh_database: str, tmp_path: Path) -> AsyncIterator[asyncpg.Pool]:
-    async with service_names(fresh_database) as services:
-        svc = services.new()
-        for name, sql in FILES.items():
-            (tmp_path / name).write_text(sql)
-        await migrate(fresh_database, svc, tmp_path)
-        pool = await create_pool(fresh_database, schema=svc, max_size=4)
-        try:
-            yield pool
-        finally:
-            await pool.close()
+    async with migrated_pool(fresh_database, tmp_path, FILES) as pool:
+        yield pool
 
 
 async def count_things(pool: asyncpg.Pool) -> int:

@@ -164,7 +164,6 @@ class OutboxRelay:
                     delay = initial
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.info("outbox.listen_lost", error=str(exc), retry_in_s=delay)
-            self.listening.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, maximum)
 
@@ -173,11 +172,18 @@ class OutboxRelay:
         conn.add_termination_listener(lambda *_: lost.set())
         channel = await conn.fetchval(CHANNEL_SQL)
         await conn.add_listener(channel, self._on_notify)
-        self.listening.set()
-        self._wake.set()  # notifications sent while we were not listening are gone: sweep now
-        while not lost.is_set():
-            await self._sleep(lost, self._poll_interval)
-            if not lost.is_set():
-                # A half-open TCP connection never reports loss; a round trip does.
-                await conn.fetchval(HEARTBEAT_SQL, timeout=self._poll_interval)
+        try:
+            self.listening.set()
+            self._wake.set()  # notifications sent while we were not listening are gone: sweep
+            while not lost.is_set():
+                await self._sleep(lost, self._poll_interval)
+                if not lost.is_set():
+                    # A half-open TCP connection never reports loss; a round trip does.
+                    await conn.fetchval(HEARTBEAT_SQL, timeout=self._poll_interval)
+        finally:
+            self.listening.clear()
+            if not conn.is_closed():
+                # Also on cancellation: the pool wants its connection back without listeners.
+                with contextlib.suppress(Exception):
+                    await conn.remove_listener(channel, self._on_notify)
         raise ConnectionResetError("LISTEN connection closed")

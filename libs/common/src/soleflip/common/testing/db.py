@@ -7,10 +7,11 @@ import secrets
 import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 
-from soleflip.common.db import quote_ident, role_name
+from soleflip.common.db import create_pool, migrate, quote_ident, role_name
 
 ROLE_EXISTS_SQL = "SELECT true FROM pg_roles WHERE rolname = $1"
 
@@ -65,3 +66,28 @@ async def service_names(admin_dsn: str) -> AsyncIterator[ServiceNames]:
         yield names
     finally:
         await drop_service_roles(names.dsns, names.services)
+
+
+def write_migrations(directory: Path, files: dict[str, str]) -> Path:
+    """Write `{file name: SQL}` into `directory` (created when missing); returns it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, sql in files.items():
+        (directory / name).write_text(sql)
+    return directory
+
+
+@asynccontextmanager
+async def migrated_pool(
+    admin_dsn: str, migrations: Path, files: dict[str, str] | None = None, *, max_size: int = 4
+) -> AsyncIterator[asyncpg.Pool]:
+    """A random service migrated into `admin_dsn` (writing `files` into `migrations` first) and a
+    pool on its schema; the pool is closed and the role dropped on exit."""
+    write_migrations(migrations, files or {})
+    async with service_names(admin_dsn) as services:
+        svc = services.new()
+        await migrate(admin_dsn, svc, migrations)
+        pool = await create_pool(admin_dsn, schema=svc, max_size=max_size)
+        try:
+            yield pool
+        finally:
+            await pool.close()
