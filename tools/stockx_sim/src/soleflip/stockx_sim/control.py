@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from litestar import Request, get, post, put
+from litestar.params import FromPath
 
 from soleflip.stockx_sim.clock import iso
 from soleflip.stockx_sim.engine import seed_world, tick
@@ -172,7 +173,7 @@ async def set_faults(request: Req) -> dict[str, Any]:
 
 
 @get("/_sim/state/{kind:str}")
-async def state(request: Req, kind: str) -> dict[str, Any]:
+async def state(request: Req, kind: FromPath[str]) -> dict[str, Any]:
     world = world_of(request)
     tick(world)
     if kind == "orders":

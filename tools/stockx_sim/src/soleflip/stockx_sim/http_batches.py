@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from soleflip.stockx_sim.batches import KINDS, submit
 from soleflip.stockx_sim.errors import not_found
@@ -22,7 +23,7 @@ def _kind(kind: str) -> str:
 
 
 @post("/v2/selling/batch/{kind:str}", status_code=200)
-async def create_batch(request: Req, kind: str) -> Response[Any]:
+async def create_batch(request: Req, kind: FromPath[str]) -> Response[Any]:
     batch = submit(world_of(request), _kind(kind), await json_body(request, {"items"}))
     return Response(batch_body(batch))
 
@@ -35,12 +36,14 @@ def _batch(request: Req, kind: str, batch_id: str) -> Batch:
 
 
 @get("/v2/selling/batch/{kind:str}/{batch_id:str}")
-async def get_batch(request: Req, kind: str, batch_id: str) -> Response[Any]:
+async def get_batch(request: Req, kind: FromPath[str], batch_id: FromPath[str]) -> Response[Any]:
     return Response(batch_body(_batch(request, kind, batch_id)))
 
 
 @get("/v2/selling/batch/{kind:str}/{batch_id:str}/items")
-async def get_batch_items(request: Req, kind: str, batch_id: str) -> Response[Any]:
+async def get_batch_items(
+    request: Req, kind: FromPath[str], batch_id: FromPath[str]
+) -> Response[Any]:
     batch = _batch(request, kind, batch_id)
     status = (request.query_params.get("status") or "").upper()
     items = [i for i in batch.items if not status or i.status == status]

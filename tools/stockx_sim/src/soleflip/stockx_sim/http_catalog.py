@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from soleflip.stockx_sim import ingestion
 from soleflip.stockx_sim.catalog import Product, Variant
@@ -59,12 +60,12 @@ async def search(request: Req) -> Response[Any]:
 
 
 @get("/v2/catalog/products/{product_id:str}")
-async def get_product(request: Req, product_id: str) -> Response[Any]:
+async def get_product(request: Req, product_id: FromPath[str]) -> Response[Any]:
     return Response(product_detail(world_of(request).product(product_id)))
 
 
 @get("/v2/catalog/products/{product_id:str}/variants")
-async def get_variants(request: Req, product_id: str) -> Response[Any]:
+async def get_variants(request: Req, product_id: FromPath[str]) -> Response[Any]:
     product = world_of(request).product(product_id)
     return Response([variant_body(v) for v in product.variants])
 
@@ -78,13 +79,15 @@ def _variant_of(world: World, product_id: str, variant_id: str) -> tuple[Product
 
 
 @get("/v2/catalog/products/{product_id:str}/variants/{variant_id:str}")
-async def get_variant(request: Req, product_id: str, variant_id: str) -> Response[Any]:
+async def get_variant(
+    request: Req, product_id: FromPath[str], variant_id: FromPath[str]
+) -> Response[Any]:
     _, variant = _variant_of(world_of(request), product_id, variant_id)
     return Response(variant_body(variant))
 
 
 @get("/v2/catalog/products/variants/gtins/{gtin:str}")
-async def get_variant_by_gtin(request: Req, gtin: str) -> Response[Any]:
+async def get_variant_by_gtin(request: Req, gtin: FromPath[str]) -> Response[Any]:
     if not gtin.isdigit() or len(gtin) not in (8, 12, 13, 14):
         raise bad_request("gtin must be a UPC, EAN or ITF-14 of 8, 12, 13 or 14 digits")
     variant = world_of(request).gtins.get(gtin)
@@ -134,7 +137,9 @@ def _market_product(world: World, product_id: str) -> Product:
 
 
 @get("/v2/catalog/products/{product_id:str}/variants/{variant_id:str}/market-data")
-async def get_variant_market_data(request: Req, product_id: str, variant_id: str) -> Response[Any]:
+async def get_variant_market_data(
+    request: Req, product_id: FromPath[str], variant_id: FromPath[str]
+) -> Response[Any]:
     world = world_of(request)
     currency = _currency(request)
     _market_product(world, product_id)
@@ -143,7 +148,7 @@ async def get_variant_market_data(request: Req, product_id: str, variant_id: str
 
 
 @get("/v2/catalog/products/{product_id:str}/market-data")
-async def get_product_market_data(request: Req, product_id: str) -> Response[Any]:
+async def get_product_market_data(request: Req, product_id: FromPath[str]) -> Response[Any]:
     world = world_of(request)
     currency = _currency(request)
     product = _market_product(world, product_id)
@@ -157,7 +162,7 @@ async def create_ingestion(request: Req) -> Response[Any]:
 
 
 @get("/v2/catalog/ingestion/{ingestion_id:str}")
-async def get_ingestion(request: Req, ingestion_id: str) -> Response[Any]:
+async def get_ingestion(request: Req, ingestion_id: FromPath[str]) -> Response[Any]:
     if not _UUID.match(ingestion_id):
         raise bad_request("ingestionId must be a UUID")
     job = world_of(request).ingestions.get(ingestion_id)

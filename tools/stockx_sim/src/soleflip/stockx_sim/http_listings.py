@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from litestar import Request, Response, delete, get, patch, post, put
+from litestar.params import FromPath
 
 from soleflip.stockx_sim.errors import bad_request, not_found
 from soleflip.stockx_sim.listings import ask_fields, new_listing, start_operation, writable
@@ -76,12 +77,12 @@ def _listing(request: Req, listing_id: str) -> Listing:
 
 
 @get("/v2/selling/listings/{listing_id:str}")
-async def get_listing(request: Req, listing_id: str) -> Response[Any]:
+async def get_listing(request: Req, listing_id: FromPath[str]) -> Response[Any]:
     return Response(listing_body(world_of(request), _listing(request, listing_id), True))
 
 
 async def _write(
-    request: Req, listing_id: str, kind: str, body_keys: set[str] | None
+    request: Req, listing_id: FromPath[str], kind: FromPath[str], body_keys: set[str] | None
 ) -> Response[Any]:
     world = world_of(request)
     listing = writable(world, listing_id)
@@ -95,27 +96,29 @@ async def _write(
 
 
 @patch("/v2/selling/listings/{listing_id:str}")
-async def update_listing(request: Req, listing_id: str) -> Response[Any]:
+async def update_listing(request: Req, listing_id: FromPath[str]) -> Response[Any]:
     return await _write(request, listing_id, "UPDATE", _ASK_KEYS)
 
 
 @delete("/v2/selling/listings/{listing_id:str}", status_code=200)
-async def delete_listing(request: Req, listing_id: str) -> Response[Any]:
+async def delete_listing(request: Req, listing_id: FromPath[str]) -> Response[Any]:
     return await _write(request, listing_id, "DELETE", None)
 
 
 @put("/v2/selling/listings/{listing_id:str}/activate")
-async def activate_listing(request: Req, listing_id: str) -> Response[Any]:
+async def activate_listing(request: Req, listing_id: FromPath[str]) -> Response[Any]:
     return await _write(request, listing_id, "ACTIVATE", _ASK_KEYS)
 
 
 @put("/v2/selling/listings/{listing_id:str}/deactivate")
-async def deactivate_listing(request: Req, listing_id: str) -> Response[Any]:
+async def deactivate_listing(request: Req, listing_id: FromPath[str]) -> Response[Any]:
     return await _write(request, listing_id, "DEACTIVATE", None)
 
 
 @get("/v2/selling/listings/{listing_id:str}/operations/{operation_id:str}")
-async def get_operation(request: Req, listing_id: str, operation_id: str) -> Response[Any]:
+async def get_operation(
+    request: Req, listing_id: FromPath[str], operation_id: FromPath[str]
+) -> Response[Any]:
     listing = _listing(request, listing_id)
     for op in listing.operations:
         if op.operation_id == operation_id:
@@ -133,7 +136,7 @@ def _cursor(raw: str | None) -> int:
 
 
 @get("/v2/selling/listings/{listing_id:str}/operations")
-async def list_operations(request: Req, listing_id: str) -> Response[Any]:
+async def list_operations(request: Req, listing_id: FromPath[str]) -> Response[Any]:
     listing = _listing(request, listing_id)
     _, size = page_params(request, 100)
     size = size if request.query_params.get("pageSize") else 100

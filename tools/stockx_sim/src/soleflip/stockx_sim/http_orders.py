@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 
 from soleflip.stockx_sim.errors import bad_request, not_found
 from soleflip.stockx_sim.orders import ACTIVE_STATUSES, HISTORY_STATUSES
@@ -75,13 +76,15 @@ def _order(request: Req, order_number: str) -> Order:
 
 
 @get("/v2/selling/orders/{order_number:str}")
-async def get_order(request: Req, order_number: str) -> Response[Any]:
+async def get_order(request: Req, order_number: FromPath[str]) -> Response[Any]:
     order = _order(request, order_number)
     return Response(order_body(world_of(request), order, base_url(request)))
 
 
 @get("/v2/selling/orders/{order_number:str}/shipping-document/{shipping_id:str}")
-async def get_shipping_label(request: Req, order_number: str, shipping_id: str) -> Response[Any]:
+async def get_shipping_label(
+    request: Req, order_number: FromPath[str], shipping_id: FromPath[str]
+) -> Response[Any]:
     order = _order(request, order_number)
     if shipping_id != order.shipping_id:
         raise not_found("Shipping document not found")
@@ -90,7 +93,7 @@ async def get_shipping_label(request: Req, order_number: str, shipping_id: str) 
 
 
 @get("/v2/selling/orders/{order_number:str}/shipping-document")
-async def get_shipping_documents(request: Req, order_number: str) -> Response[Any]:
+async def get_shipping_documents(request: Req, order_number: FromPath[str]) -> Response[Any]:
     order = _order(request, order_number)
     if order.inventory_type != "DIRECT":
         raise bad_request("Shipping documents are only available for DIRECT orders")

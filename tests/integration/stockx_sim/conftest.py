@@ -1,0 +1,119 @@
+"""Fixtures for the StockX simulator: an in-process app, tokens, and StockX's OpenAPI contract."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+from litestar.testing import TestClient
+
+from soleflip.common.settings import Settings
+from soleflip.stockx_sim import SimConfig, create_app
+
+OPENAPI = Path(__file__).parent / "data" / "stockx-public-openapi.json"
+
+
+def _to_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 schema -> JSON Schema 2020-12: `nullable`, local `$ref`s, no examples."""
+    if isinstance(node, list):
+        return [_to_json_schema(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {
+        k: _to_json_schema(v)
+        for k, v in node.items()
+        if k not in ("example", "examples", "nullable", "deprecated")
+    }
+    if "$ref" in out:
+        out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/$defs/")
+    if node.get("nullable"):
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+class Contract:
+    """StockX's document: operations by id, and validation of simulator responses against it."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.defs = _to_json_schema(document["components"]["schemas"])
+        self.operations: dict[str, dict[str, Any]] = {}
+        for path, item in document["paths"].items():
+            for method, op in item.items():
+                self.operations[op["operationId"]] = {"path": path, "method": method, **op}
+        self.checked: set[tuple[str, int]] = set()
+
+    def check(self, operation_id: str, response: httpx.Response) -> Any:
+        """Assert the status is documented and the body matches its schema; returns the body."""
+        op = self.operations[operation_id]
+        status = str(response.status_code)
+        assert status in op["responses"], f"{operation_id}: {status} undocumented: {response.text}"
+        content = op["responses"][status]["content"]
+        media = response.headers["content-type"].split(";")[0]
+        assert media in content, f"{operation_id}: {media} not in {list(content)}"
+        self.checked.add((operation_id, response.status_code))
+        if media == "application/pdf":
+            assert response.content.startswith(b"%PDF-")
+            return response.content
+        schema = {"$defs": self.defs, **_to_json_schema(content[media]["schema"])}
+        body = response.json()
+        errors = sorted(Draft202012Validator(schema).iter_errors(body), key=str)
+        assert not errors, f"{operation_id} {status}: {errors[0].message} at {list(errors[0].path)}"
+        return body
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    return Contract(json.loads(OPENAPI.read_text()))
+
+
+@pytest.fixture
+def sim_config() -> SimConfig:
+    """Fast, unlimited settings; tests that need limits set them explicitly."""
+    return SimConfig(
+        seed=7,
+        products=20,
+        listings=15,
+        orders=10,
+        rate_per_s=0,
+        daily_limit=10**9,
+        settle_delay_s=0.0,
+    )
+
+
+@pytest.fixture
+def sim(sim_config: SimConfig) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(Settings(), sim_config)) as client:
+        yield client
+
+
+def _refresh(
+    client: TestClient[Any],
+    token: str = "sim-refresh",  # noqa: S107 - the documented sim refresh token
+    **extra: str,
+) -> httpx.Response:
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": token,
+        "client_id": "sim-client",
+        "client_secret": "sim-secret",
+        "audience": "gateway.stockx.com",
+        **extra,
+    }
+    return client.post("/oauth/token", data=form)
+
+
+@pytest.fixture
+def refresh() -> Any:
+    """`refresh(client, token="sim-refresh", **form)` posts a refresh_token grant."""
+    return _refresh
+
+
+@pytest.fixture
+def headers(sim: TestClient[Any]) -> dict[str, str]:
+    token = _refresh(sim).json()["access_token"]
+    return {"Authorization": f"Bearer {token}", "x-api-key": "sim-api-key"}
