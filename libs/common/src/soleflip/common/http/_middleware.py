@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
 import structlog
@@ -70,12 +71,12 @@ class TelemetryMiddleware:
             structlog.contextvars.bind_contextvars(**saved)
 
     async def _traced(self, scope: RawScope, receive: Receive, send: Send, request_id: str) -> None:
-        method = scope["method"]
-        state: dict[str, Any] = {"status": 500}
+        # Routing rewrites scope["path"] for mounted apps: keep what the client asked for.
+        exchange = _Exchange(method=scope["method"], path=scope.get("path", ""))
 
         async def send_with_request_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                state["status"] = message["status"]
+                exchange.status = message["status"]
                 headers = list(message.get("headers") or ())
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -85,48 +86,58 @@ class TelemetryMiddleware:
         start = time.perf_counter()
         HTTP_REQUESTS_IN_PROGRESS.labels(self.service).inc()
         with _tracer.start_as_current_span(
-            method, context=parent, kind=SpanKind.SERVER, attributes=_span_attributes(scope)
+            exchange.method, context=parent, kind=SpanKind.SERVER, attributes=exchange.attributes()
         ) as span:
             try:
                 await self.app(cast("Scope", scope), receive, send_with_request_id)
             finally:
-                duration = time.perf_counter() - start
+                exchange.duration = time.perf_counter() - start
                 HTTP_REQUESTS_IN_PROGRESS.labels(self.service).dec()
-                route = _route(scope)
-                self._finish(span, scope, route, state["status"], duration)
+                exchange.route = _route(scope)
+                self._finish(span, exchange)
 
-    def _finish(
-        self, span: trace.Span, scope: RawScope, route: str, status: int, duration: float
-    ) -> None:
-        method = scope["method"]
+    def _finish(self, span: trace.Span, exchange: _Exchange) -> None:
+        method, route, status = exchange.method, exchange.route, exchange.status
         span.update_name(f"{method} {route}")
         span.set_attribute("http.route", route)
         span.set_attribute("http.response.status_code", status)
         if status >= 500:
             span.set_status(Status(StatusCode.ERROR))
-        HTTP_REQUEST_DURATION.labels(self.service, route, method, str(status)).observe(duration)
-        path = scope.get("path", "")
-        quiet = status < 400 and path.startswith(_QUIET_PREFIXES)
+        HTTP_REQUEST_DURATION.labels(self.service, route, method, str(status)).observe(
+            exchange.duration
+        )
+        quiet = status < 400 and exchange.path.startswith(_QUIET_PREFIXES)
         level = logging.DEBUG if quiet else logging.WARNING if status >= 500 else logging.INFO
         _log.log(
             level,
             "http request",
-            path=path,
+            path=exchange.path,
             route=route,
             status=status,
-            duration_ms=round(duration * 1000, 2),
+            duration_ms=round(exchange.duration * 1000, 2),
         )
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """What one request/response pair is measured and logged by."""
+
+    method: str
+    path: str
+    # 500 until a response starts: a request that dies before answering counts as a failure.
+    status: int = 500
+    route: str = UNMATCHED_ROUTE
+    duration: float = 0.0
+
+    def attributes(self) -> dict[str, str]:
+        return {"http.request.method": self.method, "url.path": self.path}
 
 
 def _route(scope: RawScope) -> str:
     # Only templates go into labels and span names: raw paths would explode cardinality.
     template = scope.get("path_template")
-    return template if isinstance(template, str) and template else UNMATCHED_ROUTE
-
-
-def _span_attributes(scope: RawScope) -> dict[str, str]:
-    return {
-        "http.request.method": scope["method"],
-        "url.path": scope.get("path", ""),
-        "url.scheme": scope.get("scheme", "http"),
-    }
+    if isinstance(template, str) and template:
+        return template
+    # Mounted ASGI apps have no template; their handler's mount path is the route.
+    paths = getattr(scope.get("route_handler"), "paths", None)
+    return min(paths) if paths else UNMATCHED_ROUTE

@@ -28,8 +28,14 @@ def build_server(
     proxy_headers: bool = False,
     forwarded_allow_ips: str | None = None,
     graceful_shutdown_s: int = GRACEFUL_SHUTDOWN_S,
+    install_signal_handlers: bool = True,
 ) -> uvicorn.Server:
-    """A configured, not yet started uvicorn server (`serve_async` runs it in the current loop)."""
+    """A configured, not yet started uvicorn server (`serve_async` runs it in the current loop).
+
+    With `install_signal_handlers=False` the caller owns SIGINT/SIGTERM and stops the server by
+    setting `server.should_exit = True`: what a process running several servers needs, since
+    each uvicorn server would otherwise replace the previous one's handlers.
+    """
     config = uvicorn.Config(
         app,
         host=host,
@@ -49,7 +55,15 @@ def build_server(
         server_header=False,
         timeout_graceful_shutdown=graceful_shutdown_s,
     )
-    return uvicorn.Server(config)
+    return uvicorn.Server(config) if install_signal_handlers else _SignallessServer(config)
+
+
+class _SignallessServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its owner."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def serve(
@@ -87,10 +101,10 @@ def serve(
 
 
 async def serve_async(server: uvicorn.Server) -> None:
-    """Run a `build_server` server in the running loop (several can share one loop in dev).
+    """Run a `build_server` server in the running loop until it is told to exit.
 
-    Signal handling stays with uvicorn when called from the main thread; to stop a server from
-    elsewhere set `server.should_exit = True`.
+    Several servers can share one loop (`soleflip dev`): build them with
+    `install_signal_handlers=False` and set `should_exit` on each when a signal arrives.
     """
     await server.serve()
 
