@@ -6,7 +6,7 @@ the contract's streams and buckets; `Publisher` → de-duplicated, retried, pipe
 operator's list and replay. Every name goes through `Names`, so a prefix isolates a deployment.
 """
 
-from soleflip.common.bus.connection import connect
+from soleflip.common.bus.connection import connect, disconnect
 from soleflip.common.bus.consumer import (
     DEFAULT_NAK_DELAYS,
     BatchHandler,
@@ -66,6 +66,7 @@ __all__ = [
     "connect",
     "dead_letter_message",
     "dead_letter_subject",
+    "disconnect",
     "ensure_kv",
     "ensure_streams",
     "event_message",

@@ -106,8 +106,26 @@ async def connect(
 
 
 async def _close_quietly(nc: Client) -> None:
-    # The aborted connect may have left a half-open transport; closing must not mask Unavailable.
+    # Closing a half-open or dead transport can raise; that must not mask the caller's outcome.
     try:
         await asyncio.wait_for(nc.close(), timeout=2.0)
     except Exception as exc:
-        log.debug("nats.close_failed", error=repr(exc))
+        log.info("nats.close_failed", error=repr(exc))
+
+
+async def disconnect(nc: Client, *, grace: float = 5.0) -> None:
+    """Shut a connection down on exit: drain when connected, else close; never raises.
+
+    Draining lets subscriptions finish and flushes buffered publishes (acks). nats-py's `close()`
+    raises when publishes were buffered during a reconnect and the socket is gone; at shutdown
+    there is nothing left to do about that, so it is logged, not raised.
+    """
+    if nc.is_closed:
+        return
+    try:
+        if nc.is_connected:
+            await asyncio.wait_for(nc.drain(), timeout=grace)
+    except Exception as exc:
+        log.warning("nats.drain_failed", error=repr(exc))
+    if not nc.is_closed:
+        await _close_quietly(nc)
