@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -171,7 +172,7 @@ async def test_same_service_migrates_concurrently_into_two_databases(
             _migrate_in_process(fresh_database, svc, files),
             _migrate_in_process(other, svc, files),
         )
-        assert results == [["0000_base", "0001_things"]] * 2
+        assert list(results) == [["0000_base", "0001_things"]] * 2
     finally:
         await services_cleanup_database(services, fresh_database, other)
 
@@ -217,4 +218,31 @@ async def test_service_role_cannot_touch_another_services_schema(
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
             await conn.execute("CREATE TABLE public.sneaky (id int)")
     finally:
+        await conn.close()
+
+
+async def test_non_superuser_admin_with_createrole_can_migrate(
+    fresh_database: str, services: ServiceNames, tmp_path: Path
+) -> None:
+    """Production admins are rarely superusers: CREATEROLE plus owning the database suffices."""
+    admin = f"adm_{secrets.token_hex(4)}"
+    database = fresh_database.rpartition("/")[2]
+    conn = await asyncpg.connect(fresh_database)
+    await conn.execute(f'CREATE ROLE "{admin}" LOGIN CREATEROLE')
+    await conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{admin}"')
+    svc = services.new()
+    files = write(tmp_path, {"0001_things.sql": "CREATE TABLE things (id int);"})
+    try:
+        assert await migrate(dsn_as(fresh_database, admin), svc, files) == [
+            "0000_base",
+            "0001_things",
+        ]
+        owners = await fetch(
+            fresh_database, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = $1", svc
+        )
+        assert [r["tableowner"] for r in owners] == [role_name(svc)]
+    finally:
+        await conn.execute(f'ALTER DATABASE "{database}" OWNER TO CURRENT_USER')
+        await conn.execute(f'DROP OWNED BY "{admin}"')
+        await conn.execute(f'DROP ROLE "{admin}"')
         await conn.close()
