@@ -82,6 +82,7 @@ def sim_config() -> SimConfig:
         rate_per_s=0,
         daily_limit=10**9,
         settle_delay_s=0.0,
+        token_ttl_s=10**8,  # tests advance the clock by days; expiry has its own tests
     )
 
 
