@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from prometheus_client import REGISTRY
 
 from soleflip.common.bus import (
     ConsumerRunner,
@@ -188,6 +189,12 @@ async def test_after_max_deliver_the_message_goes_to_the_dead_letters_with_its_c
     [letter] = await list_dead_letters(bus_js, names)
     assert letter.deliveries == 3
     assert letter.error == "RuntimeError: bug"
+    labels = {"consumer": names.durable("test-worker")}
+    assert REGISTRY.get_sample_value("soleflip_bus_dead_letters_total", labels) == 1
+    assert (
+        REGISTRY.get_sample_value("soleflip_bus_messages_total", {**labels, "outcome": "retry"})
+        == 2
+    )
     await asyncio.sleep(0.5)
     assert deliveries == [1, 2, 3]
     assert await _pending(bus_js, names) == 0

@@ -100,6 +100,8 @@ class ConsumerRunner:
 
     async def start(self) -> None:
         """Create or update the consumer and start fetching; raises if JetStream refuses."""
+        if self.running:
+            return
         try:
             await self._subscribe()
         except SoleflipError:
@@ -177,7 +179,11 @@ class ConsumerRunner:
                 await self._pause(min(0.25 * 2**failures, 5.0))
                 continue
             if msgs:
-                await self._process(msgs)
+                try:
+                    await self._process(msgs)
+                except Exception:
+                    # A bug here must not end the loop; unsettled messages return after ack_wait.
+                    log.exception("nats.process_failed", consumer=self._durable_name)
 
     async def _fetch(self) -> list[Msg]:
         if not self._nc.is_connected:
