@@ -111,3 +111,9 @@ def test_openapi_ui_is_browsable(client: TestClient[Litestar]) -> None:
     response = client.get("/schema")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_openapi_documents_problem_answers(client: TestClient[Litestar]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    not_ready = document["paths"]["/health/ready"]["get"]["responses"]["503"]
+    assert "application/problem+json" in not_ready["content"]

@@ -8,7 +8,10 @@ from soleflip.common.http._app import SERVICE_STATE_KEY, SETTINGS_STATE_KEY, cre
 from soleflip.common.http._health import Check, ReadinessSource, check_name, run_checks
 from soleflip.common.http._problems import (
     PROBLEM_JSON,
+    FieldError,
+    Problem,
     problem_response,
+    problem_responses,
     problem_type,
 )
 from soleflip.common.http._server import GRACEFUL_SHUTDOWN_S, build_server, serve, serve_async
@@ -32,6 +35,8 @@ __all__ = [
     "SERVICE_STATE_KEY",
     "SETTINGS_STATE_KEY",
     "Check",
+    "FieldError",
+    "Problem",
     "ReadinessSource",
     "TokenAuthenticator",
     "bearer_token",
@@ -43,6 +48,7 @@ __all__ = [
     "granted_scopes",
     "hash_token",
     "problem_response",
+    "problem_responses",
     "problem_type",
     "requires",
     "run_checks",

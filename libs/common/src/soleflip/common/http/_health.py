@@ -10,7 +10,7 @@ from typing import Any, TypeAlias
 from litestar import Response, get
 from litestar.handlers import HTTPRouteHandler
 
-from soleflip.common.http._problems import problem_response
+from soleflip.common.http._problems import problem_response, problem_responses
 from soleflip.common.observability import get_logger, metrics_response
 
 Check: TypeAlias = Callable[[], Awaitable[object]]
@@ -63,7 +63,12 @@ def health_handlers(source: ReadinessSource, timeout_s: float) -> list[HTTPRoute
     def live() -> dict[str, str]:
         return {"status": "live"}
 
-    @get("/health/ready", tags=["ops"], summary="Readiness of every dependency")
+    @get(
+        "/health/ready",
+        tags=["ops"],
+        summary="Readiness of every dependency",
+        responses=problem_responses(503),
+    )
     async def ready() -> Response[Any]:
         results = await run_checks(source, timeout_s)
         failing = [name for name, result in results.items() if result != "ok"]

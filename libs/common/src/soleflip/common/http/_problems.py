@@ -16,6 +16,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from soleflip.common.errors import SoleflipError
@@ -25,6 +26,40 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:soleflip:problem:"
 
 _log = get_logger("soleflip.http")
+
+
+class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One entry of a problem's `errors[]`: which field, what is wrong, where it came from."""
+
+    field: str
+    message: str
+    source: str | None = None
+
+
+class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The RFC 9457 body, for OpenAPI documentation (`problem_responses`)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI `responses=` entries documenting problem+json answers for `statuses`."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=_phrase(status),
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
 

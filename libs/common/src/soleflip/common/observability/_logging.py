@@ -117,17 +117,29 @@ def configure_logging(
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(_QUIET_LOGGERS.get(name, logging.NOTSET))
+    _configure_structlog()
+
+
+def _configure_structlog() -> None:
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *_shared_processors(),
-            structlog.stdlib.PositionalArgumentsFormatter(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
+        processors=_STRUCTLOG_PROCESSORS,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+
+
+# One processor list for the life of the process, so a logger cached on first use stays correct
+# whenever `configure_logging` runs again (only the handler's formatter and the redactor's
+# secrets change). Installed at import: a module-level logger first used before
+# `configure_observability` then still goes through stdlib and, once configured, our pipeline.
+_STRUCTLOG_PROCESSORS: list[Processor] = [
+    structlog.stdlib.filter_by_level,
+    *_shared_processors(),
+    structlog.stdlib.PositionalArgumentsFormatter(),
+    structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+]
+_configure_structlog()
 
 
 def get_logger(name: str | None = None, **initial: Any) -> structlog.stdlib.BoundLogger:

@@ -6,6 +6,7 @@ so tracebacks and exception messages are redacted like any other string.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -46,14 +47,23 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Cheap pre-check: most log strings contain none of these, and then no pattern needs to run.
+_TRIGGERS = re.compile(r"bearer|basic|whsec_|v1,|sf_|://", re.IGNORECASE)
+# Shorter strings cannot hold a configured secret (`Settings.secret_values` keeps >= 6 chars).
+_MIN_SECRET_LEN = 6
+
+
 def is_secret_key(key: object) -> bool:
     """Whether a mapping key or header name names a secret value."""
     if isinstance(key, bytes):
         key = key.decode("latin-1")
-    if not isinstance(key, str):
-        return False
-    normalized = key.strip().lower().replace("-", "_")
-    return normalized.endswith(_SECRET_KEY_SUFFIXES)
+    return isinstance(key, str) and _is_secret_name(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_name(key: str) -> bool:
+    # Cached: log events reuse a small set of keys.
+    return key.strip().lower().replace("-", "_").endswith(_SECRET_KEY_SUFFIXES)
 
 
 class Redactor:
@@ -86,10 +96,13 @@ class Redactor:
         return value
 
     def redact_text(self, text: str) -> str:
+        if len(text) < _MIN_SECRET_LEN:
+            return text
         if self._values is not None:
             text = self._values.sub(MASK, text)
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+        if _TRIGGERS.search(text):
+            for pattern, replacement in _PATTERNS:
+                text = pattern.sub(replacement, text)
         return text
 
     def _redact_item(self, key: object, value: Any) -> Any:
