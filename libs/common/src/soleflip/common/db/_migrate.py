@@ -9,6 +9,7 @@ lock keyed on the schema serialises concurrent migrators; each file is recorded 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -151,7 +152,9 @@ async def migrate(
             await _ensure_schema(conn, target)
             return await _apply_pending(conn, target, plan)
         finally:
-            await conn.execute(UNLOCK_SQL, lock_key)
+            # Closing the session frees the lock anyway; never mask the real error with this.
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                await conn.execute(UNLOCK_SQL, lock_key)
     finally:
         await conn.close()
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import asyncpg
 import msgspec
+from opentelemetry.propagate import inject
 
 from soleflip.common.contracts import CloudEvent, encode_event
 from soleflip.common.db._inbox import Conn
@@ -48,7 +49,11 @@ class OutboxMessage:
 
 
 def _headers(event: CloudEvent, headers: dict[str, str] | None) -> str:
-    merged = {"ce-type": event.type, **(headers or {})}
+    merged = {"ce-type": event.type}
+    # The trace context of the handler that enqueues, so consumers continue its trace even though
+    # the relay publishes later from its own task.
+    inject(merged)
+    merged.update(headers or {})
     return msgspec.json.encode(merged).decode()
 
 

@@ -164,6 +164,9 @@ class OutboxRelay:
                     delay = initial
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.info("outbox.listen_lost", error=str(exc), retry_in_s=delay)
+            except Exception:
+                # Never let the listener die: the relay would silently fall back to sweeps only.
+                log.exception("outbox.listen_failed", retry_in_s=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, maximum)
 
