@@ -10,146 +10,9 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from soleflip.stockx_sim.catalog_data import ANCHORS, COLORWAYS, MODELS, SEASONS, Spec
 from soleflip.stockx_sim.clock import uuid4_from
 from soleflip.stockx_sim.sizes import size_rows
-
-# (brand, family, model, style code, colorway, color, retail, release, women)
-_ANCHORS: list[tuple[str, str, str, str, str, str, int, str, bool]] = [
-    (
-        "Nike",
-        "nike",
-        "Air Force 1 Low '07 White",
-        "315122-111/CW2288-111",
-        "White/White",
-        "white",
-        110,
-        "2007-01-01",
-        False,
-    ),
-    (
-        "Nike",
-        "nike",
-        "Dunk Low Retro White Black Panda",
-        "DD1391-100",
-        "White/Black-White",
-        "white",
-        110,
-        "2021-03-10",
-        False,
-    ),
-    (
-        "Nike",
-        "nike",
-        "Dunk Low Retro Grey Fog",
-        "DD1391-103",
-        "White/Grey Fog",
-        "grey",
-        110,
-        "2022-01-06",
-        False,
-    ),
-    (
-        "Nike",
-        "nike",
-        "Dunk Low Retro White Black (W)",
-        "DD1503-101",
-        "White/Black-White",
-        "white",
-        110,
-        "2021-03-10",
-        True,
-    ),
-    (
-        "Jordan",
-        "nike",
-        "Jordan 1 Retro High OG Chicago Lost and Found",
-        "DZ5485-612",
-        "Varsity Red/Black-Sail-Muslin",
-        "red",
-        180,
-        "2022-11-19",
-        False,
-    ),
-    (
-        "Jordan",
-        "nike",
-        "Jordan 4 Retro Black Cat (2020)",
-        "CU1110-010",
-        "Black/Black-Light Graphite",
-        "black",
-        190,
-        "2020-01-22",
-        False,
-    ),
-    (
-        "adidas",
-        "adidas",
-        "Yeezy Boost 350 V2 Zebra",
-        "CP9654",
-        "White/Core Black/Red",
-        "white",
-        220,
-        "2017-02-25",
-        False,
-    ),
-    (
-        "adidas",
-        "adidas",
-        "Samba OG Cloud White Core Black",
-        "B75806",
-        "Cloud White/Core Black/Clear Granite",
-        "white",
-        100,
-        "2018-01-01",
-        False,
-    ),
-    (
-        "New Balance",
-        "nb",
-        "550 White Green",
-        "BB550WT1",
-        "White/Green",
-        "white",
-        110,
-        "2021-01-01",
-        False,
-    ),
-    ("New Balance", "nb", "990v6 Grey", "M990GL6", "Grey/Grey", "grey", 200, "2022-04-21", False),
-    (
-        "ASICS",
-        "asics",
-        "Gel-Kayano 14 White Midnight",
-        "1201A019-107",
-        "White/Midnight",
-        "white",
-        150,
-        "2022-06-01",
-        False,
-    ),
-]
-
-_MODELS: dict[str, tuple[str, list[str]]] = {
-    "Nike": ("nike", ["Dunk Low Retro", "Air Max 90", "Air Max 1", "Air Force 1 Low", "Dunk High"]),
-    "Jordan": ("nike", ["Jordan 1 Retro High OG", "Jordan 4 Retro", "Jordan 11 Retro"]),
-    "adidas": ("adidas", ["Yeezy Boost 350 V2", "Samba OG", "Gazelle Indoor", "Campus 00s"]),
-    "New Balance": ("nb", ["550", "2002R", "990v6", "9060", "1906R"]),
-    "ASICS": ("asics", ["Gel-Kayano 14", "Gel-1130", "Gel-NYC"]),
-}
-_COLORWAYS = [
-    ("Black White", "black"),
-    ("University Blue", "blue"),
-    ("Triple White", "white"),
-    ("Sail Coconut Milk", "white"),
-    ("Medium Olive", "green"),
-    ("Bred", "red"),
-    ("Cement Grey", "grey"),
-    ("Sea Salt", "white"),
-    ("Team Orange", "orange"),
-    ("Midnight Navy", "blue"),
-    ("Pure Silver", "silver"),
-    ("Phantom", "white"),
-]
-_SEASONS = ["SS21", "FW21", "SS22", "FW22", "SS23", "FW23", "SS24", None]
 
 
 @dataclass(slots=True)
@@ -228,34 +91,39 @@ def _style_code(rng: random.Random, family: str) -> str:
     return f"1201A{rng.randrange(100, 999)}-{rng.randrange(1, 999):03d}"
 
 
-def _build(
-    rng: random.Random, spec: tuple[str, str, str, str | None, str, str, int, str, bool]
-) -> Product:
-    brand, family, model, style, colorway, color, retail, release, women = spec
-    if brand == "Jordan":
-        title = model if model.startswith("Jordan") else f"Jordan {model}"
-    else:
-        title = f"{brand} {model}"
+def _title(spec: Spec) -> str:
+    if spec.brand == "Jordan":
+        return spec.model if spec.model.startswith("Jordan") else f"Jordan {spec.model}"
+    return f"{spec.brand} {spec.model}"
+
+
+def _build(rng: random.Random, spec: Spec) -> Product:
+    title = _title(spec)
     product = Product(
         product_id=uuid4_from(rng),
         url_key=slug(title),
-        style_id=style,
+        style_id=spec.style,
         title=title,
-        brand=brand,
-        gender="women" if women else "men",
-        season=rng.choice(_SEASONS),
-        release_date=release,
-        retail_price=float(retail),
-        colorway=colorway,
-        color=color,
-        default_chart=("US W", "us w") if women else ("US M", "us m"),
+        brand=spec.brand,
+        gender="women" if spec.women else "men",
+        season=rng.choice(SEASONS),
+        release_date=spec.release,
+        retail_price=float(spec.retail),
+        colorway=spec.colorway,
+        color=spec.color,
+        default_chart=("US W", "us w") if spec.women else ("US M", "us m"),
         flex=rng.random() < 0.6,
         direct=rng.random() < 0.4,
-        base_usd=int(retail * rng.uniform(0.7, 2.6)),
+        base_usd=int(spec.retail * rng.uniform(0.7, 2.6)),
     )
-    name_stem = "-".join(w for w in re.split(r"[^A-Za-z0-9]+", title) if w)
-    for index, row in enumerate(size_rows(family, women)):
-        edge = abs(index - 8) / 8
+    _add_variants(rng, product, spec)
+    return product
+
+
+def _add_variants(rng: random.Random, product: Product, spec: Spec) -> None:
+    name_stem = "-".join(w for w in re.split(r"[^A-Za-z0-9]+", product.title) if w)
+    for index, row in enumerate(size_rows(spec.family, spec.women)):
+        edge = abs(index - 8) / 8  # very small and very large sizes trade higher
         product.variants.append(
             Variant(
                 variant_id=uuid4_from(rng),
@@ -270,15 +138,12 @@ def _build(
                 price_factor=round(1 + 0.35 * edge * edge + rng.uniform(-0.08, 0.08), 3),
             )
         )
-    return product
 
 
-def _generated_spec(
-    rng: random.Random, taken: set[str]
-) -> tuple[str, str, str, str | None, str, str, int, str, bool]:
-    brand = rng.choice(list(_MODELS))
-    family, models = _MODELS[brand]
-    colorway, color = rng.choice(_COLORWAYS)
+def _generated_spec(rng: random.Random, taken: set[str]) -> Spec:
+    brand = rng.choice(list(MODELS))
+    family, models = MODELS[brand]
+    colorway, color = rng.choice(COLORWAYS)
     style: str | None = _style_code(rng, family)
     while style in taken:
         style = _style_code(rng, family)
@@ -290,19 +155,21 @@ def _generated_spec(
     retail = rng.choice([100, 110, 120, 140, 150, 170, 180, 190, 200, 220, 230])
     women = rng.random() < 0.15
     model = f"{rng.choice(models)} {colorway}" + (" (W)" if women else "")
-    return (brand, family, model, style, colorway.replace(" ", "/"), color, retail, release, women)
+    return Spec(
+        brand, family, model, style, colorway.replace(" ", "/"), color, retail, release, women
+    )
 
 
 def build_catalog(rng: random.Random, count: int) -> list[Product]:
     """`count` products (at least the anchors), deterministic for a given `rng` state."""
-    products = [_build(rng, spec) for spec in _ANCHORS]
+    products = [_build(rng, spec) for spec in ANCHORS]
     taken = {p.style_id for p in products if p.style_id}
     titles = {p.title for p in products}
     while len(products) < count:
         spec = _generated_spec(rng, taken)
         product = _build(rng, spec)
         if product.title in titles:
-            product.title = f"{product.title} {spec[7][:4]}"
+            product.title = f"{product.title} {spec.release[:4]}"
             product.url_key = slug(product.title)
         titles.add(product.title)
         products.append(product)

@@ -124,17 +124,33 @@ def _auth_details(order: Order | None) -> dict[str, Any] | None:
     return {"status": order.auth_status, "failureNotes": order.failure_notes}
 
 
+def _ask(listing: Listing) -> dict[str, Any] | None:
+    if listing.ask_id is None:
+        return None
+    return {
+        "askId": listing.ask_id,
+        "askCreatedAt": iso(listing.ask_created_at or listing.created_at),
+        "askUpdatedAt": iso(listing.ask_updated_at or listing.updated_at),
+        "askExpiresAt": iso(listing.expires_at),
+    }
+
+
+def _order_ref(order: Order | None) -> dict[str, Any] | None:
+    if order is None:
+        return None
+    return {
+        "orderNumber": order.order_number,
+        "orderCreatedAt": iso(order.created_at),
+        "orderStatus": order.status,
+    }
+
+
 def listing_body(world: World, listing: Listing, detailed: bool) -> dict[str, Any]:
     """`ListingResponse` (detailed) or the `ListListings` item (no payout, no lastOperation)."""
     order = world.orders.get(listing.order_number) if listing.order_number else None
-    ask = None
-    if listing.ask_id is not None:
-        ask = {
-            "askId": listing.ask_id,
-            "askCreatedAt": iso(listing.ask_created_at or listing.created_at),
-            "askUpdatedAt": iso(listing.ask_updated_at or listing.updated_at),
-            "askExpiresAt": iso(listing.expires_at),
-        }
+    batch = None
+    if listing.batch_id:
+        batch = {"batchId": listing.batch_id, "taskId": listing.task_id or ""}
     body: dict[str, Any] = {
         "listingId": listing.listing_id,
         "status": listing.status,
@@ -143,17 +159,9 @@ def listing_body(world: World, listing: Listing, detailed: bool) -> dict[str, An
         "inventoryType": listing.inventory_type,
         "createdAt": iso(listing.created_at),
         "updatedAt": iso(listing.updated_at),
-        "batch": {"batchId": listing.batch_id, "taskId": listing.task_id or ""}
-        if listing.batch_id
-        else None,
-        "ask": ask,
-        "order": {
-            "orderNumber": order.order_number,
-            "orderCreatedAt": iso(order.created_at),
-            "orderStatus": order.status,
-        }
-        if order
-        else None,
+        "batch": batch,
+        "ask": _ask(listing),
+        "order": _order_ref(order),
         "product": _product_ref(world, listing.product_id),
         "variant": _variant_ref(world, listing.variant_id),
         "authenticationDetails": _auth_details(order),
@@ -163,9 +171,8 @@ def listing_body(world: World, listing: Listing, detailed: bool) -> dict[str, An
     }
     if detailed:
         body["payout"] = payout(order.amount, order.currency) if order else None
-        body["lastOperation"] = (
-            _last_operation(listing.operations[-1]) if listing.operations else None
-        )
+        last = listing.operations[-1] if listing.operations else None
+        body["lastOperation"] = _last_operation(last) if last else None
     return body
 
 
