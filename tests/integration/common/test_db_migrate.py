@@ -246,3 +246,45 @@ async def test_non_superuser_admin_with_createrole_can_migrate(
         await conn.execute(f'DROP OWNED BY "{admin}"')
         await conn.execute(f'DROP ROLE "{admin}"')
         await conn.close()
+
+
+async def test_as_admin_file_can_create_an_extension_the_role_may_not(
+    fresh_database: str, services: ServiceNames, tmp_path: Path
+) -> None:
+    available = await fetch(
+        fresh_database, "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"
+    )
+    if not available:
+        pytest.skip("pg_trgm is not installed in this Postgres")
+    svc = services.new()
+    files = write(
+        tmp_path,
+        {
+            "0001_trgm.sql": "-- soleflip: as-admin\nCREATE EXTENSION IF NOT EXISTS pg_trgm;",
+            "0002_titles.sql": "CREATE TABLE titles (t text);"
+            "CREATE INDEX titles_t ON titles USING gin (t gin_trgm_ops);",
+        },
+    )
+
+    assert await migrate(fresh_database, svc, files) == ["0000_base", "0001_trgm", "0002_titles"]
+
+    rows = await fetch(
+        fresh_database,
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname = 'pg_trgm'",
+    )
+    assert [r["nspname"] for r in rows] == [svc]
+
+
+async def test_the_service_role_itself_cannot_create_extensions(
+    fresh_database: str, services: ServiceNames, tmp_path: Path
+) -> None:
+    if not await fetch(
+        fresh_database, "SELECT 1 FROM pg_available_extensions WHERE name = 'citext'"
+    ):
+        pytest.skip("citext is not installed in this Postgres")
+    svc = services.new()
+    files = write(tmp_path, {"0001_citext.sql": "CREATE EXTENSION IF NOT EXISTS citext;"})
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await migrate(fresh_database, svc, files)

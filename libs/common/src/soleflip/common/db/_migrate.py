@@ -56,6 +56,8 @@ SCHEMA_OWNER_SQL = "ALTER SCHEMA {schema} OWNER TO {role}"
 GRANT_CONNECT_SQL = "GRANT CONNECT ON DATABASE {database} TO {role}"
 # PostgreSQL 15 already ships this default; older clusters let every role create in `public`.
 REVOKE_PUBLIC_CREATE_SQL = "REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+AS_ADMIN_MARK = "--soleflip:as-admin"
+AS_ADMIN_SQL = "SET LOCAL search_path = {schema}, public"
 AS_SERVICE_SQL = "SET LOCAL ROLE {role}; SET LOCAL search_path = {schema}, public"
 CREATE_MIGRATIONS_TABLE_SQL = """
 CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
@@ -74,11 +76,21 @@ class MigrationError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One forward-only SQL file: its name (without `.sql`), sha256 checksum and text."""
+    """One forward-only SQL file: its name (without `.sql`), sha256 checksum and text.
+
+    `as_admin` files (first line `-- soleflip: as-admin`) run as the migrating admin instead of
+    the service role, for what the role may not do, such as `CREATE EXTENSION`; whatever they
+    create belongs to the admin, so keep them to that.
+    """
 
     name: str
     checksum: str
     sql: str
+
+    @property
+    def as_admin(self) -> bool:
+        first_line = self.sql.lstrip().partition("\n")[0]
+        return first_line.replace(" ", "").lower() == AS_ADMIN_MARK
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +241,8 @@ async def _apply_pending(
     done = []
     for migration in (m for m in plan if m.name not in applied):
         async with conn.transaction():
-            await conn.execute(AS_SERVICE_SQL.format(role=target.role, schema=target.schema))
+            preamble = AS_ADMIN_SQL if migration.as_admin else AS_SERVICE_SQL
+            await conn.execute(preamble.format(role=target.role, schema=target.schema))
             await conn.execute(migration.sql)
             await conn.execute(
                 RECORD_SQL.format(schema=target.schema), migration.name, migration.checksum
