@@ -14,6 +14,7 @@ from soleflip.common.bus import (
     Message,
     Names,
     Publisher,
+    check_streams,
     connect,
     disconnect,
     ensure_streams,
@@ -83,3 +84,24 @@ async def _until(predicate: Any, within: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.05)
+
+
+async def test_readiness_check_answers_at_once_while_nats_is_down(
+    restartable_nats: Any, names: Names
+) -> None:
+    nc = await connect(restartable_nats.url, name="ready")
+    try:
+        await ensure_streams(nc.jetstream(), names)
+        assert await check_streams(nc.jetstream(), names) == []
+        restartable_nats.stop()
+        started = time.monotonic()
+        # Until the client notices, the check is bounded by its deadline; afterwards, immediate.
+        first = await check_streams(nc.jetstream(), names, within=1.0)
+        await _until(lambda: not nc.is_connected)
+        problems = await check_streams(nc.jetstream(), names)
+
+        assert first
+        assert problems == ["NATS is not connected"]
+        assert time.monotonic() - started < 2.5
+    finally:
+        await disconnect(nc)
