@@ -10,8 +10,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
-from soleflip.common.contracts import CloudEvent, decode_event, new_event
+from soleflip.common.contracts import CloudEvent, decode_event, new_event, uuid7
 from soleflip.common.db import (
     OutboxMessage,
     OutboxRelay,
@@ -128,8 +129,9 @@ async def test_relay_publishes_in_commit_order_and_marks_rows(pool: asyncpg.Pool
         await uow.commit()
     await commit_events(pool, second)
     bus = FakeBus()
+    name = f"relay-{uuid7()}"
 
-    assert await OutboxRelay(pool, bus.publish).drain() == 5
+    assert await OutboxRelay(pool, bus.publish, name=name).drain() == 5
 
     assert bus.ids == [e.id for e in first + second]
     head = bus.batches[0][0]
@@ -137,6 +139,8 @@ async def test_relay_publishes_in_commit_order_and_marks_rows(pool: asyncpg.Pool
     assert decode_event(head.payload) == first[0]
     assert head.headers == {"ce-type": "orders.order.upserted", "traceparent": "00-abc"}
     assert await unpublished(pool) == 0
+    assert REGISTRY.get_sample_value("soleflip_outbox_published_total", {"relay": name}) == 5
+    assert REGISTRY.get_sample_value("soleflip_outbox_lag_seconds_count", {"relay": name}) == 5
     assert await OutboxRelay(pool, bus.publish).drain() == 0
     assert len(bus.ids) == 5
 

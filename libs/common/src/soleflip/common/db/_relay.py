@@ -20,6 +20,7 @@ import asyncpg
 import msgspec
 import structlog
 
+from soleflip.common.db._metrics import OUTBOX_FAILURES, OUTBOX_LAG_SECONDS, OUTBOX_PUBLISHED
 from soleflip.common.db._outbox import OutboxMessage, prune_outbox
 
 log = structlog.get_logger(__name__)
@@ -27,7 +28,8 @@ log = structlog.get_logger(__name__)
 Publish = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
 
 FETCH_UNPUBLISHED_SQL = """
-SELECT id, event_id, subject, payload, headers::text AS headers
+SELECT id, event_id, subject, payload, headers::text AS headers,
+       extract(epoch FROM clock_timestamp() - created_at)::float8 AS age_s
 FROM outbox
 WHERE published_at IS NULL
 ORDER BY id
@@ -56,7 +58,8 @@ class OutboxRelay:
 
     Wakes on the outbox trigger's NOTIFY (a dedicated pooled connection, re-established after
     Postgres restarts) and every `poll_interval` seconds; prunes rows published longer than
-    `retention` ago every `prune_interval` seconds.
+    `retention` ago every `prune_interval` seconds. `name` labels its `soleflip_outbox_*`
+    metrics.
     """
 
     def __init__(
@@ -70,8 +73,10 @@ class OutboxRelay:
         prune_interval: float = 3600.0,
         backoff_initial: float = 0.2,
         backoff_max: float = 30.0,
+        name: str = "outbox",
     ) -> None:
         self._pool = pool
+        self._name = name
         self._publish = publish
         self._batch = batch
         self._poll_interval = poll_interval
@@ -91,6 +96,10 @@ class OutboxRelay:
                 return 0
             await self._publish([_message(row) for row in rows])
             await conn.execute(MARK_PUBLISHED_SQL, [row["id"] for row in rows])
+        OUTBOX_PUBLISHED.labels(self._name).inc(len(rows))
+        lag = OUTBOX_LAG_SECONDS.labels(self._name)
+        for row in rows:
+            lag.observe(row["age_s"])
         return len(rows)
 
     async def drain(self) -> int:
@@ -129,6 +138,7 @@ class OutboxRelay:
                 await self._maybe_prune()
             except Exception:
                 # Postgres or the bus is down: keep the rows and retry, never drop them.
+                OUTBOX_FAILURES.labels(self._name).inc()
                 log.warning("outbox.relay_failed", retry_in_s=delay, exc_info=True)
                 await self._sleep(self._stopping, delay)
                 delay = min(delay * 2, maximum)
