@@ -33,6 +33,22 @@ _CONFIG_KEYS = {
 }
 
 
+async def _obj(request: Req) -> dict[str, Any]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise bad_request("body must be a JSON object")
+    return body
+
+
+def _price(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise bad_request("prices must be whole numbers or null") from None
+
+
 def _number(body: dict[str, Any], key: str, default: float, low: float = 0.0) -> float:
     value = body.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
@@ -62,7 +78,7 @@ def _summary(world: World) -> dict[str, Any]:
 
 @post("/_sim/seed", status_code=200)
 async def seed(request: Req) -> dict[str, Any]:
-    world, body = world_of(request), await json_body(request)
+    world, body = world_of(request), await _obj(request)
     _apply_config(world, body)
     seed_world(
         world,
@@ -76,7 +92,7 @@ async def seed(request: Req) -> dict[str, Any]:
 
 @post("/_sim/advance", status_code=200)
 async def advance(request: Req) -> dict[str, Any]:
-    world, body = world_of(request), await json_body(request)
+    world, body = world_of(request), await _obj(request)
     world.clock.advance(_number(body, "seconds", 0.0))
     tick(world)
     return {"now": iso(world.now())}
@@ -84,15 +100,18 @@ async def advance(request: Req) -> dict[str, Any]:
 
 @post("/_sim/orders", status_code=201)
 async def create_order(request: Req) -> dict[str, Any]:
-    world, body = world_of(request), await json_body(request)
+    world, body = world_of(request), await _obj(request)
     tick(world)
-    order = buy(world, body.get("listing_id"), body.get("fate"))
+    listing_id, fate = body.get("listing_id"), body.get("fate")
+    order = buy(
+        world, None if listing_id is None else str(listing_id), None if fate is None else str(fate)
+    )
     return order_body(world, order, base_url(request))
 
 
 @put("/_sim/market")
 async def move_market(request: Req) -> dict[str, Any]:
-    world, body = world_of(request), await json_body(request)
+    world, body = world_of(request), await _obj(request)
     variant = world.variants.get(str(body.get("variant_id")))
     if variant is None:
         raise not_found("Variant not found")
@@ -100,9 +119,7 @@ async def move_market(request: Req) -> dict[str, Any]:
     if body.get("clear"):
         world.market_overrides.pop((variant.variant_id, currency), None)
     else:
-        prices = {
-            k: None if body.get(k) is None else int(body[k]) for k in ("lowest_ask", "highest_bid")
-        }
+        prices = {k: _price(body.get(k)) for k in ("lowest_ask", "highest_bid")}
         world.market_overrides[(variant.variant_id, currency)] = prices
     data = quote(world, world.products[variant.product_id], variant, currency, own=False)
     world.emit("stockx.market.updated", variant.variant_id, data)
@@ -112,7 +129,7 @@ async def move_market(request: Req) -> dict[str, Any]:
 @put("/_sim/relay")
 async def configure_relay(request: Req) -> dict[str, Any]:
     relay: Relay = request.app.state.relay
-    body = await json_body(request)
+    body = await _obj(request)
     if not body.get("url"):
         relay.configure(None)
         return relay.describe()
@@ -148,7 +165,7 @@ def _stale(world: World, body: dict[str, Any]) -> dict[str, str]:
 
 @put("/_sim/faults")
 async def set_faults(request: Req) -> dict[str, Any]:
-    world, body = world_of(request), await json_body(request)
+    world, body = world_of(request), await _obj(request)
     faults = world.faults
     _apply_config(world, body)
     if "storm_s" in body:
