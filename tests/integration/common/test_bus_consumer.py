@@ -11,6 +11,8 @@ import msgspec
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY
 
 from soleflip.common.bus import (
@@ -21,6 +23,7 @@ from soleflip.common.bus import (
     Publisher,
     list_dead_letters,
 )
+from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.errors import InvalidInput, Unavailable
 
 Handler = Callable[[Message], Awaitable[None]]
@@ -311,3 +314,23 @@ async def test_a_deleted_consumer_is_recreated(
     # The recreated consumer starts from the stream's beginning (deliver all): e1 comes again,
     # which the inbox of a real handler would skip.
     await _until(lambda: b"e2" in seen, within=15)
+
+
+async def test_handler_sees_the_event_and_the_publishers_trace_context(
+    bus_js: JetStreamContext, names: Names, runners: Callable[..., ConsumerRunner]
+) -> None:
+    seen: list[tuple[CloudEvent, int]] = []
+
+    async def handle(message: Message) -> None:
+        parent = trace.get_current_span(message.otel_context).get_span_context()
+        seen.append((message.event(), parent.trace_id))
+
+    await runners(handle).start()
+    event = new_event("stockx.order.updated", {"orderNumber": "1-1"}, source="test")
+    provider = TracerProvider()
+    with provider.get_tracer("test").start_as_current_span("webhook") as span:
+        await Publisher(bus_js, names).publish_event("ingest.stockx.order.updated", event)
+    provider.shutdown()
+    await _until(lambda: len(seen) == 1)
+
+    assert seen == [(event, span.get_span_context().trace_id)]
