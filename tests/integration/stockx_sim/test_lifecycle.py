@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -174,3 +175,50 @@ def test_reseeding_replaces_the_world(sim: Client) -> None:
     ).json()
     assert (summary["products"], summary["orders"]) == (15, 2)
     assert summary["listings"] == 6  # 4 listed + 2 sold
+
+
+def test_expired_listings_turn_inactive_and_hide_by_default(
+    sim: Client, headers: dict[str, str]
+) -> None:
+    expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    op = sim.post(
+        "/v2/selling/listings",
+        headers=headers,
+        json={"amount": "150", "variantId": _variant(sim), "expiresAt": expires},
+    ).json()
+    _advance(sim, 2 * HOUR)
+    listing = sim.get(f"/v2/selling/listings/{op['listingId']}", headers=headers).json()
+    assert listing["status"] == "INACTIVE"
+    default = sim.get("/v2/selling/listings", headers=headers, params={"pageSize": 100}).json()
+    assert op["listingId"] not in {x["listingId"] for x in default["listings"]}
+    expired = sim.get(
+        "/v2/selling/listings", headers=headers, params={"pageSize": 100, "isExpired": "true"}
+    ).json()
+    assert op["listingId"] in {x["listingId"] for x in expired["listings"]}
+
+
+def test_completed_ingestion_adds_a_product_findable_by_gtin(
+    sim: Client, headers: dict[str, str]
+) -> None:
+    item = {
+        "category": "sneakers",
+        "productTitle": "Sim Trainer Two",
+        "brand": "ASICS",
+        "productImages": [],
+        "variants": ["9", "9.5"],
+        "retailPrice": "140",
+        "releaseDate": "2025-05-01",
+        "countryOfOrigin": "VN",
+        "colorway": "Cream/Black",
+        "gtin": "4550456123456",
+        "gender": "men",
+        "styleCode": "1201A999-100",
+    }
+    job = sim.post("/v2/catalog/ingestion", json={"items": [item]}, headers=headers).json()
+    _advance(sim, 1)
+    done = sim.get(f"/v2/catalog/ingestion/{job['ingestionId']}", headers=headers).json()
+    assert done["items"][0]["status"] == "Completed"
+    variant = sim.get("/v2/catalog/products/variants/gtins/4550456123456", headers=headers).json()
+    assert variant["variantId"] == done["items"][0]["result"]["variantId"]
+    found = sim.get("/v2/catalog/search", params={"query": "1201A999-100"}, headers=headers)
+    assert found.json()["products"][0]["title"] == "Sim Trainer Two"

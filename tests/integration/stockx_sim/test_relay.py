@@ -98,3 +98,15 @@ def test_relay_loss_drops_and_duplicate_repeats(
     ids = [h["webhook-id"] for h, _ in received]
     assert len(ids) >= 8
     assert all(ids.count(i) == 2 for i in ids)
+
+
+def test_relay_reorder_holds_events_back_but_delivers_them(
+    sim: Client, headers: dict[str, str], receiver: Any
+) -> None:
+    url, received = receiver
+    sim.put("/_sim/relay", json={"url": url, "secret": SECRET, "reorder": 1.0})
+    _make_changes(sim, headers)
+    _wait_for(received, 4)
+    stats = sim.get("/_sim/relay").json()["stats"]
+    assert stats["reordered"] >= 4
+    assert len(received) >= 4  # held back, yet delivered

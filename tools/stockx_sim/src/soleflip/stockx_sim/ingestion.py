@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from soleflip.stockx_sim.catalog import Product, Variant, slug
 from soleflip.stockx_sim.errors import bad_request
 from soleflip.stockx_sim.records import Ingestion
 from soleflip.stockx_sim.world import World
@@ -91,6 +92,59 @@ def submit(world: World, body: Any) -> Ingestion:
     return job
 
 
+def _materialize(world: World, item: dict[str, Any]) -> str:
+    """Add the accepted product to the catalog; returns its first variant id."""
+    title, women = item["productTitle"], item.get("gender") == "women"
+    product = Product(
+        product_id=world.new_id(),
+        url_key=slug(title),
+        style_id=item.get("styleCode"),
+        title=title,
+        brand=item["brand"],
+        gender=item.get("gender", "unisex"),
+        season=None,
+        release_date=item["releaseDate"],
+        retail_price=_number(item["retailPrice"]),
+        colorway=item.get("colorway"),
+        color=None,
+        default_chart=("US W", "us w") if women else ("US M", "us m"),
+        flex=False,
+        direct=False,
+        base_usd=int(_number(item["retailPrice"]) or 100),
+        product_type=item["category"],
+    )
+    kind = product.default_chart[1]
+    for index, value in enumerate(item["variants"] or ["One Size"]):
+        gtins = [(item["gtin"], "UPC")] if index == 0 and item.get("gtin") else []
+        product.variants.append(
+            Variant(
+                variant_id=world.new_id(),
+                product_id=product.product_id,
+                name=f"{slug(title)}:{index}",
+                value=value,
+                default_type=kind,
+                conversions=((f"{kind.upper()} {value}", kind),),
+                gtins=gtins,
+                flex=False,
+                direct=False,
+                price_factor=1.0,
+            )
+        )
+    world.products[product.product_id] = product
+    for variant in product.variants:
+        world.variants[variant.variant_id] = variant
+        for gtin, _ in variant.gtins:
+            world.gtins.setdefault(gtin, variant)
+    return product.variants[0].variant_id
+
+
+def _number(raw: str) -> float | None:
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
 def settle_ingestions(world: World, now: float) -> None:
     """Finish due jobs: a bad GTIN is rejected, everything else completes with a new variant id."""
     for job in world.ingestions.values():
@@ -109,5 +163,5 @@ def settle_ingestions(world: World, now: float) -> None:
             entry["result"] = {
                 "brand": item["brand"],
                 "title": item["productTitle"],
-                "variantId": world.new_id(),
+                "variantId": _materialize(world, item),
             }

@@ -69,20 +69,27 @@ class Relay:
         return {"config": config, "stats": dict(self.stats), "pending": len(self.world.events)}
 
     def _plan(self) -> list[dict[str, Any]]:
-        """Take pending events and apply loss, duplication and reordering to them."""
+        """Take pending events and apply loss, duplication and reordering to them.
+
+        A reordered event is held back and goes out after the next cycle's events; it is never
+        held twice, so every event that is not lost is eventually delivered.
+        """
         config = self.config
         assert config is not None
-        events, self.held = [*self.world.events, *self.held], []
+        fresh, overdue = list(self.world.events), self.held
         self.world.events.clear()
-        out: list[dict[str, Any]] = []
-        for event in events:
+        self.held = []
+        ready: list[dict[str, Any]] = []
+        for event in fresh:
             if self.rng.random() < config.loss:
                 self.stats["dropped"] += 1
-                continue
-            if self.rng.random() < config.reorder and event not in self.held:
-                self.held.append(event)  # goes out after later events
+            elif self.rng.random() < config.reorder:
+                self.held.append(event)
                 self.stats["reordered"] += 1
-                continue
+            else:
+                ready.append(event)
+        out: list[dict[str, Any]] = []
+        for event in [*ready, *overdue]:  # held events now trail newer ones
             out.append(event)
             if self.rng.random() < config.duplicate:
                 out.append(event)
