@@ -284,3 +284,13 @@ async def test_prune_outbox_deletes_only_old_published_rows(pool: asyncpg.Pool) 
     remaining = [r["event_id"] for r in rows]
     assert len(remaining) == 2
     assert remaining[0] == ids[2]
+
+
+async def test_stop_before_run_starts_makes_run_return_at_once(pool: asyncpg.Pool) -> None:
+    relay = OutboxRelay(pool, FakeBus().publish, poll_interval=60)
+    task = asyncio.create_task(relay.run())  # scheduled, not yet running: a shutdown races it
+
+    await relay.stop()
+
+    async with asyncio.timeout(2):
+        await task

@@ -1,7 +1,7 @@
 """Postgres access for services: pools, migrations, unit of work, inbox, outbox and relay,
 poll state and advisory-lock leader election (asyncpg with explicit SQL, no ORM)."""
 
-from soleflip.common.db._inbox import claim, claim_many, prune_inbox
+from soleflip.common.db._inbox import Conn, claim, claim_many, prune_inbox
 from soleflip.common.db._leader import LeaderLock, leader, run_as_leader
 from soleflip.common.db._migrate import (
     Migration,
@@ -18,6 +18,7 @@ from soleflip.common.db._relay import OutboxRelay, Publish
 from soleflip.common.db._uow import UnitOfWork
 
 __all__ = [
+    "Conn",
     "LeaderLock",
     "Migration",
     "MigrationError",

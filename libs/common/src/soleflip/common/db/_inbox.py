@@ -25,6 +25,7 @@ RETURNING event_id
 """
 PRUNE_INBOX_SQL = "DELETE FROM inbox WHERE received_at < now() - $1::interval"
 
+#: What the db helpers accept: a plain connection or one borrowed from a pool (`uow.conn`).
 Conn = asyncpg.Connection | PoolConnectionProxy
 
 

@@ -118,8 +118,10 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Relay until `stop()`: on every notification, every poll interval, after failures."""
-        self._stopping.clear()
+        """Relay until `stop()`: on every notification, every poll interval, after failures.
+
+        A relay runs once: `stop()` before `run()` starts (a shutdown racing startup) makes `run`
+        return at once rather than be lost."""
         listener = asyncio.create_task(self._listen_forever())
         try:
             await self._work_forever()
