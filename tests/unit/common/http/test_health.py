@@ -56,6 +56,17 @@ def test_ready_is_503_problem_naming_the_failing_check(make_app: Callable[..., L
     assert response.headers["retry-after"]
 
 
+def test_a_failing_check_is_logged_with_its_reason(
+    make_app: Callable[..., Litestar], log_lines: Callable[[], list[dict[str, object]]]
+) -> None:
+    with TestClient(make_app(readiness=[check_nats])) as client:
+        log_lines()
+        client.get("/health/ready")
+    (failure,) = [line for line in log_lines() if line["event"] == "readiness check failed"]
+    assert failure["check"] == "nats"
+    assert "10.0.0.1:4222 refused" in str(failure["error"])
+
+
 def test_a_hanging_check_times_out(make_app: Callable[..., Litestar]) -> None:
     app = make_app(readiness={"stockx": hang}, readiness_timeout_s=0.05)
     with TestClient(app) as client:

@@ -39,12 +39,16 @@ def _resolve(source: ReadinessSource) -> dict[str, Check]:
     return {check_name(check): check for check in checks}
 
 
-async def _run_check(check: Check, timeout_s: float) -> str:
+async def _run_check(name: str, check: Check, timeout_s: float) -> str:
     try:
         await asyncio.wait_for(check(), timeout_s)
     except TimeoutError:
-        return f"timed out after {timeout_s:g}s"
+        outcome = f"timed out after {timeout_s:g}s"
+        _log.warning("readiness check failed", check=name, outcome=outcome)
+        return outcome
     except Exception as exc:  # a failing dependency is an answer here, not an error
+        # The answer names only the exception class; the message (hosts, users) goes to the log.
+        _log.warning("readiness check failed", check=name, error=f"{type(exc).__name__}: {exc}")
         return f"failed: {type(exc).__name__}"
     return "ok"
 
@@ -52,7 +56,9 @@ async def _run_check(check: Check, timeout_s: float) -> str:
 async def run_checks(source: ReadinessSource, timeout_s: float) -> dict[str, str]:
     """Run every check concurrently, each bounded by `timeout_s`; name -> "ok" or why not."""
     checks = _resolve(source)
-    results = await asyncio.gather(*(_run_check(c, timeout_s) for c in checks.values()))
+    results = await asyncio.gather(
+        *(_run_check(name, check, timeout_s) for name, check in checks.items())
+    )
     return dict(zip(checks, results, strict=True))
 
 
@@ -74,7 +80,6 @@ def health_handlers(source: ReadinessSource, timeout_s: float) -> list[HTTPRoute
         failing = [name for name, result in results.items() if result != "ok"]
         if not failing:
             return Response({"status": "ready", "checks": results})
-        _log.warning("not ready", checks=results)
         return problem_response(
             503,
             title="Not ready",
