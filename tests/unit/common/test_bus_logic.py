@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -13,6 +14,7 @@ from opentelemetry.context import Context
 
 from soleflip.common.bus import STREAMS, Message, Names, Outcome, dead_letter_message, stream_spec
 from soleflip.common.bus.connection import _jittered_reconnect
+from soleflip.common.bus.consumer import _call_batch
 from soleflip.common.bus.streams import _drift
 from soleflip.common.errors import Conflict, InvalidInput, RateLimited, Unavailable
 
@@ -127,3 +129,23 @@ def test_reconnect_waits_with_jitter_after_failures() -> None:
 
     assert all(1.0 <= d <= 1.5 for d in delays)
     assert len(delays) > 1
+
+
+async def test_a_batch_handler_that_raises_retries_every_message_instead_of_dead_lettering() -> (
+    None
+):
+    async def failing(messages: Sequence[Message]) -> Sequence[Outcome]:
+        raise InvalidInput("one of them is bad, but which?")
+
+    outcomes = await _call_batch(failing, [_message(), _message(stream_seq=43)])
+
+    assert [o.kind for o in outcomes] == ["retry", "retry"]
+
+
+async def test_a_batch_handler_returning_the_wrong_number_of_outcomes_retries_all() -> None:
+    async def short(messages: Sequence[Message]) -> Sequence[Outcome]:
+        return [Outcome.ack()]
+
+    outcomes = await _call_batch(short, [_message(), _message(stream_seq=43)])
+
+    assert [o.kind for o in outcomes] == ["retry", "retry"]
