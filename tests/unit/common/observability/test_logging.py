@@ -40,6 +40,7 @@ def test_structlog_lines_are_json_with_level_logger_time_and_service(lines: Any)
     assert line["logger"] == "soleflip.test"
     assert line["service"] == "obs-test"
     assert line["timestamp"].endswith("Z")
+    assert list(line)[:5] == ["timestamp", "level", "service", "logger", "event"]
 
 
 @pytest.mark.parametrize("name", ["uvicorn.error", "nats.aio.client", "asyncpg", "some.library"])

@@ -66,8 +66,14 @@ def _add_trace_ids(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
     return event_dict
 
 
+_LEADING_KEYS = ("timestamp", "level", "service", "logger", "event")
+
+
 def _render_json(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> str:
-    return _json_encoder.encode(event_dict).decode()
+    # The same leading keys on every line make raw logs scannable by eye and by `cut`.
+    ordered = {key: event_dict.pop(key) for key in _LEADING_KEYS if key in event_dict}
+    ordered.update(event_dict)
+    return _json_encoder.encode(ordered).decode()
 
 
 def _shared_processors() -> list[Processor]:
