@@ -1,0 +1,256 @@
+"""`soleflip`: the one console entry point (ARCHITECTURE.md section 3).
+
+Everything service-specific is imported lazily, so the CLI works while services are being built:
+a command whose module does not exist yet says so and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.resources
+import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+from soleflip.common.settings import SettingsError
+
+SERVICES = ("ingest", "catalog", "orders", "pricing", "stockx-sim")
+# Services that own a Postgres schema (ARCHITECTURE.md section 4); the others are skipped.
+SCHEMA_SERVICES = ("catalog", "orders", "pricing")
+SYNC_TARGETS = {"orders": "orders", "listings": "orders", "catalog": "catalog", "market": "pricing"}
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as `soleflip: error: ...`, exits with `code`."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def package_of(service: str) -> str:
+    """`stockx-sim` -> `soleflip.stockx_sim`."""
+    return f"soleflip.{service.replace('-', '_')}"
+
+
+def module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
+def available_services() -> list[str]:
+    """The services whose `app` module is installed, in contract order."""
+    return [s for s in SERVICES if module_exists(f"{package_of(s)}.app")]
+
+
+def _check_service(service: str, allowed: Sequence[str] = SERVICES) -> None:
+    built = [s for s in available_services() if s in allowed]
+    if service not in allowed:
+        raise CliError(f"unknown service {service!r}; available: {', '.join(built) or 'none'}")
+    if service not in built:
+        raise CliError(
+            f"service {service!r} is not built yet; available: {', '.join(built) or 'none'}"
+        )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Build the service's app from settings and serve it until SIGTERM/SIGINT."""
+    _check_service(args.service)
+    from soleflip.common.http import serve
+    from soleflip.common.settings import load_settings
+
+    settings = load_settings()
+    module = importlib.import_module(f"{package_of(args.service)}.app")
+    app = module.create_app(settings)
+    port = args.port or settings.http_port or int(module.DEFAULT_PORT)
+    serve(app, host=args.host or settings.http_host, port=port)
+    return 0
+
+
+def migration_targets(target: str) -> list[str]:
+    """The schema services `migrate <target>` applies; raises CliError for unknown names."""
+    built = available_services()
+    if target == "all":
+        return [s for s in SCHEMA_SERVICES if s in built]
+    _check_service(target)
+    return [target] if target in SCHEMA_SERVICES else []
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from soleflip.common.settings import load_settings
+
+    services = migration_targets(args.target)
+    if not services:
+        why = "no service with a schema is built" if args.target == "all" else "it has no schema"
+        print(f"migrate {args.target}: skipped ({why})")
+        return 0
+    return migrate_services(load_settings().admin_dsn, services)
+
+
+def migrate_services(admin_dsn: str, services: Sequence[str]) -> int:
+    """Apply each service's packaged migrations (`soleflip/<svc>/migrations/*.sql`)."""
+    db = _lazy("soleflip.common.db", "migrate is not available yet: soleflip.common.db is missing")
+    for service in services:
+        migrations = importlib.resources.files(package_of(service)).joinpath("migrations")
+        applied = asyncio.run(db.migrate(admin_dsn, service, migrations))
+        print(f"migrate {service}: {len(applied)} applied {' '.join(applied)}".rstrip())
+    return 0
+
+
+def _lazy(module: str, missing: str) -> ModuleType:
+    if not module_exists(module):
+        raise CliError(missing)
+    return importlib.import_module(module)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Delegate to `soleflip.<svc>.sync.main(argv) -> int` (argv: `<what> [--since DATE]`)."""
+    service = SYNC_TARGETS[args.what]
+    sync = _lazy(
+        f"{package_of(service)}.sync",
+        f"sync {args.what} is not available yet: the {service} service is not built",
+    )
+    argv = [args.what, *(["--since", args.since] if args.since else [])]
+    return int(sync.main(argv) or 0)
+
+
+def cmd_webhook_send(args: argparse.Namespace) -> int:
+    """Delegate to `soleflip.ingest.sender.main(argv) -> int`."""
+    sender = _lazy(
+        "soleflip.ingest.sender",
+        "webhook send is not available yet: the ingest sender is not built",
+    )
+    argv = [args.type, args.json_file, "--source", args.source]
+    argv += [*(["--url", args.url] if args.url else [])]
+    argv += [*(["--secret", args.secret] if args.secret else [])]
+    return int(sender.main(argv) or 0)
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    _lazy("soleflip.common.bus.dlq", "dlq is not available yet: soleflip.common.bus.dlq is missing")
+    return asyncio.run(_dlq(args))
+
+
+async def _dlq(args: argparse.Namespace) -> int:
+    import json
+
+    from soleflip.common.bus import dlq
+    from soleflip.common.bus.connection import connect, disconnect
+    from soleflip.common.bus.names import Names
+    from soleflip.common.settings import load_settings
+
+    settings = load_settings()
+    names = Names(prefix=settings.nats_prefix)
+    nc = await connect(settings.nats_url, name="soleflip-cli", first_connect_timeout=10)
+    try:
+        js = nc.jetstream()
+        if args.action == "list":
+            letters = await dlq.list_dead_letters(js, names, args.consumer, limit=args.limit)
+            for letter in letters:
+                print(json.dumps(letter.to_dict()) if args.json else letter.summary())
+            return 0
+        done = await dlq.replay(
+            js, names, consumer=args.consumer, seqs=args.seq, limit=args.limit, delete=not args.keep
+        )
+        failed = [r for r in done if isinstance(r.result, Exception)]
+        for r in done:
+            print(
+                f"#{r.dead_letter.seq} {'FAILED ' + str(r.result) if r in failed else 'replayed'}"
+            )
+        return 1 if failed else 0
+    finally:
+        await disconnect(nc)
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from soleflip.common.localinfra.devstack import DevOptions, run_dev
+
+    return run_dev(DevOptions(data_dir=args.data_dir, quiet=args.quiet, timeout=args.timeout))
+
+
+def _serve_parser(sub: Any, name: str, help_text: str, with_service: bool) -> None:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    if with_service:
+        parser.add_argument("service", help=f"one of: {', '.join(SERVICES)}")
+    parser.add_argument("--host", help="bind address (default SOLEFLIP_HTTP_HOST)")
+    parser.add_argument("--port", type=int, help="port (default SOLEFLIP_HTTP_PORT or its own)")
+    parser.set_defaults(func=cmd_serve)
+    if not with_service:
+        parser.set_defaults(service="stockx-sim")
+
+
+def _add_dev(sub: Any) -> None:
+    dev = sub.add_parser("dev", help="the whole system on this machine; Ctrl-C stops it")
+    dev.add_argument("--data-dir", default=None, help="state directory (default ./.soleflip)")
+    dev.add_argument("--quiet", action="store_true", help="do not echo service logs")
+    dev.add_argument("--timeout", type=float, default=90.0, help="readiness timeout (s)")
+    dev.set_defaults(func=cmd_dev)
+
+
+def _add_ops(sub: Any) -> None:
+    migrate = sub.add_parser("migrate", help="apply a service's migrations (idempotent)")
+    migrate.add_argument("target", help=f"'all' or one of: {', '.join(SERVICES)}")
+    migrate.set_defaults(func=cmd_migrate)
+    sync = sub.add_parser("sync", help="one-off backfill/reconcile from StockX")
+    sync.add_argument("what", choices=sorted(SYNC_TARGETS))
+    sync.add_argument("--since", help="start date (YYYY-MM-DD)")
+    sync.set_defaults(func=cmd_sync)
+    dlq = sub.add_parser("dlq", help="inspect and replay dead letters")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("--consumer", help="contract consumer name, e.g. orders-ingest")
+    dlq.add_argument("--seq", type=int, action="append", help="DLQ sequence (replay; repeatable)")
+    dlq.add_argument("--limit", type=int, default=100)
+    dlq.add_argument("--json", action="store_true", help="list: one JSON object per line")
+    dlq.add_argument("--keep", action="store_true", help="replay: keep the dead letters")
+    dlq.set_defaults(func=cmd_dlq)
+
+
+def _add_webhook(sub: Any) -> None:
+    webhook = sub.add_parser("webhook", help="webhook tools")
+    actions = webhook.add_subparsers(dest="action", required=True, metavar="ACTION")
+    send = actions.add_parser("send", help="sign and send a webhook")
+    send.add_argument("type", help="event type, e.g. stockx.order.updated")
+    send.add_argument("json_file", help="the event's data (or a whole event) as JSON")
+    send.add_argument("--url", help="ingest URL (default http://127.0.0.1:8000)")
+    send.add_argument("--source", choices=["stockx", "n8n"], default="stockx")
+    send.add_argument("--secret", help="whsec_... (default from SOLEFLIP_WEBHOOK_SECRETS_*)")
+    send.set_defaults(func=cmd_webhook_send)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="soleflip", description="SoleFlip: a StockX reseller backend."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_dev(sub)
+    _serve_parser(sub, "serve", "run one service (what containers run)", with_service=True)
+    _serve_parser(sub, "stockx-sim", "run the StockX simulator alone", with_service=False)
+    _add_ops(sub)
+    _add_webhook(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` (default `sys.argv[1:]`), run the command, return the exit status."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except CliError as exc:
+        print(f"soleflip: error: {exc}", file=sys.stderr)
+        return exc.code
+    except SettingsError as exc:
+        print(f"soleflip: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

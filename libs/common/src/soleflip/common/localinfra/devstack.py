@@ -1,0 +1,346 @@
+"""`soleflip dev`: Postgres, NATS, the StockX simulator and every built service on one machine.
+
+This module builds the children's environment, so it is the one place besides settings that
+looks at `os.environ`: it must know which variables the developer set, to leave them alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import contextlib
+import importlib.util
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from soleflip.common.localinfra._nats import NatsServer
+from soleflip.common.localinfra._postgres import PostgresServer
+from soleflip.common.localinfra._proc import InfraError, die_with_parent, port_is_free
+
+# Start order: the simulator first (services talk to it), then the contract's services.
+DEV_PORTS = {"stockx-sim": 8090, "ingest": 8000, "catalog": 8001, "orders": 8002, "pricing": 8003}
+PG_PORT, NATS_PORT = 5433, 4223
+STOP_GRACE_S = 30.0  # uvicorn drains for up to 25 s
+SIM_ENV = {
+    "SOLEFLIP_STOCKX_API_URL": "http://127.0.0.1:8090/v2",
+    "SOLEFLIP_STOCKX_AUTH_URL": "http://127.0.0.1:8090",
+    "SOLEFLIP_STOCKX_CLIENT_ID": "sim-client",
+    "SOLEFLIP_STOCKX_CLIENT_SECRET": "sim-secret",
+    "SOLEFLIP_STOCKX_REFRESH_TOKEN": "sim-refresh",
+    "SOLEFLIP_STOCKX_API_KEY": "sim-api-key",
+}
+
+
+class DevError(RuntimeError):
+    """`soleflip dev` cannot continue; the message says what failed and how to see why."""
+
+
+@dataclass(frozen=True, slots=True)
+class DevOptions:
+    """Command-line options of `soleflip dev`."""
+
+    data_dir: str | None = None
+    quiet: bool = False
+    timeout: float = 90.0
+
+
+def workspace_root(start: Path) -> Path:
+    """The nearest directory holding `uv.lock` (the repo root), else `start`."""
+    for candidate in [start, *start.parents]:
+        if (candidate / "uv.lock").is_file():
+            return candidate
+    return start
+
+
+def whsec() -> str:
+    """A Standard Webhooks secret: `whsec_` and base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def load_or_create_secrets(path: Path) -> tuple[dict[str, str], str | None]:
+    """The dev secrets from `path`; created on first run, when the admin token is returned too
+    (only its sha256 is stored, so it can be shown this once)."""
+    if path.is_file():
+        lines = path.read_text().splitlines()
+        pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+        return {key.strip(): value.strip() for key, value in pairs}, None
+    from cryptography.fernet import Fernet
+
+    from soleflip.common.http.auth import generate_token
+
+    token, entry = generate_token("admin", ("read", "write", "admin"))
+    values = {
+        "SOLEFLIP_FERNET_KEYS": Fernet.generate_key().decode(),
+        "SOLEFLIP_WEBHOOK_SECRETS_STOCKX": whsec(),
+        "SOLEFLIP_WEBHOOK_SECRETS_N8N": whsec(),
+        "SOLEFLIP_N8N_TOKENS": "n8n_" + secrets.token_urlsafe(24),
+        "SOLEFLIP_API_TOKENS": entry,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "# soleflip dev secrets (generated; local use only)\n"
+    body += "".join(f"{key}={value}\n" for key, value in values.items())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(body)
+    return values, token
+
+
+def built(service: str) -> bool:
+    with contextlib.suppress(ModuleNotFoundError):
+        return importlib.util.find_spec(f"soleflip.{service.replace('-', '_')}.app") is not None
+    return False
+
+
+@dataclass
+class Child:
+    """One `soleflip serve <service>` process; its output goes to a log file (and the console)."""
+
+    name: str
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=30))
+
+    def start(self, env: Mapping[str, str], echo: bool) -> None:
+        cmd = [sys.executable, "-m", "soleflip.common.cli", "serve", self.name]
+        self.proc = subprocess.Popen(
+            cmd,
+            env={**env, "SOLEFLIP_HTTP_PORT": str(self.port)},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop children in order
+            preexec_fn=die_with_parent(signal.SIGTERM),
+        )
+        threading.Thread(target=self._pump, args=(self.proc.stdout, echo), daemon=True).start()
+
+    def _pump(self, stream: IO[bytes] | None, echo: bool) -> None:
+        if stream is None:
+            return
+        with self.log_path.open("ab") as log:
+            for raw in stream:
+                log.write(raw)
+                log.flush()
+                line = raw.decode(errors="replace").rstrip()
+                self.tail.append(line)
+                if echo:
+                    print(f"{self.name:>10} | {line}", flush=True)
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def last_lines(self) -> str:
+        return "\n".join(f"    {line}" for line in self.tail) or "    (no output)"
+
+    def signal(self, sig: int) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, sig)
+
+
+class DevStack:
+    """Starts everything in order, supervises the children, and stops everything in reverse."""
+
+    def __init__(self, options: DevOptions, environ: Mapping[str, str]) -> None:
+        root = workspace_root(Path.cwd())
+        self.options = options
+        self.base = Path(options.data_dir) if options.data_dir else root / ".soleflip"
+        self.environ = dict(environ)
+        self.env = dict(environ)
+        self.stopping = threading.Event()
+        self.postgres: PostgresServer | None = None
+        self.nats: NatsServer | None = None
+        self.children: list[Child] = []
+        self.admin_token: str | None = None
+
+    def run(self) -> int:
+        try:
+            self._start_everything()
+            self._print_table()
+            return self._supervise()
+        except (DevError, InfraError) as exc:
+            print(f"soleflip dev: {exc}", file=sys.stderr)
+            return 1
+        except _Interrupted:
+            return 0
+        finally:
+            self._stop_everything()
+
+    def _start_everything(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        (self.base / "logs").mkdir(exist_ok=True)
+        values, self.admin_token = load_or_create_secrets(self.base / "dev.env")
+        if self.admin_token:  # print it now: startup may still fail, and it is never stored
+            print(f"soleflip dev: new admin API token (shown once): {self.admin_token}")
+        for key, value in values.items():
+            self.env.setdefault(key, value)  # the developer's own variables win
+        self.env.setdefault("SOLEFLIP_LOG_FORMAT", "console")
+        services = [s for s in DEV_PORTS if built(s)]
+        self._wire_simulator(services)
+        self._check_ports(services)
+        self._start_infra()
+        self._migrate()
+        for name in services:
+            self._start_child(name)
+        for child in self.children:
+            self._wait_ready(child)
+
+    def _check_ports(self, services: list[str]) -> None:
+        taken = [f"{s} ({DEV_PORTS[s]})" for s in services if not port_is_free(DEV_PORTS[s])]
+        if taken:
+            raise DevError(f"ports in use: {', '.join(taken)}; is another `soleflip dev` running?")
+
+    def _start_infra(self) -> None:
+        if not self.environ.get("SOLEFLIP_DATABASE_URL"):
+            self.postgres = PostgresServer(self.base, port=PG_PORT)
+            self.postgres.start()
+            self.postgres.ensure_database("soleflip")
+            self.env["SOLEFLIP_DATABASE_URL"] = self.postgres.dsn("soleflip")
+            self.env.setdefault("SOLEFLIP_ADMIN_DATABASE_URL", self.postgres.dsn("soleflip"))
+        if not self.environ.get("SOLEFLIP_NATS_URL"):
+            self.nats = NatsServer(self.base, port=NATS_PORT)
+            self.nats.start()
+            self.env["SOLEFLIP_NATS_URL"] = self.nats.url
+        self._check_interrupt()
+
+    def _wire_simulator(self, services: list[str]) -> None:
+        if self.environ.get("SOLEFLIP_STOCKX_API_URL"):
+            if "stockx-sim" in services:
+                services.remove("stockx-sim")
+            return
+        for key, value in SIM_ENV.items():
+            self.env.setdefault(key, value)
+        if "ingest" in services:  # the simulator relays signed change events to ingest
+            self.env.setdefault("SOLEFLIP_SIM_RELAY_URL", "http://127.0.0.1:8000/webhooks/stockx")
+            stockx_secret = self.env["SOLEFLIP_WEBHOOK_SECRETS_STOCKX"].split(",")[0]
+            self.env.setdefault("SOLEFLIP_SIM_RELAY_SECRET", stockx_secret)
+
+    def _migrate(self) -> None:
+        cmd = [sys.executable, "-m", "soleflip.common.cli", "migrate", "all"]
+        done = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise DevError(f"migrations failed:\n{done.stdout}{done.stderr}")
+        print(done.stdout.strip(), flush=True)
+
+    def _start_child(self, name: str) -> None:
+        child = Child(name, DEV_PORTS[name], self.base / "logs" / f"{name}.log")
+        child.start(self.env, echo=not self.options.quiet)
+        self.children.append(child)
+
+    def _wait_ready(self, child: Child) -> None:
+        url = f"http://127.0.0.1:{child.port}/health/ready"
+        deadline = time.monotonic() + self.options.timeout
+        while time.monotonic() < deadline:
+            self._check_interrupt()
+            if child.exit_code is not None:
+                raise DevError(self._died(child))
+            if _answers_ready(url):
+                return
+            time.sleep(0.2)
+        raise DevError(
+            f"{child.name} not ready after {self.options.timeout:.0f}s ({url}); "
+            f"last lines of {child.log_path}:\n{child.last_lines()}"
+        )
+
+    def _died(self, child: Child) -> str:
+        return (
+            f"{child.name} exited with status {child.exit_code}; "
+            f"last lines of {child.log_path}:\n{child.last_lines()}"
+        )
+
+    def _check_interrupt(self) -> None:
+        if self.stopping.is_set():
+            raise _Interrupted
+
+    def _supervise(self) -> int:
+        while not self.stopping.wait(0.5):
+            for child in self.children:
+                if child.exit_code is not None:
+                    print(f"soleflip dev: {self._died(child)}", file=sys.stderr)
+                    return 1
+        return 0
+
+    def _stop_everything(self) -> None:
+        if self.children:
+            print("soleflip dev: stopping...", flush=True)
+        for child in reversed(self.children):
+            child.signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for child in self.children:
+            if child.proc is None:
+                continue
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            child.signal(signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.proc.wait(timeout=5)
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+    def _print_table(self) -> None:
+        rows = [("service", "url", "log")]
+        rows += [(c.name, f"http://127.0.0.1:{c.port}", str(c.log_path)) for c in self.children]
+        rows.append(("postgres", self.env["SOLEFLIP_DATABASE_URL"], self._log_of(self.postgres)))
+        rows.append(("nats", self.env["SOLEFLIP_NATS_URL"], self._log_of(self.nats)))
+        width = [max(len(row[i]) for row in rows) for i in range(2)]
+        print("\nSoleFlip dev is up. Ctrl-C stops everything.\n")
+        for name, url, log in rows:
+            print(f"  {name:<{width[0]}}  {url:<{width[1]}}  {log}")
+        print(f"\n  API docs: <url>/schema · secrets: {self.base / 'dev.env'}")
+        if self.admin_token:
+            print(f"  admin API token (shown once; only its sha256 is kept): {self.admin_token}")
+        print(flush=True)
+
+    @staticmethod
+    def _log_of(server: PostgresServer | NatsServer | None) -> str:
+        return str(server.log_path) if server is not None else "(external)"
+
+
+def _answers_ready(url: str) -> bool:
+    """200 from /health/ready; a 404 means a server up without health routes (the simulator)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - http we built
+            return bool(answer.status == 200)
+    except urllib.error.HTTPError as exc:
+        return exc.code == 404
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class _Interrupted(Exception):
+    """Ctrl-C or SIGTERM arrived while starting up."""
+
+
+@contextlib.contextmanager
+def _stop_on_signals(event: threading.Event) -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        event.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_dev(options: DevOptions) -> int:
+    """Run the dev stack until Ctrl-C/SIGTERM (exit 0) or until a child dies (exit 1)."""
+    stack = DevStack(options, os.environ)
+    with _stop_on_signals(stack.stopping):
+        return stack.run()

@@ -1,0 +1,164 @@
+"""The `soleflip` command line: parsing, dispatch and the errors a user sees."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from soleflip.common import cli
+from soleflip.common.localinfra import devstack
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_serve_unknown_service_lists_the_available_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "serve", "shipping")
+    assert code == 2
+    assert "unknown service 'shipping'" in out
+    assert "available: " in out
+    for service in cli.available_services():
+        assert service in out
+
+
+def test_serve_a_service_not_built_yet_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "available_services", lambda: ["ingest"])
+    code, out = run(capsys, "serve", "orders")
+    assert code == 2
+    assert "service 'orders' is not built yet; available: ingest" in out
+
+
+def test_service_names_map_to_packages() -> None:
+    assert cli.package_of("stockx-sim") == "soleflip.stockx_sim"
+    assert cli.package_of("orders") == "soleflip.orders"
+
+
+def test_stockx_sim_command_serves_the_simulator() -> None:
+    args = cli.build_parser().parse_args(["stockx-sim", "--port", "9999"])
+    assert (args.func, args.service, args.port) == (cli.cmd_serve, "stockx-sim", 9999)
+
+
+def test_serve_takes_host_and_port() -> None:
+    args = cli.build_parser().parse_args(["serve", "ingest", "--host", "0.0.0.0", "--port", "1"])
+    assert (args.service, args.host, args.port) == ("ingest", "0.0.0.0", 1)
+
+
+def test_migrate_skips_services_without_a_schema(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "available_services", lambda: ["ingest", "catalog"])
+    code, out = run(capsys, "migrate", "ingest")
+    assert code == 0
+    assert "skipped" in out
+
+
+def test_migrate_all_targets_only_built_schema_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "available_services", lambda: ["ingest", "pricing", "catalog"])
+    assert cli.migration_targets("all") == ["catalog", "pricing"]
+    assert cli.migration_targets("pricing") == ["pricing"]
+
+
+def test_sync_of_a_missing_service_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "module_exists", lambda name: False)
+    code, out = run(capsys, "sync", "market")
+    assert code == 2
+    assert "sync market is not available yet: the pricing service is not built" in out
+
+
+def test_sync_rejects_an_unknown_target(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["sync", "shoes"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'shoes'" in capsys.readouterr().err
+
+
+def test_sync_delegates_with_since(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    class FakeSync:
+        @staticmethod
+        def main(argv: list[str]) -> int:
+            seen.append(argv)
+            return 0
+
+    monkeypatch.setattr(cli, "_lazy", lambda module, missing: FakeSync)
+    assert cli.main(["sync", "listings", "--since", "2026-01-01"]) == 0
+    assert seen == [["listings", "--since", "2026-01-01"]]
+
+
+def test_webhook_send_delegates_to_the_sender(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, list[str]]] = []
+
+    class FakeSender:
+        @staticmethod
+        def main(argv: list[str]) -> int:
+            seen.append(("sender", argv))
+            return 3
+
+    monkeypatch.setattr(cli, "_lazy", lambda module, missing: FakeSender)
+    argv = ["webhook", "send", "stockx.order.updated", "o.json", "--source", "n8n", "--url", "u"]
+    assert cli.main(argv) == 3
+    assert seen == [("sender", ["stockx.order.updated", "o.json", "--source", "n8n", "--url", "u"])]
+
+
+def test_webhook_send_rejects_an_unknown_source(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["webhook", "send", "t", "f.json", "--source", "shopify"])
+    assert "invalid choice: 'shopify'" in capsys.readouterr().err
+
+
+def test_invalid_settings_are_reported_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOLEFLIP_NATS_URL", "http://wrong")
+    monkeypatch.setattr(cli, "_check_service", lambda service: None)
+    code, out = run(capsys, "serve", "ingest")
+    assert code == 2
+    assert "SOLEFLIP_NATS_URL is invalid" in out
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main([])
+    assert exc.value.code == 2
+
+
+def test_dev_secrets_are_created_once_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "dev.env"
+    first, token = devstack.load_or_create_secrets(path)
+    again, no_token = devstack.load_or_create_secrets(path)
+    assert first == again
+    assert token is not None
+    assert token.startswith("sf_")
+    assert no_token is None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first["SOLEFLIP_WEBHOOK_SECRETS_STOCKX"].startswith("whsec_")
+    assert first["SOLEFLIP_WEBHOOK_SECRETS_N8N"] != first["SOLEFLIP_WEBHOOK_SECRETS_STOCKX"]
+
+
+def test_dev_secrets_are_valid_settings(tmp_path: Path) -> None:
+    from soleflip.common.http.auth import hash_token
+    from soleflip.common.settings import load_settings
+
+    values, token = devstack.load_or_create_secrets(tmp_path / "dev.env")
+    settings = load_settings(values)
+    assert token is not None
+    assert settings.api_tokens[0].sha256 == hash_token(token)
+    assert settings.api_tokens[0].scopes == {"read", "write", "admin"}
+    assert len(settings.fernet_keys) == 1
+
+
+def test_workspace_root_is_the_directory_with_uv_lock(tmp_path: Path) -> None:
+    (tmp_path / "uv.lock").write_text("")
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    assert devstack.workspace_root(nested) == tmp_path
