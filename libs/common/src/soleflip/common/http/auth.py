@@ -59,14 +59,14 @@ class TokenAuthenticator:
     """Finds the configured token a presented bearer secret belongs to."""
 
     def __init__(self, tokens: Sequence[ApiToken]) -> None:
-        self._tokens = tuple(tokens)
+        self._entries = tuple((token.sha256.lower().encode(), token) for token in tokens)
 
     def authenticate(self, presented: str) -> ApiToken | None:
         digest = hash_token(presented).encode()
         found: ApiToken | None = None
-        for token in self._tokens:
+        for expected, token in self._entries:
             # No early exit: every entry costs the same whether or not it matches.
-            if hmac.compare_digest(digest, token.sha256.lower().encode()):
+            if hmac.compare_digest(digest, expected):
                 found = token
         return found
 
