@@ -22,7 +22,10 @@ from soleflip.common.db import (
 )
 from soleflip.common.testing.db import migrated_pool
 
-FILES = {"0001_things.sql": "CREATE TABLE things (id int PRIMARY KEY, doc jsonb);"}
+FILES = {
+    "0001_things.sql": "CREATE TABLE things (id int PRIMARY KEY, doc jsonb);",
+    "0002_pairs.sql": "CREATE TABLE pairs (k int UNIQUE DEFERRABLE INITIALLY DEFERRED);",
+}
 
 
 @pytest.fixture
@@ -159,3 +162,35 @@ async def test_poll_state_works_on_a_connection_without_pool_codecs(
         assert await get_poll_state(conn, "listings") == {"cursor": None, "n": "1.5"}
     finally:
         await conn.close()
+
+
+async def test_failed_commit_raises_its_own_error_and_keeps_nothing(pool: asyncpg.Pool) -> None:
+    async def handler() -> None:
+        async with UnitOfWork(pool) as uow:
+            await uow.conn.execute("INSERT INTO things VALUES (1, NULL)")
+            await uow.conn.execute("INSERT INTO pairs VALUES (1), (1)")  # checked at COMMIT
+            await uow.commit()
+
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await handler()
+
+    assert await count_things(pool) == 0
+    async with UnitOfWork(pool) as uow:  # the pooled connection is healthy again
+        assert await uow.conn.fetchval("SELECT 1") == 1
+
+
+async def test_unit_of_work_survives_its_connection_being_killed(pool: asyncpg.Pool) -> None:
+    class HandlerFailed(Exception):
+        pass
+
+    async def handler() -> None:
+        async with UnitOfWork(pool) as uow:
+            await uow.conn.execute("INSERT INTO things VALUES (1, NULL)")
+            pid = uow.conn.get_server_pid()
+            await pool.execute("SELECT pg_terminate_backend($1)", pid)
+            raise HandlerFailed
+
+    with pytest.raises(HandlerFailed):
+        await handler()
+
+    assert await count_things(pool) == 0

@@ -19,6 +19,8 @@ import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 
+from soleflip.common.db._pool import DB_ERRORS
+
 log = structlog.get_logger(__name__)
 
 TRY_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
@@ -78,7 +80,7 @@ class LeaderLock:
         try:
             if not conn.is_closed():
                 await conn.fetchval(UNLOCK_SQL, self._key, timeout=self._heartbeat_s)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        except DB_ERRORS:
             pass  # the session is gone, and the lock with it
         finally:
             self.lost.set()
@@ -94,7 +96,7 @@ class LeaderLock:
                     await asyncio.wait_for(self.lost.wait(), self._heartbeat_s)
                 if not self.lost.is_set():
                     await conn.fetchval(HEARTBEAT_SQL, timeout=self._heartbeat_s)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except DB_ERRORS as exc:
             log.warning("db.leadership_lost", key=self._key, error=str(exc))
             self.lost.set()
 
@@ -136,7 +138,7 @@ async def run_as_leader(
             async with LeaderLock(pool, key, heartbeat=heartbeat) as lock:
                 if lock.held and await _run_while_held(lock, work):
                     return
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except DB_ERRORS as exc:
             log.warning("db.leader_campaign_failed", key=key, error=str(exc))
         await asyncio.sleep(retry_interval)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 
-from soleflip.common.db._pool import quote_ident
+from soleflip.common.db._pool import DB_ERRORS, quote_ident
 
 log = structlog.get_logger(__name__)
 
@@ -165,7 +165,7 @@ async def migrate(
             return await _apply_pending(conn, target, plan)
         finally:
             # Closing the session frees the lock anyway; never mask the real error with this.
-            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            with contextlib.suppress(*DB_ERRORS):
                 await conn.execute(UNLOCK_SQL, lock_key)
     finally:
         await conn.close()

@@ -12,6 +12,15 @@ _encoder = msgspec.json.Encoder(decimal_format="string")
 _JSONB_VERSION = b"\x01"  # jsonb's binary wire format is a version byte, then JSON text.
 READY_SQL = "SELECT 1"
 
+#: What a lost or unusable connection raises (asyncpg's protocol errors included).
+DB_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
 
 def quote_ident(name: str) -> str:
     """An SQL identifier, quoted (for DDL, where parameters are not allowed)."""
@@ -83,6 +92,6 @@ async def check_ready(pool: asyncpg.Pool, *, within_s: float = 2.0) -> bool:
         async with asyncio.timeout(within_s):
             async with pool.acquire() as conn:
                 await conn.fetchval(READY_SQL)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+    except DB_ERRORS:
         return False
     return True

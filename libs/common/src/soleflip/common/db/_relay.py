@@ -22,6 +22,7 @@ import structlog
 
 from soleflip.common.db._metrics import OUTBOX_FAILURES, OUTBOX_LAG_SECONDS, OUTBOX_PUBLISHED
 from soleflip.common.db._outbox import OutboxMessage, prune_outbox
+from soleflip.common.db._pool import DB_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -174,7 +175,7 @@ class OutboxRelay:
                 async with self._pool.acquire() as conn:
                     await self._listen(conn)
                     delay = initial
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except DB_ERRORS as exc:
                 log.info("outbox.listen_lost", error=str(exc), retry_in_s=delay)
             except Exception:
                 # Never let the listener die: the relay would silently fall back to sweeps only.

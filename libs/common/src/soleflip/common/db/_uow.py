@@ -9,6 +9,8 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
+from soleflip.common.db._pool import DB_ERRORS
+
 
 class UnitOfWork:
     """`async with UnitOfWork(pool) as uow: ...; await uow.commit()`.
@@ -50,14 +52,16 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Make the writes durable; the unit of work is finished afterwards."""
         tx = self._require_tx()
+        # Over either way: a failed COMMIT (a deferred constraint) ends the transaction too.
+        self._done = True
         await tx.commit()
-        self._done, self._committed = True, True
+        self._committed = True
 
     async def rollback(self) -> None:
         """Discard the writes; the unit of work is finished afterwards."""
         tx = self._require_tx()
-        await tx.rollback()
         self._done = True
+        await tx.rollback()
 
     def _require_tx(self) -> Transaction:
         if self._tx is None or self._done:
@@ -73,10 +77,15 @@ class UnitOfWork:
         conn, tx = self._conn, self._tx
         self._conn = None
         try:
-            if tx is not None and not self._done:
+            if tx is not None and not self._done and conn is not None and not conn.is_closed():
                 self._done = True
-                if conn is not None and not conn.is_closed():
-                    await tx.rollback()
+                await tx.rollback()
+        except DB_ERRORS:
+            # The connection broke: the server rolls back by itself. Keep the error that got
+            # us here (if any) rather than this one.
+            if exc is None:
+                raise
         finally:
+            self._done = True
             if conn is not None:
                 await self._pool.release(conn)
