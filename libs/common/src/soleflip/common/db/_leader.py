@@ -29,7 +29,10 @@ HEARTBEAT_SQL = "SELECT 1"
 
 
 class LeaderLock:
-    """`pg_try_advisory_lock` on a dedicated connection; `lost` is set when leadership ends."""
+    """`pg_try_advisory_lock` on a dedicated connection; `lost` is set when leadership ends.
+
+    The leader keeps one connection of `pool` for as long as it leads: size the pool for it.
+    """
 
     def __init__(self, pool: asyncpg.Pool, key: str, *, heartbeat: float = 5.0) -> None:
         self._pool = pool

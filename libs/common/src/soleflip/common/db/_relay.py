@@ -60,7 +60,8 @@ class OutboxRelay:
     Wakes on the outbox trigger's NOTIFY (a dedicated pooled connection, re-established after
     Postgres restarts) and every `poll_interval` seconds; prunes rows published longer than
     `retention` ago every `prune_interval` seconds. `name` labels its `soleflip_outbox_*`
-    metrics.
+    metrics. While running it keeps one connection of `pool` for LISTEN and uses one more per
+    batch in flight.
     """
 
     def __init__(
