@@ -110,3 +110,19 @@ def test_relay_reorder_holds_events_back_but_delivers_them(
     stats = sim.get("/_sim/relay").json()["stats"]
     assert stats["reordered"] >= 4
     assert len(received) >= 4  # held back, yet delivered
+
+
+def test_hourly_market_moves_are_relayed_for_live_asks(sim: Client, receiver: Any) -> None:
+    url, received = receiver
+    sim.put("/_sim/relay", json={"url": url, "secret": SECRET})
+    sim.post("/_sim/advance", json={"seconds": 3600})
+    _wait_for(received, 1)
+    events = [json.loads(body) for _, body in received]
+    market = [e for e in events if e["type"] == "stockx.market.updated"]
+    live = {
+        x["variant"]["variantId"]
+        for x in sim.get("/_sim/state/listings").json()["listings"]
+        if x["status"] == "ACTIVE"
+    }
+    assert market
+    assert {e["data"]["variantId"] for e in market} <= live

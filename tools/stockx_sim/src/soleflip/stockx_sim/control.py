@@ -15,9 +15,10 @@ from litestar.params import FromPath
 from soleflip.stockx_sim.clock import iso
 from soleflip.stockx_sim.engine import seed_world, tick
 from soleflip.stockx_sim.errors import bad_request, not_found
-from soleflip.stockx_sim.http_catalog import ingestion_item, quote
+from soleflip.stockx_sim.http_catalog import ingestion_item
 from soleflip.stockx_sim.orders import buy
 from soleflip.stockx_sim.params import base_url, json_body, world_of
+from soleflip.stockx_sim.quotes import quote
 from soleflip.stockx_sim.relay import Relay, RelayConfig
 from soleflip.stockx_sim.views import listing_body, order_body, product_detail, variant_body
 from soleflip.stockx_sim.world import World

@@ -7,6 +7,7 @@ from soleflip.stockx_sim.ingestion import settle_ingestions
 from soleflip.stockx_sim.listings import DEFAULT_EXPIRY_S, apply_changes, settle, start_operation
 from soleflip.stockx_sim.market import convert, usd_prices
 from soleflip.stockx_sim.orders import buy, step_orders
+from soleflip.stockx_sim.quotes import emit_market_moves
 from soleflip.stockx_sim.records import Listing
 from soleflip.stockx_sim.views import listing_body
 from soleflip.stockx_sim.world import World
@@ -29,6 +30,7 @@ def tick(world: World) -> None:
     step_batches(world, now)
     step_orders(world, now)
     settle_ingestions(world, now)
+    emit_market_moves(world, now)
 
 
 def _seed_listing(world: World, created: float, currency: str = "USD") -> Listing:

@@ -12,8 +12,9 @@ from soleflip.stockx_sim import ingestion
 from soleflip.stockx_sim.catalog import Product, Variant
 from soleflip.stockx_sim.clock import iso
 from soleflip.stockx_sim.errors import ApiError, bad_request, not_found
-from soleflip.stockx_sim.market import MARKET_CURRENCIES, convert, market_body, usd_prices
+from soleflip.stockx_sim.market import MARKET_CURRENCIES
 from soleflip.stockx_sim.params import json_body, page, page_params, world_of
+from soleflip.stockx_sim.quotes import quote
 from soleflip.stockx_sim.views import product_detail, product_summary, variant_body
 from soleflip.stockx_sim.world import World
 
@@ -94,33 +95,6 @@ async def get_variant_by_gtin(request: Req, gtin: FromPath[str]) -> Response[Any
     if variant is None:
         raise not_found()
     return Response(variant_body(variant))
-
-
-def quote(
-    world: World, product: Product, variant: Variant, currency: str, own: bool
-) -> dict[str, Any]:
-    """Market data for one variant; with `own`, the seller's live asks count (C5, not C6)."""
-    override = world.market_overrides.get((variant.variant_id, currency))
-    usd_override = world.market_overrides.get((variant.variant_id, "USD"))
-    if override is not None:
-        ask, bid = override["lowest_ask"], override["highest_bid"]
-    elif usd_override is not None:
-        ask = convert(usd_override["lowest_ask"], currency)
-        bid = convert(usd_override["highest_bid"], currency)
-    else:
-        usd = usd_prices(world.config.seed, product, variant, world.now())
-        ask, bid = convert(usd["lowest_ask"], currency), convert(usd["highest_bid"], currency)
-    if own:
-        mine = [
-            int(x.amount)
-            for x in world.listings.values()
-            if x.variant_id == variant.variant_id
-            and x.status == "ACTIVE"
-            and x.currency == currency
-        ]
-        if mine and (ask is None or min(mine) < ask):
-            ask = min(mine)
-    return market_body(product.product_id, variant.variant_id, currency, ask, bid)
 
 
 def _currency(request: Req) -> str:

@@ -46,6 +46,7 @@ class World:
         self.requests: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.events: list[dict[str, Any]] = []
         self.relay_enabled = False
+        self.market_hour = -1
         self.rng = random.Random(f"{config.seed}:account")
         self.fault_rng = random.Random(config.seed ^ 0x5EED)
         self.products: dict[str, Product] = {}
