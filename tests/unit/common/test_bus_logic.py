@@ -14,7 +14,7 @@ from opentelemetry.context import Context
 
 from soleflip.common.bus import STREAMS, Message, Names, Outcome, dead_letter_message, stream_spec
 from soleflip.common.bus.connection import _jittered_reconnect
-from soleflip.common.bus.consumer import _call_batch
+from soleflip.common.bus.settle import call_batch
 from soleflip.common.bus.streams import _drift
 from soleflip.common.errors import Conflict, InvalidInput, RateLimited, Unavailable
 
@@ -137,7 +137,7 @@ async def test_a_batch_handler_that_raises_retries_every_message_instead_of_dead
     async def failing(messages: Sequence[Message]) -> Sequence[Outcome]:
         raise InvalidInput("one of them is bad, but which?")
 
-    outcomes = await _call_batch(failing, [_message(), _message(stream_seq=43)])
+    outcomes = await call_batch(failing, [_message(), _message(stream_seq=43)])
 
     assert [o.kind for o in outcomes] == ["retry", "retry"]
 
@@ -146,6 +146,6 @@ async def test_a_batch_handler_returning_the_wrong_number_of_outcomes_retries_al
     async def short(messages: Sequence[Message]) -> Sequence[Outcome]:
         return [Outcome.ack()]
 
-    outcomes = await _call_batch(short, [_message(), _message(stream_seq=43)])
+    outcomes = await call_batch(short, [_message(), _message(stream_seq=43)])
 
     assert [o.kind for o in outcomes] == ["retry", "retry"]

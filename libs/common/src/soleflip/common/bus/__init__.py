@@ -7,13 +7,7 @@ operator's list and replay. Every name goes through `Names`, so a prefix isolate
 """
 
 from soleflip.common.bus.connection import connect, disconnect
-from soleflip.common.bus.consumer import (
-    DEFAULT_NAK_DELAYS,
-    BatchHandler,
-    ConsumerRunner,
-    DeliveriesExhausted,
-    Handler,
-)
+from soleflip.common.bus.consumer import DEFAULT_NAK_DELAYS, ConsumerRunner
 from soleflip.common.bus.dlq import (
     DLQ_STREAM,
     DeadLetter,
@@ -33,6 +27,7 @@ from soleflip.common.bus.publisher import (
     PubResult,
     event_message,
 )
+from soleflip.common.bus.settle import BatchHandler, DeliveriesExhausted, Handler
 from soleflip.common.bus.streams import (
     STREAMS,
     StreamSpec,

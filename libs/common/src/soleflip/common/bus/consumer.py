@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import structlog
 from nats.aio.client import Client
@@ -28,25 +28,25 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
 from opentelemetry import trace
 
-from soleflip.common.bus.dlq import dead_letter_message
 from soleflip.common.bus.message import Message, Outcome
-from soleflip.common.bus.metrics import DEAD_LETTERS, HANDLER_SECONDS, MESSAGES, RESUBSCRIBES
+from soleflip.common.bus.metrics import HANDLER_SECONDS, RESUBSCRIBES
 from soleflip.common.bus.names import Names
 from soleflip.common.bus.publisher import Publisher
+from soleflip.common.bus.settle import (
+    BatchHandler,
+    Handler,
+    Settler,
+    call,
+    call_batch,
+    exhausted,
+)
 from soleflip.common.errors import SoleflipError, Unavailable
 
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer(__name__)
 
-Handler = Callable[[Message], Awaitable[None]]
-BatchHandler = Callable[[Sequence[Message]], Awaitable[Sequence[Outcome]]]
-
 DEFAULT_NAK_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 60.0)
 _SILENT_FETCHES_BEFORE_RESUBSCRIBE = 2
-
-
-class DeliveriesExhausted(Exception):
-    """A message came back after its last allowed delivery (a crash loop or a failed DLQ copy)."""
 
 
 class ConsumerRunner:
@@ -87,9 +87,15 @@ class ConsumerRunner:
         self._subjects = [names.subject(s) for s in subjects]
         self._handler, self._batch_handler = handler, batch_handler
         self._batch_size, self._max_deliver, self._ack_wait = batch_size, max_deliver, ack_wait
-        self._nak_delays = tuple(nak_delays) or (0.0,)
         self._max_ack_pending, self._fetch_timeout = max_ack_pending, fetch_timeout
-        self._publisher = publisher or Publisher(self._js, names)
+        self._settler = Settler(
+            stream=stream,
+            durable=durable,
+            durable_name=self._durable_name,
+            max_deliver=max_deliver,
+            nak_delays=nak_delays,
+            publisher=publisher or Publisher(self._js, names),
+        )
         self._sub: JetStreamContext.PullSubscription | None = None
         self._reconnects_seen = 0
         self._silent_fetches = 0
@@ -227,20 +233,20 @@ class ConsumerRunner:
             return
         for index, message in enumerate(messages):
             if self._stopping.is_set():
-                await self._drain(messages[index:])
+                await self._settler.drain(messages[index:])
                 return
             await self._process_one(message)
 
     async def _process_one(self, message: Message) -> None:
         assert self._handler is not None
         if message.num_delivered > self._max_deliver:
-            await self._settle(message, Outcome.dead(_exhausted(message)))
+            await self._settler.settle(message, Outcome.dead(exhausted(message)))
             return
         started = time.perf_counter()
         attributes = {"messaging.system": "nats", "messaging.destination.name": message.subject}
         try:
             with (
-                structlog.contextvars.bound_contextvars(**self._log_context(message)),
+                structlog.contextvars.bound_contextvars(**self._settler.log_context(message)),
                 tracer.start_as_current_span(
                     f"{self.durable} process",
                     context=message.otel_context,
@@ -249,30 +255,32 @@ class ConsumerRunner:
                 ),
             ):
                 async with self._in_progress([message]):
-                    outcome = await _call(self._handler, message)
+                    outcome = await call(self._handler, message)
                 HANDLER_SECONDS.labels(self._durable_name).observe(time.perf_counter() - started)
-                await self._settle(message, outcome)
+                await self._settler.settle(message, outcome)
         except asyncio.CancelledError:
-            await self._drain([message])  # stop() timed out: let another replica take it now
+            await self._settler.drain(
+                [message]
+            )  # stop() timed out: let another replica take it now
             raise
 
     async def _process_batch(self, handler: BatchHandler, messages: list[Message]) -> None:
-        exhausted = [m for m in messages if m.num_delivered > self._max_deliver]
+        spent = [m for m in messages if m.num_delivered > self._max_deliver]
         live = [m for m in messages if m.num_delivered <= self._max_deliver]
-        for message in exhausted:
-            await self._settle(message, Outcome.dead(_exhausted(message)))
+        for message in spent:
+            await self._settler.settle(message, Outcome.dead(exhausted(message)))
         if not live:
             return
         started = time.perf_counter()
         try:
             async with self._in_progress(live):
-                outcomes = await _call_batch(handler, live)
+                outcomes = await call_batch(handler, live)
         except asyncio.CancelledError:
-            await self._drain(live)
+            await self._settler.drain(live)
             raise
         HANDLER_SECONDS.labels(self._durable_name).observe(time.perf_counter() - started)
         for message, outcome in zip(live, outcomes, strict=True):
-            await self._settle(message, outcome)
+            await self._settler.settle(message, outcome)
 
     @contextlib.asynccontextmanager
     async def _in_progress(self, messages: Sequence[Message]) -> AsyncIterator[None]:
@@ -292,97 +300,3 @@ class ConsumerRunner:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    # -- settling ---------------------------------------------------------------------------
-
-    async def _settle(self, message: Message, outcome: Outcome) -> None:
-        if outcome.kind == "retry" and message.num_delivered >= self._max_deliver:
-            assert outcome.error is not None
-            outcome = Outcome.dead(outcome.error)
-        self._log_outcome(message, outcome)
-        try:
-            if outcome.kind == "ack":
-                await message.raw.ack()
-            elif outcome.kind == "retry":
-                await message.raw.nak(delay=self._nak_delay(message, outcome))
-            else:
-                assert outcome.error is not None
-                await self._dead_letter(message, outcome.error)
-                return
-        except Exception as exc:
-            # The server redelivers after ack_wait; handlers are idempotent through their inbox.
-            log.warning("nats.settle_failed", consumer=self._durable_name, error=repr(exc))
-            return
-        MESSAGES.labels(self._durable_name, outcome.kind).inc()
-
-    async def _dead_letter(self, message: Message, error: BaseException) -> None:
-        copy = dead_letter_message(message, stream=self.stream, consumer=self.durable, error=error)
-        try:
-            await self._publisher.publish_many([copy])
-        except SoleflipError as exc:
-            # Without a stored copy, TERM would lose the message: retry it via the reserve delivery.
-            log.error("nats.dead_letter_failed", consumer=self._durable_name, error=repr(exc))
-            await message.raw.nak(delay=self._nak_delays[-1])
-            MESSAGES.labels(self._durable_name, "retry").inc()
-            return
-        await message.raw.term()
-        MESSAGES.labels(self._durable_name, "dead_letter").inc()
-        DEAD_LETTERS.labels(self._durable_name).inc()
-
-    async def _drain(self, messages: Sequence[Message]) -> None:
-        """Hand unprocessed messages back at once (NAK without delay) on shutdown."""
-        for message in messages:
-            if not message.raw.is_acked:
-                with contextlib.suppress(Exception):
-                    await message.raw.nak()
-                MESSAGES.labels(self._durable_name, "drained").inc()
-
-    def _nak_delay(self, message: Message, outcome: Outcome) -> float:
-        index = min(message.num_delivered, len(self._nak_delays)) - 1
-        return max(self._nak_delays[max(index, 0)], outcome.delay or 0.0)
-
-    def _log_context(self, message: Message) -> dict[str, object]:
-        return {
-            "consumer": self._durable_name,
-            "subject": message.subject,
-            "event_id": message.event_id,
-            "stream_seq": message.stream_seq,
-            "delivery": message.num_delivered,
-        }
-
-    def _log_outcome(self, message: Message, outcome: Outcome) -> None:
-        if outcome.kind == "ack":
-            return
-        level = "warning" if outcome.kind == "retry" else "error"
-        getattr(log, level)(
-            f"nats.message_{outcome.kind}",
-            error=repr(outcome.error),
-            exc_info=outcome.error if not outcome.expected else None,
-            **self._log_context(message),
-        )
-
-
-async def _call(handler: Handler, message: Message) -> Outcome:
-    try:
-        await handler(message)
-    except Exception as exc:
-        return Outcome.from_error(exc)
-    return Outcome.ack()
-
-
-async def _call_batch(handler: BatchHandler, messages: Sequence[Message]) -> Sequence[Outcome]:
-    try:
-        outcomes = await handler(messages)
-    except Exception as exc:
-        outcome = Outcome.from_error(exc)
-        if outcome.kind == "dead":
-            outcome = Outcome.retry(exc)
-        return [outcome] * len(messages)
-    if len(outcomes) != len(messages):
-        error = RuntimeError(f"batch handler returned {len(outcomes)} outcomes for {len(messages)}")
-        return [Outcome.retry(error)] * len(messages)
-    return outcomes
-
-
-def _exhausted(message: Message) -> DeliveriesExhausted:
-    return DeliveriesExhausted(f"delivered {message.num_delivered} times without a verdict")
