@@ -1,0 +1,1 @@
+"""catalog: products, variants, sizes and brands resolved exactly against StockX."""
