@@ -98,6 +98,23 @@ def test_ingestion_operations_match_the_contract(
     contract.check("IngestionItems", sim.get("/v2/catalog/ingestion/not-a-uuid", headers=headers))
 
 
+def _operation_pages(sim: Client, headers: dict[str, str], contract: Any, path: str) -> None:
+    ops = contract.check(
+        "GetListingOperations",
+        sim.get(f"{path}/operations", params={"pageSize": 2}, headers=headers),
+    )
+    assert ops["nextCursor"] is not None
+    more = contract.check(
+        "GetListingOperations",
+        sim.get(
+            f"{path}/operations",
+            params={"pageSize": 2, "cursor": ops["nextCursor"]},
+            headers=headers,
+        ),
+    )
+    assert more["nextCursor"] is None
+
+
 def _listing_writes(sim: Client, headers: dict[str, str], contract: Any, variant: str) -> str:
     created = contract.check(
         "Create",
@@ -122,20 +139,7 @@ def _listing_writes(sim: Client, headers: dict[str, str], contract: Any, variant
         "FindOperationById", sim.get(f"{path}/operations/{created['operationId']}", headers=headers)
     )
     assert op["operationStatus"] == "SUCCEEDED"
-    ops = contract.check(
-        "GetListingOperations",
-        sim.get(f"{path}/operations", params={"pageSize": 2}, headers=headers),
-    )
-    assert ops["nextCursor"] is not None
-    more = contract.check(
-        "GetListingOperations",
-        sim.get(
-            f"{path}/operations",
-            params={"pageSize": 2, "cursor": ops["nextCursor"]},
-            headers=headers,
-        ),
-    )
-    assert more["nextCursor"] is None
+    _operation_pages(sim, headers, contract, path)
     contract.check(
         "GetAllListings",
         sim.get(
@@ -240,6 +244,11 @@ def test_batch_operations_match_the_contract(
         ("DeleteListings", "GetListingDeleteBatch", "GetListingDeleteBatchItems"),
     )
     assert deleted["items"][0]["listingInput"] == {"id": listing}
+
+
+def test_batch_posts_without_items_are_documented_400s(
+    sim: Client, headers: dict[str, str], contract: Any
+) -> None:
     for kind, op_id in (
         ("create-listing", "CreateListings"),
         ("update-listing", "UpdateListings"),
@@ -335,6 +344,7 @@ def test_the_walk_covers_all_32_operations(
     test_ingestion_operations_match_the_contract(sim, headers, contract)
     test_listing_operations_match_the_contract(sim, headers, contract)
     test_batch_operations_match_the_contract(sim, headers, contract)
+    test_batch_posts_without_items_are_documented_400s(sim, headers, contract)
     test_order_operations_match_the_contract(sim, headers, contract)
     happy = {op for op, status in contract.checked if status < 300}
     assert happy == set(contract.operations)

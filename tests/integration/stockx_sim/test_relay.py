@@ -19,6 +19,8 @@ Client = TestClient[Any]
 
 
 class _Receiver(BaseHTTPRequestHandler):
+    """Records every POST (headers, body) and answers 202 like ingest."""
+
     received: list[tuple[dict[str, str], bytes]]
 
     def do_POST(self) -> None:

@@ -32,6 +32,8 @@ from soleflip.stockx_sim.world import World
 
 @dataclass(slots=True)
 class _Bucket:
+    """Tokens left for one key and when they were last topped up."""
+
     tokens: float
     at: float
 

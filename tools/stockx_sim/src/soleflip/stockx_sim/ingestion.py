@@ -113,14 +113,25 @@ def _materialize(world: World, item: dict[str, Any]) -> str:
         base_usd=int(_number(item["retailPrice"]) or 100),
         product_type=item["category"],
     )
+    _add_variants(product, item, world)
+    world.products[product.product_id] = product
+    for variant in product.variants:
+        world.variants[variant.variant_id] = variant
+        for gtin, _ in variant.gtins:
+            world.gtins.setdefault(gtin, variant)
+    return product.variants[0].variant_id
+
+
+def _add_variants(product: Product, item: dict[str, Any], world: World) -> None:
     kind = product.default_chart[1]
     for index, value in enumerate(item["variants"] or ["One Size"]):
-        gtins = [(item["gtin"], "UPC")] if index == 0 and item.get("gtin") else []
+        gtin = item.get("gtin") if index == 0 else None
+        gtins = [(gtin, {12: "UPC", 13: "EAN-13"}.get(len(gtin), "GTIN"))] if gtin else []
         product.variants.append(
             Variant(
                 variant_id=world.new_id(),
                 product_id=product.product_id,
-                name=f"{slug(title)}:{index}",
+                name=f"{product.url_key}:{index}",
                 value=value,
                 default_type=kind,
                 conversions=((f"{kind.upper()} {value}", kind),),
@@ -130,12 +141,6 @@ def _materialize(world: World, item: dict[str, Any]) -> str:
                 price_factor=1.0,
             )
         )
-    world.products[product.product_id] = product
-    for variant in product.variants:
-        world.variants[variant.variant_id] = variant
-        for gtin, _ in variant.gtins:
-            world.gtins.setdefault(gtin, variant)
-    return product.variants[0].variant_id
 
 
 def _number(raw: str) -> float | None:
