@@ -1,0 +1,132 @@
+"""Integration events published by pricing (ARCHITECTURE.md section 5), subjects `pricing.*`.
+
+Each event is a frozen Struct tagged by the CloudEvents `type` field, so a consumer of
+`pricing.>` decodes a whole message with `pricing_event_decoder` and dispatches with `match`.
+Variant and product ids are StockX's (`variantId`, `productId`); listing ids are the ids orders
+publishes in `orders.listing.upserted`. Amounts are `Money` (Decimal, never float); prices that go
+to StockX are whole currency units. New fields always get defaults; tags are never reused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+
+from soleflip.common.contracts.ingest import Money
+
+NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1)]
+CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+
+MARKET_UPDATED = "pricing.market.updated"
+RECOMMENDATION_CREATED = "pricing.recommendation.created"
+REPRICE_REQUESTED = "pricing.reprice.requested"
+
+
+class MarketSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The market of one variant in one currency as pricing last observed it (nulls: no data)."""
+
+    variant_id: NonEmptyStr
+    currency: CurrencyCode
+    product_id: str | None = None
+    lowest_ask: Decimal | None = None
+    highest_bid: Decimal | None = None
+    sell_faster: Decimal | None = None
+    earn_more: Decimal | None = None
+    observed_at: datetime
+
+
+class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
+    """What a listing should be priced at, with the rule and figures that produced it.
+
+    `price` is never below `floor`; `expected_payout` is computed with the fee schedule in force
+    (an estimate until the order's payout breakdown arrives); `expected_profit` is None when the
+    landed cost is unknown. `status`: `recommended` (no action), `requested` (a reprice was
+    requested), `dry_run` (a reprice would have been requested), `held` (threshold or cool-down).
+    """
+
+    recommendation_id: NonEmptyStr
+    listing_id: NonEmptyStr
+    variant_id: NonEmptyStr
+    rule_id: str | None = None
+    strategy: NonEmptyStr
+    price: Money
+    current: Money | None = None
+    floor: Money | None = None
+    expected_payout: Money
+    expected_profit: Money | None = None
+    status: str = "recommended"
+    reason: str = ""
+    created_at: datetime
+
+
+class RepriceRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A command for orders: set the listing's ask at StockX to `amount` (whole units).
+
+    Orders applies it (batch update where possible) and answers with `orders.listing.upserted`;
+    a request whose `previous` no longer matches the listing's current amount may be dropped as
+    stale. Dry-run repricing never produces this event.
+    """
+
+    request_id: NonEmptyStr
+    listing_id: NonEmptyStr
+    variant_id: NonEmptyStr
+    amount: Money
+    previous: Money | None = None
+    floor: Money | None = None
+    rule_id: str | None = None
+    recommendation_id: str | None = None
+    reason: str = ""
+
+
+class _PricingEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """The CloudEvents envelope fields shared by every pricing event."""
+
+    id: str
+    source: str
+    specversion: str = "1.0"
+    subject: str | None = None
+    time: datetime | None = None
+    datacontenttype: str = "application/json"
+    correlationid: str | None = None
+    causationid: str | None = None
+
+
+class MarketUpdated(_PricingEvent, frozen=True, tag=MARKET_UPDATED):
+    """A variant's market really changed (a repeat of the same prices is not published)."""
+
+    data: MarketSnapshot
+
+
+class RecommendationCreated(_PricingEvent, frozen=True, tag=RECOMMENDATION_CREATED):
+    """A new recommendation for an active listing (its market or its rule changed)."""
+
+    data: Recommendation
+
+
+class RepriceRequested(_PricingEvent, frozen=True, tag=REPRICE_REQUESTED):
+    """Auto-reprice asks orders to change a listing's ask at StockX."""
+
+    data: RepriceRequest
+
+
+PricingEvent = MarketUpdated | RecommendationCreated | RepriceRequested
+
+pricing_event_decoder: msgspec.json.Decoder[PricingEvent] = msgspec.json.Decoder(PricingEvent)
+
+__all__ = [
+    "MARKET_UPDATED",
+    "RECOMMENDATION_CREATED",
+    "REPRICE_REQUESTED",
+    "MarketSnapshot",
+    "MarketUpdated",
+    "Money",
+    "PricingEvent",
+    "Recommendation",
+    "RecommendationCreated",
+    "RepriceRequest",
+    "RepriceRequested",
+    "pricing_event_decoder",
+]

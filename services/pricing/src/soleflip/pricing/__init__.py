@@ -1,0 +1,1 @@
+"""SoleFlip pricing: market data, fee schedule, repricing rules and recommendations."""
