@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,16 @@ class Contract:
             for method, op in item.items():
                 self.operations[op["operationId"]] = {"path": path, "method": method, **op}
         self.checked: set[tuple[str, int]] = set()
+        # Literal segments win over parameters (`/orders/active` before `/orders/{orderNumber}`).
+        routes = sorted(self.operations.items(), key=lambda kv: kv[1]["path"].count("{"))
+        self._routes = [
+            (
+                re.compile("^/v2" + re.sub(r"\{[^}]+\}", "[^/]+", op["path"]) + "$"),
+                op["method"],
+                op_id,
+            )
+            for op_id, op in routes
+        ]
 
     def check(self, operation_id: str, response: httpx.Response) -> Any:
         """Assert the status is documented and the body matches its schema; returns the body."""
@@ -64,6 +75,41 @@ class Contract:
         errors = sorted(Draft202012Validator(schema).iter_errors(body), key=str)
         assert not errors, f"{operation_id} {status}: {errors[0].message} at {list(errors[0].path)}"
         return body
+
+    def _errors(self, schema: Any, body: Any) -> list[Any]:
+        full = {"$defs": self.defs, **schema}
+        return sorted(Draft202012Validator(full).iter_errors(body), key=str)
+
+    def check_any(self, method: str, path: str, response: httpx.Response) -> None:
+        """Validate any `/v2` response: documented statuses against their schema, everything
+        else (403, 429, 5xx, undocumented 404) against StockX's `PublicApiError`."""
+        op_id = next(
+            (i for rx, m, i in self._routes if m == method.lower() and rx.match(path)), None
+        )
+        documented = (
+            op_id is not None and str(response.status_code) in (self.operations[op_id]["responses"])
+        )
+        if op_id is not None and documented:
+            self.check(op_id, response)
+            return
+        assert response.status_code >= 400, f"{method} {path}: undocumented {response.status_code}"
+        error = {"$ref": "#/$defs/PublicApiError"}
+        errors = self._errors(error, response.json())
+        assert not errors, f"{method} {path} {response.status_code}: {errors[0].message}"
+        assert response.json()["statusCode"] == response.status_code
+
+
+class ValidatingClient(TestClient[Any]):
+    """A test client that validates every `/v2` response against StockX's document."""
+
+    contract: Contract
+
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+        response = super().request(method, url, *args, **kwargs)
+        path = httpx.URL(str(url)).path
+        if path.startswith("/v2"):
+            self.contract.check_any(method, path, response)
+        return response
 
 
 @pytest.fixture(scope="session")
@@ -87,8 +133,20 @@ def sim_config() -> SimConfig:
 
 
 @pytest.fixture
-def sim(sim_config: SimConfig) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(Settings(), sim_config)) as client:
+def make_sim(contract: Contract) -> Any:
+    """`make_sim(config)`: a validating client around a fresh simulator (use in `with`)."""
+
+    def make(config: SimConfig) -> ValidatingClient:
+        client = ValidatingClient(create_app(Settings(), config))
+        client.contract = contract
+        return client
+
+    return make
+
+
+@pytest.fixture
+def sim(sim_config: SimConfig, make_sim: Any) -> Iterator[TestClient[Any]]:
+    with make_sim(sim_config) as client:
         yield client
 
 

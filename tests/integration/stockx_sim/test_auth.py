@@ -11,8 +11,7 @@ import jwt
 import pytest
 from litestar.testing import TestClient
 
-from soleflip.common.settings import Settings
-from soleflip.stockx_sim import SimConfig, create_app
+from soleflip.stockx_sim import SimConfig
 
 Client = TestClient[Any]
 SEARCH = "/v2/catalog/search?query=nike"
@@ -26,10 +25,10 @@ def _api(client: Client, token: str, key: str | None = "sim-api-key") -> int:
 
 
 def test_refresh_grant_returns_a_12h_bearer_jwt_without_rotation(
-    sim_config: SimConfig, refresh: Any
+    make_sim: Any, sim_config: SimConfig, refresh: Any
 ) -> None:
     sim_config.token_ttl_s = SimConfig().token_ttl_s
-    with TestClient(create_app(Settings(), sim_config)) as sim:
+    with make_sim(sim_config) as sim:
         _check_default_refresh(sim, refresh)
 
 
@@ -48,10 +47,10 @@ def _check_default_refresh(sim: Client, refresh: Any) -> None:
 
 
 def test_rotation_issues_a_new_refresh_token_and_kills_the_old_one(
-    sim_config: SimConfig, refresh: Any
+    make_sim: Any, sim_config: SimConfig, refresh: Any
 ) -> None:
     sim_config.rotate_refresh_tokens = True
-    with TestClient(create_app(Settings(), sim_config)) as client:
+    with make_sim(sim_config) as client:
         first = refresh(client).json()
         assert first["refresh_token"] != "sim-refresh"
         dead = refresh(client)
@@ -165,9 +164,9 @@ def test_v2_needs_the_api_key_and_a_valid_token(sim: Client, refresh: Any) -> No
     assert response.json()["statusCode"] == 401
 
 
-def test_tokens_expire_on_the_sim_clock(sim_config: SimConfig, refresh: Any) -> None:
+def test_tokens_expire_on_the_sim_clock(make_sim: Any, sim_config: SimConfig, refresh: Any) -> None:
     sim_config.token_ttl_s = 60
-    with TestClient(create_app(Settings(), sim_config)) as client:
+    with make_sim(sim_config) as client:
         token = refresh(client).json()["access_token"]
         assert _api(client, token) == 200
         client.post("/_sim/advance", json={"seconds": 61})

@@ -7,8 +7,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from soleflip.common.settings import Settings
-from soleflip.stockx_sim import SimConfig, create_app
+from soleflip.stockx_sim import SimConfig
 
 Client = TestClient[Any]
 SEARCH = "/v2/catalog/search?query=dunk"
@@ -19,8 +18,10 @@ def _limited(config: SimConfig, rate: float, daily: int) -> SimConfig:
     return config
 
 
-def test_more_than_one_request_per_second_gets_429(sim_config: SimConfig, refresh: Any) -> None:
-    with TestClient(create_app(Settings(), _limited(sim_config, 1.0, 1000))) as client:
+def test_more_than_one_request_per_second_gets_429(
+    make_sim: Any, sim_config: SimConfig, refresh: Any
+) -> None:
+    with make_sim(_limited(sim_config, 1.0, 1000)) as client:
         token = refresh(client).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}", "x-api-key": "sim-api-key"}
         assert client.get(SEARCH, headers=headers).status_code == 200
@@ -31,8 +32,10 @@ def test_more_than_one_request_per_second_gets_429(sim_config: SimConfig, refres
         assert client.get(SEARCH, headers=headers).status_code == 200
 
 
-def test_daily_limit_gets_429_until_the_next_utc_day(sim_config: SimConfig, refresh: Any) -> None:
-    with TestClient(create_app(Settings(), _limited(sim_config, 0, 3))) as client:
+def test_daily_limit_gets_429_until_the_next_utc_day(
+    make_sim: Any, sim_config: SimConfig, refresh: Any
+) -> None:
+    with make_sim(_limited(sim_config, 0, 3)) as client:
         token = refresh(client).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}", "x-api-key": "sim-api-key"}
         statuses = [client.get(SEARCH, headers=headers).status_code for _ in range(4)]
@@ -43,8 +46,8 @@ def test_daily_limit_gets_429_until_the_next_utc_day(sim_config: SimConfig, refr
         assert client.get(SEARCH, headers=headers).status_code == 200
 
 
-def test_control_plane_is_never_rate_limited(sim_config: SimConfig) -> None:
-    with TestClient(create_app(Settings(), _limited(sim_config, 1.0, 1))) as client:
+def test_control_plane_is_never_rate_limited(make_sim: Any, sim_config: SimConfig) -> None:
+    with make_sim(_limited(sim_config, 1.0, 1)) as client:
         assert all(client.get("/_sim/requests").status_code == 200 for _ in range(5))
 
 

@@ -8,17 +8,16 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from soleflip.common.settings import Settings
-from soleflip.stockx_sim import SimConfig, create_app
+from soleflip.stockx_sim import SimConfig
 
 Client = TestClient[Any]
 HOUR = 3600
 
 
 @pytest.fixture
-def slow_sim(sim_config: SimConfig) -> Any:
+def slow_sim(make_sim: Any, sim_config: SimConfig) -> Any:
     sim_config.settle_delay_s = 10.0
-    with TestClient(create_app(Settings(), sim_config)) as client:
+    with make_sim(sim_config) as client:
         yield client
 
 
@@ -158,10 +157,12 @@ def test_market_moves_with_time_and_obeys_overrides(sim: Client, headers: dict[s
     assert (moved["lowestAskAmount"], moved["highestBidAmount"]) == ("150", None)
 
 
-def test_same_seed_same_catalog_other_seed_other_catalog(sim_config: SimConfig) -> None:
+def test_same_seed_same_catalog_other_seed_other_catalog(
+    make_sim: Any, sim_config: SimConfig
+) -> None:
     def products(seed: int) -> Any:
         sim_config.seed = seed
-        with TestClient(create_app(Settings(), sim_config)) as client:
+        with make_sim(sim_config) as client:
             return client.get("/_sim/state/products").json()["products"]
 
     first, again, other = products(11), products(11), products(12)
