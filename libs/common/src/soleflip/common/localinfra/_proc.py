@@ -73,7 +73,10 @@ def traversable_by(path: Path, user: RunAs) -> bool:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a server could listen on `port` now. SO_REUSEADDR as the servers themselves
+    use it: TIME_WAIT leftovers of a stopped server do not block them, so they must not us."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
