@@ -1,32 +1,105 @@
-"""What ingest does with verified events: publish them to JetStream and report repeats."""
+"""What ingest does with verified events: publish them to JetStream and report repeats.
+
+`JetStreamSink` is the hot path: one `publish_async` per event (many PubAcks outstanding across
+concurrent requests), one bounded wait per request. The shared `Publisher` does the same with
+per-call bookkeeping (retries, dataclasses, counters) that costs as much again as the HTTP
+handling, so it is only the fallback: when the fast attempt fails ambiguously (timeout, no
+responders, a reconnect), the events are handed to it and retried with the same `Nats-Msg-Id`,
+which JetStream de-duplicates.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from soleflip.common.bus.publisher import Outgoing, PubResult
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+
+from soleflip.common.bus import MSG_ID, Names, Outgoing, Publisher, PublishRejected
+from soleflip.common.errors import PayloadTooLarge, Unavailable
+from soleflip.common.observability import get_logger
 from soleflip.ingest.domain import Event
 
-
-class EventPublisher(Protocol):
-    """The part of `soleflip.common.bus.Publisher` ingest needs (a fake in unit tests)."""
-
-    async def publish_many(self, messages: Sequence[Outgoing]) -> list[PubResult]: ...
+RETRY_AFTER_S = "5"
+_log = get_logger("soleflip.ingest")
 
 
-async def publish_events(
-    events: Sequence[Event], *, publisher: EventPublisher, trace: Mapping[str, str]
-) -> list[bool]:
-    """Publish every event pipelined (`Nats-Msg-Id` = event id) and wait for all PubAcks.
+class EventSink(Protocol):
+    """Where verified events go (a fake in unit tests)."""
 
-    Returns JetStream's `duplicate` flag per event. Raises `Unavailable` when JetStream cannot
-    acknowledge every event: the sender retries the whole request and the events that did get
-    stored come back as duplicates, so nothing is stored twice within the duplicate window.
-    """
-    messages = [
-        Outgoing(event.subject, event.payload, event.id, {"ce-type": event.type, **trace})
-        for event in events
-    ]
-    results = await publisher.publish_many(messages)
-    return [result.duplicate for result in results]
+    async def publish(self, events: Sequence[Event], trace: Mapping[str, str]) -> list[bool]: ...
+
+
+class JetStreamSink:
+    """Publishes events to `ingest.*` under a `Names` namespace; see the module docstring."""
+
+    def __init__(
+        self, js: JetStreamContext, names: Names, *, timeout: float, fallback: Publisher
+    ) -> None:
+        self._js = js
+        self._nc = js._nc  # nats-py has no public accessor; its state decides fail-fast
+        self._names = names
+        self._timeout = timeout
+        self._fallback = fallback
+        self._subjects: dict[str, str] = {}  # bounded: `ingest.<known type>` and two sources
+
+    async def publish(self, events: Sequence[Event], trace: Mapping[str, str]) -> list[bool]:
+        """JetStream's `duplicate` flag per event, once every event is acknowledged.
+
+        Raises `Unavailable` (503) when they cannot all be acknowledged: the sender retries the
+        request, and what did get stored comes back as duplicates.
+        """
+        if not self._nc.is_connected:
+            raise Unavailable("NATS is not connected", headers={"Retry-After": RETRY_AFTER_S})
+        futures: list[asyncio.Future[PubAck]] = []
+        try:
+            for event in events:
+                headers = {MSG_ID: event.id, "ce-type": event.type, **trace}
+                futures.append(
+                    await self._js.publish_async(
+                        self._subject(event.subject), event.payload, headers=headers
+                    )
+                )
+            if len(futures) == 1:
+                return [bool((await asyncio.wait_for(futures[0], self._timeout)).duplicate)]
+            acks = await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+        except nats.errors.MaxPayloadError:
+            _cancel(futures)
+            raise PayloadTooLarge(
+                "an event is larger than the bus accepts (NATS max_payload)"
+            ) from None
+        except Exception as exc:  # timeouts, no responders, reconnects, API errors
+            _cancel(futures)
+            return await self._retry(events, trace, exc)
+        return [bool(ack.duplicate) for ack in acks]
+
+    def _subject(self, subject: str) -> str:
+        namespaced = self._subjects.get(subject)
+        if namespaced is None:
+            namespaced = self._subjects[subject] = self._names.subject(subject)
+        return namespaced
+
+    async def _retry(
+        self, events: Sequence[Event], trace: Mapping[str, str], first: Exception
+    ) -> list[bool]:
+        _log.warning("fast publish failed; retrying through the publisher", error=repr(first))
+        messages = [
+            Outgoing(e.subject, e.payload, e.id, {"ce-type": e.type, **trace}) for e in events
+        ]
+        try:
+            results = await self._fallback.publish_many(messages)
+        except PublishRejected as exc:
+            # Not fixable by the sender, but a retry after an operator's fix keeps the event.
+            _log.error("JetStream rejected an event", detail=exc.detail)
+            raise Unavailable(exc.detail, headers={"Retry-After": RETRY_AFTER_S}) from exc
+        return [result.duplicate for result in results]
+
+
+def _cancel(futures: list[Any]) -> None:
+    # Cancelling releases nats-py's in-flight slot; a late PubAck for it is then ignored.
+    for future in futures:
+        if not future.done():
+            future.cancel()

@@ -23,7 +23,6 @@ import msgspec
 from litestar.types import Receive, Scope, Send
 from opentelemetry import trace
 
-from soleflip.common.bus.publisher import Outgoing, PubResult
 from soleflip.common.errors import (
     BadRequest,
     NotFound,
@@ -44,7 +43,7 @@ from soleflip.ingest.domain import (
     parse_events,
     retry_after,
 )
-from soleflip.ingest.handlers import EventPublisher, publish_events
+from soleflip.ingest.handlers import EventSink
 from soleflip.ingest.metrics import SourceMetrics
 
 _log = get_logger("soleflip.ingest")
@@ -115,31 +114,31 @@ class _Headers:
 
 
 class _NotConnected:
-    """The publisher until the lifespan has connected to NATS."""
+    """The sink until the lifespan has connected to NATS."""
 
-    async def publish_many(self, messages: Sequence[Outgoing]) -> list[PubResult]:
+    async def publish(self, events: Sequence[Event], trace: Mapping[str, str]) -> list[bool]:
         raise Unavailable("not connected to NATS yet", headers={"Retry-After": "2"})
 
 
 class WebhookEndpoint:
-    """The ASGI callable behind `POST /webhooks/{source}`; `bind` it to a publisher."""
+    """The ASGI callable behind `POST /webhooks/{source}`; `bind` it to a sink."""
 
     def __init__(
         self,
         sources: Mapping[str, SourcePolicy],
         *,
         max_body_bytes: int,
-        publisher: EventPublisher | None = None,
+        sink: EventSink | None = None,
         clock: Any = time.time,
     ) -> None:
         self._sources = dict(sources)
-        self._publisher: EventPublisher = publisher or _NotConnected()
+        self._sink: EventSink = sink or _NotConnected()
         self._cap = max_body_bytes
         self._clock = clock
 
-    def bind(self, publisher: EventPublisher | None) -> None:
-        """Publish through `publisher` from now on (None: answer 503 until bound again)."""
-        self._publisher = publisher or _NotConnected()
+    def bind(self, sink: EventSink | None) -> None:
+        """Publish through `sink` from now on (None: answer 503 until bound again)."""
+        self._sink = sink or _NotConnected()
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -181,7 +180,7 @@ class WebhookEndpoint:
             )
             policy.verifier.verify(webhook_id, timestamp, signature, body, self._clock())
         events, is_list = parse_events(body, h.webhook_id, policy.name)
-        duplicates = await publish_events(events, publisher=self._publisher, trace=_trace(h))
+        duplicates = await self._sink.publish(events, _trace(h))
         m = policy.metrics
         for duplicate in duplicates:
             (m.duplicates if duplicate else m.accepted).inc()
@@ -303,7 +302,8 @@ def _trace(h: _Headers) -> dict[str, str]:
         if h.tracestate and len(h.tracestate) <= 512 and h.tracestate.isprintable():
             context["tracestate"] = h.tracestate
         return context
-    return {"traceparent": f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"}
+    ids = os.urandom(24).hex()
+    return {"traceparent": f"00-{ids[:32]}-{ids[32:]}-01"}
 
 
 def _answer(events: list[Event], duplicates: list[bool], is_list: bool) -> tuple[int, bytes]:

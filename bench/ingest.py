@@ -1,0 +1,278 @@
+"""Benchmark of ingest (issue 2): verified, durably published webhooks per second. Not a test.
+
+    .venv/bin/python bench/ingest.py [--duration 10] [--connections 64] [--clients 1]
+
+Starts a throwaway nats-server (or uses SOLEFLIP_BENCH_NATS_URL) and, one after the other under
+uvicorn (uvloop + httptools): a bare ASGI endpoint, a bare Litestar endpoint that decodes the
+body, and ingest with one then two workers; also raw pipelined JetStream publishes. The load
+comes from separate processes (`_load.py`) sending signed ~1 KiB CloudEvents over keep-alive
+connections. Prints one JSON document: requests/s, p50/p99, each figure as a ratio of the bare
+ones, p99 at a fixed 1,000 req/s, and the CPU each process used (on a small machine the load
+generator, NATS and the server share cores: read `cpu_pct` before blaming the server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import multiprocessing
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._load import LoadSpec, run_load, summarize
+from soleflip.common.localinfra import NatsServer, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PATH = "/webhooks/stockx"
+
+
+@contextmanager
+def nats_url(workdir: Path) -> Iterator[tuple[str, psutil.Process | None]]:
+    url = os.environ.get("SOLEFLIP_BENCH_NATS_URL")
+    if url:
+        yield url, None
+        return
+    server = NatsServer(workdir)
+    server.start()
+    try:
+        proc = server._proc  # the bench only watches its CPU
+        yield server.url, psutil.Process(proc.pid) if proc else None
+    finally:
+        server.stop()
+
+
+@contextmanager
+def uvicorn(target: str, env: dict[str, str], workers: int, log: Path) -> Iterator[dict[str, Any]]:
+    """Run `target` (module:attribute) under uvicorn on a free port until the block ends."""
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
+    args += [
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--no-proxy-headers",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+    ]
+    args += ["--workers", str(workers)] + (
+        ["--factory"] if target.endswith(("ingest", "litestar")) else []
+    )
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_up(port, target.endswith("ingest"), proc)
+        yield {"port": port, "process": psutil.Process(proc.pid)}
+    finally:
+        proc.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _wait_up(port: int, ready_check: bool, proc: subprocess.Popen[bytes]) -> None:
+    url = f"http://127.0.0.1:{port}" + ("/health/ready" if ready_check else "/")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError as exc:
+            if not ready_check and exc.code < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} did not come up")
+
+
+def cpu_seconds(procs: list[psutil.Process | None]) -> float:
+    total = 0.0
+    for proc in procs:
+        if proc is None:
+            continue
+        with suppress(psutil.NoSuchProcess):
+            for p in [proc, *proc.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def measure(
+    port: int,
+    secret: str,
+    args: argparse.Namespace,
+    watched: dict[str, Any],
+    rate: float | None = None,
+) -> dict[str, Any]:
+    """Drive load at `port`; figures plus the CPU used by the watched processes meanwhile."""
+    clients = 1 if rate else args.clients
+    specs = [
+        LoadSpec(
+            "127.0.0.1",
+            port,
+            PATH,
+            args.connections // clients,
+            args.duration,
+            warmup_s=1.0,
+            rate_per_s=rate,
+            secret=secret,
+            id_prefix=f"{secrets.token_hex(4)}-{i}",
+        )
+        for i in range(clients)
+    ]
+    marks: dict[str, Any] = {}
+
+    def sample(key: str) -> None:
+        marks[key] = (time.perf_counter(), {name: cpu_seconds([p]) for name, p in watched.items()})
+
+    results = run_load(specs, lambda: sample("start"), lambda: sample("stop"))
+    (t0, before), (t1, after) = marks["start"], marks["stop"]
+    figures = summarize(results, args.duration)
+    figures["cpu_pct"] = {
+        name: round(100 * (after[name] - before[name]) / (t1 - t0), 1) for name in watched
+    }
+    # CPU per request does not depend on what else runs on the machine: the fair comparison.
+    served = figures["requests_per_s"] * (t1 - t0)
+    figures["cpu_us_per_request"] = {
+        name: round(1e6 * (after[name] - before[name]) / served, 1) if served else None
+        for name in watched
+    }
+    return figures
+
+
+def _js_publish(url: str, prefix: str, duration: float, window: int, out: Any) -> None:
+    """Raw JetStream: `window` pipelined publish_async calls at a time, 1 KiB, unique ids."""
+    import nats
+    import uvloop
+
+    async def run() -> float:
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        await js.add_stream(name=f"{prefix}_RAW", subjects=[f"{prefix}.raw.>"])
+        payload, sent = b"x" * 1024, 0
+        stop = time.perf_counter() + duration
+        started = time.perf_counter()
+        while time.perf_counter() < stop:
+            futures = [
+                await js.publish_async(
+                    f"{prefix}.raw.a", payload, headers={"Nats-Msg-Id": f"{sent + i}"}
+                )
+                for i in range(window)
+            ]
+            await asyncio.gather(*futures)
+            sent += window
+        rate = sent / (time.perf_counter() - started)
+        await js.delete_stream(f"{prefix}_RAW")
+        await nc.close()
+        return rate
+
+    uvloop.install()
+    out.send(asyncio.run(run()))
+
+
+def jetstream(url: str, duration: float, nats_proc: psutil.Process | None) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    before, started = cpu_seconds([nats_proc]), time.perf_counter()
+    proc = ctx.Process(
+        target=_js_publish, args=(url, f"b{secrets.token_hex(3)}", duration, 1000, sender)
+    )
+    proc.start()
+    rate = receiver.recv()
+    proc.join()
+    nats_cpu = 100 * (cpu_seconds([nats_proc]) - before) / (time.perf_counter() - started)
+    return {
+        "publishes_per_s": round(rate, 1),
+        "window": 1000,
+        "cpu_pct": {"nats": round(nats_cpu, 1)},
+    }
+
+
+def ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
+    return round(a["requests_per_s"] / b["requests_per_s"], 3) if b["requests_per_s"] else 0.0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--clients", type=int, default=1, help="load generator processes")
+    parser.add_argument("--rate", type=float, default=1000.0, help="fixed rate for the p99 run")
+    args = parser.parse_args(argv)
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "settings": vars(args),
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="soleflip-bench-") as tmp,
+        nats_url(Path(tmp)) as (url, nats_proc),
+    ):
+        log = Path(tmp) / "server.log"
+        env = {
+            "SOLEFLIP_NATS_URL": url,
+            "SOLEFLIP_NATS_PREFIX": f"bench{secrets.token_hex(3)}",
+            "SOLEFLIP_WEBHOOK_SECRETS_STOCKX": secret,
+            "SOLEFLIP_WEBHOOK_RATE_PER_S": "1000000",
+            "SOLEFLIP_LOG_FORMAT": "json",
+        }
+        for name, target in (
+            ("bare_asgi", "bench._apps:bare_asgi"),
+            ("bare_litestar", "bench._apps:bare_litestar"),
+        ):
+            with uvicorn(target, env, 1, log) as server:
+                report[name] = measure(server["port"], secret, args, {"server": server["process"]})
+        report["jetstream_raw"] = jetstream(url, args.duration, nats_proc)
+        with uvicorn("bench._apps:ingest", env, 1, log) as server:
+            watched = {"server": server["process"], "nats": nats_proc}
+            report["ingest"] = measure(server["port"], secret, args, watched)
+            report[f"ingest_at_{args.rate:g}_per_s"] = measure(
+                server["port"], secret, args, watched, rate=args.rate
+            )
+        with uvicorn("bench._apps:ingest", env, 2, log) as server:
+            report["ingest_2_workers"] = measure(
+                server["port"], secret, args, {"server": server["process"], "nats": nats_proc}
+            )
+        ingest = report["ingest"]
+        report["ratios"] = {
+            "ingest_vs_bare_asgi": ratio(ingest, report["bare_asgi"]),
+            "ingest_vs_bare_litestar": ratio(ingest, report["bare_litestar"]),
+            "ingest_vs_jetstream_raw": round(
+                ingest["requests_per_s"] / report["jetstream_raw"]["publishes_per_s"], 3
+            ),
+            "two_workers_vs_one": ratio(report["ingest_2_workers"], ingest),
+        }
+        report["server_log_tail"] = log.read_text(errors="replace").splitlines()[-5:]
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
