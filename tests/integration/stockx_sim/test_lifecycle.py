@@ -223,3 +223,22 @@ def test_completed_ingestion_adds_a_product_findable_by_gtin(
     assert variant["variantId"] == done["items"][0]["result"]["variantId"]
     found = sim.get("/v2/catalog/search", params={"query": "1201A999-100"}, headers=headers)
     assert found.json()["products"][0]["title"] == "Sim Trainer Two"
+
+
+def test_flex_listings_filter_by_inbound_shipment(sim: Client, headers: dict[str, str]) -> None:
+    listings = sim.get("/_sim/state/listings").json()["listings"]
+    flex = next(x for x in listings if x["initiatedShipments"])
+    display_id = flex["initiatedShipments"]["inbound"]["displayId"]
+    found = set()
+    for expired in ("false", "true"):  # the listing is one or the other
+        page = sim.get(
+            "/v2/selling/listings",
+            headers=headers,
+            params={
+                "initiatedShipmentDisplayIds": f"{display_id},IS-00000000",
+                "inventoryTypes": "FLEX",
+                "isExpired": expired,
+            },
+        ).json()
+        found |= {x["listingId"] for x in page["listings"]}
+    assert found == {flex["listingId"]}

@@ -38,20 +38,27 @@ def _seed_listing(world: World, created: float, currency: str = "USD") -> Listin
     product = world.products[variant.product_id]
     ask = usd_prices(world.config.seed, product, variant, created)["lowest_ask"]
     amount = convert((ask or product.base_usd) * world.rng.uniform(0.95, 1.15), currency)
-    direct = variant.direct and world.rng.random() < 0.2
+    roll = world.rng.random()
+    inventory = "STANDARD"
+    if variant.direct and roll < 0.2:
+        inventory = "DIRECT"
+    elif variant.flex and roll > 0.85:
+        inventory = "FLEX"  # sent in through StockX Pro; cannot be created over the API
     listing = Listing(
         listing_id=world.new_id(),
         product_id=product.product_id,
         variant_id=variant.variant_id,
         amount=str(amount),
         currency=currency,
-        inventory_type="DIRECT" if direct else "STANDARD",
+        inventory_type=inventory,
         status="INACTIVE",
         active=False,
         created_at=created,
         updated_at=created,
         expires_at=created + DEFAULT_EXPIRY_S,
     )
+    if inventory == "FLEX":
+        listing.inbound_id = f"IS-{world.digits(8)}"
     world.listings[listing.listing_id] = listing
     op = start_operation(world, listing, "CREATE", {"amount": listing.amount, "active": True})
     op.created_at = op.updated_at = created

@@ -36,7 +36,7 @@ def _matches(request: Req, listing: Listing, now: float) -> bool:
         (csv(request, "batchIds"), listing.batch_id),
         (csv(request, "listingStatuses", LISTING_FILTER_STATUSES), listing.status),
         (csv(request, "inventoryTypes", INVENTORY_TYPES), listing.inventory_type),
-        (csv(request, "initiatedShipmentDisplayIds"), None),
+        (csv(request, "initiatedShipmentDisplayIds"), listing.inbound_id),
     ]
     if any(allowed is not None and value not in allowed for allowed, value in checks):
         return False

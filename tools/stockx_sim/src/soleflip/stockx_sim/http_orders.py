@@ -29,7 +29,9 @@ def _filtered(request: Req, world: World, statuses: tuple[str, ...]) -> list[Ord
     for order in world.orders.values():
         if order.status not in statuses or (wanted and order.status not in wanted):
             continue
-        if (inventory and order.inventory_type not in inventory) or shipments:
+        if (inventory and order.inventory_type not in inventory) or (
+            shipments and order.inbound_id not in shipments
+        ):
             continue
         if (product_id and order.product_id != product_id) or (
             variant_id and order.variant_id != variant_id

@@ -79,9 +79,10 @@ def _pick_listing(world: World, listing_id: str | None) -> Listing:
 
 
 def _order_number(world: World, inventory: str) -> str:
-    if inventory == "DIRECT":
+    prefix = {"DIRECT": "06-", "FLEX": "02-"}.get(inventory)
+    if prefix is not None:
         alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-        return "06-" + "".join(world.rng.choice(alphabet) for _ in range(10))
+        return prefix + "".join(world.rng.choice(alphabet) for _ in range(10))
     return f"{world.digits(9)}-{world.digits(9)}"
 
 
@@ -110,6 +111,7 @@ def buy(
         shipping_id=f"S-{world.digits(8)}",
         tracking_number=f"1Z{world.digits(16)}",
         path=list(PATHS[chosen]),
+        inbound_id=listing.inbound_id,
         next_at=now + world.config.order_step_s,
     )
     if order.path[0] == "DIDNOTSHIP":

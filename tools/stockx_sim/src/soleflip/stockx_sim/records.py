@@ -45,6 +45,8 @@ class Listing:
     batch_id: str | None = None
     task_id: str | None = None
     order_number: str | None = None
+    # Flex inventory sent in through a StockX Pro inbound shipment carries its display id.
+    inbound_id: str | None = None
     operations: list[Operation] = field(default_factory=list)
 
 
@@ -70,6 +72,7 @@ class Order:
     next_at: float
     auth_status: str | None = None
     failure_notes: str | None = None
+    inbound_id: str | None = None
 
 
 @dataclass(slots=True)

@@ -124,6 +124,10 @@ def _auth_details(order: Order | None) -> dict[str, Any] | None:
     return {"status": order.auth_status, "failureNotes": order.failure_notes}
 
 
+def _inbound(display_id: str | None) -> dict[str, Any] | None:
+    return None if display_id is None else {"inbound": {"displayId": display_id}}
+
+
 def _ask(listing: Listing) -> dict[str, Any] | None:
     if listing.ask_id is None:
         return None
@@ -165,7 +169,7 @@ def listing_body(world: World, listing: Listing, detailed: bool) -> dict[str, An
         "product": _product_ref(world, listing.product_id),
         "variant": _variant_ref(world, listing.variant_id),
         "authenticationDetails": _auth_details(order),
-        "initiatedShipments": None,
+        "initiatedShipments": _inbound(listing.inbound_id),
         "condition": "New",
         "conditionDescription": "Brand new, never worn",
     }
@@ -195,7 +199,7 @@ def order_body(world: World, order: Order, base: str | None = None) -> dict[str,
         "variant": _variant_ref(world, order.variant_id),
         "authenticationDetails": _auth_details(order),
         "payout": payout(order.amount, order.currency),
-        "initiatedShipments": None,
+        "initiatedShipments": _inbound(order.inbound_id),
         "inventoryType": order.inventory_type,
     }
     if base is None:
