@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from litestar.testing import TestClient
 
 from soleflip.common.settings import Settings
@@ -104,7 +104,7 @@ class ValidatingClient(TestClient[Any]):
 
     contract: Contract
 
-    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> httpx.Response:
         response = super().request(method, url, *args, **kwargs)
         path = httpx.URL(str(url)).path
         if path.startswith("/v2"):

@@ -146,7 +146,7 @@ def _listing_writes(sim: Client, headers: dict[str, str], contract: Any, variant
             "/v2/selling/listings", headers=headers, params={"listingStatuses": "ACTIVE,INACTIVE"}
         ),
     )
-    return listing
+    return str(listing)
 
 
 def test_listing_operations_match_the_contract(
@@ -204,9 +204,10 @@ def _batch(
         get_id, sim.get(f"/v2/selling/batch/{kind}/{batch['batchId']}", headers=headers)
     )
     assert done["status"] == "COMPLETED"
-    return contract.check(
+    result: dict[str, Any] = contract.check(
         items_id, sim.get(f"/v2/selling/batch/{kind}/{batch['batchId']}/items", headers=headers)
     )
+    return result
 
 
 def test_batch_operations_match_the_contract(
