@@ -6,28 +6,33 @@ looks at `os.environ`: it must know which variables the developer set, to leave 
 
 from __future__ import annotations
 
-import base64
-import collections
 import contextlib
 import importlib.util
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO
 
+from soleflip.common.localinfra._child import Child, answers_ready
+from soleflip.common.localinfra._devsecrets import load_or_create_secrets
 from soleflip.common.localinfra._nats import NatsServer
 from soleflip.common.localinfra._postgres import PostgresServer
-from soleflip.common.localinfra._proc import InfraError, die_with_parent, port_is_free
+from soleflip.common.localinfra._proc import InfraError, port_is_free
+
+__all__ = [
+    "DevError",
+    "DevOptions",
+    "DevStack",
+    "load_or_create_secrets",
+    "run_dev",
+    "workspace_root",
+]
 
 # Start order: the simulator first (services talk to it), then the contract's services.
 DEV_PORTS = {"stockx-sim": 8090, "ingest": 8000, "catalog": 8001, "orders": 8002, "pricing": 8003}
@@ -64,91 +69,10 @@ def workspace_root(start: Path) -> Path:
     return start
 
 
-def whsec() -> str:
-    """A Standard Webhooks secret: `whsec_` and base64 of 32 random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def load_or_create_secrets(path: Path) -> tuple[dict[str, str], str | None]:
-    """The dev secrets from `path`; created on first run, when the admin token is returned too
-    (only its sha256 is stored, so it can be shown this once)."""
-    if path.is_file():
-        lines = path.read_text().splitlines()
-        pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-        return {key.strip(): value.strip() for key, value in pairs}, None
-    from cryptography.fernet import Fernet
-
-    from soleflip.common.http.auth import generate_token
-
-    token, entry = generate_token("admin", ("read", "write", "admin"))
-    values = {
-        "SOLEFLIP_FERNET_KEYS": Fernet.generate_key().decode(),
-        "SOLEFLIP_WEBHOOK_SECRETS_STOCKX": whsec(),
-        "SOLEFLIP_WEBHOOK_SECRETS_N8N": whsec(),
-        "SOLEFLIP_N8N_TOKENS": "n8n_" + secrets.token_urlsafe(24),
-        "SOLEFLIP_API_TOKENS": entry,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = "# soleflip dev secrets (generated; local use only)\n"
-    body += "".join(f"{key}={value}\n" for key, value in values.items())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(body)
-    return values, token
-
-
 def built(service: str) -> bool:
     with contextlib.suppress(ModuleNotFoundError):
         return importlib.util.find_spec(f"soleflip.{service.replace('-', '_')}.app") is not None
     return False
-
-
-@dataclass
-class Child:
-    """One `soleflip serve <service>` process; its output goes to a log file (and the console)."""
-
-    name: str
-    port: int
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=30))
-
-    def start(self, env: Mapping[str, str], echo: bool) -> None:
-        cmd = [sys.executable, "-m", "soleflip.common.cli", "serve", self.name]
-        self.proc = subprocess.Popen(
-            cmd,
-            env={**env, "SOLEFLIP_HTTP_PORT": str(self.port)},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches only us; we stop children in order
-            preexec_fn=die_with_parent(signal.SIGTERM),
-        )
-        threading.Thread(target=self._pump, args=(self.proc.stdout, echo), daemon=True).start()
-
-    def _pump(self, stream: IO[bytes] | None, echo: bool) -> None:
-        if stream is None:
-            return
-        with self.log_path.open("ab") as log:
-            for raw in stream:
-                log.write(raw)
-                log.flush()
-                line = raw.decode(errors="replace").rstrip()
-                self.tail.append(line)
-                if echo:
-                    print(f"{self.name:>10} | {line}", flush=True)
-
-    @property
-    def exit_code(self) -> int | None:
-        return None if self.proc is None else self.proc.poll()
-
-    def last_lines(self) -> str:
-        return "\n".join(f"    {line}" for line in self.tail) or "    (no output)"
-
-    def signal(self, sig: int) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, sig)
 
 
 class DevStack:
@@ -247,7 +171,7 @@ class DevStack:
             self._check_interrupt()
             if child.exit_code is not None:
                 raise DevError(self._died(child))
-            if _answers_ready(url):
+            if answers_ready(url):
                 return
             time.sleep(0.2)
         raise DevError(
@@ -309,17 +233,6 @@ class DevStack:
     @staticmethod
     def _log_of(server: PostgresServer | NatsServer | None) -> str:
         return str(server.log_path) if server is not None else "(external)"
-
-
-def _answers_ready(url: str) -> bool:
-    """200 from /health/ready; a 404 means a server up without health routes (the simulator)."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - http we built
-            return bool(answer.status == 200)
-    except urllib.error.HTTPError as exc:
-        return exc.code == 404
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 class _Interrupted(Exception):
