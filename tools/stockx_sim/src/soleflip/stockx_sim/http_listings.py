@@ -82,14 +82,15 @@ async def get_listing(request: Req, listing_id: FromPath[str]) -> Response[Any]:
 
 
 async def _write(
-    request: Req, listing_id: FromPath[str], kind: FromPath[str], body_keys: set[str] | None
+    request: Req, listing_id: str, kind: str, body_keys: set[str] | None
 ) -> Response[Any]:
     world = world_of(request)
     listing = writable(world, listing_id)
     fields: dict[str, Any] = {}
     if body_keys is not None:
         fields = ask_fields(world, await json_body(request, body_keys), partial=True)
-    if kind == "DEACTIVATE" and listing.status == "INACTIVE":
+    pending = any(op.status == "PENDING" for op in listing.operations)
+    if kind == "DEACTIVATE" and listing.status == "INACTIVE" and not pending:
         raise bad_request("Listing is already inactive")
     op = start_operation(world, listing, kind, fields)
     return Response(operation_body(op, base_url(request)))

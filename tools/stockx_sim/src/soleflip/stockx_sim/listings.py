@@ -173,6 +173,8 @@ def apply_changes(world: World, listing: Listing, kind: str, apply: dict[str, An
         kind, apply.get("active", listing.active)
     )
     listing.active = bool(active)
+    if kind == "ACTIVATE" and listing.expires_at <= now:
+        listing.expires_at = now + DEFAULT_EXPIRY_S  # reactivating an expired ask renews it
     listing.status = "ACTIVE" if listing.active else "INACTIVE"
     if listing.ask_id is None:
         listing.ask_id, listing.ask_created_at = world.digits(20), now
