@@ -19,6 +19,8 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import anyio
+import anyio.lowlevel
 import httpx
 import msgspec
 from opentelemetry import trace
@@ -120,6 +122,7 @@ class Transport:
         self.sleep = sleep
         self._rng = rng
         self.breaker = CircuitBreaker(config.breaker_threshold, config.breaker_reset_s)
+        self._warm = False
 
     async def json(self, call: Call, type: type[T]) -> T:
         """Send `call` and decode its JSON body as `type`; any other body is an error."""
@@ -142,6 +145,12 @@ class Transport:
     async def send(self, call: Call) -> httpx.Response:
         """A successful (2xx) response; for `call.stream` still open, the caller closes it."""
         call.deadline = time.monotonic() + self._config.call_timeout_s
+        if not self._warm:
+            # httpcore imports its anyio backend on the first connection (~75 ms). Paid after a
+            # budget slot, that delay would make the request late and bunch it with the next
+            # slot's; `anyio.sleep` loads the same backend now, before any slot is claimed.
+            await anyio.lowlevel.checkpoint()
+            self._warm = True
         name = f"StockX {call.method} {call.template}"
         with _tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT) as span:
             span.set_attribute("http.request.method", call.method)
@@ -170,8 +179,10 @@ class Transport:
     async def _attempt(self, call: Call) -> httpx.Response | _Retry:
         self.breaker.before_call(call.template)
         try:
-            await self._budget.acquire(call.priority, self._remaining(call))
+            # Token first: a slot is a moment in time, and a refresh between claiming it and
+            # sending would make this request late and bunch it with the next slot's.
             token = await self._tokens.get_token()
+            await self._budget.acquire(call.priority, self._remaining(call))
         except BaseException:
             self.breaker.record_neutral()
             raise
