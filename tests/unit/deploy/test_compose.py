@@ -1,0 +1,217 @@
+"""docker-compose.yml and docker-compose.infra.yml, checked offline.
+
+The YAML is parsed and checked against the rules of issue 7 (start order, pinned images, health
+checks, no secret values, the hardening the Kubernetes pods also get). When the Docker Compose v2
+plugin is installed, `docker compose config` validates both files too; it needs no engine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from soleflip.common.settings import _PARSERS
+
+ROOT = Path(__file__).resolve().parents[3]
+COMPOSE = ROOT / "docker-compose.yml"
+INFRA = ROOT / "docker-compose.infra.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+APP_SERVICES = ("ingest", "catalog", "orders", "pricing")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY")
+INTERPOLATION = re.compile(r"\$\{(\w+)(?::?[-?][^}]*)?\}")
+# Values `docker compose config` needs for the `${VAR:?}` it requires; obviously fake.
+FAKE_ENV = {
+    "POSTGRES_PASSWORD": "fake-pg",
+    "SOLEFLIP_CATALOG_DB_PASSWORD": "fake-catalog",
+    "SOLEFLIP_ORDERS_DB_PASSWORD": "fake-orders",
+    "SOLEFLIP_PRICING_DB_PASSWORD": "fake-pricing",
+    "SOLEFLIP_FERNET_KEYS": "fake-fernet",
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.fixture(scope="module", params=[COMPOSE, INFRA], ids=["full", "infra"])
+def compose(request: pytest.FixtureRequest) -> dict[str, Any]:
+    path: Path = request.param
+    return load(path)
+
+
+@pytest.fixture(scope="module")
+def full() -> dict[str, Any]:
+    return load(COMPOSE)
+
+
+def _depends(service: dict[str, Any]) -> dict[str, str]:
+    deps = service.get("depends_on", {})
+    if isinstance(deps, list):
+        return dict.fromkeys(deps, "service_started")
+    return {name: spec.get("condition", "service_started") for name, spec in deps.items()}
+
+
+def test_every_dependency_exists_and_is_in_the_default_profile(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        for target in _depends(service):
+            assert target in services, f"{name} depends on unknown {target}"
+            if not service.get("profiles"):
+                assert not services[target].get("profiles"), f"{name} needs profiled {target}"
+
+
+def test_every_image_is_pinned_by_a_tag(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        image = service["image"]
+        if "${" in image:  # an interpolated tag: `name:${VAR:-default}`
+            repository, _, tag = image.partition(":")
+        else:
+            repository, _, tag = image.rpartition(":")
+        assert repository, f"{name}: {image} has no tag"
+        assert tag not in ("latest", ""), f"{name}: {image}"
+        if tag.startswith("${"):
+            assert ":-" in tag, f"{name}: an interpolated tag needs a default ({image})"
+        else:
+            assert re.match(r"\d+\.\d+", tag), f"{name}: {image} is not a version tag"
+
+
+def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        if service.get("restart") == "no":  # one-shot jobs finish; they are not "healthy"
+            continue
+        check = service.get("healthcheck")
+        assert check, f"{name} has no healthcheck"
+        assert check["test"][0] in ("CMD", "CMD-SHELL"), name
+
+
+def test_services_wait_for_migrate_and_healthy_infrastructure(full: dict[str, Any]) -> None:
+    services = full["services"]
+    assert services["migrate"]["command"] == ["migrate", "all"]
+    assert _depends(services["migrate"]) == {"postgres": "service_healthy"}
+    for name in APP_SERVICES:
+        deps = _depends(services[name])
+        assert deps.pop("migrate") == "service_completed_successfully", name
+        assert deps.pop("nats") == "service_healthy", name
+        assert set(deps.values()) <= {"service_healthy"}, name
+        assert services[name]["command"] == ["serve", name]
+
+
+def test_nats_runs_jetstream_on_a_file_store(compose: dict[str, Any]) -> None:
+    command = compose["services"]["nats"]["command"]
+    assert "-js" in command
+    assert command[command.index("-sd") + 1] == "/data"
+
+
+def test_simulator_runs_only_under_the_dev_profile(full: dict[str, Any]) -> None:
+    assert full["services"]["stockx-sim"]["profiles"] == ["dev"]
+    profiled = [n for n, s in full["services"].items() if s.get("profiles")]
+    assert profiled == ["stockx-sim"]
+
+
+def test_soleflip_containers_are_hardened_like_the_pods(full: dict[str, Any]) -> None:
+    for name, service in full["services"].items():
+        if not service["image"].startswith("soleflip:"):
+            continue
+        assert service["user"] == "10001:10001", name
+        assert service["read_only"] is True, name
+        assert service["tmpfs"] == ["/tmp"], name
+        assert service["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in service["security_opt"], name
+        if name in APP_SERVICES:
+            grace = int(service["stop_grace_period"].removesuffix("s"))
+            assert grace >= 45, f"{name}: too short to drain"
+
+
+def _environment(compose: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (name, key, str(value))
+        for name, service in compose["services"].items()
+        for key, value in (service.get("environment") or {}).items()
+    ]
+
+
+def test_no_secret_value_is_written_into_the_compose_files(compose: dict[str, Any]) -> None:
+    for service, key, value in _environment(compose):
+        if SECRET_NAME.search(key):
+            assert not value or INTERPOLATION.fullmatch(value), f"{service}.{key} = {value!r}"
+        if "DATABASE_URL" in key and "@" in value:
+            credentials = value.split("//", 1)[1].split("@", 1)[0]
+            password = credentials.partition(":")[2]
+            assert not password or INTERPOLATION.fullmatch(password), f"{service}.{key}"
+
+
+def test_soleflip_variables_are_the_contract_settings(full: dict[str, Any]) -> None:
+    own = {f"SOLEFLIP_{s.upper()}_DB_PASSWORD" for s in ("catalog", "orders", "pricing")}
+    for service, key, _ in _environment(full):
+        if key.startswith("SOLEFLIP_"):
+            assert key in _PARSERS or key in own, f"{service}: unknown setting {key}"
+
+
+def _env_example() -> dict[str, str]:
+    pairs = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def test_env_example_documents_every_variable_without_secret_values() -> None:
+    example = _env_example()
+    referenced = set(INTERPOLATION.findall(COMPOSE.read_text()))
+    assert referenced <= set(example), f"missing in .env.example: {referenced - set(example)}"
+    for key, value in example.items():
+        if SECRET_NAME.search(key):
+            assert value == "", f".env.example gives {key} a value"
+
+
+def test_env_file_is_git_ignored() -> None:
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in ignored
+
+
+def _compose_cli() -> list[str] | None:
+    """`docker compose` (v2 plugin) or a standalone v2 `docker-compose`, if either works."""
+    candidates = []
+    if shutil.which("docker"):
+        candidates.append(["docker", "compose"])
+    if shutil.which("docker-compose"):
+        candidates.append(["docker-compose"])
+    for command in candidates:
+        probe = subprocess.run(
+            [*command, "version", "--short"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0 and probe.stdout.strip().lstrip("v").startswith("2"):
+            return command
+    return None
+
+
+@pytest.mark.parametrize(
+    ("path", "profiles"), [(COMPOSE, ["--profile", "dev"]), (COMPOSE, []), (INFRA, [])]
+)
+def test_docker_compose_config_accepts_the_file(path: Path, profiles: list[str]) -> None:
+    command = _compose_cli()
+    if command is None:
+        pytest.skip(
+            "Docker Compose v2 is not installed (`docker compose version` fails): install the "
+            "compose plugin (docker-compose-plugin) to run this check; the YAML checks above ran"
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOLEFLIP_")} | FAKE_ENV
+    result = subprocess.run(
+        [*command, "-f", str(path), *profiles, "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
