@@ -1,0 +1,1 @@
+"""The orders service: stock, listings and orders mirrored from StockX, with true profit."""

@@ -1,0 +1,48 @@
+"""Composition root of orders: settings in, a Litestar app out (port 8002, schema `orders`).
+
+The runtime opens the pool, NATS (INGEST, ORDERS, PRICING and DLQ streams), the StockX client
+and the outbox relay; orders adds its consumers, the leader-elected pollers and the listing
+operation settler, and the REST controllers.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.openapi.spec import Tag
+
+from soleflip.common.http import create_app as create_http_app
+from soleflip.common.observability import configure_observability
+from soleflip.common.runtime import ServiceRuntime
+from soleflip.common.settings import Settings
+from soleflip.orders.consumers import ingest_consumer
+from soleflip.orders.service import OrdersService
+from soleflip.orders.settings import OrdersSettings
+
+DEFAULT_PORT = 8002
+SERVICE = "orders"
+STREAMS = ("INGEST", "ORDERS", "PRICING", "DLQ")
+
+
+def build_service(settings: Settings, options: OrdersSettings | None = None) -> OrdersService:
+    """The runtime with everything orders runs in the background registered on it."""
+    options = options or OrdersSettings.from_settings(settings)
+    runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS, pool_size=options.pool_size)
+    service = OrdersService(runtime, options)
+    runtime.add_consumer(lambda _rt: ingest_consumer(service))
+    return service
+
+
+def create_app(settings: Settings, options: OrdersSettings | None = None) -> Litestar:
+    """The orders app: REST under `/api/v1` plus the shared health/metrics/OpenAPI."""
+    configure_observability(SERVICE, settings)
+    service = build_service(settings, options)
+    return create_http_app(
+        service=SERVICE,
+        settings=settings,
+        route_handlers=[],
+        lifespan=[service.runtime.lifespan],
+        readiness=service.runtime.readiness(),
+        openapi_tags=[Tag(name="orders", description="Orders, listings, stock and profit")],
+        description="Stock, listings and orders mirrored from StockX, with true profit.",
+        state={"orders_service": service},
+    )

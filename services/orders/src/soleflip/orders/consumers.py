@@ -1,0 +1,129 @@
+"""NATS edge of orders: decode a fetched batch, apply it in one unit of work, settle each message.
+
+`orders-ingest` consumes StockX order/listing changes and n8n purchases from INGEST. Undecodable
+or invalid events are dead-lettered one by one (with the reason) and never block the rest; the
+valid ones are claimed in the inbox and applied together, so a batch costs a handful of
+statements whatever its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from soleflip.common.bus import ConsumerRunner, Message, Outcome
+from soleflip.common.contracts.ingest import ItemPurchase
+from soleflip.common.db import UnitOfWork, claim_many
+from soleflip.common.errors import InvalidInput
+from soleflip.common.stockx import Listing, Order
+from soleflip.orders.handlers import apply_listings, apply_orders, record_purchases
+
+if TYPE_CHECKING:
+    from soleflip.common.runtime import ServiceRuntime
+    from soleflip.orders.service import OrdersService
+
+INGEST_CONSUMER = "orders-ingest"
+INGEST_SUBJECTS = (
+    "ingest.stockx.order.*",
+    "ingest.stockx.listing.*",
+    "ingest.inventory.item.purchased",
+)
+
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    id: str
+
+
+class OrderChanged(_Event, frozen=True, tag="stockx.order.updated"):
+    """A StockX order (list-item or detailed shape) as a relay or ingest forwarded it."""
+
+    data: Order
+
+
+class ListingChanged(_Event, frozen=True, tag="stockx.listing.updated"):
+    """A StockX listing as a relay forwarded it."""
+
+    data: Listing
+
+
+class ItemPurchased(_Event, frozen=True, tag="inventory.item.purchased"):
+    """A purchase the seller logged (n8n)."""
+
+    data: ItemPurchase
+
+
+IngestEvent = OrderChanged | ListingChanged | ItemPurchased
+_decoder: msgspec.json.Decoder[IngestEvent] = msgspec.json.Decoder(IngestEvent)
+
+
+def decode(message: Message) -> IngestEvent:
+    """The typed event; raises (→ dead letter) on bad JSON, an unknown type or missing keys."""
+    event = _decoder.decode(message.data)
+    match event:
+        case OrderChanged(data=order) if not order.order_number or not order.status:
+            raise InvalidInput("stockx.order.updated needs orderNumber and status")
+        case ListingChanged(data=listing) if not listing.listing_id or not listing.status:
+            raise InvalidInput("stockx.listing.updated needs listingId and status")
+    return event
+
+
+async def apply_batch(service: OrdersService, messages: Sequence[Message]) -> list[Outcome]:
+    """Decode, claim and apply a whole batch in one transaction; one outcome per message."""
+    outcomes = [Outcome.ack()] * len(messages)
+    events: list[tuple[str, IngestEvent]] = []
+    for index, message in enumerate(messages):
+        try:
+            event = decode(message)
+        except (msgspec.MsgspecError, InvalidInput) as exc:
+            outcomes[index] = Outcome.dead(exc)
+            continue
+        # The envelope id is the event's identity (ingest uses it as Nats-Msg-Id too); keying the
+        # inbox on it also catches a copy re-published under another message id.
+        events.append((event.id or message.event_id or "", event))
+    if events:
+        await _apply(service, events)
+    return outcomes
+
+
+async def _apply(service: OrdersService, events: list[tuple[str, IngestEvent]]) -> None:
+    async with UnitOfWork(service.pool) as uow:
+        fresh = await claim_many(uow.conn, INGEST_CONSUMER, [eid for eid, _ in events])
+        orders, listings, purchases = [], [], []
+        for event_id, event in events:
+            if event_id not in fresh:
+                continue  # seen before, or twice in this batch
+            fresh.discard(event_id)
+            match event:
+                case OrderChanged(data=order):
+                    orders.append(order)
+                case ListingChanged(data=listing):
+                    listings.append(listing)
+                case ItemPurchased(data=purchase):
+                    purchases.append(purchase)
+        fees = await service.fees(uow.conn)
+        await apply_listings(uow.conn, listings)
+        await apply_orders(uow.conn, orders, fees=fees, source="webhook")
+        await record_purchases(uow.conn, purchases)
+        await uow.commit()
+
+
+def ingest_consumer(service: OrdersService) -> ConsumerRunner:
+    """The durable `orders-ingest` consumer with the batch handler."""
+    runtime: ServiceRuntime = service.runtime
+
+    async def handle(messages: Sequence[Message]) -> Sequence[Outcome]:
+        return await apply_batch(service, messages)
+
+    return ConsumerRunner(
+        runtime.nc,
+        runtime.names,
+        stream="INGEST",
+        durable=INGEST_CONSUMER,
+        subjects=INGEST_SUBJECTS,
+        batch_handler=handle,
+        batch_size=service.options.batch_size,
+        max_ack_pending=service.options.batch_size * 8,
+        publisher=runtime.publisher,
+    )

@@ -1,0 +1,178 @@
+"""Orders domain rules: status ranks, the never-backwards rule, fees, payout and profit.
+
+Pure functions on plain values (no I/O). Money is `Decimal`; every fee is rounded to the cent
+(half up) before it is subtracted, as DOMAIN.md prescribes, so the EUR 102 sale at level 1
+pays exactly 79.76.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+#: Far past: a resource without `updatedAt` loses every comparison against one with it.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: Order statuses by lifecycle position: on equal `updatedAt` the later position wins.
+#: Unknown statuses rank 0 (kept verbatim, but never win a tie against a known one).
+ORDER_RANK: dict[str, int] = {
+    "PENDING": 5,
+    "CREATED": 10,
+    "CCAUTHORIZATIONFAILED": 15,
+    "SHIPPED": 20,
+    "RECEIVED": 30,
+    "AUTHENTICATING": 40,
+    "SUSPENDED": 45,
+    "AUTHENTICATED": 50,
+    "AUTHFAILED": 55,
+    "PAYOUTPENDING": 60,
+    "PAYOUTFAILED": 65,
+    "PAYOUTCOMPLETED": 70,
+    "SYSTEMFULFILLED": 75,
+    "DONOTSHIP": 85,
+    "DIDNOTSHIP": 90,
+    "CANCELED": 90,
+    "RETURNED": 95,
+    "COMPLETED": 100,
+}
+#: Statuses after which StockX lists an order under history, not active.
+HISTORY_STATUSES = frozenset({"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"})
+
+#: ACTIVE and INACTIVE rank alike: either may follow the other, so only `updatedAt` decides.
+LISTING_RANK: dict[str, int] = {
+    "INACTIVE": 10,
+    "ACTIVE": 10,
+    "MATCHED": 50,
+    "CANCELED": 90,
+    "DELETED": 95,
+    "COMPLETED": 100,
+}
+#: Listings no write can change any more (a delete of one is already done).
+FINAL_LISTING_STATUSES = frozenset({"MATCHED", "COMPLETED", "DELETED", "CANCELED"})
+
+
+def order_rank(status: str) -> int:
+    return ORDER_RANK.get(status, 0)
+
+
+def listing_rank(status: str) -> int:
+    return LISTING_RANK.get(status, 0)
+
+
+def version(updated_at: datetime | None, rank: int) -> tuple[datetime, int]:
+    """The ordering key of a resource snapshot: `updatedAt`, then status rank."""
+    return (updated_at or EPOCH, rank)
+
+
+def newer_chain(
+    snapshots: Sequence[tuple[tuple[datetime, int], int]], current: tuple[datetime, int] | None
+) -> list[int]:
+    """Indices of the snapshots that move a resource strictly forward, in order.
+
+    `snapshots` are `(version, index)` pairs of one resource from one batch, in any order;
+    `current` is the stored version. The result applies oldest first, each strictly newer than
+    the one before, so a late or duplicated snapshot never moves the resource backwards.
+    """
+    chain: list[int] = []
+    last = current
+    for ver, index in sorted(snapshots):
+        if last is None or ver > last:
+            chain.append(index)
+            last = ver
+    return chain
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round to the cent, half up (StockX rounds each fee before subtracting it)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRule:
+    """The fee schedule of one currency from one date on (DOMAIN.md: rates change over time)."""
+
+    currency: str
+    effective_from: date
+    transaction_rate: Decimal
+    minimum_fee: Decimal
+    processing_rate: Decimal
+    shipping_fee: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Fees:
+    """The deductions of one sale and what the seller is paid."""
+
+    transaction_fee: Decimal
+    processing_fee: Decimal
+    shipping_fee: Decimal
+    payout: Decimal
+
+
+def estimate_fees(price: Decimal, rule: FeeRule) -> Fees:
+    """DOMAIN.md: max(price x level rate, regional minimum) + 3 % processing + shipping."""
+    transaction = max(cents(price * rule.transaction_rate), rule.minimum_fee)
+    processing = cents(price * rule.processing_rate)
+    shipping = cents(rule.shipping_fee)
+    return Fees(transaction, processing, shipping, price - transaction - processing - shipping)
+
+
+class FeeSchedule:
+    """Fee rules by currency and effective date; picks the rule in force on a sale's date."""
+
+    def __init__(self, rules: Iterable[FeeRule]) -> None:
+        self._rules: dict[str, list[FeeRule]] = {}
+        for rule in sorted(rules, key=lambda r: r.effective_from):
+            self._rules.setdefault(rule.currency, []).append(rule)
+
+    def rule_for(self, currency: str, on: date) -> FeeRule | None:
+        """The latest rule of `currency` effective on `on` (falls back to `*`, any currency)."""
+        for key in (currency, "*"):
+            due = [r for r in self._rules.get(key, []) if r.effective_from <= on]
+            if due:
+                return due[-1]
+        return None
+
+    def estimate(self, price: Decimal, currency: str, on: date) -> Fees | None:
+        rule = self.rule_for(currency, on)
+        return None if rule is None else estimate_fees(price, rule)
+
+
+@dataclass(frozen=True, slots=True)
+class Profit:
+    """What a sale earned against the stock item's landed cost."""
+
+    profit: Decimal
+    roi: Decimal
+
+
+def profit_of(net_proceeds: Decimal, landed_cost: Decimal) -> Profit | None:
+    """profit = payout - landed cost; roi = profit / landed cost (4 places); None without cost."""
+    if landed_cost <= 0:
+        return None
+    profit = net_proceeds - landed_cost
+    roi = (profit / landed_cost).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return Profit(profit, roi)
+
+
+def fees_from_payout(
+    total_payout: Decimal, adjustments: Iterable[tuple[str | None, Decimal | None]]
+) -> Fees:
+    """StockX's own breakdown: adjustments are negative deductions, named by kind.
+
+    Kinds we do not recognise (bonuses, cancellation charges) stay inside `payout`, which is
+    StockX's total and therefore the truth.
+    """
+    found = {"transaction": Decimal(0), "proc": Decimal(0), "ship": Decimal(0)}
+    for kind, amount in adjustments:
+        name = (kind or "").lower()
+        if "bonus" in name:
+            continue  # quick-ship and successful-ship bonuses raise the payout, not a fee
+        for key in found:
+            if key in name and amount is not None:
+                found[key] += -amount
+                break
+    return Fees(found["transaction"], found["proc"], found["ship"], total_payout)

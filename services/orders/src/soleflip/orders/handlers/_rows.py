@@ -1,0 +1,88 @@
+"""StockX resources (webhook or poll, one shape) to the rows the repository writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from soleflip.common.stockx import ListingSummary, Order, OrderSummary
+from soleflip.orders.domain import (
+    EPOCH,
+    Fees,
+    FeeSchedule,
+    fees_from_payout,
+    listing_rank,
+    order_rank,
+    version,
+)
+from soleflip.orders.repository import ListingRow, OrderRow
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+
+
+def order_version(order: OrderSummary) -> tuple[datetime, int]:
+    return version(order.updated_at, order_rank(order.status or "UNKNOWN"))
+
+
+def listing_version(listing: ListingSummary) -> tuple[datetime, int]:
+    return version(listing.updated_at, listing_rank(listing.status or "UNKNOWN"))
+
+
+def _fees(order: OrderSummary, fees: FeeSchedule) -> tuple[Fees | None, str | None]:
+    payout = order.payout
+    if payout is not None and payout.total_payout is not None:
+        pairs = [(a.adjustment_type, a.amount) for a in payout.adjustments]
+        return fees_from_payout(payout.total_payout, pairs), "stockx"
+    if order.amount is None or order.currency_code is None:
+        return None, None
+    on = (order.created_at or order.updated_at or EPOCH).date()
+    return fees.estimate(order.amount, order.currency_code, on), "estimate"
+
+
+def order_row(order: OrderSummary, fees: FeeSchedule) -> OrderRow:
+    """The row of one order snapshot, with fees (StockX's breakdown, else the estimate)."""
+    status = order.status or "UNKNOWN"
+    computed, source = _fees(order, fees)
+    shipment = order.shipment if isinstance(order, Order) else None
+    has_payout = order.payout is not None and order.payout.total_payout is not None
+    return OrderRow(
+        order_number=order.order_number,
+        status=status,
+        status_rank=order_rank(status),
+        listing_id=order.listing_id,
+        variant_id=order.variant.variant_id if order.variant else None,
+        product_id=order.product.product_id if order.product else None,
+        amount=order.amount,
+        currency=order.currency_code,
+        inventory_type=order.inventory_type,
+        payout_json=_encoder.encode(order.payout).decode() if has_payout else None,
+        shipment_json=_encoder.encode(shipment).decode() if shipment else None,
+        transaction_fee=computed.transaction_fee if computed else None,
+        processing_fee=computed.processing_fee if computed else None,
+        shipping_fee=computed.shipping_fee if computed else None,
+        net_proceeds=computed.payout if computed else None,
+        fees_source=source if computed else None,
+        created_at=order.created_at,
+        updated_at=order.updated_at or EPOCH,
+    )
+
+
+def listing_row(listing: ListingSummary) -> ListingRow:
+    status = listing.status or "UNKNOWN"
+    last_op = getattr(listing, "last_operation", None)
+    return ListingRow(
+        listing_id=listing.listing_id,
+        status=status,
+        status_rank=listing_rank(status),
+        variant_id=listing.variant.variant_id if listing.variant else None,
+        product_id=listing.product.product_id if listing.product else None,
+        amount=listing.amount,
+        currency=listing.currency_code,
+        inventory_type=listing.inventory_type,
+        expires_at=listing.ask.ask_expires_at if listing.ask else None,
+        order_number=listing.order.order_number if listing.order else None,
+        created_at=listing.created_at,
+        updated_at=listing.updated_at or EPOCH,
+        last_operation_id=last_op.operation_id if last_op is not None else None,
+    )

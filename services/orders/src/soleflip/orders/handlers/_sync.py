@@ -1,0 +1,122 @@
+"""Apply StockX orders and listings, from webhooks and polls alike (one upsert path).
+
+Handlers here write in the caller's transaction and do not commit: a consumer batch claims its
+events, applies every snapshot and enqueues the resulting events in one unit of work, so the
+claim, the rows and the outbox land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import asyncpg
+
+from soleflip.common.db import Conn, enqueue_many
+from soleflip.common.stockx import ListingSummary, OrderSummary
+from soleflip.orders import repository as repo
+from soleflip.orders.domain import EPOCH, FeeSchedule, newer_chain, version
+from soleflip.orders.events import listing_events, order_events, stock_events
+from soleflip.orders.handlers._rows import listing_row, listing_version, order_row, order_version
+
+T = TypeVar("T")
+#: Listing statuses that end a listing without a sale: its unit goes back to stock.
+_UNSOLD_END = ("DELETED", "CANCELED")
+
+
+def _chains(
+    items: Sequence[T],
+    key: Callable[[T], str],
+    ver: Callable[[T], tuple[datetime, int]],
+    stored: dict[str, tuple[datetime, int]],
+) -> dict[str, list[T]]:
+    """Per resource, the snapshots that move it forward (oldest first), dropping the rest."""
+    grouped: dict[str, list[tuple[tuple[datetime, int], int]]] = defaultdict(list)
+    for index, item in enumerate(items):
+        grouped[key(item)].append((ver(item), index))
+    return {
+        k: [items[i] for i in newer_chain(snaps, stored.get(k))]
+        for k, snaps in grouped.items()
+        if newer_chain(snaps, stored.get(k))
+    }
+
+
+def _stored(rows: Mapping[str, asyncpg.Record]) -> dict[str, tuple[datetime, int]]:
+    return {k: version(r["updated_at"], r["status_rank"]) for k, r in rows.items()}
+
+
+async def apply_orders(
+    conn: Conn, orders: Sequence[OrderSummary], *, fees: FeeSchedule, source: str
+) -> set[str]:
+    """Move orders forward, record each status entered, link sales, price them, publish.
+
+    Returns the order numbers that changed.
+    """
+    if not orders:
+        return set()
+    locked = await repo.lock_orders(conn, list({o.order_number for o in orders}))
+    stored = _stored(locked)
+    chains = _chains(orders, lambda o: o.order_number, order_version, stored)
+    rows = [order_row(chain[-1], fees) for chain in chains.values()]
+    # An equal version may still fill what a list page lacks (payout, shipment): the upsert's
+    # guard decides whether it changes anything.
+    same = {o.order_number: o for o in orders if stored.get(o.order_number) == order_version(o)}
+    rows += [order_row(o, fees) for n, o in same.items() if n not in chains]
+    changed = await repo.upsert_orders(conn, rows)
+    history = _history(chains, locked, changed, source)
+    await repo.insert_history(conn, history)
+    return await _after_orders(conn, changed)
+
+
+def _history(
+    chains: dict[str, list[OrderSummary]],
+    locked: Mapping[str, asyncpg.Record],
+    changed: set[str],
+    source: str,
+) -> list[repo.StatusChange]:
+    changes = []
+    for number, chain in chains.items():
+        if number not in changed:
+            continue
+        stored = locked.get(number)
+        previous = stored["status"] if stored is not None else None
+        for order in chain:
+            status = order.status or "UNKNOWN"
+            if status != previous:
+                at = order.updated_at or EPOCH
+                changes.append(repo.StatusChange(number, status, previous, at, source))
+            previous = status
+    return changes
+
+
+async def _after_orders(conn: Conn, changed: set[str]) -> set[str]:
+    if not changed:
+        return changed
+    numbers = sorted(changed)
+    sold = await repo.link_and_price(conn, numbers)
+    await enqueue_many(conn, order_events(await repo.select_orders(conn, numbers)))
+    if sold:
+        await enqueue_many(conn, stock_events(await repo.select_stock(conn, sorted(sold))))
+    return changed
+
+
+async def apply_listings(conn: Conn, listings: Sequence[ListingSummary]) -> set[str]:
+    """Move listings forward and publish; units of listings that ended unsold are released."""
+    if not listings:
+        return set()
+    locked = await repo.lock_listings(conn, list({x.listing_id for x in listings}))
+    chains = _chains(listings, lambda x: x.listing_id, listing_version, _stored(locked))
+    rows = [listing_row(chain[-1]) for chain in chains.values()]
+    changed = await repo.upsert_listings(conn, rows)
+    if not changed:
+        return changed
+    ids = sorted(changed)
+    stored = await repo.select_listings(conn, ids)
+    ended = [r["listing_id"] for r in stored if r["status"] in _UNSOLD_END]
+    released = await repo.release_units(conn, ended) if ended else []
+    await enqueue_many(conn, listing_events(stored))
+    if released:
+        await enqueue_many(conn, stock_events(await repo.select_stock(conn, released)))
+    return changed

@@ -1,0 +1,180 @@
+"""Write SQL of listings and their asynchronous StockX operations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+
+from soleflip.common.db import Conn
+
+LOCK_LISTINGS_SQL = """
+SELECT listing_id, status, status_rank, updated_at
+FROM listing WHERE listing_id = ANY($1::text[])
+ORDER BY listing_id
+FOR UPDATE
+"""
+UPSERT_LISTINGS_SQL = """
+INSERT INTO listing AS x (
+    listing_id, status, status_rank, variant_id, product_id, amount, currency, inventory_type,
+    expires_at, order_number, created_at, updated_at, last_operation_id)
+SELECT id, s, r, v, p, a, c, i, e, o, ca, ua, op
+FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::numeric[],
+            $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::timestamptz[],
+            $12::timestamptz[], $13::text[])
+     AS t(id, s, r, v, p, a, c, i, e, o, ca, ua, op)
+ON CONFLICT (listing_id) DO UPDATE SET
+    status = excluded.status,
+    status_rank = excluded.status_rank,
+    variant_id = coalesce(excluded.variant_id, x.variant_id),
+    product_id = coalesce(excluded.product_id, x.product_id),
+    amount = coalesce(excluded.amount, x.amount),
+    currency = coalesce(excluded.currency, x.currency),
+    inventory_type = coalesce(excluded.inventory_type, x.inventory_type),
+    expires_at = coalesce(excluded.expires_at, x.expires_at),
+    order_number = coalesce(excluded.order_number, x.order_number),
+    created_at = coalesce(x.created_at, excluded.created_at),
+    updated_at = excluded.updated_at,
+    last_operation_id = coalesce(excluded.last_operation_id, x.last_operation_id),
+    synced_at = now()
+WHERE (excluded.updated_at, excluded.status_rank) > (x.updated_at, x.status_rank)
+   OR ((excluded.updated_at, excluded.status_rank) = (x.updated_at, x.status_rank)
+       AND (x.amount IS DISTINCT FROM excluded.amount
+            OR x.expires_at IS DISTINCT FROM excluded.expires_at))
+RETURNING listing_id
+"""
+SELECT_LISTINGS_SQL = """
+SELECT listing_id, status, variant_id, product_id, stock_item_id, amount, currency, expires_at,
+       updated_at
+FROM listing WHERE listing_id = ANY($1::text[])
+ORDER BY listing_id
+"""
+INSERT_OPERATION_SQL = """
+INSERT INTO listing_operation (operation_id, listing_id, kind, status, batch_id, request)
+VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+ON CONFLICT (operation_id) DO NOTHING
+"""
+PENDING_OPERATIONS_SQL = """
+SELECT operation_id, listing_id, kind, batch_id, attempts
+FROM listing_operation WHERE settled_at IS NULL
+ORDER BY created_at LIMIT $1
+"""
+SETTLE_OPERATION_SQL = """
+UPDATE listing_operation
+SET status = $2, error = $3, settled_at = now(), updated_at = now(), attempts = attempts + 1
+WHERE operation_id = $1 AND settled_at IS NULL
+"""
+TOUCH_OPERATION_SQL = """
+UPDATE listing_operation SET attempts = attempts + 1, updated_at = now()
+WHERE operation_id = $1
+"""
+ATTACH_STOCK_SQL = """
+UPDATE listing SET stock_item_id = $2 WHERE listing_id = $1 AND stock_item_id IS NULL
+"""
+INSERT_PLACEHOLDER_SQL = """
+INSERT INTO listing (listing_id, status, status_rank, variant_id, amount, currency,
+                     stock_item_id, updated_at)
+VALUES ($1, 'PENDING', 0, $2, $3, $4, $5, '-infinity')
+ON CONFLICT (listing_id) DO UPDATE SET stock_item_id = coalesce(listing.stock_item_id, $5)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingRow:
+    """One listing version to write."""
+
+    listing_id: str
+    status: str
+    status_rank: int
+    variant_id: str | None
+    product_id: str | None
+    amount: Decimal | None
+    currency: str | None
+    inventory_type: str | None
+    expires_at: datetime | None
+    order_number: str | None
+    created_at: datetime | None
+    updated_at: datetime
+    last_operation_id: str | None
+
+
+async def lock_listings(conn: Conn, ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch(LOCK_LISTINGS_SQL, sorted(ids))
+    return {row["listing_id"]: row for row in rows}
+
+
+async def upsert_listings(conn: Conn, rows: Sequence[ListingRow]) -> set[str]:
+    """Write `rows` in one statement; returns the listing ids actually changed."""
+    if not rows:
+        return set()
+    rows = sorted(rows, key=lambda r: r.listing_id)
+    tuples = [
+        (
+            r.listing_id,
+            r.status,
+            r.status_rank,
+            r.variant_id,
+            r.product_id,
+            r.amount,
+            r.currency,
+            r.inventory_type,
+            r.expires_at,
+            r.order_number,
+            r.created_at,
+            r.updated_at,
+            r.last_operation_id,
+        )
+        for r in rows
+    ]
+    columns = [list(col) for col in zip(*tuples, strict=True)]
+    written = await conn.fetch(UPSERT_LISTINGS_SQL, *columns)
+    return {row["listing_id"] for row in written}
+
+
+async def select_listings(conn: Conn, ids: Sequence[str]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(SELECT_LISTINGS_SQL, list(ids)))
+
+
+async def record_operation(
+    conn: Conn,
+    operation_id: str,
+    listing_id: str,
+    kind: str,
+    *,
+    status: str = "PENDING",
+    batch_id: str | None = None,
+    request: str = "{}",
+) -> None:
+    await conn.execute(
+        INSERT_OPERATION_SQL, operation_id, listing_id, kind, status, batch_id, request
+    )
+
+
+async def pending_operations(conn: Conn, limit: int = 100) -> list[asyncpg.Record]:
+    return list(await conn.fetch(PENDING_OPERATIONS_SQL, limit))
+
+
+async def settle_operation(conn: Conn, operation_id: str, status: str, error: str | None) -> None:
+    await conn.execute(SETTLE_OPERATION_SQL, operation_id, status, error)
+
+
+async def touch_operation(conn: Conn, operation_id: str) -> None:
+    await conn.execute(TOUCH_OPERATION_SQL, operation_id)
+
+
+async def claim_listing_for_stock(
+    conn: Conn,
+    listing_id: str,
+    variant_id: str,
+    amount: Decimal,
+    currency: str,
+    stock_item_id: int,
+) -> None:
+    """Remember a listing we created before StockX reports it (its version loses to any real
+    one, so the first StockX snapshot replaces everything but the stock link)."""
+    await conn.execute(
+        INSERT_PLACEHOLDER_SQL, listing_id, variant_id, amount, currency, stock_item_id
+    )

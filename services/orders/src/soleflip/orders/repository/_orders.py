@@ -1,0 +1,226 @@
+"""Write SQL of orders: batched upserts guarded by version, status history, links and profit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+
+from soleflip.common.db import Conn
+
+LOCK_ORDERS_SQL = """
+SELECT order_number, status, status_rank, updated_at
+FROM "order" WHERE order_number = ANY($1::text[])
+ORDER BY order_number
+FOR UPDATE
+"""
+# One statement for a whole batch. The WHERE clause is the never-backwards rule again, so a
+# concurrent writer that got in first (the poller) can never be overwritten by an older version;
+# an equal version may only fill in what a list page lacks (payout, shipment).
+UPSERT_ORDERS_SQL = """
+INSERT INTO "order" AS o (
+    order_number, status, status_rank, listing_id, variant_id, product_id, amount, currency,
+    inventory_type, payout, shipment, transaction_fee, processing_fee, shipping_fee,
+    net_proceeds, fees_source, created_at, updated_at)
+SELECT n, s, r, l, v, p, a, c, i, pj::jsonb, sj::jsonb, tf, pf, sf, np, fs, ca, ua
+FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
+            $7::numeric[], $8::text[], $9::text[], $10::text[], $11::text[], $12::numeric[],
+            $13::numeric[], $14::numeric[], $15::numeric[], $16::text[], $17::timestamptz[],
+            $18::timestamptz[])
+     AS t(n, s, r, l, v, p, a, c, i, pj, sj, tf, pf, sf, np, fs, ca, ua)
+ON CONFLICT (order_number) DO UPDATE SET
+    status = excluded.status,
+    status_rank = excluded.status_rank,
+    listing_id = coalesce(excluded.listing_id, o.listing_id),
+    variant_id = coalesce(excluded.variant_id, o.variant_id),
+    product_id = coalesce(excluded.product_id, o.product_id),
+    amount = coalesce(excluded.amount, o.amount),
+    currency = coalesce(excluded.currency, o.currency),
+    inventory_type = coalesce(excluded.inventory_type, o.inventory_type),
+    payout = coalesce(excluded.payout, o.payout),
+    shipment = coalesce(excluded.shipment, o.shipment),
+    transaction_fee = CASE WHEN excluded.payout IS NULL AND o.payout IS NOT NULL
+                           THEN o.transaction_fee ELSE excluded.transaction_fee END,
+    processing_fee = CASE WHEN excluded.payout IS NULL AND o.payout IS NOT NULL
+                          THEN o.processing_fee ELSE excluded.processing_fee END,
+    shipping_fee = CASE WHEN excluded.payout IS NULL AND o.payout IS NOT NULL
+                        THEN o.shipping_fee ELSE excluded.shipping_fee END,
+    net_proceeds = CASE WHEN excluded.payout IS NULL AND o.payout IS NOT NULL
+                        THEN o.net_proceeds ELSE excluded.net_proceeds END,
+    fees_source = CASE WHEN excluded.payout IS NULL AND o.payout IS NOT NULL
+                       THEN o.fees_source ELSE excluded.fees_source END,
+    created_at = coalesce(o.created_at, excluded.created_at),
+    updated_at = excluded.updated_at,
+    synced_at = now()
+WHERE (excluded.updated_at, excluded.status_rank) > (o.updated_at, o.status_rank)
+   OR ((excluded.updated_at, excluded.status_rank) = (o.updated_at, o.status_rank)
+       AND ((o.payout IS NULL AND excluded.payout IS NOT NULL)
+            OR (o.shipment IS NULL AND excluded.shipment IS NOT NULL)))
+RETURNING order_number
+"""
+INSERT_HISTORY_SQL = """
+INSERT INTO order_status_history (order_number, status, previous_status, changed_at, source)
+SELECT n, s, ps, at, src
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+     AS t(n, s, ps, at, src)
+ON CONFLICT (order_number, status, changed_at) DO NOTHING
+"""
+LINK_BY_LISTING_SQL = """
+UPDATE "order" o SET stock_item_id = l.stock_item_id
+FROM listing l
+WHERE o.order_number = ANY($1::text[]) AND o.stock_item_id IS NULL
+  AND l.listing_id = o.listing_id AND l.stock_item_id IS NOT NULL
+"""
+# A sale whose listing we did not create (listed in the StockX app) takes the oldest free unit
+# of the same variant; each unit goes to one order (row numbers pair them up per variant).
+LINK_BY_VARIANT_SQL = """
+WITH wanted AS (
+    SELECT order_number, variant_id,
+           row_number() OVER (PARTITION BY variant_id ORDER BY created_at, order_number) AS k
+    FROM "order"
+    WHERE order_number = ANY($1::text[]) AND stock_item_id IS NULL AND variant_id IS NOT NULL
+),
+free AS (
+    SELECT id, variant_id,
+           row_number() OVER (PARTITION BY variant_id ORDER BY purchased_at, id) AS k
+    FROM stock_item
+    WHERE status = 'IN_STOCK' AND order_number IS NULL
+      AND variant_id IN (SELECT variant_id FROM wanted)
+)
+UPDATE "order" o SET stock_item_id = f.id
+FROM wanted w JOIN free f USING (variant_id, k)
+WHERE o.order_number = w.order_number
+"""
+MARK_SOLD_SQL = """
+UPDATE stock_item s
+SET status = 'SOLD', order_number = o.order_number,
+    listing_id = coalesce(s.listing_id, o.listing_id), updated_at = now()
+FROM "order" o
+WHERE o.order_number = ANY($1::text[]) AND s.id = o.stock_item_id
+  AND s.order_number IS DISTINCT FROM o.order_number
+RETURNING s.id
+"""
+# Profit only in the sale's currency: converting would need a rate we do not hold.
+PROFIT_SQL = """
+UPDATE "order" o
+SET landed_cost = s.unit_cost + s.inbound_cost,
+    profit = o.net_proceeds - (s.unit_cost + s.inbound_cost),
+    roi = round((o.net_proceeds - (s.unit_cost + s.inbound_cost))
+                / nullif(s.unit_cost + s.inbound_cost, 0), 4)
+FROM stock_item s
+WHERE o.order_number = ANY($1::text[]) AND s.id = o.stock_item_id
+  AND s.currency = o.currency AND o.net_proceeds IS NOT NULL
+"""
+SELECT_ORDERS_SQL = """
+SELECT order_number, status, listing_id, stock_item_id, variant_id, product_id, amount, currency,
+       net_proceeds, fees_source, landed_cost, profit, roi, created_at, updated_at
+FROM "order" WHERE order_number = ANY($1::text[])
+ORDER BY order_number
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """One order version to write (already decided to move forward)."""
+
+    order_number: str
+    status: str
+    status_rank: int
+    listing_id: str | None
+    variant_id: str | None
+    product_id: str | None
+    amount: Decimal | None
+    currency: str | None
+    inventory_type: str | None
+    payout_json: str | None
+    shipment_json: str | None
+    transaction_fee: Decimal | None
+    processing_fee: Decimal | None
+    shipping_fee: Decimal | None
+    net_proceeds: Decimal | None
+    fees_source: str | None
+    created_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One row of `order_status_history`."""
+
+    order_number: str
+    status: str
+    previous_status: str | None
+    changed_at: datetime
+    source: str
+
+
+async def lock_orders(conn: Conn, numbers: Sequence[str]) -> dict[str, asyncpg.Record]:
+    """The stored versions of `numbers`, locked for this transaction (in key order: no deadlock)."""
+    rows = await conn.fetch(LOCK_ORDERS_SQL, sorted(numbers))
+    return {row["order_number"]: row for row in rows}
+
+
+async def upsert_orders(conn: Conn, rows: Sequence[OrderRow]) -> set[str]:
+    """Write `rows` in one statement; returns the order numbers actually changed."""
+    if not rows:
+        return set()
+    rows = sorted(rows, key=lambda r: r.order_number)
+    columns = [list(col) for col in zip(*(_order_tuple(r) for r in rows), strict=True)]
+    written = await conn.fetch(UPSERT_ORDERS_SQL, *columns)
+    return {row["order_number"] for row in written}
+
+
+def _order_tuple(r: OrderRow) -> tuple[object, ...]:
+    return (
+        r.order_number,
+        r.status,
+        r.status_rank,
+        r.listing_id,
+        r.variant_id,
+        r.product_id,
+        r.amount,
+        r.currency,
+        r.inventory_type,
+        r.payout_json,
+        r.shipment_json,
+        r.transaction_fee,
+        r.processing_fee,
+        r.shipping_fee,
+        r.net_proceeds,
+        r.fees_source,
+        r.created_at,
+        r.updated_at,
+    )
+
+
+async def insert_history(conn: Conn, changes: Sequence[StatusChange]) -> None:
+    if not changes:
+        return
+    await conn.execute(
+        INSERT_HISTORY_SQL,
+        [c.order_number for c in changes],
+        [c.status for c in changes],
+        [c.previous_status for c in changes],
+        [c.changed_at for c in changes],
+        [c.source for c in changes],
+    )
+
+
+async def link_and_price(conn: Conn, numbers: Sequence[str]) -> set[int]:
+    """Link sales to stock (by listing, then by variant), mark units sold, compute profit.
+
+    Returns the ids of stock items that changed status.
+    """
+    numbers = list(numbers)
+    await conn.execute(LINK_BY_LISTING_SQL, numbers)
+    await conn.execute(LINK_BY_VARIANT_SQL, numbers)
+    sold = await conn.fetch(MARK_SOLD_SQL, numbers)
+    await conn.execute(PROFIT_SQL, numbers)
+    return {row["id"] for row in sold}
+
+
+async def select_orders(conn: Conn, numbers: Sequence[str]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(SELECT_ORDERS_SQL, list(numbers)))

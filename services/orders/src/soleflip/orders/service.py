@@ -1,0 +1,59 @@
+"""What orders' edges share inside one process: the runtime, options, fee schedule, triggers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+
+from soleflip.common.db import Conn
+from soleflip.common.runtime import ServiceRuntime
+from soleflip.common.stockx import StockXClient
+from soleflip.orders.domain import FeeRule, FeeSchedule
+from soleflip.orders.settings import OrdersSettings
+
+FEE_SCHEDULE_SQL = """
+SELECT currency, effective_from, transaction_rate, minimum_fee, processing_rate, shipping_fee
+FROM fee_schedule
+"""
+#: The schedule changes rarely (a table edit); re-reading it once a minute is plenty.
+_FEES_TTL_S = 60.0
+
+
+class OrdersService:
+    """The orders process: connections (through the runtime) plus per-process caches."""
+
+    def __init__(self, runtime: ServiceRuntime, options: OrdersSettings) -> None:
+        self.runtime = runtime
+        self.options = options
+        self._fees: FeeSchedule | None = None
+        self._fees_at = 0.0
+        #: Set by `POST /api/v1/sync` (or a test): the poller runs now instead of waiting.
+        self.poll_now = asyncio.Event()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.runtime.pool
+
+    @property
+    def stockx(self) -> StockXClient:
+        return self.runtime.stockx
+
+    async def fees(self, conn: Conn) -> FeeSchedule:
+        """The fee schedule (cached for a minute)."""
+        if self._fees is None or time.monotonic() - self._fees_at > _FEES_TTL_S:
+            rows = await conn.fetch(FEE_SCHEDULE_SQL)
+            self._fees = FeeSchedule(
+                FeeRule(
+                    r["currency"],
+                    r["effective_from"],
+                    r["transaction_rate"],
+                    r["minimum_fee"],
+                    r["processing_rate"],
+                    r["shipping_fee"],
+                )
+                for r in rows
+            )
+            self._fees_at = time.monotonic()
+        return self._fees

@@ -1,0 +1,34 @@
+"""Orders settings: the service's own knobs on top of the common `Settings`.
+
+Nothing here reads the environment: the defaults derive from the common settings (e.g. the poll
+interval from `SOLEFLIP_POLL_INTERVAL_S`), and tests or benchmarks override fields explicitly.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from soleflip.common.settings import Settings
+
+
+class OrdersSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How orders consumes, polls and settles listing operations."""
+
+    #: Seconds between fallback polls of each resource kind.
+    poll_interval_s: float = 300.0
+    #: Run the pollers at all (the webhook-only benchmark turns them off).
+    polling: bool = True
+    #: Messages per consumer fetch: Postgres applies ~20,000 rows/s in batches, ~1,200/s singly.
+    batch_size: int = 500
+    #: Days of overlap when polling history from the watermark (StockX filters by date only).
+    history_overlap_days: int = 1
+    #: Seconds between scans of unsettled listing operations.
+    operation_poll_s: float = 1.0
+    #: More reprice commands than this in one batch go through StockX's batch update.
+    batch_update_threshold: int = 5
+    #: Database pool size of one process.
+    pool_size: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OrdersSettings:
+        return cls(poll_interval_s=settings.poll_interval_s)
