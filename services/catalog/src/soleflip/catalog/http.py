@@ -1,0 +1,214 @@
+"""REST edge of the catalog (`/api/v1`): thin controllers over queries and the job handler.
+
+Errors are `soleflip.common.errors` exceptions, turned into problem+json by the shared app.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+import asyncpg
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.params import Parameter
+
+from soleflip.catalog import jobs, queries
+from soleflip.catalog.domain import AmbiguousSize, pick_variant, size_type, size_value
+from soleflip.common.contracts.catalog import SizeData
+from soleflip.common.errors import Conflict, InvalidInput, NotFound
+from soleflip.common.http import requires
+
+MAX_LIMIT = 200
+MAX_SKUS = 5_000
+
+
+class ProductPage(msgspec.Struct, frozen=True):
+    """One page of products and the cursor of the next (null on the last page)."""
+
+    items: list[queries.ProductView]
+    next_cursor: str | None
+
+
+class EnrichRequest(msgspec.Struct, frozen=True):
+    """SKUs (style ids, combined codes or GTINs) to resolve against StockX."""
+
+    skus: list[str]
+
+
+class JobCreated(msgspec.Struct, frozen=True):
+    job_id: str
+    status: str
+    total: int
+
+
+class SizeConversion(msgspec.Struct, frozen=True):
+    """A variant's size in every system (or in the asked one)."""
+
+    variant_id: str
+    default_size_type: str | None
+    variant_value: str | None
+    sizes: list[SizeData]
+
+
+def encode_cursor(product: queries.ProductView) -> str:
+    raw = msgspec.json.encode([product.title, product.id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        title, product_id = msgspec.json.decode(raw, type=tuple[str, str])
+    except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidInput("cursor is not one this API issued") from exc
+    return title, product_id
+
+
+class ProductController(Controller):
+    """Products: search, one product with its variants, by style id, size lookup, enrichment."""
+
+    path = "/api/v1/products"
+    tags = ["products"]
+
+    @get("/", guards=[requires("read")])
+    async def list_products(
+        self,
+        pool: asyncpg.Pool,
+        q: str | None = None,
+        brand: str | None = None,
+        style_id: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
+        cursor: str | None = None,
+    ) -> ProductPage:
+        """Search local products by text, brand and style id, in title order."""
+        after = decode_cursor(cursor) if cursor else None
+        async with pool.acquire() as conn:
+            found = await queries.search_products(
+                conn, q=q, brand=brand, style_id=style_id, after=after, limit=limit + 1
+            )
+        more = len(found) > limit
+        items = found[:limit]
+        return ProductPage(items, encode_cursor(items[-1]) if more else None)
+
+    @get("/{product_id:str}", guards=[requires("read")])
+    async def get_product(self, pool: asyncpg.Pool, product_id: str) -> queries.ProductView:
+        """A product (by catalog id or StockX id) with every variant, size and GTIN."""
+        async with pool.acquire() as conn:
+            found = await queries.product(conn, product_id)
+        if found is None:
+            raise NotFound(f"no product {product_id!r}")
+        return found
+
+    @get("/by-sku/{sku:str}", guards=[requires("read")])
+    async def get_product_by_sku(self, pool: asyncpg.Pool, sku: str) -> queries.ProductView:
+        """The one product carrying this style id (case, spaces and combined codes normalised)."""
+        async with pool.acquire() as conn:
+            found = await queries.products_by_sku(conn, sku)
+            if len(found) > 1:
+                raise Conflict(
+                    f"{len(found)} products carry style id {sku!r}",
+                    errors=[{"field": "sku", "message": p.id} for p in found],
+                )
+            if not found:
+                raise NotFound(f"no product with style id {sku!r}")
+            product = await queries.product(conn, found[0].id)
+        assert product is not None
+        return product
+
+    @get("/{product_id:str}/variants/by-size", guards=[requires("read")])
+    async def get_variant_by_size(
+        self,
+        pool: asyncpg.Pool,
+        product_id: str,
+        size_system: Annotated[str, Parameter(query="size_type")],
+        size: Annotated[str, Parameter(query="size_value")],
+    ) -> queries.VariantView:
+        """The variant of a product with this (size type, size value); 409 when ambiguous."""
+        kind = size_type(size_system)
+        async with pool.acquire() as conn:
+            product = await queries.product(conn, product_id)
+            if product is None:
+                raise NotFound(f"no product {product_id!r}")
+            ids = await queries.variant_ids_by_size(conn, product.id, kind, size_value(size, kind))
+            try:
+                variant_id = pick_variant(ids)
+            except AmbiguousSize as exc:
+                raise Conflict(
+                    f"size {kind} {size} is ambiguous for this product; give another size system",
+                    errors=[{"field": "size_value", "message": v} for v in exc.variant_ids],
+                ) from exc
+            found = await queries.variant(conn, variant_id) if variant_id else None
+        if found is None:
+            raise NotFound(f"product {product_id!r} has no size {kind} {size}")
+        return found
+
+    @post("/enrich", guards=[requires("write")], status_code=202)
+    async def create_enrichment(
+        self, pool: asyncpg.Pool, data: EnrichRequest, wake_jobs: Any
+    ) -> Response[JobCreated]:
+        """Start a batch enrichment job; follow it at `/api/v1/enrichment/{job_id}`."""
+        skus = [s for s in data.skus if s.strip()]
+        if not skus or len(skus) > MAX_SKUS:
+            raise InvalidInput(f"skus must hold 1 to {MAX_SKUS} non-empty entries")
+        async with pool.acquire() as conn, conn.transaction():
+            job_id, total = await jobs.create_job(conn, skus)
+        wake_jobs()
+        return Response(
+            JobCreated(job_id, "pending", total),
+            status_code=202,
+            headers={"Location": f"/api/v1/enrichment/{job_id}"},
+        )
+
+
+class VariantController(Controller):
+    """Variants: by GTIN, and size conversion."""
+
+    path = "/api/v1/variants"
+    tags = ["variants"]
+
+    @get("/by-gtin/{gtin:str}", guards=[requires("read")])
+    async def get_variant_by_gtin(self, pool: asyncpg.Pool, gtin: str) -> queries.VariantView:
+        """The variant carrying a UPC/EAN barcode."""
+        async with pool.acquire() as conn:
+            found = await queries.variant_by_gtin(conn, gtin)
+        if found is None:
+            raise NotFound(f"no variant with GTIN {gtin!r}")
+        return found
+
+    @get("/{variant_id:str}/sizes", guards=[requires("read")])
+    async def get_size_conversion(
+        self,
+        pool: asyncpg.Pool,
+        variant_id: str,
+        size_system: Annotated[str | None, Parameter(query="size_type")] = None,
+    ) -> SizeConversion:
+        """A variant's size in every system StockX lists (or only in `size_type`)."""
+        async with pool.acquire() as conn:
+            found = await queries.variant(conn, variant_id)
+        if found is None:
+            raise NotFound(f"no variant {variant_id!r}")
+        sizes = found.sizes
+        if size_system:
+            kind = size_type(size_system)
+            sizes = [s for s in sizes if s.type == kind]
+        return SizeConversion(found.id, found.default_size_type, found.variant_value, sizes)
+
+
+class EnrichmentController(Controller):
+    """Batch enrichment jobs: progress and the outcome of every SKU."""
+
+    path = "/api/v1/enrichment"
+    tags = ["enrichment"]
+
+    @get("/{job_id:str}", guards=[requires("read")])
+    async def get_enrichment(self, pool: asyncpg.Pool, job_id: str) -> dict[str, Any]:
+        """The job's status, counts and per-SKU outcomes (candidates for unresolved ones)."""
+        try:
+            async with pool.acquire() as conn:
+                found = await jobs.job_status(conn, job_id)
+        except asyncpg.DataError:  # not a UUID
+            found = None
+        if found is None:
+            raise NotFound(f"no enrichment job {job_id!r}")
+        return found

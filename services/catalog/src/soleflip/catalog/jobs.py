@@ -1,0 +1,177 @@
+"""Batch enrichment jobs: one row per SKU, worked on concurrently, resumable after a crash.
+
+A worker locks one pending item (`FOR UPDATE SKIP LOCKED`), makes its StockX calls, stores the
+product and marks the item finished in the same transaction. A killed process therefore leaves
+its in-flight items pending (its transactions roll back and its locks vanish with its
+connections) and every finished item finished: a restart repeats no finished SKU's calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from soleflip.catalog.domain import code_keys, is_gtin
+from soleflip.catalog.handlers import CatalogSource, EnrichOutcome, enrich_sku
+from soleflip.common.contracts import uuid7
+from soleflip.common.db import Conn, UnitOfWork
+from soleflip.common.errors import SoleflipError
+from soleflip.common.observability import get_logger
+
+log = get_logger(__name__)
+
+CREATE_JOB_SQL = "INSERT INTO enrichment_job (id, source, total) VALUES ($1, $2, $3)"
+INSERT_ITEMS_SQL = """
+INSERT INTO enrichment_item (job_id, position, sku)
+SELECT $1, p, s FROM unnest($2::int[], $3::text[]) AS t(p, s)
+"""
+CLAIM_ITEM_SQL = """
+SELECT position, sku FROM enrichment_item
+WHERE job_id = $1 AND status = 'pending'
+ORDER BY position
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+FINISH_ITEM_SQL = """
+UPDATE enrichment_item
+SET status = $3, product_id = $4::uuid, candidates = $5, detail = $6, finished_at = now()
+WHERE job_id = $1 AND position = $2
+"""
+START_JOB_SQL = "UPDATE enrichment_job SET status = 'running' WHERE id = $1 AND status = 'pending'"
+FINISH_JOB_SQL = """
+UPDATE enrichment_job SET status = 'done', finished_at = now()
+WHERE id = $1 AND status <> 'done'
+  AND NOT EXISTS (SELECT 1 FROM enrichment_item WHERE job_id = $1 AND status = 'pending')
+"""
+OPEN_JOBS_SQL = "SELECT id::text FROM enrichment_job WHERE status <> 'done' ORDER BY created_at"
+JOB_SQL = """
+SELECT j.id::text AS id, j.status, j.source, j.total, j.created_at, j.finished_at,
+       count(*) FILTER (WHERE i.status <> 'pending') AS finished,
+       count(*) FILTER (WHERE i.status = 'resolved') AS resolved,
+       count(*) FILTER (WHERE i.status = 'unresolved') AS unresolved,
+       count(*) FILTER (WHERE i.status = 'failed') AS failed
+FROM enrichment_job j LEFT JOIN enrichment_item i ON i.job_id = j.id
+WHERE j.id = $1::uuid
+GROUP BY j.id
+"""
+JOB_ITEMS_SQL = """
+SELECT position, sku, status, product_id::text AS product_id, candidates, detail, finished_at
+FROM enrichment_item WHERE job_id = $1::uuid ORDER BY position
+"""
+JOB_TOTAL_SQL = "SELECT total FROM enrichment_job WHERE id = $1"
+FINISHED_COUNT_SQL = (
+    "SELECT count(*) FROM enrichment_item WHERE job_id = $1 AND status <> 'pending'"
+)
+
+#: Items worked on at once per process; the shared StockX budget paces them anyway.
+DEFAULT_CONCURRENCY = 4
+Progress = Callable[[int], None]
+
+
+def unique_skus(skus: Sequence[str]) -> list[str]:
+    """SKUs in order, each distinct style id or GTIN once ("dd1391-100" = "DD1391 100")."""
+    seen: set[str] = set()
+    kept = []
+    for sku in (s.strip() for s in skus):
+        key = sku if is_gtin(sku) else "/".join(sorted(code_keys(sku)))
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(sku)
+    return kept
+
+
+async def create_job(conn: Conn, skus: Sequence[str], *, source: str = "api") -> tuple[str, int]:
+    """A new pending job over the distinct SKUs; returns its id and its number of items."""
+    kept = unique_skus(skus)
+    job_id = uuid7()
+    await conn.execute(CREATE_JOB_SQL, job_id, source, len(kept))
+    await conn.execute(INSERT_ITEMS_SQL, job_id, list(range(len(kept))), kept)
+    return job_id, len(kept)
+
+
+async def open_jobs(pool: asyncpg.Pool) -> list[str]:
+    return [r[0] for r in await pool.fetch(OPEN_JOBS_SQL)]
+
+
+async def job_total(pool: asyncpg.Pool, job_id: str) -> int:
+    return int(await pool.fetchval(JOB_TOTAL_SQL, job_id) or 0)
+
+
+async def job_finished(pool: asyncpg.Pool, job_id: str) -> int:
+    return int(await pool.fetchval(FINISHED_COUNT_SQL, job_id) or 0)
+
+
+async def job_status(conn: Conn, job_id: str) -> dict[str, Any] | None:
+    """The job with its counts and per-SKU outcomes, or None."""
+    row = await conn.fetchrow(JOB_SQL, job_id)
+    if row is None:
+        return None
+    items = [dict(r) for r in await conn.fetch(JOB_ITEMS_SQL, job_id)]
+    return {**dict(row), "items": items}
+
+
+async def _finish_item(conn: Conn, job_id: str, position: int, outcome: EnrichOutcome) -> None:
+    await conn.execute(
+        FINISH_ITEM_SQL,
+        job_id,
+        position,
+        outcome.status,
+        outcome.product_id,
+        [
+            {"stockx_product_id": c.stockx_product_id, "style_id": c.style_id, "title": c.title}
+            for c in outcome.candidates
+        ],
+        outcome.detail,
+    )
+
+
+async def _enrich_guarded(
+    conn: Conn, stockx: CatalogSource, sku: str, ttl_s: float
+) -> EnrichOutcome:
+    """Enrich inside a savepoint: a failure undoes its writes but still finishes the item."""
+    try:
+        async with conn.transaction():
+            return await enrich_sku(conn, stockx, sku, ttl_s=ttl_s)
+    except SoleflipError as exc:
+        return EnrichOutcome("failed", detail=f"{type(exc).__name__}: {exc.detail}")
+    except (asyncpg.PostgresError, msgspec.ValidationError) as exc:
+        log.exception("catalog.enrich_failed", sku=sku)
+        return EnrichOutcome("failed", detail=type(exc).__name__)
+
+
+async def _work_one(pool: asyncpg.Pool, stockx: CatalogSource, job_id: str, ttl_s: float) -> bool:
+    """Claim, enrich and finish one item; False when no pending item is left to claim."""
+    async with UnitOfWork(pool) as uow:
+        row = await uow.conn.fetchrow(CLAIM_ITEM_SQL, job_id)
+        if row is None:
+            return False
+        outcome = await _enrich_guarded(uow.conn, stockx, row["sku"], ttl_s)
+        await _finish_item(uow.conn, job_id, row["position"], outcome)
+        await uow.conn.execute(FINISH_JOB_SQL, job_id)
+        await uow.commit()
+    return True
+
+
+async def run_job(
+    pool: asyncpg.Pool,
+    stockx: CatalogSource,
+    job_id: str,
+    *,
+    ttl_s: float,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
+) -> None:
+    """Work a job until no pending item is left (other processes may share the work)."""
+    await pool.execute(START_JOB_SQL, job_id)
+
+    async def worker() -> None:
+        while await _work_one(pool, stockx, job_id, ttl_s):
+            if progress is not None:
+                progress(await job_finished(pool, job_id))
+
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    await pool.execute(FINISH_JOB_SQL, job_id)

@@ -1,0 +1,210 @@
+"""Read side of the catalog: search, products with variants, lookups by style id, GTIN and size.
+
+Each lookup is one indexed statement (see migrations/0001_catalog.sql), which is what keeps the
+size lookup under a millisecond on a 50,000-variant catalog.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from soleflip.catalog.domain import code_keys
+from soleflip.common.contracts.catalog import SizeData, VariantData
+from soleflip.common.db import Conn
+
+_PRODUCT_COLUMNS = """
+    p.id::text AS id, p.stockx_product_id, p.style_id, p.title, p.brand, p.product_type,
+    p.gender, p.colorway, p.retail_price, p.retail_currency, p.release_date,
+    p.default_size_type, p.last_enriched_at
+"""
+# The f-strings below only splice the column lists above: no input reaches SQL text.
+SEARCH_PRODUCTS_SQL = f"""
+SELECT {_PRODUCT_COLUMNS} FROM product p
+WHERE ($1::text IS NULL OR p.search @@ to_tsquery('simple', $1))
+  AND ($2::text IS NULL OR lower(p.brand) = lower($2))
+  AND ($3::text[] IS NULL OR (
+        SELECT count(*) FROM style_code s
+        WHERE s.product_id = p.id AND s.code_key = ANY($3::text[])) = cardinality($3::text[]))
+  AND ($4::text IS NULL OR (p.title, p.id) > ($4::text, $5::uuid))
+ORDER BY p.title, p.id
+LIMIT $6
+"""  # noqa: S608
+PRODUCT_BY_ID_SQL = f"SELECT {_PRODUCT_COLUMNS} FROM product p WHERE p.id = $1::uuid"  # noqa: S608
+PRODUCT_BY_STOCKX_ID_SQL = (
+    f"SELECT {_PRODUCT_COLUMNS} FROM product p WHERE p.stockx_product_id = $1"  # noqa: S608
+)
+PRODUCTS_BY_CODES_SQL = f"""
+SELECT {_PRODUCT_COLUMNS} FROM product p
+WHERE p.id IN (
+    SELECT s.product_id FROM style_code s WHERE s.code_key = ANY($1::text[])
+    GROUP BY s.product_id HAVING count(*) = cardinality($1::text[]))
+ORDER BY p.title, p.id
+"""  # noqa: S608
+_VARIANT_COLUMNS = """
+    v.id::text AS id, v.product_id::text AS product_id, v.stockx_variant_id, v.variant_value,
+    v.default_size_type,
+    coalesce((SELECT json_agg(json_build_object(
+                'type', s.size_type, 'value', s.size_value, 'label', s.label)
+                ORDER BY s.size_type, s.size_value)
+              FROM variant_size s WHERE s.variant_id = v.id), '[]'::json) AS sizes,
+    coalesce((SELECT array_agg(g.gtin ORDER BY g.gtin)
+              FROM variant_gtin g WHERE g.variant_id = v.id), '{}'::text[]) AS gtins
+"""
+VARIANTS_OF_PRODUCT_SQL = f"""
+SELECT {_VARIANT_COLUMNS} FROM variant v WHERE v.product_id = $1::uuid ORDER BY v.position
+"""  # noqa: S608
+VARIANT_BY_ID_SQL = f"SELECT {_VARIANT_COLUMNS} FROM variant v WHERE v.id = $1::uuid"  # noqa: S608
+VARIANT_BY_GTIN_SQL = f"""
+SELECT {_VARIANT_COLUMNS} FROM variant_gtin g JOIN variant v ON v.id = g.variant_id
+WHERE g.gtin = $1
+"""  # noqa: S608
+VARIANT_IDS_BY_SIZE_SQL = """
+SELECT variant_id::text FROM variant_size
+WHERE product_id = $1::uuid AND size_type = $2 AND size_value = $3
+"""
+KNOWN_STOCKX_IDS_SQL = "SELECT stockx_product_id FROM product WHERE stockx_product_id = ANY($1)"
+STALE_PRODUCTS_SQL = """
+SELECT id::text AS id, stockx_product_id, style_id FROM product
+WHERE last_enriched_at < now() - $1::interval
+ORDER BY last_enriched_at
+LIMIT $2
+"""
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class VariantView(msgspec.Struct, frozen=True, kw_only=True):
+    """A variant as the API shows it: sizes in every system, barcodes."""
+
+    id: str
+    product_id: str
+    stockx_variant_id: str
+    variant_value: str | None
+    default_size_type: str | None
+    sizes: list[SizeData]
+    gtins: list[str]
+
+    def as_data(self) -> VariantData:
+        return VariantData(
+            variant_id=self.id,
+            stockx_variant_id=self.stockx_variant_id,
+            variant_value=self.variant_value,
+            default_size_type=self.default_size_type,
+            sizes=self.sizes,
+            gtins=self.gtins,
+        )
+
+
+class ProductView(msgspec.Struct, frozen=True, kw_only=True):
+    """A product as the API shows it; `variants` only on single-product answers."""
+
+    id: str
+    stockx_product_id: str
+    style_id: str | None
+    title: str
+    brand: str | None
+    product_type: str | None
+    gender: str | None
+    colorway: str | None
+    retail_price: Decimal | None
+    retail_currency: str
+    release_date: date | None
+    default_size_type: str | None
+    last_enriched_at: datetime
+    variants: list[VariantView] | None = None
+
+
+class StaleProduct(msgspec.Struct, frozen=True):
+    """A product due for a refresh."""
+
+    id: str
+    stockx_product_id: str
+    style_id: str | None
+
+
+def _product(row: Any) -> ProductView:
+    return ProductView(**dict(row))
+
+
+def _variant(row: Any) -> VariantView:
+    return msgspec.convert(dict(row), VariantView)
+
+
+def text_query(text: str) -> str | None:
+    """A prefix tsquery from free text: "dunk lo" -> "dunk:* & lo:*" (injection-safe)."""
+    tokens = re.findall(r"[0-9a-z]+", text.lower())
+    return " & ".join(f"{t}:*" for t in tokens) or None
+
+
+async def search_products(
+    conn: Conn,
+    *,
+    q: str | None,
+    brand: str | None,
+    style_id: str | None,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> list[ProductView]:
+    """Products in (title, id) order after the keyset cursor `after`."""
+    keys = code_keys(style_id) if style_id else None
+    title, last_id = after if after else (None, None)
+    rows = await conn.fetch(
+        SEARCH_PRODUCTS_SQL, text_query(q) if q else None, brand, keys, title, last_id, limit
+    )
+    return [_product(r) for r in rows]
+
+
+async def product(conn: Conn, product_id: str) -> ProductView | None:
+    """A product by the catalog's id or by its StockX id, with its variants."""
+    row = None
+    if _UUID.match(product_id):
+        row = await conn.fetchrow(PRODUCT_BY_ID_SQL, product_id)
+    if row is None:
+        row = await conn.fetchrow(PRODUCT_BY_STOCKX_ID_SQL, product_id)
+    if row is None:
+        return None
+    found = _product(row)
+    return msgspec.structs.replace(found, variants=await variants_of(conn, found.id))
+
+
+async def products_by_sku(conn: Conn, sku: str) -> list[ProductView]:
+    """Products carrying every code of `sku` (exact after normalisation)."""
+    keys = code_keys(sku)
+    if not keys:
+        return []
+    return [_product(r) for r in await conn.fetch(PRODUCTS_BY_CODES_SQL, keys)]
+
+
+async def variants_of(conn: Conn, product_id: str) -> list[VariantView]:
+    return [_variant(r) for r in await conn.fetch(VARIANTS_OF_PRODUCT_SQL, product_id)]
+
+
+async def variant(conn: Conn, variant_id: str) -> VariantView | None:
+    if not _UUID.match(variant_id):
+        return None
+    row = await conn.fetchrow(VARIANT_BY_ID_SQL, variant_id)
+    return _variant(row) if row else None
+
+
+async def variant_by_gtin(conn: Conn, gtin: str) -> VariantView | None:
+    row = await conn.fetchrow(VARIANT_BY_GTIN_SQL, gtin.strip())
+    return _variant(row) if row else None
+
+
+async def variant_ids_by_size(conn: Conn, product_id: str, kind: str, value: str) -> list[str]:
+    """Every variant of a product carrying the size (type, value): zero, one or (ambiguous) more."""
+    rows = await conn.fetch(VARIANT_IDS_BY_SIZE_SQL, product_id, kind, value)
+    return [r[0] for r in rows]
+
+
+async def known_stockx_ids(conn: Conn, stockx_ids: list[str]) -> set[str]:
+    return {r[0] for r in await conn.fetch(KNOWN_STOCKX_IDS_SQL, stockx_ids)}
+
+
+async def stale_products(conn: Conn, older_than_s: float, limit: int) -> list[StaleProduct]:
+    rows = await conn.fetch(STALE_PRODUCTS_SQL, timedelta(seconds=older_than_s), limit)
+    return [StaleProduct(r["id"], r["stockx_product_id"], r["style_id"]) for r in rows]

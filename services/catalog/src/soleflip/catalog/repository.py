@@ -1,0 +1,206 @@
+"""Write side of the catalog: brands, products, style codes, variants, sizes, GTINs, events.
+
+Every write runs inside the caller's unit of work, together with the outbox row that announces
+it, so a product is stored and published together or not at all. Variants, sizes and GTINs are
+written with `unnest` in one statement each: a product has up to ~30 variants and a batch job
+stores hundreds of products.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from soleflip.catalog.domain import code_key
+from soleflip.catalog.queries import variants_of
+from soleflip.common.contracts import new_event, uuid7
+from soleflip.common.contracts.catalog import (
+    REMAPPED,
+    SOURCE,
+    UPSERTED,
+    ProductData,
+    RemapData,
+    VariantData,
+)
+from soleflip.common.db import Conn, enqueue
+
+UPSERT_BRAND_SQL = """
+INSERT INTO brand (name) VALUES ($1)
+ON CONFLICT (name) DO UPDATE SET name = excluded.name
+RETURNING id
+"""
+UPSERT_PRODUCT_SQL = """
+INSERT INTO product (id, stockx_product_id, style_id, title, brand_id, brand, product_type,
+                     gender, colorway, retail_price, release_date, default_size_type,
+                     attributes, last_enriched_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), now())
+ON CONFLICT (stockx_product_id) DO UPDATE SET
+    style_id = excluded.style_id, title = excluded.title, brand_id = excluded.brand_id,
+    brand = excluded.brand, product_type = excluded.product_type, gender = excluded.gender,
+    colorway = excluded.colorway, retail_price = excluded.retail_price,
+    release_date = excluded.release_date,
+    default_size_type = coalesce(excluded.default_size_type, product.default_size_type),
+    attributes = excluded.attributes, last_enriched_at = now(), updated_at = now(),
+    version = product.version + 1
+RETURNING id, updated_at
+"""
+TOUCH_PRODUCT_SQL = "UPDATE product SET last_enriched_at = now() WHERE id = $1"
+DELETE_CODES_SQL = "DELETE FROM style_code WHERE product_id = $1"
+INSERT_CODES_SQL = """
+INSERT INTO style_code (code_key, product_id, code)
+SELECT k, $1, c FROM unnest($2::text[], $3::text[]) AS t(k, c)
+ON CONFLICT DO NOTHING
+"""
+UPSERT_VARIANTS_SQL = """
+INSERT INTO variant (id, stockx_variant_id, product_id, variant_value, default_size_type,
+                     position, updated_at)
+SELECT i, s, $1, v, d, p, now()
+FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[]) AS t(i, s, v, d, p)
+ON CONFLICT (stockx_variant_id) DO UPDATE SET
+    product_id = excluded.product_id, variant_value = excluded.variant_value,
+    default_size_type = excluded.default_size_type, position = excluded.position,
+    updated_at = now()
+RETURNING id, stockx_variant_id
+"""
+DELETE_SIZES_SQL = "DELETE FROM variant_size WHERE variant_id = ANY($1::uuid[])"
+INSERT_SIZES_SQL = """
+INSERT INTO variant_size (variant_id, product_id, size_type, size_value, label)
+SELECT v, $1, t, s, l FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) AS x(v, t, s, l)
+ON CONFLICT DO NOTHING
+"""
+UPSERT_GTINS_SQL = """
+INSERT INTO variant_gtin (gtin, variant_id)
+SELECT g, v FROM unnest($1::text[], $2::uuid[]) AS t(g, v)
+ON CONFLICT (gtin) DO UPDATE SET variant_id = excluded.variant_id
+"""
+PRODUCT_ID_OF_STOCKX_SQL = "SELECT id FROM product WHERE stockx_product_id = $1"
+REMAP_PRODUCT_SQL = "UPDATE product SET stockx_product_id = $2, updated_at = now() WHERE id = $1"
+DELETE_PRODUCT_SQL = "DELETE FROM product WHERE id = $1"
+
+
+async def _brand_id(conn: Conn, brand: str | None) -> int | None:
+    if not brand:
+        return None
+    value: int = await conn.fetchval(UPSERT_BRAND_SQL, brand)
+    return value
+
+
+async def _write_product(
+    conn: Conn, data: ProductData, attributes: dict[str, Any], default_size_type: str | None
+) -> Any:
+    return await conn.fetchrow(
+        UPSERT_PRODUCT_SQL,
+        uuid7(),
+        data.stockx_product_id,
+        data.style_id,
+        data.title,
+        await _brand_id(conn, data.brand),
+        data.brand,
+        data.product_type,
+        data.gender,
+        data.colorway,
+        data.retail_price,
+        data.release_date,
+        default_size_type,
+        attributes,
+    )
+
+
+async def _write_codes(conn: Conn, product_id: str, codes: list[str]) -> None:
+    await conn.execute(DELETE_CODES_SQL, product_id)
+    await conn.execute(INSERT_CODES_SQL, product_id, [code_key(c) for c in codes], codes)
+
+
+async def _write_variants(
+    conn: Conn, product_id: str, variants: list[VariantData]
+) -> list[VariantData]:
+    rows = await conn.fetch(
+        UPSERT_VARIANTS_SQL,
+        product_id,
+        [uuid7() for _ in variants],
+        [v.stockx_variant_id for v in variants],
+        [v.variant_value for v in variants],
+        [v.default_size_type for v in variants],
+        list(range(len(variants))),
+    )
+    ids = {r["stockx_variant_id"]: str(r["id"]) for r in rows}
+    stored = [msgspec.structs.replace(v, variant_id=ids[v.stockx_variant_id]) for v in variants]
+    await conn.execute(DELETE_SIZES_SQL, list(ids.values()))
+    sizes = [(v.variant_id, s) for v in stored for s in v.sizes]
+    await conn.execute(
+        INSERT_SIZES_SQL,
+        product_id,
+        [vid for vid, _ in sizes],
+        [s.type for _, s in sizes],
+        [s.value for _, s in sizes],
+        [s.label for _, s in sizes],
+    )
+    gtins = [(g, v.variant_id) for v in stored for g in v.gtins]
+    await conn.execute(UPSERT_GTINS_SQL, [g for g, _ in gtins], [vid for _, vid in gtins])
+    return stored
+
+
+async def upsert_product(
+    conn: Conn,
+    data: ProductData,
+    *,
+    attributes: dict[str, Any],
+    default_size_type: str | None = None,
+    with_variants: bool = True,
+) -> ProductData:
+    """Store a product (and, `with_variants`, all its variants); enqueue `catalog.product.upserted`.
+
+    Returns the data as stored, with the catalog's own product and variant ids.
+    """
+    row = await _write_product(conn, data, attributes, default_size_type)
+    product_id, updated_at = str(row["id"]), row["updated_at"]
+    await _write_codes(conn, product_id, data.style_codes)
+    variants = await _write_variants(conn, product_id, data.variants) if with_variants else []
+    stored = msgspec.structs.replace(
+        data, product_id=product_id, variants=variants, updated_at=updated_at
+    )
+    if not with_variants:
+        stored = msgspec.structs.replace(stored, variants=await stored_variants(conn, product_id))
+    await publish_upserted(conn, stored)
+    return stored
+
+
+async def stored_variants(conn: Conn, product_id: str) -> list[VariantData]:
+    """The variants the catalog holds for a product (for events that do not carry them)."""
+    return [v.as_data() for v in await variants_of(conn, product_id)]
+
+
+async def publish_upserted(conn: Conn, data: ProductData) -> None:
+    event = new_event(UPSERTED, msgspec.to_builtins(data), source=SOURCE, subject=data.product_id)
+    await enqueue(conn, UPSERTED, event)
+
+
+async def touch_product(conn: Conn, product_id: str) -> None:
+    """Mark a product fresh without a change (nothing to publish)."""
+    await conn.execute(TOUCH_PRODUCT_SQL, product_id)
+
+
+async def remap_product(
+    conn: Conn, product_id: str, old_id: str, new_id: str, style_id: str | None
+) -> None:
+    """Point a product at its new StockX id and announce it with `catalog.product.remapped`.
+
+    When the new id is already stored as another row (found by a search meanwhile), that row
+    wins and this one goes: its variants move over on the next upsert, since variant ids do not
+    change with a product's id.
+    """
+    existing = await conn.fetchval(PRODUCT_ID_OF_STOCKX_SQL, new_id)
+    if existing is not None and str(existing) != product_id:
+        await conn.execute(DELETE_PRODUCT_SQL, product_id)
+        product_id = str(existing)
+    else:
+        await conn.execute(REMAP_PRODUCT_SQL, product_id, new_id)
+    data = RemapData(
+        product_id=product_id,
+        old_stockx_product_id=old_id,
+        new_stockx_product_id=new_id,
+        style_id=style_id,
+    )
+    event = new_event(REMAPPED, msgspec.to_builtins(data), source=SOURCE, subject=product_id)
+    await enqueue(conn, REMAPPED, event)

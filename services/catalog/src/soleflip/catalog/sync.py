@@ -1,0 +1,118 @@
+"""`soleflip sync catalog`: finish unfinished enrichment jobs, then enrich the given SKUs.
+
+    soleflip sync catalog                       # resume every unfinished job
+    python -m soleflip.catalog.sync catalog --file skus.txt [--sku DD1391-100 ...]
+
+SKUs go into a job (the same as `POST /api/v1/products/enrich`), so a killed run is resumed by
+the next one without repeating finished SKUs' StockX calls. `--since DATE` also refreshes the
+products last enriched before DATE. A tqdm bar shows progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
+
+from soleflip.catalog import jobs
+from soleflip.catalog.app import SERVICE
+from soleflip.catalog.pollers import refresh_round
+from soleflip.catalog.settings import CatalogSettings
+from soleflip.common.bus import Names, connect, disconnect
+from soleflip.common.db import create_pool
+from soleflip.common.observability import configure_observability
+from soleflip.common.settings import Settings, load_settings
+from soleflip.common.stockx import StockXClient
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="soleflip sync", description=__doc__)
+    parser.add_argument("what", choices=["catalog"])
+    parser.add_argument("--since", help="also refresh products enriched before this date")
+    parser.add_argument("--sku", action="append", default=[], help="a SKU (repeatable)")
+    parser.add_argument("--file", help="SKUs, one per line ('-' reads stdin)")
+    parser.add_argument("--concurrency", type=int, default=jobs.DEFAULT_CONCURRENCY)
+    return parser
+
+
+def read_skus(args: argparse.Namespace) -> list[str]:
+    skus = list(args.sku)
+    if args.file:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        skus += [line.strip() for line in text.splitlines() if line.strip()]
+    return skus
+
+
+async def _run_job(
+    pool: asyncpg.Pool,
+    client: StockXClient,
+    job_id: str,
+    args: argparse.Namespace,
+    options: CatalogSettings,
+) -> None:
+    total = await jobs.job_total(pool, job_id)
+    with tqdm(total=total, desc=f"job {job_id[:8]}", unit="sku", file=sys.stderr) as bar:
+
+        def progress(done: int) -> None:
+            bar.update(done - bar.n)
+
+        await jobs.run_job(
+            pool,
+            client,
+            job_id,
+            ttl_s=options.refresh_ttl_s,
+            concurrency=args.concurrency,
+            progress=progress,
+        )
+        progress(await jobs.job_finished(pool, job_id))
+
+
+async def _refresh_before(pool: asyncpg.Pool, client: StockXClient, since: str) -> None:
+    age = datetime.now(UTC) - datetime.fromisoformat(since).replace(tzinfo=UTC)
+    with tqdm(desc="refresh", unit="product", file=sys.stderr) as bar:
+        while True:
+            outcomes = await refresh_round(pool, client, ttl_s=age.total_seconds())
+            done = sum(n for kind, n in outcomes.items() if kind != "failed")
+            bar.update(done)
+            if not done:  # nothing older left (or only failures: stop rather than spin)
+                return
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Resume open jobs, start one for the given SKUs, refresh old products; exit status."""
+    options = CatalogSettings.from_settings(settings)
+    names = Names(settings.nats_prefix)
+    pool = await create_pool(settings.database_url, schema=SERVICE, max_size=args.concurrency + 2)
+    nc = await connect(settings.nats_url, name="soleflip-sync-catalog")
+    try:
+        async with await StockXClient.connect(settings, nc.jetstream(), names=names) as client:
+            skus = read_skus(args)
+            if skus:
+                async with pool.acquire() as conn:
+                    await jobs.create_job(conn, skus, source="cli")
+            for job_id in await jobs.open_jobs(pool):
+                await _run_job(pool, client, job_id, args, options)
+            if args.since:
+                await _refresh_before(pool, client, args.since)
+    finally:
+        await disconnect(nc)
+        await pool.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `soleflip sync catalog` (argv: `catalog [--since DATE] ...`)."""
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    configure_observability("catalog-sync", settings)
+    return asyncio.run(run(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Catalog fixtures: the simulator in its own process, a migrated `catalog` schema, a StockX
+client and a pool on one test's database and NATS namespace."""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from soleflip.catalog.app import SERVICE
+from soleflip.catalog.testing import Sim, settings_for, simulator_process
+from soleflip.common.bus import Names, connect, disconnect
+from soleflip.common.db import create_pool, migrate
+from soleflip.common.settings import Settings
+from soleflip.common.stockx import StockXClient
+
+
+@pytest.fixture(scope="session")
+def sim_url() -> Iterator[str]:
+    with simulator_process() as url:
+        yield url
+
+
+@pytest.fixture
+def sim(sim_url: str) -> Sim:
+    return Sim(sim_url)
+
+
+@pytest.fixture
+async def catalog_settings(
+    fresh_database: str, nats_url: str, names: Names, sim_url: str
+) -> Settings:
+    migrations = importlib.resources.files("soleflip.catalog").joinpath("migrations")
+    await migrate(fresh_database, SERVICE, migrations)
+    return settings_for(fresh_database, nats_url, names, sim_url)
+
+
+@pytest.fixture
+async def pool(catalog_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(catalog_settings.database_url, schema=SERVICE, max_size=8)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def stockx(catalog_settings: Settings, names: Names) -> AsyncIterator[StockXClient]:
+    nc = await connect(catalog_settings.nats_url, name="catalog-test")
+    try:
+        async with await StockXClient.connect(
+            catalog_settings, nc.jetstream(), names=names
+        ) as client:
+            yield client
+    finally:
+        await disconnect(nc)
