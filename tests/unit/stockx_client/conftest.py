@@ -26,6 +26,7 @@ from soleflip.common.stockx import (
     OAuthCredentials,
     RetryPolicy,
     StockXClient,
+    TokenTiming,
 )
 
 API_URL = "https://api.stockx.test/v2"
@@ -109,11 +110,21 @@ FERNET = Crypto([Crypto.generate_key()])
 CONFIG = ClientConfig(retry=RetryPolicy(max_attempts=4, base_delay_s=1.0), breaker_threshold=5)
 
 
+#: tokens here are seconds old when the fake rejects them; allow the forced refresh anyway
+TIMING = TokenTiming(min_forced_refresh_s=0.0)
+
+
 def build_client(
-    fake: FakeStockX, sleeps: Sleeps, *, kv: MemoryKv | None = None, config: ClientConfig = CONFIG
+    fake: FakeStockX,
+    sleeps: Sleeps,
+    *,
+    kv: MemoryKv | None = None,
+    config: ClientConfig = CONFIG,
+    timing: TokenTiming = TIMING,
 ) -> StockXClient:
     http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler), base_url=API_URL + "/")
-    tokens = KvTokenStore(kv or MemoryKv(), FERNET, http, OAuthCredentials.from_settings(SETTINGS))
+    creds = OAuthCredentials.from_settings(SETTINGS)
+    tokens = KvTokenStore(kv or MemoryKv(), FERNET, http, creds, timing=timing)
     budget = LocalBudget(rate_per_s=10_000, daily=25_000)
     return StockXClient(
         SETTINGS,

@@ -5,7 +5,7 @@ in tests/integration/stockx_client."""
 from __future__ import annotations
 
 import asyncio
-import itertools
+import bisect
 import time
 
 import pytest
@@ -35,29 +35,36 @@ async def test_grants_from_several_instances_are_spaced_by_the_rate_plus_margin(
 
     await asyncio.gather(*(caller(b) for b in instances for _ in range(2)))
     stamps.sort()
-    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(stamps) == 30
-    assert min(gaps) >= 0.022 * 0.9  # spacing 1.1/50 s; sleep jitter only delays
-    assert stamps[-1] - stamps[0] < 29 * 0.022 * 1.5  # and the rate is actually used
+    # Rate 50/s: never more than 10 grants in any 0.2 s (spacing 22 ms leaves 42 ms for jitter),
+    busiest = max(bisect.bisect_left(stamps, t + 0.2) - i for i, t in enumerate(stamps))
+    assert busiest <= 10
+    # and the rate is actually used (30 grants at 22 ms spacing take about 0.64 s).
+    assert stamps[-1] - stamps[0] < 29 * 0.022 * 1.5
 
 
 async def test_a_user_write_overtakes_a_saturating_catalog_load() -> None:
     kv = MemoryKv()
-    low, high = budget(kv, rate=20), budget(kv, rate=20)
+    # 20 instances stand for 20 processes, each with its own contender for every slot: without
+    # priorities the user write would win about one slot in 21 (~1 s at 20/s).
+    lows = [budget(kv, rate=20) for _ in range(20)]
+    high = budget(kv, rate=20)
     stop = asyncio.Event()
 
-    async def background() -> None:
+    async def background(b: KvBudget) -> None:
         while not stop.is_set():
-            await low.acquire(Priority.CATALOG_REFRESH, 30)
+            await b.acquire(Priority.CATALOG_REFRESH, 30)
 
-    workers = [asyncio.create_task(background()) for _ in range(20)]
+    workers = [asyncio.create_task(background(b)) for b in lows]
     await asyncio.sleep(0.3)
-    started = time.monotonic()
-    await high.acquire(Priority.USER_WRITE, 5)
-    waited = time.monotonic() - started
+    waits = []
+    for _ in range(3):
+        started = time.monotonic()
+        await high.acquire(Priority.USER_WRITE, 5)
+        waits.append(time.monotonic() - started)
     stop.set()
     await asyncio.gather(*workers)
-    assert waited < 2 * 1.1 / 20 + 0.05
+    assert max(waits) < 0.3, waits  # spacing is 55 ms
 
 
 async def test_daily_budget_keeps_a_reserve_for_higher_priorities() -> None:

@@ -16,6 +16,7 @@ from soleflip.common.stockx import (
     StockXServerError,
     StockXTransportError,
     StockXUnauthorized,
+    TokenTiming,
 )
 from tests.unit.stockx_client.conftest import (
     EXAMPLES,
@@ -219,3 +220,25 @@ async def test_concurrent_401s_share_one_forced_refresh(
     await asyncio.gather(*(client.get_product("p1") for _ in range(10)))
     assert len(fake.token_calls) == 2
     assert fake.bearer(-1) == "access-2"
+
+
+async def test_a_fresh_token_rejected_again_and_again_is_not_refreshed_on_every_call(
+    fake: FakeStockX, sleeps: Sleeps
+) -> None:
+    fake.default = json_response(401, {"message": "invalid api key"})
+    timing = TokenTiming(min_forced_refresh_s=30.0)
+    async with build_client(fake, sleeps, timing=timing) as client:
+        for _ in range(3):
+            with pytest.raises(StockXUnauthorized, match="SOLEFLIP_STOCKX_API_KEY"):
+                await client.get_product("p1")
+    assert len(fake.token_calls) == 1
+    assert len(fake.api_calls) == 3
+
+
+async def test_a_401_refresh_does_not_use_up_a_retry(
+    client: StockXClient, fake: FakeStockX
+) -> None:
+    fake.queue = [json_response(401, {}), *(json_response(503, {}) for _ in range(3))]
+    fake.default = json_response(200, PRODUCT)
+    await client.get_product("p1")
+    assert len(fake.api_calls) == 5

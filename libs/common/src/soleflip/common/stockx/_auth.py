@@ -74,10 +74,16 @@ class OAuthCredentials:
         return hashlib.sha256(raw).hexdigest()[:32]
 
 
+def token_key(client_id: str) -> str:
+    """One token record per OAuth app, named by a digest of its client id."""
+    return "token." + hashlib.sha256(client_id.encode()).hexdigest()[:16]
+
+
 class TokenRecord(msgspec.Struct, kw_only=True, frozen=True):
     """The shared, encrypted token state. Times are epoch seconds."""
 
     access_token: str = ""
+    issued_at: float = 0.0
     expires_at: float = 0.0
     refresh_at: float = 0.0
     refresh_token: str = ""
@@ -106,3 +112,6 @@ class TokenTiming:
     wait_s: float = 45.0
     poll_s: float = 0.05
     request_timeout_s: float = 15.0
+    #: a token younger than this that StockX rejects is not refreshed again: the fault is
+    #: elsewhere (API key, app access), and refreshing on every call would hammer the token host.
+    min_forced_refresh_s: float = 30.0

@@ -21,7 +21,7 @@ from soleflip.common.stockx._api_batches import BatchesApi
 from soleflip.common.stockx._api_catalog import CatalogApi
 from soleflip.common.stockx._api_listings import ListingsApi
 from soleflip.common.stockx._api_orders import OrdersApi
-from soleflip.common.stockx._auth import OAuthCredentials, TokenSource, TokenTiming
+from soleflip.common.stockx._auth import OAuthCredentials, TokenSource, TokenTiming, token_key
 from soleflip.common.stockx._budget import KvBudget, RequestBudget, budget_key
 from soleflip.common.stockx._kv import AUTH_BUCKET, BUDGET_BUCKET, open_bucket
 from soleflip.common.stockx._token_store import KvTokenStore
@@ -92,7 +92,7 @@ class StockXClient(CatalogApi, ListingsApi, BatchesApi, OrdersApi):
             Crypto(settings.fernet_keys),
             http,
             credentials,
-            key=f"token.{credentials.fingerprint('')[:16]}",
+            key=token_key(settings.stockx_client_id),
             timing=timing,
         )
         budget = KvBudget(

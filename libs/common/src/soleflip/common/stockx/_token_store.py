@@ -26,6 +26,7 @@ from soleflip.common.stockx._errors import (
     StockXAuthError,
     StockXServerError,
     StockXTransportError,
+    StockXUnauthorized,
     error_message,
 )
 from soleflip.common.stockx._kv import CasConflict, CasStore
@@ -93,7 +94,9 @@ class KvTokenStore:
             if self._fresh(record, rejected):
                 self._cached = record
                 return record.access_token
-            if record.lease_owner and record.lease_until > self._clock():
+            self._check_rejection(record, rejected)
+            # Our own lease can only be a leftover (we hold the lock): take it back at once.
+            if record.lease_owner not in ("", self._owner) and record.lease_until > self._clock():
                 # Someone else is refreshing: use the old token while it lasts, else wait.
                 if self._valid(record, rejected):
                     return record.access_token
@@ -108,6 +111,15 @@ class KvTokenStore:
                 continue
             return await self._refresh(lease, leased)
         raise StockXTransportError("timed out waiting for another process's StockX token refresh")
+
+    def _check_rejection(self, record: TokenRecord, rejected: str | None) -> None:
+        age = self._clock() - record.issued_at
+        if rejected and record.access_token == rejected and age < self._timing.min_forced_refresh_s:
+            raise StockXUnauthorized(
+                f"StockX rejected an access token issued {age:.0f} s ago; a new token will not "
+                "help: check SOLEFLIP_STOCKX_API_KEY and the app's API access",
+                status_code=401,
+            )
 
     async def _load(self) -> tuple[TokenRecord, int]:
         for _ in range(10):
@@ -163,6 +175,7 @@ class KvTokenStore:
         now = self._clock()
         record = TokenRecord(
             access_token=answer.access_token,
+            issued_at=now,
             expires_at=now + answer.expires_in,
             refresh_at=now + answer.expires_in * self._timing.refresh_fraction,
             # StockX is not known to rotate refresh tokens; keep the old one unless it does.

@@ -169,6 +169,8 @@ class Transport:
             raise retry.error
         if time.monotonic() + retry.delay > call.deadline:
             raise retry.error
+        if retry.free:
+            call.attempts -= 1  # the forced-refresh retry does not use up a retry
         RETRIES.labels(call.template, retry.reason).inc()
         span.add_event("retry", {"reason": retry.reason, "delay_s": retry.delay})
         await self.sleep(retry.delay)
