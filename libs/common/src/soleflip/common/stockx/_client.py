@@ -78,12 +78,15 @@ class StockXClient(CatalogApi, ListingsApi, BatchesApi, OrdersApi):
         names: Names | None = None,
         config: ClientConfig | None = None,
         timing: TokenTiming | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> StockXClient:
         """The production client: token and budget shared through NATS KV (`js` is a
-        nats-py JetStream context); `names` namespaces the buckets (tests)."""
+        nats-py JetStream context); `names` namespaces the buckets and `http` replaces the
+        pooled HTTP client (tests). The client closes only an HTTP client it created."""
         names = names or Names(settings.nats_prefix)
         config = config or ClientConfig()
-        http = new_http_client(settings, config)
+        owns_http = http is None
+        http = http or new_http_client(settings, config)
         auth_kv = await open_bucket(js, names, AUTH_BUCKET)
         budget_kv = await open_bucket(js, names, BUDGET_BUCKET)
         credentials = OAuthCredentials.from_settings(settings)
@@ -102,7 +105,7 @@ class StockXClient(CatalogApi, ListingsApi, BatchesApi, OrdersApi):
             daily=settings.stockx_daily_budget,
         )
         client = cls(settings, tokens=tokens, budget=budget, http=http, config=config)
-        client._owns_http = True
+        client._owns_http = owns_http
         return client
 
     @property
