@@ -81,6 +81,7 @@ class Catalog:
             publisher=rt.publisher,
             # Enrichment on demand waits for the shared StockX budget: give it time.
             ack_wait=120.0,
+            fetch_timeout=self.options.fetch_timeout_s,
         )
 
     def pool(self) -> asyncpg.Pool:

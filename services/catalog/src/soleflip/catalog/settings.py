@@ -24,6 +24,8 @@ class CatalogSettings(msgspec.Struct, frozen=True, kw_only=True):
     refreshing: bool = True
     #: Job items worked on at once in one process (the shared StockX budget paces them).
     job_concurrency: int = 4
+    #: Longest wait of one consumer fetch: shutdown waits for the fetch in flight.
+    fetch_timeout_s: float = 2.0
     #: Database pool size of one process (job workers hold a connection per item).
     pool_size: int = 10
 
