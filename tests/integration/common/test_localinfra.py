@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +21,18 @@ from soleflip.common.localinfra import InfraError, NatsServer, PostgresServer
 
 
 def _processes_mentioning(text: str) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,user,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if text in line and "ps -eo" not in line]
+    """Command lines of live (non-zombie) processes containing `text`, read from /proc."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{proc.name} {cmdline}")
+    return found
 
 
 def _uid_of(pid: int) -> int:
@@ -50,6 +63,7 @@ async def test_servers_start_serve_and_stop_without_orphans(base_dir: Path) -> N
         assert info.streams == 0
         await nc.close()
         assert pg.data_dir.parent == base_dir
+        assert len(_processes_mentioning(str(base_dir))) == 2  # postgres and nats-server
         if os.geteuid() == 0:
             assert _uid_of(_postmaster_pid(pg)) != 0, "postgres must not run as root"
     finally:
@@ -88,13 +102,17 @@ async def test_data_survives_a_restart_on_the_same_directory(base_dir: Path) -> 
 def test_server_left_by_a_dead_owner_is_replaced(base_dir: Path) -> None:
     stale = NatsServer(base_dir)
     stale.start()
-    old_pid = int(stale.pid_path.read_text().split('"pid": ')[1].split(",")[0])
+    record = json.loads(stale.pid_path.read_text())
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    # As if the process that started the server had crashed without stopping it.
+    stale.pid_path.write_text(json.dumps({**record, "owner": gone.pid}))
     fresh = NatsServer(base_dir)
     fresh.start()
     try:
         assert fresh.running
-        assert _processes_mentioning(f"-p {stale.port} ") == [] or stale.port == fresh.port
-        assert not Path(f"/proc/{old_pid}").exists() or _is_zombie(old_pid)
+        assert not Path(f"/proc/{record['pid']}").exists() or _is_zombie(record["pid"])
+        assert json.loads(fresh.pid_path.read_text())["owner"] == os.getpid()
     finally:
         fresh.stop()
         stale.stop()
@@ -139,3 +157,44 @@ async def test_nats_server_fixture_restarts_on_its_port_with_streams_kept(
     info = await nc.jetstream().stream_info(stream)
     assert info.config.name == stream
     await nc.close()
+
+
+_STARTER = """
+import sys, time
+from pathlib import Path
+from soleflip.common.localinfra import NatsServer, PostgresServer
+base = Path(sys.argv[1])
+PostgresServer(base, durable=False).start()
+NatsServer(base).start()
+print("up", flush=True)
+time.sleep(120)
+"""
+
+
+def test_servers_die_with_a_killed_parent(base_dir: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _STARTER, str(base_dir)], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    assert parent.stdout.readline().strip() == "up"
+    assert len(_processes_mentioning(str(base_dir))) >= 3
+    parent.kill()  # SIGKILL: no atexit, no cleanup code runs
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(base_dir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_mentioning(str(base_dir)) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs Postgres as another user")
+def test_root_keeps_postgres_data_out_of_a_private_directory() -> None:
+    private = Path(tempfile.mkdtemp(prefix="soleflip-private-"))  # 0700: nobody cannot enter
+    server = PostgresServer(private, durable=False)
+    try:
+        assert server.data_dir.is_relative_to(Path(tempfile.gettempdir()))
+        assert not server.data_dir.is_relative_to(private)
+        server.start()
+        assert server.running
+    finally:
+        server.stop()
+        subprocess.run(["rm", "-rf", str(private), str(server.data_dir.parent)], check=False)
