@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+import httpx
 import msgspec
 
 from soleflip.common.bus import Outgoing, Publisher
 from soleflip.common.contracts import uuid7
 from soleflip.common.db import migrate
+from soleflip.common.http import build_server
 from soleflip.common.settings import Settings
 from soleflip.orders.app import build_service
 from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
+from soleflip.stockx_sim import SimConfig
+from soleflip.stockx_sim import create_app as create_sim_app
 
 
 async def migrate_orders(dsn: str) -> None:
@@ -114,3 +121,128 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def sim_config(**overrides: Any) -> SimConfig:
+    """A fast simulator: no rate limit, operations settle at once, tokens never expire."""
+    values: dict[str, Any] = {
+        "seed": 11,
+        "products": 20,
+        "listings": 30,
+        "orders": 20,
+        "rate_per_s": 0,
+        "daily_limit": 10**9,
+        "settle_delay_s": 0.0,
+        "token_ttl_s": 10**8,
+    }
+    return SimConfig(**(values | overrides))
+
+
+@asynccontextmanager
+async def running_sim(config: SimConfig) -> AsyncIterator[str]:
+    """The simulator served over HTTP in this event loop; yields its base URL."""
+    port = free_port()
+    app = create_sim_app(Settings(), config)
+    server = build_server(app, host="127.0.0.1", port=port, install_signal_handlers=False)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+def with_sim(settings: Settings, sim_url: str) -> Settings:
+    """`settings` pointed at the simulator with its documented credentials, unthrottled."""
+    return msgspec.structs.replace(
+        settings,
+        stockx_api_url=f"{sim_url}/v2",
+        stockx_auth_url=sim_url,
+        stockx_client_id="sim-client",
+        stockx_client_secret="sim-secret",
+        stockx_refresh_token="sim-refresh",
+        stockx_api_key="sim-api-key",
+        stockx_rate_per_s=1000.0,
+    )
+
+
+async def sim_get(sim_url: str, path: str) -> Any:
+    async with httpx.AsyncClient(base_url=sim_url, timeout=30) as client:
+        response = await client.get(path)
+        response.raise_for_status()
+        return response.json()
+
+
+async def sim_post(sim_url: str, path: str, body: Any, method: str = "POST") -> Any:
+    async with httpx.AsyncClient(base_url=sim_url, timeout=30) as client:
+        response = await client.request(method, path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+
+def _ts(raw: str | None) -> datetime | None:
+    return None if raw is None else datetime.fromisoformat(raw.replace("Z", "+00:00"))
+
+
+async def mismatches(service: OrdersService, sim_url: str) -> list[str]:
+    """Every difference between our rows and the simulator's truth (empty when converged)."""
+    orders = (await sim_get(sim_url, "/_sim/state/orders"))["orders"]
+    listings = (await sim_get(sim_url, "/_sim/state/listings"))["listings"]
+    async with service.pool.acquire() as conn:
+        ours = {r["order_number"]: r for r in await conn.fetch('SELECT * FROM "order"')}
+        held = {r["listing_id"]: r for r in await conn.fetch("SELECT * FROM listing")}
+    problems = [f"order {o['orderNumber']}: {d}" for o in orders for d in _order_diff(o, ours)]
+    problems += [f"listing {x['listingId']}: {d}" for x in listings for d in _listing_diff(x, held)]
+    return problems
+
+
+def _order_diff(truth: dict[str, Any], ours: dict[str, Any]) -> list[str]:
+    row = ours.get(truth["orderNumber"])
+    if row is None:
+        return ["missing"]
+    payout = truth["payout"]["totalPayout"] if truth.get("payout") else None
+    want = {
+        "status": truth["status"],
+        "amount": Decimal(truth["amount"]),
+        "currency": truth["currencyCode"],
+        "net_proceeds": Decimal(payout) if payout else None,
+        "created_at": _ts(truth["createdAt"]),
+        "updated_at": _ts(truth["updatedAt"]),
+    }
+    return [f"{k}: {row[k]!r} != {v!r}" for k, v in want.items() if row[k] != v]
+
+
+def _listing_diff(truth: dict[str, Any], held: dict[str, Any]) -> list[str]:
+    row = held.get(truth["listingId"])
+    if row is None:
+        return ["missing"]
+    want = {
+        "status": truth["status"],
+        "amount": Decimal(truth["amount"]),
+        "currency": truth["currencyCode"],
+        "created_at": _ts(truth["createdAt"]),
+        "updated_at": _ts(truth["updatedAt"]),
+    }
+    return [f"{k}: {row[k]!r} != {v!r}" for k, v in want.items() if row[k] != v]
+
+
+async def wait_for_poll(service: OrdersService, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+    """Ask for a poll now and wait until it finished."""
+    before = service.polls_done
+    service.poll_now.set()
+
+    async def polled() -> bool:
+        return service.polls_done > before
+
+    await eventually(polled, timeout=timeout)

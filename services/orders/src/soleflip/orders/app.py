@@ -15,6 +15,7 @@ from soleflip.common.observability import configure_observability
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import Settings
 from soleflip.orders.consumers import ingest_consumer
+from soleflip.orders.pollers import run_pollers
 from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
 
@@ -29,6 +30,8 @@ def build_service(settings: Settings, options: OrdersSettings | None = None) -> 
     runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS, pool_size=options.pool_size)
     service = OrdersService(runtime, options)
     runtime.add_consumer(lambda _rt: ingest_consumer(service))
+    if options.polling:
+        runtime.add_task("pollers", lambda _rt: run_pollers(service), leader=True)
     return service
 
 

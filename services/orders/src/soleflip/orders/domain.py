@@ -52,6 +52,8 @@ LISTING_RANK: dict[str, int] = {
 }
 #: Listings no write can change any more (a delete of one is already done).
 FINAL_LISTING_STATUSES = frozenset({"MATCHED", "COMPLETED", "DELETED", "CANCELED"})
+#: Listings StockX itself will not change any more either (MATCHED still completes or cancels).
+TERMINAL_LISTING_STATUSES = frozenset({"COMPLETED", "DELETED", "CANCELED"})
 
 
 def order_rank(status: str) -> int:

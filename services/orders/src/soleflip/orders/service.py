@@ -31,6 +31,8 @@ class OrdersService:
         self._fees_at = 0.0
         #: Set by `POST /api/v1/sync` (or a test): the poller runs now instead of waiting.
         self.poll_now = asyncio.Event()
+        #: Completed polls of this process (a test waits for the next one).
+        self.polls_done = 0
 
     @property
     def pool(self) -> asyncpg.Pool:
