@@ -110,6 +110,33 @@ def test_webhook_send_delegates_to_the_sender(monkeypatch: pytest.MonkeyPatch) -
     assert seen == [("sender", ["stockx.order.updated", "o.json", "--source", "n8n", "--url", "u"])]
 
 
+def test_options_the_cli_does_not_know_pass_through_to_the_delegate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[list[str]] = []
+
+    class FakeSender:
+        @staticmethod
+        def main(argv: list[str]) -> int:
+            seen.append(argv)
+            return 0
+
+    monkeypatch.setattr(cli, "_lazy", lambda module, missing: FakeSender)
+    assert cli.main(["webhook", "send", "t", "f.json", "--token", "abc", "--id", "e1"]) == 0
+    assert cli.main(["sync", "catalog", "--sku", "DD1391-100"]) == 0
+    assert seen == [
+        ["t", "f.json", "--source", "stockx", "--token", "abc", "--id", "e1"],
+        ["catalog", "--sku", "DD1391-100"],
+    ]
+
+
+def test_unknown_options_of_other_commands_are_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["migrate", "all", "--bogus"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
 def test_webhook_send_rejects_an_unknown_source(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["webhook", "send", "t", "f.json", "--source", "shopify"])

@@ -110,25 +110,26 @@ def _lazy(module: str, missing: str) -> ModuleType:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    """Delegate to `soleflip.<svc>.sync.main(argv) -> int` (argv: `<what> [--since DATE]`)."""
+    """Delegate to `soleflip.<svc>.sync.main(argv) -> int` (argv: `<what> [--since DATE] ...`);
+    options the CLI does not know are passed through for the service's own parser."""
     service = SYNC_TARGETS[args.what]
     sync = _lazy(
         f"{package_of(service)}.sync",
         f"sync {args.what} is not available yet: the {service} service is not built",
     )
-    argv = [args.what, *(["--since", args.since] if args.since else [])]
+    argv = [args.what, *(["--since", args.since] if args.since else []), *args.extra]
     return int(sync.main(argv) or 0)
 
 
 def cmd_webhook_send(args: argparse.Namespace) -> int:
-    """Delegate to `soleflip.ingest.sender.main(argv) -> int`."""
+    """Delegate to `soleflip.ingest.sender.main(argv) -> int`, passing unknown options through."""
     sender = _lazy(
         "soleflip.ingest.sender",
         "webhook send is not available yet: the ingest sender is not built",
     )
     argv = [args.type, args.json_file, "--source", args.source]
     argv += [*(["--url", args.url] if args.url else [])]
-    argv += [*(["--secret", args.secret] if args.secret else [])]
+    argv += [*(["--secret", args.secret] if args.secret else []), *args.extra]
     return int(sender.main(argv) or 0)
 
 
@@ -200,7 +201,7 @@ def _add_ops(sub: Any) -> None:
     sync = sub.add_parser("sync", help="one-off backfill/reconcile from StockX")
     sync.add_argument("what", choices=sorted(SYNC_TARGETS))
     sync.add_argument("--since", help="start date (YYYY-MM-DD)")
-    sync.set_defaults(func=cmd_sync)
+    sync.set_defaults(func=cmd_sync, passthrough=True)
     dlq = sub.add_parser("dlq", help="inspect and replay dead letters")
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("--consumer", help="contract consumer name, e.g. orders-ingest")
@@ -220,7 +221,7 @@ def _add_webhook(sub: Any) -> None:
     send.add_argument("--url", help="ingest URL (default http://127.0.0.1:8000)")
     send.add_argument("--source", choices=["stockx", "n8n"], default="stockx")
     send.add_argument("--secret", help="whsec_... (default from SOLEFLIP_WEBHOOK_SECRETS_*)")
-    send.set_defaults(func=cmd_webhook_send)
+    send.set_defaults(func=cmd_webhook_send, passthrough=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,7 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` (default `sys.argv[1:]`), run the command, return the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
