@@ -6,20 +6,24 @@ Errors are `soleflip.common.errors` exceptions, turned into problem+json by the 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import asyncpg
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from soleflip.catalog import jobs, queries
-from soleflip.catalog.domain import AmbiguousSize, pick_variant, size_type, size_value
+from soleflip.catalog import domain, jobs, queries
+from soleflip.catalog.domain import AmbiguousSize, pick_variant
 from soleflip.common.contracts.catalog import SizeData
 from soleflip.common.errors import Conflict, InvalidInput, NotFound
 from soleflip.common.http import requires
 
 MAX_LIMIT = 200
+Pool = NamedDependency[asyncpg.Pool]
+Wake = NamedDependency[Callable[[], None]]
 MAX_SKUS = 5_000
 
 
@@ -74,12 +78,12 @@ class ProductController(Controller):
     @get("/", guards=[requires("read")])
     async def list_products(
         self,
-        pool: asyncpg.Pool,
-        q: str | None = None,
-        brand: str | None = None,
-        style_id: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        cursor: str | None = None,
+        pool: Pool,
+        q: FromQuery[str | None] = None,
+        brand: FromQuery[str | None] = None,
+        style_id: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
+        cursor: FromQuery[str | None] = None,
     ) -> ProductPage:
         """Search local products by text, brand and style id, in title order."""
         after = decode_cursor(cursor) if cursor else None
@@ -92,7 +96,7 @@ class ProductController(Controller):
         return ProductPage(items, encode_cursor(items[-1]) if more else None)
 
     @get("/{product_id:str}", guards=[requires("read")])
-    async def get_product(self, pool: asyncpg.Pool, product_id: str) -> queries.ProductView:
+    async def get_product(self, pool: Pool, product_id: FromPath[str]) -> queries.ProductView:
         """A product (by catalog id or StockX id) with every variant, size and GTIN."""
         async with pool.acquire() as conn:
             found = await queries.product(conn, product_id)
@@ -101,7 +105,7 @@ class ProductController(Controller):
         return found
 
     @get("/by-sku/{sku:str}", guards=[requires("read")])
-    async def get_product_by_sku(self, pool: asyncpg.Pool, sku: str) -> queries.ProductView:
+    async def get_product_by_sku(self, pool: Pool, sku: FromPath[str]) -> queries.ProductView:
         """The one product carrying this style id (case, spaces and combined codes normalised)."""
         async with pool.acquire() as conn:
             found = await queries.products_by_sku(conn, sku)
@@ -119,33 +123,35 @@ class ProductController(Controller):
     @get("/{product_id:str}/variants/by-size", guards=[requires("read")])
     async def get_variant_by_size(
         self,
-        pool: asyncpg.Pool,
-        product_id: str,
-        size_system: Annotated[str, Parameter(query="size_type")],
-        size: Annotated[str, Parameter(query="size_value")],
+        pool: Pool,
+        product_id: FromPath[str],
+        size_type: FromQuery[str],
+        size_value: FromQuery[str],
     ) -> queries.VariantView:
         """The variant of a product with this (size type, size value); 409 when ambiguous."""
-        kind = size_type(size_system)
+        kind = domain.size_type(size_type)
         async with pool.acquire() as conn:
             product = await queries.product(conn, product_id)
             if product is None:
                 raise NotFound(f"no product {product_id!r}")
-            ids = await queries.variant_ids_by_size(conn, product.id, kind, size_value(size, kind))
+            ids = await queries.variant_ids_by_size(
+                conn, product.id, kind, domain.size_value(size_value, kind)
+            )
             try:
                 variant_id = pick_variant(ids)
             except AmbiguousSize as exc:
                 raise Conflict(
-                    f"size {kind} {size} is ambiguous for this product; give another size system",
+                    f"size {kind} {size_value} is ambiguous here; ask in another size system",
                     errors=[{"field": "size_value", "message": v} for v in exc.variant_ids],
                 ) from exc
             found = await queries.variant(conn, variant_id) if variant_id else None
         if found is None:
-            raise NotFound(f"product {product_id!r} has no size {kind} {size}")
+            raise NotFound(f"product {product_id!r} has no size {kind} {size_value}")
         return found
 
     @post("/enrich", guards=[requires("write")], status_code=202)
     async def create_enrichment(
-        self, pool: asyncpg.Pool, data: EnrichRequest, wake_jobs: Any
+        self, pool: Pool, data: JSONBody[EnrichRequest], wake_jobs: Wake
     ) -> Response[JobCreated]:
         """Start a batch enrichment job; follow it at `/api/v1/enrichment/{job_id}`."""
         skus = [s for s in data.skus if s.strip()]
@@ -168,7 +174,7 @@ class VariantController(Controller):
     tags = ["variants"]
 
     @get("/by-gtin/{gtin:str}", guards=[requires("read")])
-    async def get_variant_by_gtin(self, pool: asyncpg.Pool, gtin: str) -> queries.VariantView:
+    async def get_variant_by_gtin(self, pool: Pool, gtin: FromPath[str]) -> queries.VariantView:
         """The variant carrying a UPC/EAN barcode."""
         async with pool.acquire() as conn:
             found = await queries.variant_by_gtin(conn, gtin)
@@ -179,9 +185,9 @@ class VariantController(Controller):
     @get("/{variant_id:str}/sizes", guards=[requires("read")])
     async def get_size_conversion(
         self,
-        pool: asyncpg.Pool,
-        variant_id: str,
-        size_system: Annotated[str | None, Parameter(query="size_type")] = None,
+        pool: Pool,
+        variant_id: FromPath[str],
+        size_type: FromQuery[str | None] = None,
     ) -> SizeConversion:
         """A variant's size in every system StockX lists (or only in `size_type`)."""
         async with pool.acquire() as conn:
@@ -189,8 +195,8 @@ class VariantController(Controller):
         if found is None:
             raise NotFound(f"no variant {variant_id!r}")
         sizes = found.sizes
-        if size_system:
-            kind = size_type(size_system)
+        if size_type:
+            kind = domain.size_type(size_type)
             sizes = [s for s in sizes if s.type == kind]
         return SizeConversion(found.id, found.default_size_type, found.variant_value, sizes)
 
@@ -202,7 +208,7 @@ class EnrichmentController(Controller):
     tags = ["enrichment"]
 
     @get("/{job_id:str}", guards=[requires("read")])
-    async def get_enrichment(self, pool: asyncpg.Pool, job_id: str) -> dict[str, Any]:
+    async def get_enrichment(self, pool: Pool, job_id: FromPath[str]) -> dict[str, Any]:
         """The job's status, counts and per-SKU outcomes (candidates for unresolved ones)."""
         try:
             async with pool.acquire() as conn:
