@@ -159,3 +159,21 @@ def reprice_hold(
     if last_reprice_at is not None and (now - last_reprice_at).total_seconds() < rule.cooldown_s:
         return "cool-down"
     return None
+
+
+def rule_problems(rule: Rule) -> list[tuple[str, str]]:
+    """Field problems of a rule, as (field, message); empty when the rule is usable."""
+    problems = []
+    if rule.strategy is Strategy.FIXED and (rule.fixed_price is None or rule.fixed_price < 1):
+        problems.append(("fixed_price", "the fixed strategy needs a price of at least 1"))
+    if rule.beat_amount is not None and rule.beat_amount < 0:
+        problems.append(("beat_amount", "must not be negative"))
+    if rule.beat_pct is not None and not 0 <= rule.beat_pct < 100:
+        problems.append(("beat_pct", "must be at least 0 and below 100"))
+    if rule.ceiling is not None and rule.ceiling < 1:
+        problems.append(("ceiling", "must be at least 1"))
+    if rule.min_margin_pct < 0:
+        problems.append(("min_margin_pct", "must not be negative"))
+    if rule.min_change < 0 or rule.cooldown_s < 0:
+        problems.append(("min_change", "threshold and cool-down must not be negative"))
+    return problems

@@ -1,0 +1,123 @@
+"""Denormalized copies of what orders and catalog own: listings, stock (landed cost), sales and
+products (brand, style id). Each change re-evaluates the listings it affects.
+
+The reprice loop closes here: a listing event carrying the requested amount settles the request;
+one still carrying another amount `reject_after` after the request means StockX did not apply it,
+so auto-repricing of that listing halts with an alert until someone re-enables it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from soleflip.common.contracts import CloudEvent
+from soleflip.common.contracts.catalog import ProductData
+from soleflip.common.contracts.orders import ListingSnapshot, OrderSnapshot, StockSnapshot
+from soleflip.common.db import Conn
+from soleflip.common.observability import get_logger
+from soleflip.pricing import repository
+from soleflip.pricing.handlers._reprice import reevaluate
+from soleflip.pricing.metrics import REPRICES
+from soleflip.pricing.queries import LISTING_SQL
+
+log = get_logger(__name__)
+#: Orders that did not become a sale: their price is not a realised sale price.
+UNSOLD = frozenset({"CANCELED", "CCAUTHORIZATIONFAILED", "DIDNOTSHIP", "AUTHFAILED", "RETURNED"})
+
+
+async def apply_listing(
+    conn: Conn,
+    listing: ListingSnapshot,
+    *,
+    now: datetime,
+    reject_after: timedelta,
+    cause: CloudEvent | None = None,
+) -> None:
+    """Mirror a listing; settle or reject a pending reprice; re-evaluate it."""
+    before = await conn.fetchrow(LISTING_SQL, listing.listing_id)
+    amount = None if listing.amount is None else listing.amount.amount
+    currency = None if listing.amount is None else listing.amount.currency
+    applied = await conn.fetchval(
+        repository.UPSERT_LISTING_SQL,
+        listing.listing_id,
+        listing.status,
+        listing.variant_id,
+        listing.product_id,
+        listing.stock_item_id,
+        amount,
+        currency,
+        listing.updated_at,
+    )
+    if applied is None:
+        return  # older than what we hold
+    if before is not None and before["pending_amount"] is not None:
+        await _settle_pending(conn, listing, amount, before, now, reject_after)
+    await reevaluate(conn, now, listings=[listing.listing_id], cause=cause)
+
+
+async def _settle_pending(
+    conn: Conn,
+    listing: ListingSnapshot,
+    amount: object,
+    before: object,
+    now: datetime,
+    reject_after: timedelta,
+) -> None:
+    pending, since = before["pending_amount"], before["pending_since"]  # type: ignore[index]
+    if amount == pending or listing.status != "ACTIVE":
+        REPRICES.labels("applied" if amount == pending else "overtaken").inc()
+        await conn.execute(repository.SETTLE_PENDING_SQL, listing.listing_id, None)
+    elif since is not None and now - since >= reject_after:
+        reason = f"StockX did not apply the reprice to {pending} (listing still at {amount})"
+        REPRICES.labels("rejected").inc()
+        log.error("pricing.reprice_rejected", listing_id=listing.listing_id, reason=reason)
+        await conn.execute(repository.SETTLE_PENDING_SQL, listing.listing_id, reason)
+
+
+async def apply_stock(
+    conn: Conn, stock: StockSnapshot, *, now: datetime, cause: CloudEvent | None = None
+) -> None:
+    """Mirror a stock item (its unit cost is the listing's landed cost)."""
+    await conn.execute(
+        repository.UPSERT_STOCK_SQL,
+        stock.stock_item_id,
+        stock.variant_id,
+        stock.listing_id,
+        stock.status,
+        stock.unit_cost.amount,
+        stock.unit_cost.currency,
+    )
+    if stock.listing_id is not None:
+        await reevaluate(conn, now, listings=[stock.listing_id], cause=cause)
+
+
+async def apply_order(conn: Conn, order: OrderSnapshot, *, now: datetime) -> None:
+    """Learn a realised sale price (and forget it if the sale fell through)."""
+    if order.status.upper() in UNSOLD:
+        await conn.execute(repository.DELETE_SALE_SQL, order.order_number)
+        return
+    if order.variant_id is None or order.amount is None:
+        return
+    await conn.execute(
+        repository.UPSERT_SALE_SQL,
+        order.order_number,
+        order.variant_id,
+        order.amount.amount,
+        order.amount.currency,
+        order.created_at or now,
+    )
+
+
+async def apply_product(conn: Conn, product: ProductData, *, now: datetime) -> None:
+    """Mirror brand and style id per StockX variant (rules are scoped by them)."""
+    variant_ids = [v.stockx_variant_id for v in product.variants]
+    if not variant_ids:
+        return
+    await conn.execute(
+        repository.UPSERT_VARIANTS_SQL,
+        variant_ids,
+        product.stockx_product_id,
+        product.brand,
+        product.style_id,
+    )
+    await reevaluate(conn, now, variants=variant_ids)

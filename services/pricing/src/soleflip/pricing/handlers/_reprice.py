@@ -1,0 +1,225 @@
+"""Re-evaluating active listings: recommendations, and reprice requests when auto-reprice is on.
+
+One batch at a time: the context (rules, fee schedule, switch) is loaded once, each listing is
+evaluated in the domain, and only recommendations whose price or status changed are stored and
+published, so repeated triggers do not flood the log or the bus.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from soleflip.common.contracts import CloudEvent, new_event
+from soleflip.common.contracts.pricing import (
+    RECOMMENDATION_CREATED,
+    REPRICE_REQUESTED,
+    Money,
+    Recommendation,
+    RepriceRequest,
+)
+from soleflip.common.db import Conn, enqueue_many
+from soleflip.common.errors import InvalidInput
+from soleflip.common.observability import get_logger
+from soleflip.pricing import repository
+from soleflip.pricing.domain import (
+    CENT,
+    AutoReprice,
+    Evaluation,
+    FeeSchedule,
+    FeeTerms,
+    ListingState,
+    Market,
+    Rule,
+    Scope,
+    Status,
+    evaluate,
+    schedule_at,
+)
+from soleflip.pricing.metrics import REPRICES
+from soleflip.pricing.queries import (
+    EVALUATION_CONTEXT_SQL,
+    load_autoreprice,
+    load_fee_schedules,
+    load_rules,
+)
+
+SOURCE = "soleflip.pricing"
+log = get_logger(__name__)
+
+
+class Context:
+    """Everything a batch of evaluations shares, loaded once per batch."""
+
+    def __init__(self, rules: list[Rule], schedule: FeeSchedule, auto: AutoReprice) -> None:
+        self.rules, self.schedule, self.auto = rules, schedule, auto
+        self._terms: dict[str, FeeTerms | InvalidInput] = {}
+
+    @classmethod
+    async def load(cls, conn: Conn, now: datetime) -> Context:
+        schedule = schedule_at(await load_fee_schedules(conn), now)
+        return cls(await load_rules(conn), schedule, await load_autoreprice(conn))
+
+    def terms(self, currency: str) -> FeeTerms | InvalidInput:
+        if currency not in self._terms:
+            try:
+                self._terms[currency] = self.schedule.terms(currency)
+            except InvalidInput as exc:
+                self._terms[currency] = exc
+        return self._terms[currency]
+
+
+def listing_state(row: Any) -> ListingState:
+    """The domain view of one context row; a cost in another currency is not a cost we know."""
+    same_currency = row["cost_currency"] == row["currency"]
+    cost_item = row["cost_item"]
+    return ListingState(
+        listing_id=row["listing_id"],
+        variant_id=row["variant_id"],
+        currency=row["currency"],
+        amount=row["amount"],
+        scope=Scope(
+            brand=row["brand"],
+            style_id=row["style_id"],
+            stock_item_id=None if cost_item is None else str(cost_item),
+        ),
+        cost=row["cost"] if same_currency else None,
+        last_reprice_at=row["last_reprice_at"],
+        pending_amount=row["pending_amount"],
+        halted_reason=row["halted_reason"],
+    )
+
+
+def market_of(row: Any) -> Market:
+    return Market(
+        lowest_ask=row["lowest_ask"],
+        highest_bid=row["highest_bid"],
+        sell_faster=row["sell_faster"],
+        earn_more=row["earn_more"],
+    )
+
+
+def evaluate_rows(rows: Sequence[Any], context: Context, now: datetime) -> list[Evaluation]:
+    """Evaluate context rows (pure: no I/O), for the handlers and the benchmark."""
+    results = []
+    for row in rows:
+        terms = context.terms(row["currency"])
+        if isinstance(terms, InvalidInput):
+            continue  # unconfigured currency: nothing trustworthy to say
+        listing = listing_state(row)
+        results.append(evaluate(listing, context.rules, market_of(row), terms, context.auto, now))
+    return results
+
+
+async def reevaluate(
+    conn: Conn,
+    now: datetime,
+    *,
+    variants: Sequence[str] | None = None,
+    listings: Sequence[str] | None = None,
+    cause: CloudEvent | None = None,
+) -> list[Evaluation]:
+    """Evaluate the active listings of `variants` / `listings` (None: all) and record outcomes."""
+    context = await Context.load(conn, now)
+    rows = await conn.fetch(
+        EVALUATION_CONTEXT_SQL,
+        None if variants is None else list(variants),
+        None if listings is None else list(listings),
+    )
+    results = evaluate_rows(rows, context, now)
+    previous = {row["listing_id"]: (row["rec_price"], row["rec_status"]) for row in rows}
+    fresh = [
+        r for r in results if r.price is not None and previous[r.listing_id] != (r.price, r.status)
+    ]
+    await record_outcomes(conn, fresh, now, cause)
+    return results
+
+
+async def record_outcomes(
+    conn: Conn, results: Sequence[Evaluation], now: datetime, cause: CloudEvent | None
+) -> None:
+    """Store recommendations, book requested reprices, and publish both through the outbox."""
+    rows, events, requested = [], [], []
+    for result in results:
+        rec_id = str(uuid.uuid4())
+        rows.append(_row(rec_id, result, now))
+        events.append(
+            (
+                RECOMMENDATION_CREATED,
+                _event(RECOMMENDATION_CREATED, _rec(rec_id, result, now), result, cause),
+            )
+        )
+        if result.status is Status.REQUESTED:
+            assert result.price is not None
+            requested.append((result.listing_id, result.price))
+            command = _command(rec_id, result)
+            events.append((REPRICE_REQUESTED, _event(REPRICE_REQUESTED, command, result, cause)))
+            REPRICES.labels("requested").inc()
+            log.info(
+                "pricing.reprice_requested", listing_id=result.listing_id, amount=str(result.price)
+            )
+        elif result.status is Status.DRY_RUN:
+            REPRICES.labels("dry_run").inc()
+    await repository.insert_recommendations(conn, rows)
+    await repository.mark_requested(conn, requested, now)
+    await enqueue_many(conn, events)
+
+
+def _money(amount: Decimal | None, currency: str) -> Money | None:
+    return None if amount is None else Money(amount=amount.quantize(CENT), currency=currency)
+
+
+def _row(rec_id: str, r: Evaluation, now: datetime) -> tuple[Any, ...]:
+    return (
+        rec_id, r.listing_id, r.variant_id, _uuid_or_none(r.rule_id), str(r.strategy),
+        r.currency, r.price, r.current, r.floor, r.payout, r.profit, str(r.status), r.reason, now,
+    )  # fmt: skip
+
+
+def _uuid_or_none(value: str | None) -> str | None:
+    try:
+        return None if value is None else str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _rec(rec_id: str, r: Evaluation, now: datetime) -> Recommendation:
+    assert r.price is not None
+    assert r.payout is not None
+    return Recommendation(
+        recommendation_id=rec_id,
+        listing_id=r.listing_id,
+        variant_id=r.variant_id,
+        rule_id=r.rule_id,
+        strategy=str(r.strategy),
+        price=Money(amount=r.price.quantize(CENT), currency=r.currency),
+        current=_money(r.current, r.currency),
+        floor=_money(r.floor, r.currency),
+        expected_payout=Money(amount=r.payout.quantize(CENT), currency=r.currency),
+        expected_profit=_money(r.profit, r.currency),
+        status=str(r.status),
+        reason=r.reason,
+        created_at=now,
+    )
+
+
+def _command(rec_id: str, r: Evaluation) -> RepriceRequest:
+    assert r.price is not None
+    return RepriceRequest(
+        request_id=str(uuid.uuid4()),
+        listing_id=r.listing_id,
+        variant_id=r.variant_id,
+        amount=Money(amount=r.price, currency=r.currency),  # whole units, as StockX takes them
+        previous=_money(r.current, r.currency),
+        floor=_money(r.floor, r.currency),
+        rule_id=r.rule_id,
+        recommendation_id=rec_id,
+        reason=r.reason,
+    )
+
+
+def _event(type_: str, data: Any, r: Evaluation, cause: CloudEvent | None) -> CloudEvent:
+    return new_event(type_, data, source=SOURCE, subject=r.listing_id, cause=cause)

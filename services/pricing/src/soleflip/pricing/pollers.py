@@ -1,0 +1,171 @@
+"""The market poller: per-product market data (all variants in one call) on refresh tiers that fit
+pricing's share of the daily StockX budget.
+
+Tiers: a product with an active listing is `listed` (refreshed most often), one with unsold stock
+`stocked`, any other product pricing has seen `tracked` (rarely). With n_t products in tier t and
+relative weights w_t, tier t is refreshed every `base * w_t` seconds, and
+`base = max(min_interval, 86400 * sum(n_t / w_t) / calls_per_day)`, so the planned calls per day
+never exceed the share. A product first seen gets a stable phase within its interval, so polls
+spread over the day instead of bursting at start-up. Results go through the same handler as
+webhooks (`record_market`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from soleflip.common.db import UnitOfWork
+from soleflip.common.observability import get_logger
+from soleflip.common.runtime import ServiceRuntime
+from soleflip.common.stockx import Priority, StockXBudgetExhausted, StockXClient, StockXError
+from soleflip.pricing import handlers
+from soleflip.pricing.metrics import MARKET_POLLS
+from soleflip.pricing.queries import LISTING_CURRENCIES_SQL, TRACKED_PRODUCTS_SQL
+from soleflip.pricing.settings import PricingSettings
+
+log = get_logger(__name__)
+DAY_S = 86_400.0
+TIERS = ("listed", "stocked", "tracked")  # tier 2, 1, 0 in TRACKED_PRODUCTS_SQL
+
+
+def refresh_intervals(
+    counts: Mapping[str, int],
+    calls_per_day: float,
+    weights: Mapping[str, float],
+    min_interval_s: float,
+) -> dict[str, float]:
+    """Seconds between polls of one product, per tier, within `calls_per_day` (module docstring)."""
+    load = sum(n / weights[tier] for tier, n in counts.items())
+    base = max(min_interval_s, DAY_S * load / calls_per_day if calls_per_day > 0 else DAY_S)
+    return {tier: base * weights[tier] for tier in TIERS}
+
+
+def planned_calls_per_day(counts: Mapping[str, int], intervals: Mapping[str, float]) -> float:
+    return sum(n * DAY_S / intervals[tier] for tier, n in counts.items())
+
+
+def phase(product_id: str) -> float:
+    """A stable fraction in [0, 1) per product, to spread first polls over the interval."""
+    digest = hashlib.sha256(product_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
+@dataclass
+class TickReport:
+    """What one tick did (for tests and logs)."""
+
+    due: int = 0
+    calls: int = 0
+    failures: int = 0
+
+
+class MarketPoller:
+    """Polls due products, one call per product and currency, at MARKET_DATA priority."""
+
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        settings: PricingSettings,
+        *,
+        clock: Callable[[], datetime],
+        stockx: Callable[[], StockXClient] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.runtime, self.settings, self.clock, self._sleep = runtime, settings, clock, sleep
+        self._stockx = stockx or (lambda: runtime.stockx)
+        weights = settings.tier_weights
+        self.weights = dict(zip(TIERS, weights, strict=True))
+        self.calls_per_day = runtime.settings.stockx_daily_budget * settings.market_budget_share
+        self.last_polled: dict[str, float] = {}
+        self.intervals: dict[str, float] = {}
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except StockXBudgetExhausted as exc:
+                log.warning("pricing.poll_budget_exhausted", error=str(exc))
+                await self._sleep(min(exc.retry_after or 600.0, 3600.0))
+            await self._sleep(self.settings.poll_tick_s)
+
+    async def plan(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """Products with their tier, and the currencies to poll."""
+        async with self.runtime.pool.acquire() as conn:
+            tracked = await conn.fetch(TRACKED_PRODUCTS_SQL)
+            currencies = [r[0] for r in await conn.fetch(LISTING_CURRENCIES_SQL)]
+        products = [(r["product_id"], TIERS[2 - r["tier"]]) for r in tracked]
+        return products, sorted(currencies) or [self.settings.default_currency]
+
+    def due(self, products: list[tuple[str, str]], currencies: int, now: float) -> list[str]:
+        counts = {tier: sum(1 for _, t in products if t == tier) for tier in TIERS}
+        self.intervals = refresh_intervals(
+            counts, self.calls_per_day / currencies, self.weights, self.settings.min_poll_interval_s
+        )
+        due = []
+        for product_id, tier in products:
+            interval = self.intervals[tier]
+            last = self.last_polled.setdefault(product_id, now - interval * phase(product_id))
+            if now - last >= interval:
+                due.append((last + interval, product_id))
+        return [product_id for _, product_id in sorted(due)]
+
+    async def tick(self) -> TickReport:
+        products, currencies = await self.plan()
+        now = self.clock()
+        due = self.due(products, len(currencies), now.timestamp())
+        report = TickReport(due=len(due))
+        tiers = dict(products)
+        for product_id in due:
+            for currency in currencies:
+                report.calls += 1
+                ok = await self._poll(product_id, currency, tiers[product_id])
+                report.failures += not ok
+            self.last_polled[product_id] = now.timestamp()
+        return report
+
+    async def _poll(self, product_id: str, currency: str, tier: str) -> bool:
+        try:
+            data = await self._stockx().get_product_market_data(
+                product_id, currency_code=currency, priority=Priority.MARKET_DATA
+            )
+        except StockXBudgetExhausted:
+            raise
+        except StockXError as exc:
+            MARKET_POLLS.labels(tier, "error").inc()
+            log.warning("pricing.poll_failed", product_id=product_id, error=str(exc))
+            return False
+        MARKET_POLLS.labels(tier, "ok").inc()
+        now = self.clock()
+        observed = [handlers.from_poll(item, currency, now) for item in data]
+        async with UnitOfWork(self.runtime.pool) as uow:
+            await handlers.record_market(uow.conn, observed, source="poll", now=now)
+            await uow.commit()
+        return True
+
+
+class Reevaluator:
+    """Re-evaluates every active listing now and then, so expired cool-downs take effect even
+    when the market is quiet."""
+
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        settings: PricingSettings,
+        *,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.runtime, self.interval, self.clock, self._sleep = (
+            runtime, settings.reevaluate_interval_s, clock, sleep,
+        )  # fmt: skip
+
+    async def run(self) -> None:
+        while True:
+            await self._sleep(self.interval)
+            async with UnitOfWork(self.runtime.pool) as uow:
+                await handlers.reevaluate(uow.conn, self.clock())
+                await uow.commit()

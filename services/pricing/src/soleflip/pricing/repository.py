@@ -1,0 +1,139 @@
+"""Write SQL of pricing: market observations, mirrors of orders and catalog, rules, fees,
+recommendations and reprice bookkeeping. Batch writes use `unnest` (hot paths)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from soleflip.common.db import Conn
+
+UPSERT_MARKET_SQL = """
+INSERT INTO market_latest AS m (variant_id, currency, product_id, lowest_ask, highest_bid,
+                                sell_faster, earn_more, observed_at, changed_at)
+SELECT v, c, p, a, b, f, e, t, t
+FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
+            $7::numeric[], $8::timestamptz[]) AS x(v, c, p, a, b, f, e, t)
+ON CONFLICT (variant_id, currency) DO UPDATE SET
+    product_id = coalesce(excluded.product_id, m.product_id),
+    lowest_ask = excluded.lowest_ask, highest_bid = excluded.highest_bid,
+    sell_faster = excluded.sell_faster, earn_more = excluded.earn_more,
+    observed_at = excluded.observed_at, changed_at = excluded.changed_at
+WHERE m.observed_at <= excluded.observed_at
+"""
+INSERT_SNAPSHOTS_SQL = """
+INSERT INTO market_snapshot (variant_id, currency, product_id, lowest_ask, highest_bid,
+                             sell_faster, earn_more, observed_at, source)
+SELECT v, c, p, a, b, f, e, t, $9
+FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
+            $7::numeric[], $8::timestamptz[]) AS x(v, c, p, a, b, f, e, t)
+"""
+TOUCH_MARKET_SQL = """
+UPDATE market_latest AS m SET observed_at = x.t
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(v, c, t)
+WHERE m.variant_id = x.v AND m.currency = x.c AND m.observed_at < x.t
+"""
+UPSERT_LISTING_SQL = """
+INSERT INTO listing AS l (listing_id, status, variant_id, product_id, stock_item_id, amount,
+                          currency, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (listing_id) DO UPDATE SET
+    status = excluded.status, variant_id = coalesce(excluded.variant_id, l.variant_id),
+    product_id = coalesce(excluded.product_id, l.product_id),
+    stock_item_id = coalesce(excluded.stock_item_id, l.stock_item_id),
+    amount = excluded.amount, currency = coalesce(excluded.currency, l.currency),
+    updated_at = excluded.updated_at
+WHERE l.updated_at IS NULL OR excluded.updated_at IS NULL OR l.updated_at <= excluded.updated_at
+RETURNING listing_id
+"""
+SETTLE_PENDING_SQL = """
+UPDATE listing SET pending_amount = NULL, pending_since = NULL, halted_reason = $2
+WHERE listing_id = $1
+"""
+UPSERT_STOCK_SQL = """
+INSERT INTO stock_item (stock_item_id, variant_id, listing_id, status, unit_cost, currency)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (stock_item_id) DO UPDATE SET
+    variant_id = excluded.variant_id, listing_id = excluded.listing_id,
+    status = excluded.status, unit_cost = excluded.unit_cost, currency = excluded.currency
+"""
+UPSERT_SALE_SQL = """
+INSERT INTO sale_price (order_number, variant_id, amount, currency, sold_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (order_number) DO UPDATE SET
+    variant_id = excluded.variant_id, amount = excluded.amount, currency = excluded.currency
+"""
+DELETE_SALE_SQL = "DELETE FROM sale_price WHERE order_number = $1"
+UPSERT_VARIANTS_SQL = """
+INSERT INTO variant (variant_id, product_id, brand, style_id)
+SELECT v, $2, $3, $4 FROM unnest($1::text[]) AS v
+ON CONFLICT (variant_id) DO UPDATE SET
+    product_id = excluded.product_id, brand = excluded.brand, style_id = excluded.style_id
+"""
+INSERT_RECOMMENDATIONS_SQL = """
+INSERT INTO recommendation (id, listing_id, variant_id, rule_id, strategy, currency, price,
+                            current, floor, payout, profit, status, reason, created_at)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[],
+                     $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[],
+                     $11::numeric[], $12::text[], $13::text[], $14::timestamptz[])
+"""
+MARK_RECOMMENDED_SQL = """
+UPDATE listing AS l SET rec_price = x.p, rec_status = x.s
+FROM unnest($1::text[], $2::numeric[], $3::text[]) AS x(id, p, s)
+WHERE l.listing_id = x.id
+"""
+MARK_REQUESTED_SQL = """
+UPDATE listing AS l SET pending_amount = x.p, pending_since = $3, last_reprice_at = $3
+FROM unnest($1::text[], $2::numeric[]) AS x(id, p)
+WHERE l.listing_id = x.id
+"""
+INSERT_RULE_SQL = "INSERT INTO rule (id, priority, body) VALUES ($1, $2, $3)"
+UPDATE_RULE_SQL = """
+UPDATE rule SET priority = $2, body = $3, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $4
+RETURNING version
+"""
+DELETE_RULE_SQL = "DELETE FROM rule WHERE id = $1 RETURNING id"
+INSERT_FEES_SQL = "INSERT INTO fee_schedule (effective_from, schedule) VALUES ($1, $2)"
+SET_AUTOREPRICE_SQL = """
+UPDATE autoreprice SET enabled = $1, dry_run = $2, updated_at = now() RETURNING enabled, dry_run
+"""
+CLEAR_HALTS_SQL = "UPDATE listing SET halted_reason = NULL WHERE halted_reason IS NOT NULL"
+
+MarketRow = tuple[
+    str, str, str | None, Decimal | None, Decimal | None, Decimal | None, Decimal | None, datetime
+]
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+async def upsert_market(
+    conn: Conn, rows: Sequence[MarketRow], *, changed: bool, source: str
+) -> None:
+    """Changed rows replace the latest figures and join the time series; unchanged ones only
+    move `observed_at` (a repeat is proof of freshness, not a new data point)."""
+    if not rows:
+        return
+    if changed:
+        cols = _columns(rows, 8)
+        await conn.execute(UPSERT_MARKET_SQL, *cols)
+        await conn.execute(INSERT_SNAPSHOTS_SQL, *cols, source)
+    else:
+        await conn.execute(TOUCH_MARKET_SQL, *_columns([(r[0], r[1], r[7]) for r in rows], 3))
+
+
+async def insert_recommendations(conn: Conn, rows: Sequence[Sequence[Any]]) -> None:
+    if rows:
+        await conn.execute(INSERT_RECOMMENDATIONS_SQL, *_columns(rows, 14))
+        await conn.execute(MARK_RECOMMENDED_SQL, *_columns([(r[1], r[6], r[11]) for r in rows], 3))
+
+
+async def mark_requested(
+    conn: Conn, requested: Sequence[tuple[str, Decimal]], now: datetime
+) -> None:
+    if requested:
+        await conn.execute(MARK_REQUESTED_SQL, *_columns(requested, 2), now)
