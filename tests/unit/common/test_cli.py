@@ -50,19 +50,35 @@ def test_serve_takes_host_and_port() -> None:
     assert (args.service, args.host, args.port) == ("ingest", "0.0.0.0", 1)
 
 
-def test_migrate_skips_services_without_a_schema(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(cli, "available_services", lambda: ["ingest", "catalog"])
+def test_migrate_skips_services_without_a_schema(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(capsys, "migrate", "ingest")
     assert code == 0
-    assert "skipped" in out
+    assert "migrate ingest: skipped (it has no schema)" in out
 
 
-def test_migrate_all_targets_only_built_schema_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "available_services", lambda: ["ingest", "pricing", "catalog"])
+def test_migrate_all_targets_only_schema_services_with_migrations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "has_migrations", lambda s: s in ("pricing", "catalog", "ingest"))
     assert cli.migration_targets("all") == ["catalog", "pricing"]
     assert cli.migration_targets("pricing") == ["pricing"]
+
+
+def test_migrate_of_a_service_without_migrations_yet_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "has_migrations", lambda s: False)
+    code, out = run(capsys, "migrate", "orders")
+    assert code == 2
+    assert "service 'orders' is not built yet: it has no migrations" in out
+
+
+def test_migrate_of_an_unknown_service_names_the_choices(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out = run(capsys, "migrate", "shipping")
+    assert code == 2
+    assert "unknown service 'shipping'; one of: all, ingest" in out
 
 
 def test_sync_of_a_missing_service_exits_2_naming_it(

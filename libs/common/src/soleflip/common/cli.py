@@ -73,13 +73,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def has_migrations(service: str) -> bool:
+    """True when the service's package ships `migrations/` (it may not serve HTTP yet)."""
+    package = package_of(service)
+    if not module_exists(package):
+        return False
+    return importlib.resources.files(package).joinpath("migrations").is_dir()
+
+
 def migration_targets(target: str) -> list[str]:
     """The schema services `migrate <target>` applies; raises CliError for unknown names."""
-    built = available_services()
     if target == "all":
-        return [s for s in SCHEMA_SERVICES if s in built]
-    _check_service(target)
-    return [target] if target in SCHEMA_SERVICES else []
+        return [s for s in SCHEMA_SERVICES if has_migrations(s)]
+    if target not in SERVICES:
+        raise CliError(f"unknown service {target!r}; one of: all, {', '.join(SERVICES)}")
+    if target not in SCHEMA_SERVICES:
+        return []
+    if not has_migrations(target):
+        raise CliError(f"service {target!r} is not built yet: it has no migrations")
+    return [target]
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -96,9 +108,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def migrate_services(admin_dsn: str, services: Sequence[str]) -> int:
     """Apply each service's packaged migrations (`soleflip/<svc>/migrations/*.sql`)."""
     db = _lazy("soleflip.common.db", "migrate is not available yet: soleflip.common.db is missing")
+    import asyncpg
+
     for service in services:
         migrations = importlib.resources.files(package_of(service)).joinpath("migrations")
-        applied = asyncio.run(db.migrate(admin_dsn, service, migrations))
+        try:
+            applied = asyncio.run(db.migrate(admin_dsn, service, migrations))
+        except (OSError, asyncpg.PostgresError, db.MigrationError) as exc:
+            raise CliError(f"migrate {service} failed: {exc}", code=1) from exc
         print(f"migrate {service}: {len(applied)} applied {' '.join(applied)}".rstrip())
     return 0
 
