@@ -134,7 +134,9 @@ class ServiceRuntime:
     async def _open_nats(self, stack: contextlib.AsyncExitStack) -> None:
         self._nc = await connect(self.settings.nats_url, name=self.service)
         stack.push_async_callback(self._close_nats)
-        await ensure_streams(self.js, self.names, specs=self._stream_specs)
+        await ensure_streams(
+            self.js, self.names, specs=self._stream_specs, replicas=self.settings.nats_replicas
+        )
         self._publisher = Publisher(self.js, self.names)
 
     async def _start_relay(self, stack: contextlib.AsyncExitStack) -> None:

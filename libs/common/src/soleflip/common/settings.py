@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Prepended to every stream, subject, consumer and KV bucket name, so several deployments
     # (or test runs) can share one NATS server without seeing each other. Empty in production.
     nats_prefix: str = ""
+    # Replicas of every JetStream stream the services create: 1 on one server, 3 on a cluster
+    # (R3 survives one server loss; R2 buys nothing).
+    nats_replicas: int = 1
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     stockx_api_url: str = "https://api.stockx.com/v2"
@@ -139,6 +142,13 @@ def _nats_urls(raw: str) -> tuple[str, ...]:
     return urls
 
 
+def _replicas(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 5:
+        raise ValueError("must be between 1 and 5 (JetStream's limit)")
+    return value
+
+
 def _prefix(raw: str) -> str:
     if raw and not raw.replace("_", "").replace("-", "").isalnum():
         raise ValueError("may contain only letters, digits, '-' and '_'")
@@ -176,6 +186,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "SOLEFLIP_ADMIN_DATABASE_URL": ("admin_database_url", _dsn),
     "SOLEFLIP_NATS_URL": ("nats_url", _nats_urls),
     "SOLEFLIP_NATS_PREFIX": ("nats_prefix", _prefix),
+    "SOLEFLIP_NATS_REPLICAS": ("nats_replicas", _replicas),
     "SOLEFLIP_HTTP_HOST": ("http_host", str),
     "SOLEFLIP_HTTP_PORT": ("http_port", _port),
     "SOLEFLIP_STOCKX_API_URL": ("stockx_api_url", lambda s: s.rstrip("/")),

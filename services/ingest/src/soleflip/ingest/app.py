@@ -106,7 +106,9 @@ class _Bus:
         self.nc = nc
         try:
             js = nc.jetstream()
-            await ensure_streams(js, self.names, specs=[stream_spec("INGEST")])
+            await ensure_streams(
+                js, self.names, specs=[stream_spec("INGEST")], replicas=self.settings.nats_replicas
+            )
             fallback = Publisher(
                 js, self.names, timeout=PUBLISH_TIMEOUT_S, attempts=PUBLISH_ATTEMPTS
             )
