@@ -1,0 +1,153 @@
+"""The repricing loop against real Postgres and NATS: orders' events in, recommendations and
+`pricing.reprice.requested` out; dry-run, cool-down, settling and halting on rejection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.pricing.conftest import AUTH, READ_AUTH, Service
+from tests.integration.pricing.test_market_and_api import MARKET_SUBJECT, market
+
+LISTING = "orders.listing.upserted"
+STOCK = "orders.stock.upserted"
+ORDER = "orders.order.upserted"
+
+
+def listing(
+    amount: str, *, status: str = "ACTIVE", at: str = "2026-03-01T12:00:00Z"
+) -> dict[str, Any]:
+    return {
+        "listing_id": "L1",
+        "status": status,
+        "variant_id": "v1",
+        "product_id": "prod-1",
+        "stock_item_id": 7,
+        "amount": {"amount": amount, "currency": "EUR"},
+        "updated_at": at,
+    }
+
+
+STOCK_ITEM = {
+    "stock_item_id": 7,
+    "external_id": "p-1",
+    "sku": "DD1391-100",
+    "size": "10",
+    "size_type": "us m",
+    "status": "LISTED",
+    "unit_cost": {"amount": "80.00", "currency": "EUR"},
+    "variant_id": "v1",
+    "listing_id": "L1",
+}
+
+
+async def _setup(service: Service, *, auto: bool, dry_run: bool = False) -> None:
+    rule = {"strategy": "beat_lowest_ask", "auto_reprice": True, "cooldown_s": 300}
+    assert (await service.client.post("/api/v1/rules", json=rule, headers=AUTH)).status_code == 201
+    switch = {"enabled": auto, "dry_run": dry_run}
+    assert (
+        await service.client.put("/api/v1/autoreprice", json=switch, headers=AUTH)
+    ).status_code == 200
+    await service.publish(STOCK, STOCK, STOCK_ITEM)
+    await service.publish(LISTING, LISTING, listing("200"))
+    await service.until(lambda: service.fetchval("SELECT count(*) FROM listing WHERE amount = 200"))
+    await service.until(lambda: service.fetchval("SELECT count(*) FROM stock_item"))
+
+
+async def _recs(service: Service, **params: str) -> list[dict[str, Any]]:
+    answer = await service.client.get("/api/v1/recommendations", params=params, headers=READ_AUTH)
+    assert answer.status_code == 200
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+async def test_market_move_requests_a_reprice_and_the_listing_event_settles_it(
+    service: Service,
+) -> None:
+    await _setup(service, auto=True)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+    requests = await service.until(lambda: service.published("pricing.reprice.requested", wait=0.2))
+    assert len(requests) == 1
+    command = requests[0]["data"]
+    assert command["listing_id"] == "L1"
+    assert command["amount"] == {"amount": "149", "currency": "EUR"}
+    assert command["previous"] == {"amount": "200.00", "currency": "EUR"}
+    assert command["floor"]["amount"] == "103.00"  # payout(103) = 103 - 9.27 - 3.09 - 10 = 80.64
+    [latest, *_] = await _recs(service, listing_id="L1")
+    assert (latest["status"], latest["price"]["amount"]) == ("requested", "149.00")
+    assert latest["expected_payout"]["amount"] == "121.12"  # 149 - 13.41 - 4.47 - 10
+    assert latest["expected_profit"]["amount"] == "41.12"
+    assert await service.fetchval("SELECT pending_amount FROM listing") == 149
+    # orders applied it: the listing comes back at 149, the request is settled, nothing new asked
+    await service.publish(LISTING, LISTING, listing("149", at="2026-03-01T12:00:05Z"))
+    await service.until(
+        lambda: service.fetchval("SELECT amount = 149 AND pending_amount IS NULL FROM listing")
+    )
+    assert len(await service.published("pricing.reprice.requested", wait=0.2)) == 1
+
+
+async def test_dry_run_only_recommends(service: Service) -> None:
+    await _setup(service, auto=True, dry_run=True)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+    recs = await service.until(lambda: _recs(service, status="dry_run"))
+    assert recs[0]["price"]["amount"] == "149.00"
+    assert await service.published("pricing.reprice.requested", wait=0.2) == []
+    created = await service.published("pricing.recommendation.created", wait=0.2)
+    assert created[-1]["data"]["status"] == "dry_run"
+
+
+async def test_auto_reprice_off_by_default_gives_recommendations_only(service: Service) -> None:
+    await _setup(service, auto=False)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+    recs = await service.until(lambda: _recs(service, status="recommended"))
+    assert recs[0]["price"]["amount"] == "149.00"
+    assert await service.published("pricing.reprice.requested", wait=0.2) == []
+
+
+async def test_never_below_floor_and_cool_down_holds(service: Service) -> None:
+    await _setup(service, auto=True)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "60"))
+    requests = await service.until(lambda: service.published("pricing.reprice.requested", wait=0.2))
+    assert requests[0]["data"]["amount"]["amount"] == "103"  # the floor, not 59
+    await service.publish(LISTING, LISTING, listing("103", at="2026-03-01T12:00:05Z"))
+    await service.until(lambda: service.fetchval("SELECT pending_amount IS NULL FROM listing"))
+    # the competitor leaves: beating 180 would be 179, but the cool-down holds the price
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "180"))
+
+    async def cooling() -> list[dict[str, Any]]:
+        return [r for r in await _recs(service, status="held") if "cool-down" in r["reason"]]
+
+    assert (await service.until(cooling))[0]["price"]["amount"] == "179.00"
+    assert len(await service.published("pricing.reprice.requested", wait=0.2)) == 1
+
+
+async def test_rejected_reprice_halts_auto_repricing_with_an_alert(service: Service) -> None:
+    await _setup(service, auto=True)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+    await service.until(lambda: service.published("pricing.reprice.requested", wait=0.2))
+    service.clock.advance(120)  # past reject_after: StockX never applied it
+    await service.publish(LISTING, LISTING, listing("200", at="2026-03-01T12:02:00Z"))
+    reason = await service.until(lambda: service.fetchval("SELECT halted_reason FROM listing"))
+    assert "did not apply the reprice to 149" in reason
+    service.clock.advance(600)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "140"))
+    held = await service.until(lambda: _recs(service, status="held"))
+    assert "halted" in held[0]["reason"]
+    assert len(await service.published("pricing.reprice.requested", wait=0.2)) == 1
+    # an operator switching auto-reprice on again lifts the halt
+    await service.client.put("/api/v1/autoreprice", json={"enabled": True}, headers=AUTH)
+    assert len(await service.published("pricing.reprice.requested", wait=0.5)) == 2
+
+
+async def test_sale_prices_are_learned_from_orders(service: Service) -> None:
+    order = {
+        "order_number": "O-1",
+        "status": "CREATED",
+        "variant_id": "v9",
+        "amount": {"amount": "175.00", "currency": "EUR"},
+        "created_at": "2026-02-28T10:00:00Z",
+    }
+    await service.publish(ORDER, ORDER, order)
+    await service.publish(ORDER, ORDER, {**order, "order_number": "O-2", "status": "CANCELED"})
+    await service.until(lambda: service.fetchval("SELECT count(*) FROM sale_price"))
+    body = (await service.client.get("/api/v1/market/v9", headers=READ_AUTH)).json()
+    assert [(s["order_number"], s["price"]["amount"]) for s in body["sales"]] == [("O-1", "175.00")]
