@@ -25,11 +25,14 @@ from soleflip.common.contracts.catalog import (
 )
 from soleflip.common.db import Conn, enqueue
 
-UPSERT_BRAND_SQL = """
+# DO NOTHING rather than DO UPDATE: an update would lock the brand row until commit and
+# serialise every concurrent writer of a product of that brand.
+INSERT_BRAND_SQL = """
 INSERT INTO brand (name) VALUES ($1)
-ON CONFLICT (name) DO UPDATE SET name = excluded.name
+ON CONFLICT (name) DO NOTHING
 RETURNING id
 """
+BRAND_ID_SQL = "SELECT id FROM brand WHERE name = $1"
 UPSERT_PRODUCT_SQL = """
 INSERT INTO product (id, stockx_product_id, style_id, title, brand_id, brand, product_type,
                      gender, colorway, retail_price, release_date, default_size_type,
@@ -82,7 +85,10 @@ DELETE_PRODUCT_SQL = "DELETE FROM product WHERE id = $1"
 async def _brand_id(conn: Conn, brand: str | None) -> int | None:
     if not brand:
         return None
-    value: int = await conn.fetchval(UPSERT_BRAND_SQL, brand)
+    value: int | None = await conn.fetchval(INSERT_BRAND_SQL, brand)
+    if value is None:
+        # Someone else's row; a new statement sees it even if it committed during our insert.
+        value = await conn.fetchval(BRAND_ID_SQL, brand)
     return value
 
 
