@@ -87,3 +87,9 @@ def test_a_style_id_where_a_product_id_belongs_is_404(sim: Client, headers: dict
     assert sim.get("/v2/catalog/products/DD1391-100", headers=headers).status_code == 404
     market = sim.get("/v2/catalog/products/DD1391-100/market-data", headers=headers)
     assert market.json() == {"statusCode": 404, "message": "Could not decode market data"}
+
+
+def test_health_endpoints_answer_without_credentials_or_rate_limit(sim: TestClient[Any]) -> None:
+    for _ in range(3):  # above 1 req/s: probes must never be rate limited
+        assert sim.get("/health/ready").json() == {"status": "ready"}
+    assert sim.get("/health/live").status_code == 200

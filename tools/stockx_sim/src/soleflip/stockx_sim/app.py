@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 
@@ -52,6 +52,12 @@ def _crash(_: Req, exc: Exception) -> Response[Any]:
     return Response({"statusCode": 500, "message": "Internal Server Error"}, status_code=500)
 
 
+@get(["/health/live", "/health/ready"], sync_to_thread=False, include_in_schema=False)
+def _health() -> dict[str, str]:
+    """The simulator is in memory: alive means ready (`soleflip dev` and compose probe this)."""
+    return {"status": "ready"}
+
+
 async def _background(world: World, relay: Relay) -> None:
     """Settle due work and deliver relay events even while no client is calling."""
     async with httpx.AsyncClient(timeout=5.0) as client:
@@ -92,6 +98,7 @@ def create_app(settings: Settings, config: SimConfig | None = None) -> Litestar:
             *BATCH_HANDLERS,
             *ORDER_HANDLERS,
             *CONTROL_HANDLERS,
+            _health,
         ],
         middleware=[lambda app: Gateway(app, world, limiter)],
         exception_handlers={
