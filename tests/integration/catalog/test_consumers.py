@@ -32,9 +32,10 @@ async def catalog(catalog_settings: Settings) -> AsyncIterator[Catalog]:
         yield catalog
 
 
-async def _until(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():  # the database is the only witness of a commit
+async def _until(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
+    async with asyncio.timeout(within):
+        # Polled: the database is the only witness of a consumer's commit.
+        while not await check():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
 
@@ -101,3 +102,26 @@ async def test_enrichment_request_event_runs_a_job(catalog: Catalog, sim: Sim) -
 
 async def _count(pool: Any, sql: str, expected: int) -> bool:
     return len(await pool.fetch(sql)) >= expected
+
+
+async def test_a_purchase_of_an_unknown_sku_enriches_it_once(catalog: Catalog, sim: Sim) -> None:
+    sim.seed(9, 15)
+    purchase = {
+        "sku": "b75806",
+        "size": "9",
+        "size_type": "us m",
+        "quantity": 1,
+        "unit_cost": {"amount": "80.00", "currency": "EUR"},
+        "purchased_at": "2026-11-01T10:00:00Z",
+        "supplier": "shop",
+        "external_id": "p-1",
+    }
+    event = new_event("inventory.item.purchased", purchase, source="n8n")
+    second = new_event("inventory.item.purchased", purchase, source="n8n")
+    await _send(catalog, "ingest.inventory.item.purchased", event)
+    await _send(catalog, "ingest.inventory.item.purchased", second)
+    pool = catalog.runtime.pool
+    await _until(lambda: _count(pool, PRODUCTS_SQL, 1))
+    await asyncio.sleep(0.3)
+    assert await pool.fetchval("SELECT style_id FROM product") == "B75806"
+    assert [r["path"] for r in sim.requests()].count("/v2/catalog/search") == 1
