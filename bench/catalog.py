@@ -30,7 +30,7 @@ import asyncpg
 from soleflip.catalog import queries, repository
 from soleflip.catalog.app import SERVICE
 from soleflip.common.contracts.catalog import ProductData, SizeData, VariantData
-from soleflip.common.db import create_pool, migrate
+from soleflip.common.db import Conn, create_pool, migrate
 from soleflip.common.testing.plugin import database_dsn
 
 VARIANTS_PER_PRODUCT = 20
@@ -111,9 +111,7 @@ async def _measure(count: int, lookup: Callable[[int], Awaitable[Any]]) -> dict[
     }
 
 
-async def _bench(
-    conn: asyncpg.Connection, products: list[dict[str, Any]], n: int
-) -> dict[str, Any]:
+async def _bench(conn: Conn, products: list[dict[str, Any]], n: int) -> dict[str, Any]:
     rng = random.Random(7)
     picks = [rng.choice(products) for _ in range(n)]
     systems = [("us m", "9.5"), ("uk", "8"), ("eu", "42"), ("cm", "27.5"), ("us w", "11")]

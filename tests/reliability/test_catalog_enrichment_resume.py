@@ -45,7 +45,7 @@ def _sync(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
 
 
 async def _finished(pool: asyncpg.Pool) -> int:
-    counts = dict(await pool.fetch(ITEMS_SQL))
+    counts = {r["status"]: r["count"] for r in await pool.fetch(ITEMS_SQL)}
     return sum(n for status, n in counts.items() if status != "pending")
 
 
@@ -78,7 +78,7 @@ async def test_enrichment_resumes_after_kill_without_repeating_finished_skus(
         sim.http.put("/_sim/faults", json={"latency_ms": 0})
         resumed = _sync(env)
         assert await asyncio.to_thread(resumed.wait, 120) == 0
-        counts = dict(await pool.fetch(ITEMS_SQL))
+        counts = {r["status"]: r["count"] for r in await pool.fetch(ITEMS_SQL)}
     finally:
         await pool.close()
 
