@@ -76,12 +76,15 @@ WHERE ($1::text IS NULL OR listing_id = $1) AND ($2::text IS NULL OR variant_id 
 ORDER BY created_at DESC, id DESC
 LIMIT $6
 """
-#: Variants worth watching, by tier: listed (active listing) > stocked (unsold stock) > seen.
+#: Products worth watching, by their best tier: listed (an active listing) > stocked (unsold
+#: stock) > tracked (known from catalog or seen in market data).
 TRACKED_PRODUCTS_SQL = """
 WITH tiers AS (
     SELECT variant_id, 2 AS tier FROM listing WHERE status = 'ACTIVE' AND variant_id IS NOT NULL
     UNION ALL
     SELECT variant_id, 1 FROM stock_item WHERE status = 'IN_STOCK' AND variant_id IS NOT NULL
+    UNION ALL
+    SELECT variant_id, 0 FROM variant
     UNION ALL
     SELECT variant_id, 0 FROM market_latest
 )

@@ -1,0 +1,110 @@
+"""The market poller against the StockX simulator: per-product calls on refresh tiers, counted in
+the simulator's request log over three simulated hours (2,000+ variants over 200 products)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from soleflip.common.settings import Settings
+from soleflip.common.stockx import LocalBudget, StaticToken, StockXClient
+from soleflip.pricing.pollers import DAY_S, MarketPoller
+from soleflip.pricing.settings import PricingSettings
+from soleflip.stockx_sim import SimConfig
+from soleflip.stockx_sim import create_app as create_sim
+from tests.integration.pricing.conftest import Service
+
+HOURS = 3
+TICK_S = 60.0
+
+
+class Sim:
+    def __init__(self, http: httpx.AsyncClient, client: StockXClient) -> None:
+        self.http, self.client = http, client
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Sim]:
+    config = SimConfig(
+        seed=11, products=200, listings=0, orders=0, rate_per_s=0, daily_limit=10**9,
+        settle_delay_s=0.0, token_ttl_s=10**8,
+    )  # fmt: skip
+    transport = httpx.ASGITransport(app=create_sim(Settings(), config))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+        form = {
+            "grant_type": "refresh_token", "refresh_token": "sim-refresh",
+            "client_id": "sim-client", "client_secret": "sim-secret",
+            "audience": "gateway.stockx.com",
+        }  # fmt: skip
+        token = (await http.post("/oauth/token", data=form)).json()["access_token"]
+        api = httpx.AsyncClient(transport=transport, base_url="http://sim/v2/")
+        settings = Settings(stockx_api_key="sim-api-key", stockx_api_url="http://sim/v2")
+        client = StockXClient(
+            settings,
+            tokens=StaticToken(token),
+            budget=LocalBudget(rate_per_s=1e6, daily=10**9),
+            http=api,
+        )
+        yield Sim(http, client)
+        await api.aclose()
+
+
+async def _track(service: Service, products: list[dict[str, Any]]) -> dict[str, str]:
+    """Catalog knows every variant; 40 products have a listing, 40 more unsold stock."""
+    tiers: dict[str, str] = {}
+    async with service.runtime.pool.acquire() as conn:
+        for index, product in enumerate(products):
+            pid = product["productId"]
+            variants = [v["variantId"] for v in product["variants"]]
+            await conn.execute(
+                "INSERT INTO variant (variant_id, product_id) SELECT unnest($1::text[]), $2",
+                variants, pid,
+            )  # fmt: skip
+            if index < 40:
+                tiers[pid] = "listed"
+                await conn.execute(
+                    "INSERT INTO listing (listing_id, status, variant_id, amount, currency)"
+                    " VALUES ($1, 'ACTIVE', $2, 150, 'EUR')",
+                    f"L{index}", variants[0],
+                )  # fmt: skip
+            elif index < 80:
+                tiers[pid] = "stocked"
+                await conn.execute(
+                    "INSERT INTO stock_item VALUES ($1, $2, NULL, 'IN_STOCK', 80, 'EUR')",
+                    index, variants[0],
+                )  # fmt: skip
+            else:
+                tiers[pid] = "tracked"
+    return tiers
+
+
+async def test_market_refresh_fits_its_budget_share_by_tier(service: Service, sim: Sim) -> None:
+    products = (await sim.http.get("/_sim/state/products")).json()["products"]
+    assert len(products) == 200
+    assert sum(len(p["variants"]) for p in products) >= 2000
+    tiers = await _track(service, products)
+    await sim.http.post("/_sim/requests/clear")
+    settings = PricingSettings()
+    poller = MarketPoller(service.runtime, settings, clock=service.clock, stockx=lambda: sim.client)
+    for _ in range(int(HOURS * 3600 / TICK_S)):
+        await poller.tick()
+        service.clock.advance(TICK_S)
+    log = (await sim.http.get("/_sim/requests")).json()["requests"]
+    market_calls = [r["path"] for r in log if r["path"].endswith("/market-data")]
+    assert len(market_calls) == len(log)  # the product endpoint only, never per variant
+    share = service.runtime.settings.stockx_daily_budget * settings.market_budget_share
+    allowed = share * HOURS * 3600 / DAY_S
+    assert 0.8 * allowed <= len(market_calls) <= allowed * 1.02, (len(market_calls), allowed)
+    per_product = Counter(path.split("/")[-2] for path in market_calls)
+    by_tier: dict[str, list[int]] = {"listed": [], "stocked": [], "tracked": []}
+    for pid, tier in tiers.items():
+        by_tier[tier].append(per_product[pid])
+    assert min(by_tier["listed"]) >= int(HOURS * 3600 // poller.intervals["listed"])
+    assert sum(by_tier["listed"]) / 40 > 2 * sum(by_tier["stocked"]) / 40
+    assert sum(by_tier["stocked"]) / 40 > sum(by_tier["tracked"]) / 120
+    snapshots = await service.fetchval("SELECT count(DISTINCT variant_id) FROM market_latest")
+    assert snapshots >= 1000  # polled data went through the same path as webhooks

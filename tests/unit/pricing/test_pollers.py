@@ -1,0 +1,82 @@
+"""The market poller's refresh plan: tiers, budget share and spreading (a computed schedule over a
+simulated day; the integration test measures real calls against the simulator's request log)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from soleflip.pricing.pollers import (
+    DAY_S,
+    TIERS,
+    phase,
+    planned_calls_per_day,
+    refresh_intervals,
+)
+from soleflip.pricing.settings import PricingSettings
+
+SETTINGS = PricingSettings()
+WEIGHTS = dict(zip(TIERS, SETTINGS.tier_weights, strict=True))
+SHARE = 25_000 * SETTINGS.market_budget_share  # 10,000 calls/day
+
+
+def simulate_day(
+    products: list[tuple[str, str]], calls_per_day: float, tick_s: float
+) -> dict[str, int]:
+    """Replay the poller's due-logic (first poll at a stable phase) for one day; calls per tier."""
+    counts = {t: sum(1 for _, tier in products if tier == t) for t in TIERS}
+    intervals = refresh_intervals(counts, calls_per_day, WEIGHTS, SETTINGS.min_poll_interval_s)
+    last = {pid: -intervals[tier] * phase(pid) for pid, tier in products}
+    calls = dict.fromkeys(TIERS, 0)
+    for step in range(int(DAY_S / tick_s)):
+        now = step * tick_s
+        for pid, tier in products:
+            if now - last[pid] >= intervals[tier]:
+                calls[tier] += 1
+                last[pid] = now
+    return calls
+
+
+def _products(listed: int, stocked: int, tracked: int) -> list[tuple[str, str]]:
+    spec = {"listed": listed, "stocked": stocked, "tracked": tracked}
+    return [(f"{tier}-{i}", tier) for tier, n in spec.items() for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("listed", "stocked", "tracked"), [(60, 60, 80), (200, 0, 0), (10, 40, 150), (0, 0, 200)]
+)
+def test_a_simulated_day_of_200_products_stays_inside_the_budget_share(
+    listed: int, stocked: int, tracked: int
+) -> None:
+    products = _products(listed, stocked, tracked)
+    calls = simulate_day(products, SHARE, tick_s=SETTINGS.poll_tick_s)
+    counts = {"listed": listed, "stocked": stocked, "tracked": tracked}
+    planned = planned_calls_per_day(
+        counts, refresh_intervals(counts, SHARE, WEIGHTS, SETTINGS.min_poll_interval_s)
+    )
+    assert sum(calls.values()) <= SHARE
+    assert sum(calls.values()) >= 0.97 * planned  # the plan is used, not just respected
+    if listed and tracked:
+        assert calls["listed"] / listed > 2 * calls["tracked"] / tracked
+
+
+def test_listed_products_refresh_more_often_than_stocked_and_others() -> None:
+    counts = {"listed": 60, "stocked": 60, "tracked": 80}
+    intervals = refresh_intervals(counts, SHARE, WEIGHTS, SETTINGS.min_poll_interval_s)
+    assert intervals["listed"] < intervals["stocked"] < intervals["tracked"]
+    assert math.isclose(planned_calls_per_day(counts, intervals), SHARE)
+    # 60 listed products are refreshed about every 12 minutes on 40 % of the key
+    assert intervals["listed"] <= 15 * 60
+
+
+def test_a_small_catalog_is_not_polled_faster_than_the_minimum_interval() -> None:
+    intervals = refresh_intervals({"listed": 2, "stocked": 0, "tracked": 0}, SHARE, WEIGHTS, 120.0)
+    assert intervals["listed"] == 120.0
+
+
+def test_phases_spread_first_polls() -> None:
+    phases = sorted(phase(f"p{i}") for i in range(1000))
+    assert 0 <= phases[0] < 0.01
+    assert 0.99 < phases[-1] < 1
+    assert abs(phases[500] - 0.5) < 0.05
