@@ -63,3 +63,25 @@ async def test_fresh_products_are_not_refreshed(
     sim.clear_requests()
     assert sum((await refresh_round(pool, stockx, ttl_s=3600)).values()) == 0
     assert sim.requests() == []
+
+
+async def test_re_enriching_a_stale_product_remaps_it_instead_of_duplicating_it(
+    pool: asyncpg.Pool, stockx: StockXClient, sim: Sim
+) -> None:
+    sim.seed(3, 20)
+    product_id = await _enrich(pool, stockx, "B75806")
+    async with pool.acquire() as conn:
+        before = await queries.product(conn, product_id)
+    assert before is not None
+    new_id = sim.stale([before.stockx_product_id])[before.stockx_product_id]
+
+    async with UnitOfWork(pool) as uow:
+        outcome = await enrich_sku(uow.conn, stockx, "B75806", ttl_s=0)
+        await uow.commit()
+
+    assert outcome.product_id == product_id
+    async with pool.acquire() as conn:
+        found = await queries.products_by_sku(conn, "B75806")
+        subjects = [r["subject"] for r in await conn.fetch(OUTBOX_SQL)]
+    assert [(p.id, p.stockx_product_id) for p in found] == [(product_id, new_id)]
+    assert subjects.count(REMAPPED) == 1

@@ -106,7 +106,13 @@ async def enrich_sku(conn: Conn, stockx: CatalogSource, sku: str, *, ttl_s: floa
         return EnrichOutcome(
             "unresolved", candidates=list(resolution.candidates), detail=resolution.reason
         )
-    product_id = await _store_unless_fresh(conn, stockx, resolution.stockx_product_id, ttl_s)
+    found = resolution.stockx_product_id
+    if len(local) == 1 and local[0].stockx_product_id != found:
+        # StockX shows this exact code under another id only: ours went stale. Remap it rather
+        # than store a second product with the same code (lookups would turn ambiguous).
+        old = local[0]
+        await repository.remap_product(conn, old.id, old.stockx_product_id, found, old.style_id)
+    product_id = await _store_unless_fresh(conn, stockx, found, ttl_s)
     return EnrichOutcome("resolved", product_id=product_id)
 
 
