@@ -281,10 +281,15 @@ def test_prod_nats_values_give_three_servers_file_store_and_fsync_always() -> No
     assert jetstream["merge"]["sync_interval"] == "always"
     spread = values["podTemplate"]["topologySpreadConstraints"]["kubernetes.io/hostname"]
     assert spread["whenUnsatisfiable"] == "DoNotSchedule"
-    major, minor, patch = (
-        int(p) for p in values["container"]["image"]["tag"].split("-")[0].split(".")
-    )
-    assert (major, minor, patch) >= (2, 12, 3), "NATS 2.12.3 or newer (WEBHOOKS_AND_NATS.md)"
+    # The namespace enforces the restricted Pod Security Standard: the chart's pods must pass.
+    pod = values["podTemplate"]["merge"]["spec"]["securityContext"]
+    assert pod["runAsNonRoot"] is True
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in ("container", "reloader"):
+        context = values[container]["merge"]["securityContext"]
+        assert context == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    version = values["container"]["image"]["tag"].split("-")[0]
+    assert tuple(int(p) for p in version.split(".")) >= (2, 12, 3), "NATS 2.12.3 or newer"
 
 
 def test_prod_autoscaling_targets_exist(prod: list[Manifest]) -> None:
