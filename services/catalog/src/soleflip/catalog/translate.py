@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from soleflip.catalog.domain import code_keys, size_pairs, style_codes
+from soleflip.catalog.domain import size_pairs, style_codes
 from soleflip.common.contracts.catalog import ProductData, SizeData, VariantData
 from soleflip.common.stockx import Product, ProductVariant, SearchProduct
 
@@ -69,6 +69,7 @@ def attributes(product: SearchProduct) -> dict[str, Any]:
 
 
 def default_size_type(product: SearchProduct) -> str | None:
+    """The product's default size system ("us m", "us w"); search hits do not carry one."""
     if (
         isinstance(product, Product)
         and product.size_chart
@@ -77,7 +78,3 @@ def default_size_type(product: SearchProduct) -> str | None:
         kind = product.size_chart.default_conversion.type
         return kind.lower() if kind else None
     return None
-
-
-def keys_of(data: ProductData) -> list[str]:
-    return code_keys(data.style_id)
