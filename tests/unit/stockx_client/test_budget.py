@@ -84,7 +84,11 @@ async def test_daily_budget_keeps_a_reserve_for_higher_priorities() -> None:
 
 async def test_the_daily_count_resets_at_utc_midnight() -> None:
     now = [1_700_000_000.0 - 1_700_000_000.0 % 86_400 + 86_399.0]  # 23:59:59 UTC
-    b = budget(MemoryKv(), rate=1_000_000, daily=2, clock=lambda: now[0])
+
+    async def sleep(seconds: float) -> None:  # the fake clock moves only when we wait
+        now[0] += seconds
+
+    b = budget(MemoryKv(), rate=1_000, daily=2, clock=lambda: now[0], sleep=sleep)
     await b.acquire(Priority.USER_WRITE, 1)
     await b.acquire(Priority.USER_WRITE, 1)
     with pytest.raises(StockXBudgetExhausted):

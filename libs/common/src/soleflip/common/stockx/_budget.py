@@ -10,12 +10,14 @@ Design (one KV key per API key in the `stockx_budget` bucket, holding `{next, da
   absorbs the lateness between a slot and the request reaching StockX, so no 1-s window at the
   server sees more than `rate` requests while utilisation stays above 90 %.
 * **Priority by horizon.** A caller of priority `p` (0 = catalog refresh ... 4 = user write) may
-  claim a slot only if it lies within `p * spacing` of now; otherwise it sleeps until it does
-  and re-reads. The lowest priority therefore claims only slots that are due, so a saturating
-  background load keeps `next` within one spacing of now, and a user write arriving at any time
-  finds a claimable slot at once and is sent within about one spacing (plus CAS retries). In
-  general a caller waits at most `(p_below + 1) * spacing` behind lower priorities. Higher
-  priorities can starve lower ones; that is the intent, and every wait has a deadline.
+  claim a slot only once it lies within `p / 4` of a spacing from now; before that it sleeps
+  until it does and re-reads. A saturating load of priority `q` keeps `next` within
+  `(q / 4 + 1) * spacing` of now, and a caller of higher priority `p` reaches the claim
+  threshold of every slot a quarter spacing before any `q` caller does, so it wins the next slot
+  and waits at most `(q / 4 + 1) * spacing` (1.1 s behind catalog refresh, 1.9 s behind order
+  sync at 1 request/s). The quarter spacing (250 ms at 1/s) dwarfs the KV round trip that
+  decides the race. Higher priorities can starve lower ones; that is the intent, and every wait
+  has a deadline.
 * **Daily budget with reserves.** `used` counts today's (UTC) grants and resets when `day`
   changes, as StockX's does at 00:00 UTC. Priority `p` is refused once `used` reaches
   `daily * (1 - RESERVE[p])`, so the last 20 % of the day is kept for order sync and writes.
@@ -55,6 +57,9 @@ class Priority(IntEnum):
     ORDER_SYNC = 3
     USER_WRITE = 4
 
+
+#: A priority's claim horizon grows by 1/_HORIZON_STEPS of a spacing per level (see above).
+_HORIZON_STEPS = 4
 
 #: Share of the daily budget a priority may not touch (kept for higher priorities).
 RESERVE: dict[Priority, float] = {
@@ -136,14 +141,15 @@ class KvBudget:
             used = state.used if state.day == _utc_day(now) else 0
             self._check_daily(priority, used, now)
             slot = max(now, state.next)
-            lead = slot - now - priority * self._spacing
+            lead = slot - now - priority * self._spacing / _HORIZON_STEPS
             if time.monotonic() + max(lead, slot - now) > deadline:
                 raise StockXBudgetTimeout(
                     f"no StockX request slot for {priority.name} within the call's deadline",
                     retry_after=max(1.0, slot - now),
                 )
             if lead > 0:
-                await self._sleep(lead)
+                # The 1 ms floor keeps a lead below clock resolution from spinning the loop.
+                await self._sleep(max(lead, 0.001))
                 continue
             claimed = BudgetState(next=slot + self._spacing, day=_utc_day(now), used=used + 1)
             try:
