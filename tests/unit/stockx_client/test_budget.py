@@ -114,3 +114,17 @@ async def test_a_429_penalty_delays_every_instance() -> None:
     started = time.monotonic()
     await second.acquire(Priority.USER_WRITE, 5)
     assert time.monotonic() - started >= 0.29
+
+
+async def test_a_caller_queued_behind_a_same_priority_claimer_still_meets_its_deadline() -> None:
+    kv = MemoryKv()
+    b = budget(kv, rate=0.5)  # one slot per 2.2 s
+    await b.acquire(Priority.MARKET_DATA, 5)  # takes the slot that is due now
+    # holds the MARKET_DATA lock for ~2.2 s while it waits for its slot
+    blocker = asyncio.create_task(b.acquire(Priority.MARKET_DATA, 10))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    with pytest.raises(StockXBudgetTimeout):
+        await b.acquire(Priority.MARKET_DATA, 0.2)
+    assert time.monotonic() - started < 0.5
+    blocker.cancel()

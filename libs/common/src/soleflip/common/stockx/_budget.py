@@ -128,10 +128,16 @@ class KvBudget:
     async def acquire(self, priority: Priority, max_wait: float) -> None:
         started = time.monotonic()
         deadline = started + max_wait
-        async with self._locks[priority]:
-            slot = await self._claim(priority, deadline)
+        try:
+            # The bound also covers waiting for the lock behind a same-priority claimer.
+            async with asyncio.timeout(max_wait), self._locks[priority]:
+                slot = await self._claim(priority, deadline)
+        except TimeoutError:
+            raise StockXBudgetTimeout(
+                f"no StockX request slot for {priority.name} within the call's deadline"
+            ) from None
         await self._sleep(max(0.0, slot - self._clock()))
-        await self._limiter.acquire()
+        await asyncio.wait_for(self._limiter.acquire(), self._spacing + 1.0)
         BUDGET_WAIT.labels(priority.name).observe(time.monotonic() - started)
 
     async def _claim(self, priority: Priority, deadline: float) -> float:
