@@ -19,7 +19,6 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import anyio
 import anyio.lowlevel
 import httpx
 import msgspec
@@ -148,7 +147,7 @@ class Transport:
         if not self._warm:
             # httpcore imports its anyio backend on the first connection (~75 ms). Paid after a
             # budget slot, that delay would make the request late and bunch it with the next
-            # slot's; `anyio.sleep` loads the same backend now, before any slot is claimed.
+            # slot's; an anyio checkpoint loads the same backend now, before any slot is claimed.
             await anyio.lowlevel.checkpoint()
             self._warm = True
         name = f"StockX {call.method} {call.template}"
@@ -240,9 +239,7 @@ class Transport:
         if status >= 500:
             self.breaker.record_failure()
             if call.method in _IDEMPOTENT:
-                return _Retry(
-                    backoff_delay(call.attempts, self._config.retry, self._rng), "5xx", error
-                )
+                return _Retry(self._backoff(call), "5xx", error)
         else:
             self.breaker.record_success()
         raise error
