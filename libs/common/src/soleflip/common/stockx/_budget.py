@@ -222,10 +222,12 @@ class LocalBudget:
             )
         self._used += 1
         BUDGET_REMAINING.set(self._daily - self._used)
+        started = time.monotonic()
         try:
             await asyncio.wait_for(self._limiter.acquire(), max_wait)
         except TimeoutError:
             raise StockXBudgetTimeout("no local StockX request slot before the deadline") from None
+        BUDGET_WAIT.labels(priority.name).observe(time.monotonic() - started)
 
     async def penalize(self, seconds: float) -> None:
         """Nothing to share in one process: the caller's own 429 backoff already waits."""
