@@ -28,6 +28,7 @@ from soleflip.common.errors import Unavailable
 from soleflip.common.http import create_app as create_http_app
 from soleflip.common.observability import configure_observability, get_logger
 from soleflip.common.settings import Settings
+from soleflip.ingest.acks import AckTracker
 from soleflip.ingest.handlers import JetStreamSink
 from soleflip.ingest.http import SourcePolicy, WebhookEndpoint
 from soleflip.ingest.openapi import PATH, add_webhook_operation
@@ -104,6 +105,7 @@ class _Bus:
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
         nc = await connect(self.settings.nats_url, name=SERVICE)
         self.nc = nc
+        acks: AckTracker | None = None
         try:
             js = nc.jetstream()
             await ensure_streams(
@@ -112,11 +114,15 @@ class _Bus:
             fallback = Publisher(
                 js, self.names, timeout=PUBLISH_TIMEOUT_S, attempts=PUBLISH_ATTEMPTS
             )
-            sink = JetStreamSink(js, self.names, timeout=PUBLISH_TIMEOUT_S, fallback=fallback)
+            acks = AckTracker(nc)
+            await acks.start()
+            sink = JetStreamSink(nc, acks, self.names, timeout=PUBLISH_TIMEOUT_S, fallback=fallback)
             self.endpoint.bind(sink)
             yield
         finally:
             self.endpoint.bind(None)
+            if acks is not None:
+                await acks.stop()
             self.nc = None
             await nc.drain()
 

@@ -1,26 +1,26 @@
 """What ingest does with verified events: publish them to JetStream and report repeats.
 
-`JetStreamSink` is the hot path: one `publish_async` per event (many PubAcks outstanding across
-concurrent requests), one bounded wait per request. The shared `Publisher` does the same with
-per-call bookkeeping (retries, dataclasses, counters) that costs as much again as the HTTP
-handling, so it is only the fallback: when the fast attempt fails ambiguously (timeout, no
-responders, a reconnect), the events are handed to it and retried with the same `Nats-Msg-Id`,
-which JetStream de-duplicates.
+`JetStreamSink` is the hot path: one pipelined publish per event (`AckTracker`: many PubAcks
+outstanding across concurrent requests), one bounded wait per request. The shared `Publisher`
+does the same with per-call bookkeeping (retries, dataclasses, counters) that costs as much
+again as the HTTP handling, so it is only the fallback: when the fast attempt fails ambiguously
+(timeout, no responders, a reconnect), the events are handed to it and retried with the same
+`Nats-Msg-Id`, which JetStream de-duplicates.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import nats.errors
-from nats.js import JetStreamContext
-from nats.js.api import PubAck
+from nats.aio.client import Client
 
 from soleflip.common.bus import MSG_ID, Names, Outgoing, Publisher, PublishRejected
 from soleflip.common.errors import PayloadTooLarge, Unavailable
 from soleflip.common.observability import get_logger
+from soleflip.ingest.acks import AckTracker
 from soleflip.ingest.domain import Event
 
 RETRY_AFTER_S = "5"
@@ -37,10 +37,10 @@ class JetStreamSink:
     """Publishes events to `ingest.*` under a `Names` namespace; see the module docstring."""
 
     def __init__(
-        self, js: JetStreamContext, names: Names, *, timeout: float, fallback: Publisher
+        self, nc: Client, acks: AckTracker, names: Names, *, timeout: float, fallback: Publisher
     ) -> None:
-        self._js = js
-        self._nc = js._nc  # nats-py has no public accessor; its state decides fail-fast
+        self._nc = nc
+        self._acks = acks
         self._names = names
         self._timeout = timeout
         self._fallback = fallback
@@ -54,27 +54,24 @@ class JetStreamSink:
         """
         if not self._nc.is_connected:
             raise Unavailable("NATS is not connected", headers={"Retry-After": RETRY_AFTER_S})
-        futures: list[asyncio.Future[PubAck]] = []
+        futures: list[asyncio.Future[bool]] = []
         try:
             for event in events:
                 headers = {MSG_ID: event.id, "ce-type": event.type, **trace}
-                futures.append(
-                    await self._js.publish_async(
-                        self._subject(event.subject), event.payload, headers=headers
-                    )
-                )
+                subject = self._subject(event.subject)
+                futures.append(await self._acks.publish(subject, event.payload, headers))
             if len(futures) == 1:
-                return [bool((await asyncio.wait_for(futures[0], self._timeout)).duplicate)]
-            acks = await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+                return [await asyncio.wait_for(futures[0], self._timeout)]
+            return list(await asyncio.wait_for(asyncio.gather(*futures), self._timeout))
         except nats.errors.MaxPayloadError:
-            _cancel(futures)
-            raise PayloadTooLarge(
-                "an event is larger than the bus accepts (NATS max_payload)"
-            ) from None
+            self._acks.forget(futures)
+            raise PayloadTooLarge("an event exceeds the bus's limit (NATS max_payload)") from None
+        except Unavailable:
+            self._acks.forget(futures)
+            raise
         except Exception as exc:  # timeouts, no responders, reconnects, API errors
-            _cancel(futures)
+            self._acks.forget(futures)
             return await self._retry(events, trace, exc)
-        return [bool(ack.duplicate) for ack in acks]
 
     def _subject(self, subject: str) -> str:
         namespaced = self._subjects.get(subject)
@@ -96,10 +93,3 @@ class JetStreamSink:
             _log.error("JetStream rejected an event", detail=exc.detail)
             raise Unavailable(exc.detail, headers={"Retry-After": RETRY_AFTER_S}) from exc
         return [result.duplicate for result in results]
-
-
-def _cancel(futures: list[Any]) -> None:
-    # Cancelling releases nats-py's in-flight slot; a late PubAck for it is then ignored.
-    for future in futures:
-        if not future.done():
-            future.cancel()

@@ -1,0 +1,102 @@
+"""Pipelined JetStream publishes with PubAcks matched by reply subject, on nats-py's public API.
+
+nats-py's `publish_async` costs about as much per message as the whole webhook check: a
+semaphore, two random tokens, a done-callback closure, `json.loads` and a dataclass per PubAck.
+This does the same job with one wildcard reply subscription, a counter for tokens and msgspec
+for the ack; the in-flight count is bounded so a stuck server turns into 503s, not memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import msgspec
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from soleflip.common.errors import Unavailable
+
+RETRY_AFTER = {"Retry-After": "5"}
+
+
+class _PubAck(msgspec.Struct):
+    """What JetStream answers to a publish (`error` instead when it refused it)."""
+
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    error: dict[str, object] | None = None
+
+
+_decode_ack = msgspec.json.Decoder(_PubAck).decode
+
+
+class PublishRefused(Exception):
+    """JetStream answered with an error (or nobody answered: no stream for the subject)."""
+
+
+class AckTracker:
+    """Publishes with a unique reply subject each and resolves a future per PubAck."""
+
+    def __init__(self, nc: Client, *, max_pending: int = 4000) -> None:
+        self._nc = nc
+        self._prefix = f"{nc.new_inbox()}."
+        self._pending: dict[str, asyncio.Future[bool]] = {}
+        self._tokens = itertools.count()
+        self._max_pending = max_pending
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        # A core subscription: nats-py re-creates it by itself after a reconnect.
+        self._sub = await self._nc.subscribe(self._prefix + "*", cb=self._on_ack)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+            self._sub = None
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+
+    async def publish(
+        self, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> asyncio.Future[bool]:
+        """Send one message; the future resolves to the PubAck's `duplicate` flag."""
+        if len(self._pending) >= self._max_pending:
+            raise Unavailable("too many publishes awaiting JetStream", headers=RETRY_AFTER)
+        token = str(next(self._tokens))
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending[token] = future
+        try:
+            await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+        except BaseException:
+            self._pending.pop(token, None)
+            raise
+        return future
+
+    def forget(self, futures: list[asyncio.Future[bool]]) -> None:
+        """Stop waiting for `futures` (timed out or abandoned); late PubAcks are then ignored."""
+        targets = {id(f) for f in futures}
+        for f in futures:
+            f.cancel()
+        for token in [t for t, f in self._pending.items() if id(f) in targets]:
+            del self._pending[token]
+
+    async def _on_ack(self, msg: Msg) -> None:
+        future = self._pending.pop(msg.subject[len(self._prefix) :], None)
+        if future is None or future.done():
+            return
+        if msg.headers and msg.headers.get("Status") == "503":
+            future.set_exception(PublishRefused("no stream captures the subject (no responders)"))
+            return
+        try:
+            ack = _decode_ack(msg.data)
+        except msgspec.DecodeError as exc:
+            future.set_exception(PublishRefused(f"unreadable PubAck: {exc}"))
+            return
+        if ack.error is not None:
+            future.set_exception(PublishRefused(f"JetStream refused the message: {ack.error}"))
+        else:
+            future.set_result(ack.duplicate)
