@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from soleflip.common.errors import PayloadTooLarge, Unavailable
+from soleflip.ingest._request import read_body
 from soleflip.ingest.domain import Event, sign
-from soleflip.ingest.http import SourcePolicy, WebhookEndpoint, _read_body
+from soleflip.ingest.http import SourcePolicy, WebhookEndpoint
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
@@ -84,7 +85,7 @@ async def test_body_reading_stops_as_soon_as_the_cap_is_passed() -> None:
         return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
 
     with pytest.raises(PayloadTooLarge):
-        await _read_body(receive, 2500, None)
+        await read_body(receive, 2500, None)
     assert reads == 3  # never buffered more than cap + one chunk
 
 
@@ -93,7 +94,7 @@ async def test_announced_length_over_the_cap_is_refused_without_reading() -> Non
         raise AssertionError("the body must not be read")
 
     with pytest.raises(PayloadTooLarge, match="5000 bytes"):
-        await _read_body(receive, 4096, "5000")
+        await read_body(receive, 4096, "5000")
 
 
 async def test_a_broken_rate_limiter_lets_requests_through() -> None:

@@ -13,7 +13,6 @@ acknowledged the event, 200 with `"duplicate": true` for a repeat; a list answer
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -21,19 +20,23 @@ from typing import Any
 
 import msgspec
 from litestar.types import Receive, Scope, Send
-from opentelemetry import trace
 
 from soleflip.common.errors import (
-    BadRequest,
     NotFound,
-    PayloadTooLarge,
     RateLimited,
     SoleflipError,
     Unauthorized,
     Unavailable,
-    UnsupportedMediaType,
 )
-from soleflip.common.observability import get_logger, inject_headers
+from soleflip.common.observability import get_logger
+from soleflip.ingest._request import (
+    Disconnected,
+    RequestHeaders,
+    check_content_type,
+    loggable,
+    read_body,
+    trace_context,
+)
 from soleflip.ingest.domain import (
     Event,
     TokenBucket,
@@ -50,18 +53,6 @@ _log = get_logger("soleflip.ingest")
 _encode = msgspec.json.encode
 _JSON = [(b"content-type", b"application/json")]
 _PROBLEM_JSON = (b"content-type", b"application/problem+json")
-_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
-# Request headers the endpoint reads, and the attribute each lands in.
-_WANTED = {
-    b"content-type": "content_type",
-    b"content-length": "content_length",
-    b"webhook-id": "webhook_id",
-    b"webhook-timestamp": "timestamp",
-    b"webhook-signature": "signature",
-    b"authorization": "authorization",
-    b"traceparent": "traceparent",
-    b"tracestate": "tracestate",
-}
 
 
 class MethodNotAllowed(SoleflipError):
@@ -69,10 +60,6 @@ class MethodNotAllowed(SoleflipError):
 
     status = 405
     title = "Method not allowed"
-
-
-class _Disconnected(Exception):
-    """The client went away before its body arrived; nobody is left to answer."""
 
 
 class SourcePolicy:
@@ -88,29 +75,6 @@ class SourcePolicy:
         self.tokens = tuple(token.encode() for token in tokens)
         self.bucket = TokenBucket(rate_per_s)
         self.metrics = SourceMetrics(name)
-
-
-class _Headers:
-    """The request headers ingest reads (latin-1 decoded, as HTTP defines them)."""
-
-    __slots__ = tuple(_WANTED.values())
-
-    def __init__(self, raw: Any) -> None:
-        for slot in self.__slots__:
-            setattr(self, slot, None)
-        for name, value in raw:
-            attr = _WANTED.get(name)
-            if attr is not None:
-                setattr(self, attr, value.decode("latin-1"))
-
-    content_type: str | None
-    content_length: str | None
-    webhook_id: str | None
-    timestamp: str | None
-    signature: str | None
-    authorization: str | None
-    traceparent: str | None
-    tracestate: str | None
 
 
 class _NotConnected:
@@ -144,7 +108,7 @@ class WebhookEndpoint:
         started = time.perf_counter()
         source = scope["path"].rpartition("/")[2]
         policy = self._sources.get(source)
-        headers: _Headers | None = None
+        headers: RequestHeaders | None = None
         try:
             if policy is None:
                 known = ", ".join(sorted(self._sources))
@@ -152,12 +116,12 @@ class WebhookEndpoint:
             policy.metrics.received.inc()
             if scope["method"] != "POST":
                 raise MethodNotAllowed(f"{scope['method']} is not allowed; use POST")
-            headers = _Headers(scope["headers"])
+            headers = RequestHeaders(scope["headers"])
             status, body = await self._accept(policy, headers, receive)
         except SoleflipError as exc:
             await self._reject(scope, send, policy, headers, exc, started)
             return
-        except _Disconnected:
+        except Disconnected:
             _reject_metrics(policy, 499, started)
             return
         await _send(send, status, body, _JSON)
@@ -165,12 +129,12 @@ class WebhookEndpoint:
             policy.metrics.latency[status].observe(time.perf_counter() - started)
 
     async def _accept(
-        self, policy: SourcePolicy, h: _Headers, receive: Receive
+        self, policy: SourcePolicy, h: RequestHeaders, receive: Receive
     ) -> tuple[int, bytes]:
         self._limit(policy)
         by_token = _authenticate_headers(policy, h)
-        _check_content_type(h.content_type)
-        body = await _read_body(receive, self._cap, h.content_length)
+        check_content_type(h.content_type)
+        body = await read_body(receive, self._cap, h.content_length)
         if not by_token:
             # The header step made sure all three are present.
             webhook_id, timestamp, signature = (
@@ -180,7 +144,7 @@ class WebhookEndpoint:
             )
             policy.verifier.verify(webhook_id, timestamp, signature, body, self._clock())
         events, is_list = parse_events(body, h.webhook_id, policy.name)
-        duplicates = await self._sink.publish(events, _trace(h))
+        duplicates = await self._sink.publish(events, trace_context(h))
         m = policy.metrics
         for duplicate in duplicates:
             (m.duplicates if duplicate else m.accepted).inc()
@@ -203,7 +167,7 @@ class WebhookEndpoint:
         scope: Scope,
         send: Send,
         policy: SourcePolicy | None,
-        headers: _Headers | None,
+        headers: RequestHeaders | None,
         exc: SoleflipError,
         started: float,
     ) -> None:
@@ -214,7 +178,7 @@ class WebhookEndpoint:
             reason=type(exc).__name__,
             status=exc.status,
             detail=exc.detail,
-            webhook_id=_loggable(headers.webhook_id if headers else None),
+            webhook_id=loggable(headers.webhook_id if headers else None),
         )
         body = _problem(exc, scope.get("path", ""))
         extra = [(k.lower().encode(), v.encode("latin-1")) for k, v in exc.headers.items()]
@@ -229,7 +193,7 @@ def _reject_metrics(policy: SourcePolicy | None, status: int, started: float) ->
         policy.metrics.rejected(status, time.perf_counter() - started)
 
 
-def _authenticate_headers(policy: SourcePolicy, h: _Headers) -> bool:
+def _authenticate_headers(policy: SourcePolicy, h: RequestHeaders) -> bool:
     """Check what can be checked before the body; True when a bearer token authenticated.
 
     A source with tokens (n8n) accepts either a valid bearer token or a valid signature; a
@@ -255,57 +219,6 @@ def _authenticate_headers(policy: SourcePolicy, h: _Headers) -> bool:
     return policy.tokens != () and h.authorization is not None
 
 
-def _check_content_type(content_type: str | None) -> None:
-    """JSON only: `application/json` or any `application/*+json` (CloudEvents' own types)."""
-    media = (content_type or "").partition(";")[0].strip().lower()
-    if media == "application/json" or (
-        media.startswith("application/") and media.endswith("+json")
-    ):
-        return
-    shown = f"{media!r}" if media else "missing"
-    raise UnsupportedMediaType(f"content-type is {shown}; send application/json")
-
-
-async def _read_body(receive: Receive, cap: int, content_length: str | None) -> bytes:
-    """The whole body, refusing (413) as soon as more than `cap` bytes are announced or read."""
-    if content_length is not None:
-        if not content_length.isdigit():
-            raise BadRequest("content-length is not a number")
-        if int(content_length) > cap:
-            raise PayloadTooLarge(f"body of {content_length} bytes exceeds the cap of {cap} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Any = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > cap:
-            raise PayloadTooLarge(f"body exceeds the cap of {cap} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _trace(h: _Headers) -> dict[str, str]:
-    """W3C trace context for the published messages.
-
-    Inside a recorded server span (the shared telemetry middleware) that span is the parent;
-    otherwise the caller's `traceparent` is passed on, or a new trace is started, so every
-    message can be followed from ingest to its consumers.
-    """
-    if trace.get_current_span().get_span_context().is_valid:
-        return inject_headers({})
-    if h.traceparent is not None and _TRACEPARENT.fullmatch(h.traceparent):
-        context = {"traceparent": h.traceparent}
-        if h.tracestate and len(h.tracestate) <= 512 and h.tracestate.isprintable():
-            context["tracestate"] = h.tracestate
-        return context
-    ids = os.urandom(24).hex()
-    return {"traceparent": f"00-{ids[:32]}-{ids[32:]}-01"}
-
-
 def _answer(events: list[Event], duplicates: list[bool], is_list: bool) -> tuple[int, bytes]:
     if not is_list:
         duplicate = duplicates[0]
@@ -326,13 +239,6 @@ def _problem(exc: SoleflipError, path: str) -> bytes:
     if exc.errors:
         body["errors"] = exc.errors
     return _encode(body)
-
-
-def _loggable(webhook_id: str | None) -> str | None:
-    # A webhook-id is sender-chosen text: bounded and printable before it reaches a log line.
-    if webhook_id is None:
-        return None
-    return webhook_id[:256] if webhook_id.isprintable() else repr(webhook_id[:256])
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
