@@ -66,3 +66,15 @@ async def test_nats_down_answers_503_with_retry_after_then_recovers_without_rest
         await asyncio.to_thread(nats_server.start)
         back = await post_until(client, signed, 202, within=20)
         assert back.status_code == 202, back.text
+
+
+async def test_a_missing_stream_is_503_and_not_ready_never_a_lost_202(
+    client: Any, js: Any, names: Names, signed: Sign
+) -> None:
+    """Someone deleted INGEST: publishes find no responders; the sender must retry, not lose."""
+    await js.delete_stream(names.stream("INGEST"))
+    body = body_of(order_event())
+    answer = await client.post("/webhooks/stockx", content=body, headers=signed(body))
+    assert answer.status_code == 503, answer.text
+    assert "retry-after" in answer.headers
+    assert (await client.get("/health/ready")).status_code == 503
