@@ -72,13 +72,11 @@ SELECT v, $2, $3, $4 FROM unnest($1::text[]) AS v
 ON CONFLICT (variant_id) DO UPDATE SET
     product_id = excluded.product_id, brand = excluded.brand, style_id = excluded.style_id
 """
-INSERT_RECOMMENDATIONS_SQL = """
-INSERT INTO recommendation (id, listing_id, variant_id, rule_id, strategy, currency, price,
-                            current, floor, payout, profit, status, reason, created_at)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[],
-                     $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[],
-                     $11::numeric[], $12::text[], $13::text[], $14::timestamptz[])
-"""
+#: Recommendations are written with COPY (the hot path of a full re-evaluation), in this order.
+RECOMMENDATION_COLUMNS = (
+    "id", "listing_id", "variant_id", "rule_id", "strategy", "currency", "price",
+    "current", "floor", "payout", "profit", "status", "reason", "created_at",
+)  # fmt: skip
 MARK_RECOMMENDED_SQL = """
 UPDATE listing AS l SET rec_price = x.p, rec_status = x.s
 FROM unnest($1::text[], $2::numeric[], $3::text[]) AS x(id, p, s)
@@ -128,7 +126,9 @@ async def upsert_market(
 
 async def insert_recommendations(conn: Conn, rows: Sequence[Sequence[Any]]) -> None:
     if rows:
-        await conn.execute(INSERT_RECOMMENDATIONS_SQL, *_columns(rows, 14))
+        await conn.copy_records_to_table(
+            "recommendation", records=rows, columns=RECOMMENDATION_COLUMNS
+        )
         await conn.execute(MARK_RECOMMENDED_SQL, *_columns([(r[1], r[6], r[11]) for r in rows], 3))
 
 

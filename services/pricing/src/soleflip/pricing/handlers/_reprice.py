@@ -7,13 +7,14 @@ published, so repeated triggers do not flood the log or the bus.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from soleflip.common.contracts import CloudEvent, new_event
+from soleflip.common.contracts import CloudEvent, uuid7
 from soleflip.common.contracts.pricing import (
     RECOMMENDATION_CREATED,
     REPRICE_REQUESTED,
@@ -141,31 +142,41 @@ async def reevaluate(
 async def record_outcomes(
     conn: Conn, results: Sequence[Evaluation], now: datetime, cause: CloudEvent | None
 ) -> None:
-    """Store recommendations, book requested reprices, and publish both through the outbox."""
+    """Store recommendations, book requested reprices, and publish both through the outbox.
+
+    The recommendation's id is its event's id and a command's request id is its event's id:
+    one UUIDv7 each, and a reader can match a row to the event that announced it.
+    """
     rows, events, requested = [], [], []
     for result in results:
-        rec_id = str(uuid.uuid4())
+        rec_id = uuid7()
         rows.append(_row(rec_id, result, now))
+        rec = _rec(rec_id, result, now)
         events.append(
-            (
-                RECOMMENDATION_CREATED,
-                _event(RECOMMENDATION_CREATED, _rec(rec_id, result, now), result, cause),
-            )
+            (RECOMMENDATION_CREATED, _event(rec_id, RECOMMENDATION_CREATED, rec, now, cause))
         )
         if result.status is Status.REQUESTED:
             assert result.price is not None
             requested.append((result.listing_id, result.price))
-            command = _command(rec_id, result)
-            events.append((REPRICE_REQUESTED, _event(REPRICE_REQUESTED, command, result, cause)))
-            REPRICES.labels("requested").inc()
-            log.info(
-                "pricing.reprice_requested", listing_id=result.listing_id, amount=str(result.price)
+            command_id = uuid7()
+            command = _command(command_id, rec_id, result)
+            events.append(
+                (REPRICE_REQUESTED, _event(command_id, REPRICE_REQUESTED, command, now, cause))
             )
-        elif result.status is Status.DRY_RUN:
-            REPRICES.labels("dry_run").inc()
     await repository.insert_recommendations(conn, rows)
     await repository.mark_requested(conn, requested, now)
     await enqueue_many(conn, events)
+    _count(results, requested)
+
+
+def _count(results: Sequence[Evaluation], requested: Sequence[tuple[str, Decimal]]) -> None:
+    """One metric update and one log line per batch: a full re-evaluation has thousands."""
+    dry_runs = sum(1 for r in results if r.status is Status.DRY_RUN)
+    REPRICES.labels("requested").inc(len(requested))
+    REPRICES.labels("dry_run").inc(dry_runs)
+    if requested:
+        sample = [(listing_id, str(amount)) for listing_id, amount in requested[:5]]
+        log.info("pricing.reprices_requested", count=len(requested), sample=sample)
 
 
 def _money(amount: Decimal | None, currency: str) -> Money | None:
@@ -179,9 +190,11 @@ def _row(rec_id: str, r: Evaluation, now: datetime) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _uuid_or_none(value: str | None) -> str | None:
+@functools.lru_cache(maxsize=1024)
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    """A rule id as the column's UUID (cached: a batch has few rules and many rows)."""
     try:
-        return None if value is None else str(uuid.UUID(value))
+        return None if value is None else uuid.UUID(value)
     except ValueError:
         return None
 
@@ -206,10 +219,10 @@ def _rec(rec_id: str, r: Evaluation, now: datetime) -> Recommendation:
     )
 
 
-def _command(rec_id: str, r: Evaluation) -> RepriceRequest:
+def _command(command_id: str, rec_id: str, r: Evaluation) -> RepriceRequest:
     assert r.price is not None
     return RepriceRequest(
-        request_id=str(uuid.uuid4()),
+        request_id=command_id,
         listing_id=r.listing_id,
         variant_id=r.variant_id,
         amount=Money(amount=r.price, currency=r.currency),  # whole units, as StockX takes them
@@ -221,5 +234,17 @@ def _command(rec_id: str, r: Evaluation) -> RepriceRequest:
     )
 
 
-def _event(type_: str, data: Any, r: Evaluation, cause: CloudEvent | None) -> CloudEvent:
-    return new_event(type_, data, source=SOURCE, subject=r.listing_id, cause=cause)
+def _event(
+    event_id: str, type_: str, data: Any, now: datetime, cause: CloudEvent | None
+) -> CloudEvent:
+    subject = data.listing_id
+    return CloudEvent(
+        id=event_id,
+        source=SOURCE,
+        type=type_,
+        subject=subject,
+        time=now,
+        data=data,
+        correlationid=(cause.correlationid or cause.id) if cause else event_id,
+        causationid=cause.id if cause else None,
+    )
