@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.pricing.conftest import AUTH, READ_AUTH, Service
+from soleflip.pricing.pollers import Reevaluator
+from tests.integration.pricing.conftest import AUTH, READ_AUTH, Service, pricing_settings
 from tests.integration.pricing.test_market_and_api import MARKET_SUBJECT, market
 
 LISTING = "orders.listing.upserted"
@@ -151,3 +152,38 @@ async def test_sale_prices_are_learned_from_orders(service: Service) -> None:
     await service.until(lambda: service.fetchval("SELECT count(*) FROM sale_price"))
     body = (await service.client.get("/api/v1/market/v9", headers=READ_AUTH)).json()
     assert [(s["order_number"], s["price"]["amount"]) for s in body["sales"]] == [("O-1", "175.00")]
+
+
+async def test_unconfirmed_reprice_is_halted_by_the_sweep(service: Service) -> None:
+    await _setup(service, auto=True)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+    await service.until(lambda: service.published("pricing.reprice.requested", wait=0.2))
+    sweeper = Reevaluator(service.runtime, pricing_settings(), clock=service.clock)
+    await sweeper.sweep()  # within the window: still pending
+    assert await service.fetchval("SELECT pending_amount FROM listing") == 149
+    service.clock.advance(61)
+    await sweeper.sweep()
+    reason = await service.fetchval("SELECT halted_reason FROM listing")
+    assert reason == "no confirmation of the reprice to 149.00 within 60 s"
+
+
+async def test_catalog_brand_scopes_the_rule(service: Service) -> None:
+    await _setup(service, auto=False)  # a catch-all beat_lowest_ask rule
+    nike = {"strategy": "earn_more", "brand": "Nike", "priority": 1}
+    assert (await service.client.post("/api/v1/rules", json=nike, headers=AUTH)).status_code == 201
+    product = {
+        "product_id": "c-1",
+        "stockx_product_id": "prod-1",
+        "title": "Dunk Low",
+        "brand": "Nike",
+        "style_id": "DD1391-100",
+        "variants": [{"variant_id": "cv-1", "stockx_variant_id": "v1"}],
+    }
+    await service.publish("catalog.product.upserted", "catalog.product.upserted", product)
+    await service.until(lambda: service.fetchval("SELECT count(*) FROM variant"))
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+
+    async def earn_more() -> list[dict[str, Any]]:
+        return [r for r in await _recs(service) if r["strategy"] == "earn_more"]
+
+    assert (await service.until(earn_more))[0]["price"]["amount"] == "158.00"

@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from soleflip.common.db import UnitOfWork
 from soleflip.common.observability import get_logger
@@ -148,8 +148,8 @@ class MarketPoller:
 
 
 class Reevaluator:
-    """Re-evaluates every active listing now and then, so expired cool-downs take effect even
-    when the market is quiet."""
+    """Now and then: halts reprices nobody confirmed, and re-evaluates every active listing, so
+    expired cool-downs take effect even when the market is quiet."""
 
     def __init__(
         self,
@@ -162,10 +162,16 @@ class Reevaluator:
         self.runtime, self.interval, self.clock, self._sleep = (
             runtime, settings.reevaluate_interval_s, clock, sleep,
         )  # fmt: skip
+        self.reject_after = timedelta(seconds=settings.reject_after_s)
 
     async def run(self) -> None:
         while True:
             await self._sleep(self.interval)
-            async with UnitOfWork(self.runtime.pool) as uow:
-                await handlers.reevaluate(uow.conn, self.clock())
-                await uow.commit()
+            await self.sweep()
+
+    async def sweep(self) -> None:
+        now = self.clock()
+        async with UnitOfWork(self.runtime.pool) as uow:
+            await handlers.expire_pending(uow.conn, now=now, reject_after=self.reject_after)
+            await handlers.reevaluate(uow.conn, now)
+            await uow.commit()

@@ -98,6 +98,14 @@ INSERT_FEES_SQL = "INSERT INTO fee_schedule (effective_from, schedule) VALUES ($
 SET_AUTOREPRICE_SQL = """
 UPDATE autoreprice SET enabled = $1, dry_run = $2, updated_at = now() RETURNING enabled, dry_run
 """
+#: Reprice requests nobody answered within the window: StockX (or orders) did not apply them.
+EXPIRE_PENDING_SQL = """
+UPDATE listing SET halted_reason = 'no confirmation of the reprice to ' || pending_amount
+                                   || ' within ' || $2::text || ' s',
+                   pending_amount = NULL, pending_since = NULL
+WHERE pending_since < $1
+RETURNING listing_id, halted_reason
+"""
 CLEAR_HALTS_SQL = "UPDATE listing SET halted_reason = NULL WHERE halted_reason IS NOT NULL"
 
 MarketRow = tuple[

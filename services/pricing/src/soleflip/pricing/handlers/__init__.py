@@ -11,7 +11,13 @@ from soleflip.pricing.handlers._admin import (
     update_rule,
 )
 from soleflip.pricing.handlers._market import from_poll, from_webhook, record_market
-from soleflip.pricing.handlers._mirror import apply_listing, apply_order, apply_product, apply_stock
+from soleflip.pricing.handlers._mirror import (
+    apply_listing,
+    apply_order,
+    apply_product,
+    apply_stock,
+    expire_pending,
+)
 from soleflip.pricing.handlers._reprice import (
     SOURCE,
     Context,
@@ -30,6 +36,7 @@ __all__ = [
     "create_rule",
     "delete_rule",
     "evaluate_rows",
+    "expire_pending",
     "fee_schedule_from",
     "from_poll",
     "from_webhook",

@@ -121,3 +121,14 @@ async def apply_product(conn: Conn, product: ProductData, *, now: datetime) -> N
         product.style_id,
     )
     await reevaluate(conn, now, variants=variant_ids)
+
+
+async def expire_pending(conn: Conn, *, now: datetime, reject_after: timedelta) -> list[str]:
+    """Halt listings whose reprice request got no answer at all within `reject_after` (orders
+    reports a rejected write by the listing keeping its amount, or not at all)."""
+    seconds = str(int(reject_after.total_seconds()))
+    rows = await conn.fetch(repository.EXPIRE_PENDING_SQL, now - reject_after, seconds)
+    for row in rows:
+        REPRICES.labels("rejected").inc()
+        log.error("pricing.reprice_rejected", listing_id=row[0], reason=row[1])
+    return [row[0] for row in rows]
