@@ -179,12 +179,14 @@ async def _open_loop(
     assert spec.rate_per_s
     conns = await _open(spec)
     loop = asyncio.get_running_loop()
+    # perf_counter, not loop.time(): uvloop's clock has millisecond resolution.
+    clock = time.perf_counter
     idle: deque[_Connection] = deque(conns)
     backlog: deque[tuple[int, float]] = deque()
-    begin = loop.time()
+    begin = clock()
     measure_from, stop_at = begin + spec.warmup_s, begin + spec.warmup_s + spec.duration_s
-    loop.call_at(measure_from, window.open)
-    loop.call_at(stop_at, window.close)
+    loop.call_later(spec.warmup_s, window.open)
+    loop.call_later(spec.warmup_s + spec.duration_s, window.close)
     interval = 1.0 / spec.rate_per_s
     tasks: set[asyncio.Task[None]] = set()
 
@@ -196,7 +198,7 @@ async def _open_loop(
                 result.errors += 1
                 return
             if scheduled >= measure_from:
-                result.latencies.append(loop.time() - scheduled)
+                result.latencies.append(clock() - scheduled)
                 result.statuses[status] += 1
             if not backlog:
                 idle.append(conn)
@@ -205,10 +207,9 @@ async def _open_loop(
 
     n = 0
     while (due := begin + n * interval) < stop_at:
-        if due > loop.time():
-            await asyncio.sleep(due - loop.time())
-        while begin + n * interval <= loop.time() and begin + n * interval < stop_at:
-            scheduled = begin + n * interval
+        if due > clock():
+            await asyncio.sleep(due - clock())
+        while (scheduled := begin + n * interval) <= clock() and scheduled < stop_at:
             if idle:
                 task = loop.create_task(send(idle.popleft(), n, scheduled))
                 tasks.add(task)

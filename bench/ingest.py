@@ -164,6 +164,12 @@ def measure(
         name: round(1e6 * (after[name] - before[name]) / served, 1) if served else None
         for name in watched
     }
+    # What one fully busy core would sustain at that cost (the per-worker capacity).
+    server_us = figures["cpu_us_per_request"].get("server")
+    workers = max(1, len(watched["server"].children())) if "server" in watched else 1
+    figures["requests_per_s_per_busy_core"] = (
+        round(1e6 / server_us * workers) if server_us else None
+    )
     return figures
 
 
