@@ -20,15 +20,18 @@ from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
 
+import asyncpg
 import httpx
 import msgspec
 import nats
 import pytest
+from cryptography.fernet import Fernet
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from soleflip.common.bus import STREAMS, Names
 from soleflip.common.db import migrate
 from soleflip.pricing.app import create_app
+from soleflip.pricing.sync import sync_market
 from tests.integration.pricing.conftest import AUTH, Clock, Service, make_settings, pricing_settings
 
 SETTLED = "SELECT pending_amount IS NULL FROM listing"
@@ -287,3 +290,37 @@ async def test_ask_war_between_two_sellers_stops_at_the_floor(
         assert len(set(prices)) == len(prices)  # never back up: no oscillation
         assert min(prices) >= FLOOR
         assert await seller.sim_amount() == str(FLOOR)
+
+
+async def test_sync_market_polls_every_tracked_product_once(
+    stack: Stack, fresh_database: str, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await migrate(fresh_database, "pricing", files("soleflip.pricing").joinpath("migrations"))
+    async with httpx.AsyncClient(timeout=5) as http:
+        products = (await http.get(f"{stack.sim}/_sim/state/products")).json()["products"][:3]
+        await http.post(f"{stack.sim}/_sim/requests/clear")
+        conn = await asyncpg.connect(fresh_database, server_settings={"search_path": "pricing"})
+        for product in products:
+            await conn.execute(
+                "INSERT INTO variant (variant_id, product_id) VALUES ($1, $2)",
+                product["variants"][0]["variantId"], product["productId"],
+            )  # fmt: skip
+        env = {
+            "SOLEFLIP_DATABASE_URL": fresh_database, "SOLEFLIP_NATS_URL": nats_url,
+            "SOLEFLIP_NATS_PREFIX": stack.names.prefix, "SOLEFLIP_LOG_LEVEL": "warning",
+            "SOLEFLIP_STOCKX_API_URL": f"{stack.sim}/v2", "SOLEFLIP_STOCKX_AUTH_URL": stack.sim,
+            "SOLEFLIP_STOCKX_CLIENT_ID": "sim-client",
+            "SOLEFLIP_STOCKX_CLIENT_SECRET": "sim-secret",
+            "SOLEFLIP_STOCKX_REFRESH_TOKEN": "sim-refresh",
+            "SOLEFLIP_STOCKX_API_KEY": "sim-api-key",
+            "SOLEFLIP_FERNET_KEYS": Fernet.generate_key().decode(),
+        }  # fmt: skip
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert await sync_market() == 0
+        known = await conn.fetchval("SELECT count(DISTINCT product_id) FROM market_latest")
+        await conn.close()
+        log = (await http.get(f"{stack.sim}/_sim/requests")).json()["requests"]
+    assert known == 3
+    market_calls = [r for r in log if r["path"].endswith("/market-data")]
+    assert len(market_calls) == 3  # one per product (EUR: no listing currency yet)

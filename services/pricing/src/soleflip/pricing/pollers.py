@@ -127,6 +127,10 @@ class MarketPoller:
             self.last_polled[product_id] = now.timestamp()
         return report
 
+    async def poll_product(self, product_id: str, currency: str, tier: str) -> bool:
+        """One per-product market-data call, recorded like a webhook; False when it failed."""
+        return await self._poll(product_id, currency, tier)
+
     async def _poll(self, product_id: str, currency: str, tier: str) -> bool:
         try:
             data = await self._stockx().get_product_market_data(

@@ -1,0 +1,62 @@
+"""`soleflip sync market`: refresh the market data of every tracked product once, now.
+
+    soleflip sync market
+
+Every product pricing tracks (listed, stocked or known from catalog) gets one per-product
+market-data call per listing currency, recorded through the same path as webhooks and polls
+(changes are stored, published and re-evaluate their listings). It spends from the shared StockX
+budget at market-data priority, so a large catalog may stop at the budget and say so. A tqdm bar
+shows progress on stderr. `--since` is accepted for symmetry and ignored: market data has no
+history to backfill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
+
+from soleflip.common.observability import configure_observability
+from soleflip.common.runtime import ServiceRuntime
+from soleflip.common.settings import load_settings
+from soleflip.common.stockx import StockXBudgetExhausted
+from soleflip.pricing.app import SERVICE, STREAMS
+from soleflip.pricing.http import utc_now
+from soleflip.pricing.pollers import MarketPoller
+from soleflip.pricing.settings import load_pricing_settings
+
+
+async def sync_market() -> int:
+    settings = load_settings()
+    configure_observability(SERVICE, settings)
+    runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS)
+    async with runtime.lifespan():
+        poller = MarketPoller(runtime, load_pricing_settings(), clock=utc_now)
+        products, currencies = await poller.plan()
+        failures = 0
+        with tqdm(total=len(products) * len(currencies), unit="call", file=sys.stderr) as bar:
+            try:
+                for product_id, tier in products:
+                    for currency in currencies:
+                        failures += not await poller.poll_product(product_id, currency, tier)
+                        bar.update(1)
+            except StockXBudgetExhausted as exc:
+                print(f"sync market: stopped, {exc}", file=sys.stderr)
+                return 1
+    print(f"sync market: {len(products)} products, {failures} failed calls")
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="soleflip sync", description=__doc__)
+    parser.add_argument("what", choices=["market"])
+    parser.add_argument("--since", help="ignored: market data has no history to backfill")
+    parser.parse_args(argv)
+    return asyncio.run(sync_market())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
