@@ -166,10 +166,7 @@ def measure(
     }
     # What one fully busy core would sustain at that cost (the per-worker capacity).
     server_us = figures["cpu_us_per_request"].get("server")
-    workers = max(1, len(watched["server"].children())) if "server" in watched else 1
-    figures["requests_per_s_per_busy_core"] = (
-        round(1e6 / server_us * workers) if server_us else None
-    )
+    figures["requests_per_s_per_busy_core"] = round(1e6 / server_us) if server_us else None
     return figures
 
 

@@ -54,3 +54,11 @@ def test_without_any_secret_the_sender_refuses(
 
 def test_an_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["x.y", str(tmp_path / "missing.json"), "--secret", SECRET]) == 2
+
+
+def test_a_whole_event_is_sent_as_it_is_with_its_own_id() -> None:
+    event = {"specversion": "1.0", "id": "own-1", "type": "x.y", "source": "me", "data": {"a": 1}}
+    body, headers = build_request("ignored.type", event, source="stockx", secret=SECRET, token=None)
+    assert json.loads(body) == event
+    assert headers["webhook-id"] == "own-1"
+    assert "authorization" not in headers

@@ -3,8 +3,9 @@
     soleflip webhook send <type> <json-file|-> [--url http://127.0.0.1:8000]
         [--source stockx|n8n] [--secret whsec_...] [--token TOKEN] [--id ID]
 
-The file holds the event's `data`; the sender wraps it in a CloudEvent (id: `--id` or a new
-UUIDv7) and signs the exact bytes it sends (Standard Webhooks). Without `--secret` the first of
+The file holds the event's `data` (wrapped in a CloudEvent; id: `--id` or a new UUIDv7) or a
+whole event (an object with `specversion`, sent as it is); the sender signs the exact bytes it
+sends (Standard Webhooks). Without `--secret` the first of
 `SOLEFLIP_WEBHOOK_SECRETS_<SOURCE>` is used; for n8n, `--token` (or the first of
 `SOLEFLIP_N8N_TOKENS` when no secret is configured) is sent as a bearer token.
 """
@@ -42,20 +43,29 @@ def build_request(
     token: str | None,
     event_id: str | None = None,
 ) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of one signed webhook (signed when `secret`, bearer when `token`)."""
-    event = CloudEvent(
-        id=event_id or uuid7(),
-        source=f"soleflip-cli/{source}",
-        type=event_type,
-        time=datetime.now(UTC),
-        data=data,
-    )
-    body = encode_event(event)
-    headers = {"content-type": "application/json", "webhook-id": event.id}
+    """The body and headers of one signed webhook (signed when `secret`, bearer when `token`).
+
+    `data` is the event's data, or a whole event (an object with `specversion`): that is sent
+    as it is, with `type`, `id` and `source` filled in when it lacks them.
+    """
+    if isinstance(data, dict) and "specversion" in data:
+        whole = {"type": event_type, "source": f"soleflip-cli/{source}", **data}
+        whole["id"] = str(whole.get("id") or event_id or uuid7())
+        msg_id, body = whole["id"], msgspec.json.encode(whole)
+    else:
+        event = CloudEvent(
+            id=event_id or uuid7(),
+            source=f"soleflip-cli/{source}",
+            type=event_type,
+            time=datetime.now(UTC),
+            data=data,
+        )
+        msg_id, body = event.id, encode_event(event)
+    headers = {"content-type": "application/json", "webhook-id": msg_id}
     if secret:
         timestamp = str(int(time.time()))
         headers["webhook-timestamp"] = timestamp
-        headers["webhook-signature"] = sign(secret, event.id, timestamp, body)
+        headers["webhook-signature"] = sign(secret, msg_id, timestamp, body)
     if token:
         headers["authorization"] = f"Bearer {token}"
     return body, headers
