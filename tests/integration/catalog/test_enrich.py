@@ -7,16 +7,13 @@ import asyncpg
 from soleflip.catalog import queries
 from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.testing import Sim
-from soleflip.common.db import UnitOfWork
 from soleflip.common.stockx import StockXClient
 
 TTL = 3600.0
 
 
 async def _enrich(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> tuple[str, str | None]:
-    async with UnitOfWork(pool) as uow:
-        outcome = await enrich_sku(uow.conn, stockx, sku, ttl_s=TTL)
-        await uow.commit()
+    outcome = await enrich_sku(pool, stockx, sku, ttl_s=TTL)
     if outcome.product_id is None:
         return outcome.status, None
     async with pool.acquire() as conn:

@@ -13,7 +13,6 @@ from soleflip.catalog import queries
 from soleflip.catalog.domain import AmbiguousSize, pick_variant
 from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.testing import Sim
-from soleflip.common.db import UnitOfWork
 from soleflip.common.stockx import StockXClient
 
 TTL = 3600.0
@@ -52,9 +51,7 @@ def catalog(sim: Sim) -> list[dict[str, Any]]:
 
 
 async def _resolve(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> str | None:
-    async with UnitOfWork(pool) as uow:
-        outcome = await enrich_sku(uow.conn, stockx, sku, ttl_s=TTL)
-        await uow.commit()
+    outcome = await enrich_sku(pool, stockx, sku, ttl_s=TTL)
     if outcome.status != "resolved":
         assert outcome.product_id is None
         return None

@@ -10,16 +10,13 @@ from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.pollers import refresh_round
 from soleflip.catalog.testing import Sim
 from soleflip.common.contracts.catalog import REMAPPED, UPSERTED, RemapData
-from soleflip.common.db import UnitOfWork
 from soleflip.common.stockx import StockXClient
 
 OUTBOX_SQL = "SELECT subject, payload FROM outbox ORDER BY id"
 
 
 async def _enrich(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> str:
-    async with UnitOfWork(pool) as uow:
-        outcome = await enrich_sku(uow.conn, stockx, sku, ttl_s=3600)
-        await uow.commit()
+    outcome = await enrich_sku(pool, stockx, sku, ttl_s=3600)
     assert outcome.product_id is not None
     return outcome.product_id
 
@@ -75,9 +72,7 @@ async def test_re_enriching_a_stale_product_remaps_it_instead_of_duplicating_it(
     assert before is not None
     new_id = sim.stale([before.stockx_product_id])[before.stockx_product_id]
 
-    async with UnitOfWork(pool) as uow:
-        outcome = await enrich_sku(uow.conn, stockx, "B75806", ttl_s=0)
-        await uow.commit()
+    outcome = await enrich_sku(pool, stockx, "B75806", ttl_s=0)
 
     assert outcome.product_id == product_id
     async with pool.acquire() as conn:

@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.openapi.spec import Tag
 
 from soleflip.catalog.consumers import (
+    BATCH_SIZE,
     INGEST_DURABLE,
     INGEST_SUBJECTS,
     ORDERS_DURABLE,
@@ -79,8 +80,9 @@ class Catalog:
             subjects=list(subjects),
             handler=handler,
             publisher=rt.publisher,
-            # Enrichment on demand waits for the shared StockX budget: give it time.
-            ack_wait=120.0,
+            # Enrichment on demand may wait long for the shared StockX budget: the runner keeps
+            # the message in hand alive with in-progress acks, so take one at a time.
+            batch_size=BATCH_SIZE,
             fetch_timeout=self.options.fetch_timeout_s,
         )
 

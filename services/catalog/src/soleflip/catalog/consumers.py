@@ -4,6 +4,12 @@
 be new); `catalog-orders` reads orders, listings and stock, enriching products they mention that
 the catalog does not hold yet. Each event is claimed in the `inbox` in the handler's transaction,
 so a redelivery has no second effect; an undecodable event is poison and goes to the DLQ.
+
+StockX calls happen before that transaction, with no connection held (they may wait long for
+the shared budget); an event already in the inbox is skipped before any call. While a handler
+waits, the `ConsumerRunner` tells the server it is in progress every `ack_wait / 3`, so the
+default ack wait holds; the consumers fetch one message at a time, because only the message in
+hand is kept alive that way.
 """
 
 from __future__ import annotations
@@ -43,6 +49,10 @@ ORDERS_DURABLE = "catalog-orders"
 # The known types only: a future orders event type must not land in our DLQ as poison.
 ORDERS_SUBJECTS = (ORDER_UPSERTED, LISTING_UPSERTED, STOCK_UPSERTED)
 
+#: One message at a time: see the module docstring.
+BATCH_SIZE = 1
+SEEN_SQL = "SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2"
+
 Apply = Callable[[Conn], Awaitable[None]]
 
 
@@ -55,6 +65,10 @@ class CatalogConsumers:
     ttl_s: float
     on_job: Callable[[], None] = lambda: None
 
+    async def _seen(self, durable: str, event_id: str) -> bool:
+        """Already applied: skip it before spending StockX calls on it."""
+        return await self.pool().fetchval(SEEN_SQL, durable, event_id) is not None
+
     async def _once(self, durable: str, event_id: str, apply: Apply) -> None:
         async with UnitOfWork(self.pool()) as uow:
             if await claim(uow.conn, durable, event_id):
@@ -63,32 +77,33 @@ class CatalogConsumers:
 
     async def handle_ingest(self, message: Message) -> None:
         event = ingest_event_decoder.decode(message.data)
-        raw = message.event().data
+        if await self._seen(INGEST_DURABLE, event.id):
+            return
+        plans: list[handlers.Enrichment] = []
         match event:
             case StockxProductUpdated():
-
-                async def apply(conn: Conn) -> None:
-                    await handlers.apply_product(conn, self.stockx(), raw)
-
+                raw = message.event().data
+                plans = await handlers.plan_product_event(
+                    self.pool(), self.stockx(), raw, sent_at=event.time
+                )
             case CatalogEnrichmentRequested(data=request):
 
-                async def apply(conn: Conn) -> None:
+                async def create(conn: Conn) -> None:
                     await jobs.create_job(conn, request.skus, source="event")
-                    self.on_job()
 
+                await self._once(INGEST_DURABLE, event.id, create)
+                self.on_job()
+                return
             case InventoryItemPurchased(data=purchase):
-
-                async def apply(conn: Conn) -> None:
-                    await handlers.ensure_known(
-                        conn, self.stockx(), stockx_ids=[], skus=[purchase.sku], ttl_s=self.ttl_s
-                    )
-
+                plans = await self._unknown(stockx_ids=[], skus=[purchase.sku])
             case _:
                 return  # the filter subjects admit nothing else
-        await self._once(INGEST_DURABLE, event.id, apply)
+        await self._write(INGEST_DURABLE, event.id, plans)
 
     async def handle_orders(self, message: Message) -> None:
         event = orders_event_decoder.decode(message.data)
+        if await self._seen(ORDERS_DURABLE, event.id):
+            return
         stockx_ids: list[str] = []
         skus: list[str] = []
         match event:
@@ -98,10 +113,18 @@ class CatalogConsumers:
                 stockx_ids.append(listing.product_id)
             case StockUpserted(data=stock):
                 skus.append(stock.sku)
+        plans = await self._unknown(stockx_ids=stockx_ids, skus=skus)
+        await self._write(ORDERS_DURABLE, event.id, plans)
 
+    async def _unknown(
+        self, *, stockx_ids: list[str], skus: list[str]
+    ) -> list[handlers.Enrichment]:
+        return await handlers.plan_unknown(
+            self.pool(), self.stockx(), stockx_ids=stockx_ids, skus=skus, ttl_s=self.ttl_s
+        )
+
+    async def _write(self, durable: str, event_id: str, plans: list[handlers.Enrichment]) -> None:
         async def apply(conn: Conn) -> None:
-            await handlers.ensure_known(
-                conn, self.stockx(), stockx_ids=stockx_ids, skus=skus, ttl_s=self.ttl_s
-            )
+            await handlers.write_all(conn, plans)
 
-        await self._once(ORDERS_DURABLE, event.id, apply)
+        await self._once(durable, event_id, apply)

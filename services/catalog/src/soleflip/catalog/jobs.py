@@ -1,22 +1,36 @@
 """Batch enrichment jobs: one row per SKU, worked on concurrently, resumable after a crash.
 
-A worker locks one pending item (`FOR UPDATE SKIP LOCKED`), makes its StockX calls, stores the
-product and marks the item finished in the same transaction. A killed process therefore leaves
-its in-flight items pending (its transactions roll back and its locks vanish with its
-connections) and every finished item finished: a restart repeats no finished SKU's calls.
+A worker claims one pending item in a short statement, makes its StockX calls with no
+connection held, then stores the product and marks the item finished in one short transaction.
+A killed process therefore leaves every finished item finished (a restart repeats no finished
+SKU's calls) and its in-flight items pending but claimed.
+
+Who may take over a claimed item: every `run_job` is a runner with a random id and holds a
+session-level advisory lock on that id (one idle connection per runner, whatever its
+concurrency) for as long as it works. Postgres frees the lock when the runner's session ends,
+kill -9 included, so a claimer that can take the lock itself knows the owner is dead and takes
+the item at once, with no lease to wait out.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import asyncpg
 import msgspec
 
 from soleflip.catalog.domain import code_keys, is_gtin
-from soleflip.catalog.handlers import CatalogSource, EnrichOutcome, enrich_sku
+from soleflip.catalog.handlers import (
+    CatalogSource,
+    Enrichment,
+    EnrichOutcome,
+    plan_sku,
+    write_enrichment,
+)
 from soleflip.common.contracts import uuid7
 from soleflip.common.db import Conn, UnitOfWork
 from soleflip.common.errors import SoleflipError
@@ -29,17 +43,25 @@ INSERT_ITEMS_SQL = """
 INSERT INTO enrichment_item (job_id, position, sku)
 SELECT $1, p, s FROM unnest($2::int[], $3::text[]) AS t(p, s)
 """
+# pg_try_advisory_xact_lock succeeds only on a dead runner's id (a live one holds it); the
+# transaction-level lock it takes ends with this statement.
 CLAIM_ITEM_SQL = """
-SELECT position, sku FROM enrichment_item
-WHERE job_id = $1 AND status = 'pending'
-ORDER BY position
-LIMIT 1
-FOR UPDATE SKIP LOCKED
+UPDATE enrichment_item SET claimed_by = $2
+WHERE job_id = $1 AND position = (
+    SELECT position FROM enrichment_item
+    WHERE job_id = $1 AND status = 'pending'
+      AND (claimed_by IS NULL OR (claimed_by <> $2 AND pg_try_advisory_xact_lock(claimed_by)))
+    ORDER BY position
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED)
+RETURNING position, sku
 """
+RUNNER_LOCK_SQL = "SELECT pg_advisory_lock($1::bigint)"
+RUNNER_UNLOCK_SQL = "SELECT pg_advisory_unlock($1::bigint)"
 FINISH_ITEM_SQL = """
 UPDATE enrichment_item
 SET status = $3, product_id = $4::uuid, candidates = $5, detail = $6, finished_at = now()
-WHERE job_id = $1 AND position = $2
+WHERE job_id = $1 AND position = $2 AND status = 'pending'
 """
 START_JOB_SQL = "UPDATE enrichment_job SET status = 'running' WHERE id = $1 AND status = 'pending'"
 FINISH_JOB_SQL = """
@@ -129,31 +151,59 @@ async def _finish_item(conn: Conn, job_id: str, position: int, outcome: EnrichOu
     )
 
 
-async def _enrich_guarded(
-    conn: Conn, stockx: CatalogSource, sku: str, ttl_s: float
-) -> EnrichOutcome:
-    """Enrich inside a savepoint: a failure undoes its writes but still finishes the item."""
+async def _plan_guarded(
+    pool: asyncpg.Pool, stockx: CatalogSource, sku: str, ttl_s: float
+) -> Enrichment:
+    """Plan one SKU at StockX; an expected failure still finishes the item (as failed)."""
+    try:
+        return await plan_sku(pool, stockx, sku, ttl_s=ttl_s)
+    except SoleflipError as exc:
+        return _failed(f"{type(exc).__name__}: {exc.detail}")
+    except (asyncpg.PostgresError, msgspec.ValidationError) as exc:
+        log.exception("catalog.enrich_failed", sku=sku)
+        return _failed(type(exc).__name__)
+
+
+def _failed(detail: str) -> Enrichment:
+    return Enrichment(EnrichOutcome("failed", detail=detail))
+
+
+async def _write_guarded(conn: Conn, sku: str, plan: Enrichment) -> EnrichOutcome:
+    """Write inside a savepoint: a failure undoes its writes but still finishes the item."""
     try:
         async with conn.transaction():
-            return await enrich_sku(conn, stockx, sku, ttl_s=ttl_s)
-    except SoleflipError as exc:
-        return EnrichOutcome("failed", detail=f"{type(exc).__name__}: {exc.detail}")
-    except (asyncpg.PostgresError, msgspec.ValidationError) as exc:
+            return await write_enrichment(conn, plan)
+    except asyncpg.PostgresError as exc:
         log.exception("catalog.enrich_failed", sku=sku)
         return EnrichOutcome("failed", detail=type(exc).__name__)
 
 
-async def _work_one(pool: asyncpg.Pool, stockx: CatalogSource, job_id: str, ttl_s: float) -> bool:
-    """Claim, enrich and finish one item; False when no pending item is left to claim."""
+async def _work_one(
+    pool: asyncpg.Pool, stockx: CatalogSource, job_id: str, runner: int, ttl_s: float
+) -> bool:
+    """Claim, plan and finish one item; False when no pending item is left to claim."""
+    row = await pool.fetchrow(CLAIM_ITEM_SQL, job_id, runner)
+    if row is None:
+        return False
+    plan = await _plan_guarded(pool, stockx, row["sku"], ttl_s)
     async with UnitOfWork(pool) as uow:
-        row = await uow.conn.fetchrow(CLAIM_ITEM_SQL, job_id)
-        if row is None:
-            return False
-        outcome = await _enrich_guarded(uow.conn, stockx, row["sku"], ttl_s)
+        outcome = await _write_guarded(uow.conn, row["sku"], plan)
         await _finish_item(uow.conn, job_id, row["position"], outcome)
         await uow.conn.execute(FINISH_JOB_SQL, job_id)
         await uow.commit()
     return True
+
+
+@contextlib.asynccontextmanager
+async def _runner(pool: asyncpg.Pool) -> AsyncIterator[int]:
+    """A runner id, alive (its advisory lock held by one idle session) until the block ends."""
+    runner = secrets.randbits(63)
+    async with pool.acquire() as conn:
+        await conn.execute(RUNNER_LOCK_SQL, runner)
+        try:
+            yield runner
+        finally:
+            await conn.execute(RUNNER_UNLOCK_SQL, runner)
 
 
 async def run_job(
@@ -167,11 +217,12 @@ async def run_job(
 ) -> None:
     """Work a job until no pending item is left (other processes may share the work)."""
     await pool.execute(START_JOB_SQL, job_id)
+    async with _runner(pool) as runner:
 
-    async def worker() -> None:
-        while await _work_one(pool, stockx, job_id, ttl_s):
-            if progress is not None:
-                progress(await job_finished(pool, job_id))
+        async def worker() -> None:
+            while await _work_one(pool, stockx, job_id, runner, ttl_s):
+                if progress is not None:
+                    progress(await job_finished(pool, job_id))
 
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
     await pool.execute(FINISH_JOB_SQL, job_id)

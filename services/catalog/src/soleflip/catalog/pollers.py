@@ -17,7 +17,6 @@ import asyncpg
 
 from soleflip.catalog import jobs, queries
 from soleflip.catalog.handlers import CatalogSource, refresh_product
-from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import SoleflipError
 from soleflip.common.observability import get_logger
 
@@ -37,9 +36,7 @@ async def refresh_round(
     outcomes: Counter[str] = Counter()
     for stale in due:
         try:
-            async with UnitOfWork(pool) as uow:
-                outcomes[await refresh_product(uow.conn, stockx, stale)] += 1
-                await uow.commit()
+            outcomes[await refresh_product(pool, stockx, stale)] += 1
         except SoleflipError as exc:
             # One product's trouble (budget, 5xx) must not stop the round; it stays due.
             log.warning("catalog.refresh_failed", product_id=stale.id, error=repr(exc))

@@ -1,0 +1,89 @@
+"""Events that mention products: a relayed StockX product, and purchases, orders, listings and
+stock naming products or SKUs the catalog may not hold yet (enriched on demand).
+
+Each planner reads and asks StockX first and returns `Enrichment`s; the consumer writes them
+with `write_all` in one short transaction together with its inbox claim.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from soleflip.catalog import queries
+from soleflip.catalog.handlers._enrich import (
+    Enrichment,
+    EnrichOutcome,
+    plan_sku,
+    write_enrichment,
+)
+from soleflip.catalog.handlers._source import (
+    PRIORITY,
+    CatalogSource,
+    Fetched,
+    fetch_product,
+    fetched,
+)
+from soleflip.common.db import Conn
+from soleflip.common.observability import get_logger
+from soleflip.common.stockx import Product, ProductVariant, StockXNotFound
+
+log = get_logger(__name__)
+
+
+def _stored(product: Fetched) -> Enrichment:
+    return Enrichment(EnrichOutcome("resolved"), product)
+
+
+async def plan_product_event(
+    pool: asyncpg.Pool, stockx: CatalogSource, raw: dict[str, Any], *, sent_at: datetime | None
+) -> list[Enrichment]:
+    """A relayed StockX product resource; its variants are fetched only when new to us."""
+    product = msgspec.convert(raw, Product)
+    source_time = sent_at or datetime.now(UTC)
+    raw_variants = raw.get("variants")
+    if raw_variants is not None:
+        variants = msgspec.convert(raw_variants, list[ProductVariant])
+        return [_stored(fetched(product, variants, source_time=source_time, scope="some"))]
+    async with pool.acquire() as conn:
+        known = await queries.known_stockx_ids(conn, [product.product_id])
+    if known:  # keep the variants we hold
+        return [_stored(fetched(product, [], source_time=source_time, scope="none"))]
+    variants = await stockx.get_product_variants(product.product_id, priority=PRIORITY)
+    return [_stored(fetched(product, variants, source_time=source_time))]
+
+
+async def plan_unknown(
+    pool: asyncpg.Pool,
+    stockx: CatalogSource,
+    *,
+    stockx_ids: list[str],
+    skus: list[str],
+    ttl_s: float,
+) -> list[Enrichment]:
+    """Enrich the products an event mentions that the catalog does not hold."""
+    async with pool.acquire() as conn:
+        missing = sorted(set(stockx_ids) - await queries.known_stockx_ids(conn, stockx_ids))
+        unknown = [s for s in dict.fromkeys(skus) if not await queries.products_by_sku(conn, s)]
+    plans = []
+    for stockx_id in missing:
+        try:
+            plans.append(_stored(await fetch_product(stockx, stockx_id)))
+        except StockXNotFound:
+            # A stale id in someone else's event: the refresh poller remaps ours, not theirs.
+            log.info("catalog.unknown_stockx_product", stockx_product_id=stockx_id)
+    for sku in unknown:
+        plan = await plan_sku(pool, stockx, sku, ttl_s=ttl_s)
+        if plan.outcome.status != "resolved":
+            log.info("catalog.sku_unresolved", sku=sku, reason=plan.outcome.detail)
+        plans.append(plan)
+    return plans
+
+
+async def write_all(conn: Conn, plans: list[Enrichment]) -> None:
+    """Write every plan inside the caller's transaction."""
+    for plan in plans:
+        await write_enrichment(conn, plan)

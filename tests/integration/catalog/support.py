@@ -1,0 +1,96 @@
+"""Helpers shared by the catalog integration tests: a StockX source that watches the database
+while each call is made, and consumer messages built without a server."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import asyncpg
+from nats.aio.msg import Msg
+from opentelemetry.context import Context
+
+from soleflip.catalog.handlers import PRIORITY
+from soleflip.common.bus import Message
+from soleflip.common.contracts import CloudEvent, encode_event
+from soleflip.common.stockx import (
+    Priority,
+    Product,
+    ProductVariant,
+    ProductVariantDetails,
+    SearchPage,
+    StockXClient,
+)
+
+# Connections of this database waiting inside a transaction: what a StockX call must not hold.
+OPEN_TRANSACTIONS_SQL = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND state LIKE 'idle in transaction%'
+"""
+
+
+class WatchedSource:
+    """The real StockX client, counting the transactions open in the database at every call."""
+
+    def __init__(self, client: StockXClient, watcher: asyncpg.Connection) -> None:
+        self._client, self._watcher = client, watcher
+        self.open_at_call: list[int] = []
+
+    async def _watch(self) -> None:
+        self.open_at_call.append(int(await self._watcher.fetchval(OPEN_TRANSACTIONS_SQL)))
+
+    async def search_catalog(
+        self,
+        query: str,
+        *,
+        page_number: int = 1,
+        page_size: int = 10,
+        priority: Priority = PRIORITY,
+    ) -> SearchPage:
+        await self._watch()
+        return await self._client.search_catalog(query, page_size=page_size, priority=priority)
+
+    async def get_product(self, product_id: str, *, priority: Priority = PRIORITY) -> Product:
+        await self._watch()
+        return await self._client.get_product(product_id, priority=priority)
+
+    async def get_product_variants(
+        self, product_id: str, *, priority: Priority = PRIORITY
+    ) -> list[ProductVariant]:
+        await self._watch()
+        return await self._client.get_product_variants(product_id, priority=priority)
+
+    async def get_variants_by_gtin(
+        self, gtin: str, *, priority: Priority = PRIORITY
+    ) -> ProductVariantDetails:
+        await self._watch()
+        return await self._client.get_variants_by_gtin(gtin, priority=priority)
+
+
+def message(subject: str, event: CloudEvent | bytes) -> Message:
+    """A delivered message as a consumer's handler sees it (no server, never settled)."""
+    data = event if isinstance(event, bytes) else encode_event(event)
+    return Message(
+        subject=subject,
+        data=data,
+        headers={},
+        event_id=None if isinstance(event, bytes) else event.id,
+        num_delivered=1,
+        stream_seq=1,
+        otel_context=Context(),
+        raw=cast(Msg, None),
+    )
+
+
+def purchase(sku: str, external_id: str = "p-1") -> dict[str, Any]:
+    """An `inventory.item.purchased` payload for one unit of `sku`."""
+    return {
+        "sku": sku,
+        "size": "9",
+        "size_type": "us m",
+        "quantity": 1,
+        "unit_cost": {"amount": "80.00", "currency": "EUR"},
+        "purchased_at": "2026-11-01T10:00:00Z",
+        "supplier": "shop",
+        "external_id": external_id,
+    }
