@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
+from soleflip.pricing.pollers import housekeeping
 from tests.integration.pricing.conftest import AUTH, READ_AUTH, Service
 
 MARKET_SUBJECT = "ingest.stockx.market.updated"
@@ -120,3 +124,27 @@ async def test_fee_schedule_defaults_and_changes_apply_to_quotes(service: Servic
     assert (
         await client.put("/api/v1/fees", json={"seller_level": 9}, headers=AUTH)
     ).status_code == 422
+
+
+async def test_housekeeping_prunes_old_inbox_claims_and_published_outbox_rows(
+    service: Service,
+) -> None:
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+    await service.until(
+        lambda: service.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL")
+    )
+    async with service.runtime.pool.acquire() as conn:
+        await conn.execute("UPDATE inbox SET received_at = now() - interval '15 days'")
+        await conn.execute("UPDATE outbox SET published_at = now() - interval '3 days'")
+    slept: list[float] = []
+
+    async def once(seconds: float) -> None:
+        if slept:
+            raise asyncio.CancelledError
+        slept.append(seconds)
+
+    with pytest.raises(asyncio.CancelledError):
+        await housekeeping(service.runtime, sleep=once)
+    assert await service.fetchval("SELECT count(*) FROM inbox") == 0
+    assert await service.fetchval("SELECT count(*) FROM outbox") == 0
+    assert slept == [3600.0]

@@ -1,8 +1,8 @@
 """Composition root of pricing: settings in, a Litestar app out (port 8003, schema `pricing`).
 
 The `ServiceRuntime` owns the pool, NATS, the outbox relay, the three consumers (market data
-from ingest, orders' listings/stock/orders, catalog's products) and two leader-elected tasks
-(the market poller and the periodic re-evaluation).
+from ingest, orders' listings/stock/orders, catalog's products) and three leader-elected tasks
+(the market poller, the periodic re-evaluation sweep and inbox/outbox pruning).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import Settings
 from soleflip.pricing.consumers import PricingConsumers, register
 from soleflip.pricing.http import CONTROLLERS, Pricing, utc_now
-from soleflip.pricing.pollers import MarketPoller, Reevaluator
+from soleflip.pricing.pollers import MarketPoller, Reevaluator, housekeeping
 from soleflip.pricing.settings import PricingSettings, load_pricing_settings
 
 DEFAULT_PORT = 8003
@@ -44,6 +44,7 @@ def build_runtime(
         runtime.add_task("market-poller", lambda _rt: poller.run(), leader=True)
     reevaluator = Reevaluator(runtime, pricing, clock=clock)
     runtime.add_task("reevaluate", lambda _rt: reevaluator.run(), leader=True)
+    runtime.add_task("housekeeping", housekeeping, leader=True)
     return runtime
 
 

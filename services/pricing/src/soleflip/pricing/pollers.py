@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from soleflip.common.db import UnitOfWork
+from soleflip.common.db import UnitOfWork, prune_inbox, prune_outbox
 from soleflip.common.observability import get_logger
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.stockx import Priority, StockXBudgetExhausted, StockXClient, StockXError
@@ -29,6 +29,7 @@ from soleflip.pricing.settings import PricingSettings
 
 log = get_logger(__name__)
 DAY_S = 86_400.0
+Sleep = Callable[[float], Awaitable[None]]
 TIERS = ("listed", "stocked", "tracked")  # tier 2, 1, 0 in TRACKED_PRODUCTS_SQL
 
 
@@ -179,3 +180,20 @@ class Reevaluator:
             await handlers.expire_pending(uow.conn, now=now, reject_after=self.reject_after)
             await handlers.reevaluate(uow.conn, now)
             await uow.commit()
+
+
+#: Inbox claims outlive any redelivery (max_deliver x longest NAK delay) by far; published outbox
+#: rows are only kept for inspection.
+INBOX_RETENTION = timedelta(days=14)
+OUTBOX_RETENTION = timedelta(days=2)
+
+
+async def housekeeping(
+    runtime: ServiceRuntime, *, every_s: float = 3600.0, sleep: Sleep = asyncio.sleep
+) -> None:
+    """Prune old inbox claims and published outbox rows, hourly."""
+    while True:
+        await sleep(every_s)
+        inbox = await prune_inbox(runtime.pool, INBOX_RETENTION)
+        outbox = await prune_outbox(runtime.pool, OUTBOX_RETENTION)
+        log.info("pricing.housekeeping", inbox_pruned=inbox, outbox_pruned=outbox)
