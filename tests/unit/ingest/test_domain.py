@@ -251,3 +251,18 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     assert bucket.take(100.11) == 0.0
     assert retry_after(0.1) == "1"
     assert retry_after(2.5) == "3"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'\n  {"type": "x.y"}',
+        b'{"type":"x.y","data":{"k":[1,2]}}',
+        b'{ "data": {"id": "inner"}, "type": "x.y" }',
+    ],
+)
+def test_filled_in_ids_and_sources_keep_the_rest_of_the_bytes(body: bytes) -> None:
+    [event], _ = parse_events(body, "wh-3", "n8n")
+    decoded = decode_event(event.payload)
+    assert (decoded.id, decoded.source, decoded.type) == ("wh-3", "/webhooks/n8n", "x.y")
+    assert event.payload.endswith(body.lstrip()[1:])
