@@ -84,7 +84,7 @@ class CatalogConsumers:
             case StockxProductUpdated():
                 raw = message.event().data
                 plans = await handlers.plan_product_event(
-                    self.pool(), self.stockx(), raw, sent_at=event.time
+                    self.pool(), self.stockx(), raw, sent_at=event.time, ttl_s=self.ttl_s
                 )
             case CatalogEnrichmentRequested(data=request):
 

@@ -3,6 +3,13 @@ stock naming products or SKUs the catalog may not hold yet (enriched on demand).
 
 Each planner reads and asks StockX first and returns `Enrichment`s; the consumer writes them
 with `write_all` in one short transaction together with its inbox claim.
+
+A relayed product whose id already answers 404 (StockX re-keyed it after the relay saw it) is a
+legitimate event, not poison: dead-lettering it would only loop it through the DLQ. When we
+hold the product, its stored variants are kept and the refresh poller remaps the id later. When
+we do not, the event's style id finds the product again exactly (as any SKU enrichment would);
+an event without a style id, or whose style id has no exact match, is ignored with a warning
+and counted in `soleflip_catalog_product_events{outcome="ignored"}`.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from soleflip.catalog.handlers._source import (
     fetch_product,
     fetched,
 )
+from soleflip.catalog.metrics import PRODUCT_EVENTS
 from soleflip.common.db import Conn
 from soleflip.common.observability import get_logger
 from soleflip.common.stockx import Product, ProductVariant, StockXNotFound
@@ -39,7 +47,12 @@ def _stored(product: Fetched) -> Enrichment:
 
 
 async def plan_product_event(
-    pool: asyncpg.Pool, stockx: CatalogSource, raw: dict[str, Any], *, sent_at: datetime | None
+    pool: asyncpg.Pool,
+    stockx: CatalogSource,
+    raw: dict[str, Any],
+    *,
+    sent_at: datetime | None,
+    ttl_s: float,
 ) -> list[Enrichment]:
     """A relayed StockX product resource; its variants are fetched only when new to us."""
     product = msgspec.convert(raw, Product)
@@ -52,8 +65,30 @@ async def plan_product_event(
         known = await queries.known_stockx_ids(conn, [product.product_id])
     if known:  # keep the variants we hold
         return [_stored(fetched(product, [], source_time=source_time, scope="none"))]
-    variants = await stockx.get_product_variants(product.product_id, priority=PRIORITY)
+    try:
+        variants = await stockx.get_product_variants(product.product_id, priority=PRIORITY)
+    except StockXNotFound:
+        return await _plan_rekeyed(pool, stockx, product, ttl_s)
     return [_stored(fetched(product, variants, source_time=source_time))]
+
+
+async def _plan_rekeyed(
+    pool: asyncpg.Pool, stockx: CatalogSource, product: Product, ttl_s: float
+) -> list[Enrichment]:
+    """An unknown product whose relayed id answers 404: found by style id, or let go."""
+    if product.style_id:
+        plan = await plan_sku(pool, stockx, product.style_id, ttl_s=ttl_s)
+        if plan.outcome.status == "resolved":
+            PRODUCT_EVENTS.labels("resolved_by_style").inc()
+            return [plan]
+    PRODUCT_EVENTS.labels("ignored").inc()
+    log.warning(
+        "catalog.product_event_ignored",
+        stockx_product_id=product.product_id,
+        style_id=product.style_id,
+        reason="the id answers 404 and no exact style-id match exists",
+    )
+    return []
 
 
 async def plan_unknown(

@@ -1,0 +1,12 @@
+"""Prometheus metrics of the catalog (registered once per process on the default registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+PRODUCT_EVENTS = Counter(
+    "soleflip_catalog_product_events",
+    "Relayed StockX product events not stored as sent: resolved_by_style (the id answered 404, "
+    "the style id found the product); ignored (404 and no exact style-id match).",
+    ["outcome"],
+)
