@@ -247,6 +247,7 @@ async def test_market_move_reprices_the_listing_at_the_simulator_within_2_s(
         await seller.apply(command)
         elapsed = time.monotonic() - started
         assert await seller.sim_amount() == "149"
+        print(f"repriced at the simulator {elapsed:.3f} s after the market move")
         assert elapsed < 2.0, elapsed
         await service.until(lambda: service.fetchval(SETTLED))
 
