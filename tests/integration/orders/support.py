@@ -148,8 +148,14 @@ def sim_config(**overrides: Any) -> SimConfig:
 @asynccontextmanager
 async def running_sim(config: SimConfig) -> AsyncIterator[str]:
     """The simulator served over HTTP in this event loop; yields its base URL."""
+    async with serving(create_sim_app(Settings(), config)) as url:
+        yield url
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """An ASGI app served by uvicorn in this event loop (lifespan included); yields its URL."""
     port = free_port()
-    app = create_sim_app(Settings(), config)
     server = build_server(app, host="127.0.0.1", port=port, install_signal_handlers=False)
     task = asyncio.create_task(server.serve())
     while not server.started:

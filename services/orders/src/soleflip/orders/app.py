@@ -8,14 +8,16 @@ operation settler, and the REST controllers.
 from __future__ import annotations
 
 from litestar import Litestar
+from litestar.di import Provide
 from litestar.openapi.spec import Tag
 
 from soleflip.common.http import create_app as create_http_app
 from soleflip.common.observability import configure_observability
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import Settings
-from soleflip.orders.consumers import ingest_consumer
-from soleflip.orders.pollers import run_pollers
+from soleflip.orders.consumers import ingest_consumer, reprice_consumer
+from soleflip.orders.http import CONTROLLERS
+from soleflip.orders.pollers import run_operation_settler, run_pollers
 from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
 
@@ -30,6 +32,8 @@ def build_service(settings: Settings, options: OrdersSettings | None = None) -> 
     runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS, pool_size=options.pool_size)
     service = OrdersService(runtime, options)
     runtime.add_consumer(lambda _rt: ingest_consumer(service))
+    runtime.add_consumer(lambda _rt: reprice_consumer(service))
+    runtime.add_task("operations", lambda _rt: run_operation_settler(service), leader=True)
     if options.polling:
         runtime.add_task("pollers", lambda _rt: run_pollers(service), leader=True)
     return service
@@ -42,10 +46,10 @@ def create_app(settings: Settings, options: OrdersSettings | None = None) -> Lit
     return create_http_app(
         service=SERVICE,
         settings=settings,
-        route_handlers=[],
+        route_handlers=CONTROLLERS,
+        dependencies={"service": Provide(lambda: service, sync_to_thread=False)},
         lifespan=[service.runtime.lifespan],
         readiness=service.runtime.readiness(),
         openapi_tags=[Tag(name="orders", description="Orders, listings, stock and profit")],
         description="Stock, listings and orders mirrored from StockX, with true profit.",
-        state={"orders_service": service},
     )

@@ -15,16 +15,23 @@ import msgspec
 
 from soleflip.common.bus import ConsumerRunner, Message, Outcome
 from soleflip.common.contracts.ingest import ItemPurchase
+from soleflip.common.contracts.pricing import RepriceRequested, pricing_event_decoder
 from soleflip.common.db import UnitOfWork, claim_many
 from soleflip.common.errors import InvalidInput
 from soleflip.common.stockx import Listing, Order
-from soleflip.orders.handlers import apply_listings, apply_orders, record_purchases
+from soleflip.orders.handlers import (
+    apply_listings,
+    apply_orders,
+    record_purchases,
+    reprice_listings,
+)
 
 if TYPE_CHECKING:
     from soleflip.common.runtime import ServiceRuntime
     from soleflip.orders.service import OrdersService
 
 INGEST_CONSUMER = "orders-ingest"
+REPRICE_CONSUMER = "orders-reprice"
 INGEST_SUBJECTS = (
     "ingest.stockx.order.*",
     "ingest.stockx.listing.*",
@@ -125,5 +132,51 @@ def ingest_consumer(service: OrdersService) -> ConsumerRunner:
         batch_handler=handle,
         batch_size=service.options.batch_size,
         max_ack_pending=service.options.batch_size * 8,
+        publisher=runtime.publisher,
+    )
+
+
+async def apply_reprices(service: OrdersService, messages: Sequence[Message]) -> list[Outcome]:
+    """Reprice commands of a batch: claimed and sent together (a batch update when many)."""
+    outcomes = [Outcome.ack()] * len(messages)
+    commands: dict[str, RepriceRequested] = {}
+    for index, message in enumerate(messages):
+        try:
+            event = pricing_event_decoder.decode(message.data)
+        except msgspec.MsgspecError as exc:
+            outcomes[index] = Outcome.dead(exc)
+            continue
+        if isinstance(event, RepriceRequested):
+            commands.setdefault(event.id, event)
+    if commands:
+        async with UnitOfWork(service.pool) as uow:
+            fresh = await claim_many(uow.conn, REPRICE_CONSUMER, list(commands))
+            requests = [c.data for eid, c in commands.items() if eid in fresh]
+            await reprice_listings(
+                requests,
+                conn=uow.conn,
+                stockx=service.stockx,
+                threshold=service.options.batch_update_threshold,
+            )
+            await uow.commit()
+    return outcomes
+
+
+def reprice_consumer(service: OrdersService) -> ConsumerRunner:
+    """The durable `orders-reprice` consumer of pricing's commands."""
+    runtime: ServiceRuntime = service.runtime
+
+    async def handle(messages: Sequence[Message]) -> Sequence[Outcome]:
+        return await apply_reprices(service, messages)
+
+    return ConsumerRunner(
+        runtime.nc,
+        runtime.names,
+        stream="PRICING",
+        durable=REPRICE_CONSUMER,
+        subjects=("pricing.reprice.requested",),
+        batch_handler=handle,
+        batch_size=200,
+        ack_wait=120.0,
         publisher=runtime.publisher,
     )

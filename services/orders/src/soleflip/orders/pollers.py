@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypeVar
@@ -34,7 +34,7 @@ from soleflip.common.stockx import (
     StockXNotFound,
 )
 from soleflip.orders import queries
-from soleflip.orders.handlers import apply_listings, apply_orders
+from soleflip.orders.handlers import apply_listings, apply_orders, settle_pending
 from soleflip.orders.service import OrdersService
 
 log = get_logger(__name__)
@@ -46,6 +46,13 @@ HISTORY_STATE = "orders.history"
 LISTINGS_STATE = "listings"
 #: Single-resource calls per poll at most; the rest wait for the next poll.
 DETAIL_LIMIT = 500
+
+
+OnPage = Callable[[int], None]
+
+
+def _ignore(_: int) -> None:
+    return None
 
 
 @dataclass(slots=True)
@@ -87,10 +94,14 @@ async def _apply_listings(service: OrdersService, listings: Sequence[ListingSumm
     return len(changed)
 
 
-async def poll_orders(service: OrdersService, since: date | None = None) -> PollReport:
+async def poll_orders(
+    service: OrdersService, since: date | None = None, on_page: OnPage | None = None
+) -> PollReport:
     """Active orders, history from the watermark (or `since`), then missing details."""
     report = PollReport()
+    on_page = on_page or _ignore
     async for page in _pages(service.stockx.iter_active_orders(page_size=PAGE)):
+        on_page(len(page))
         report.orders_seen += len(page)
         report.orders_changed += await _apply_orders(service, page)
         report.seen.update(o.order_number for o in page)
@@ -98,6 +109,7 @@ async def poll_orders(service: OrdersService, since: date | None = None) -> Poll
     report.history_from = start
     history = service.stockx.iter_order_history(OrderHistoryFilters(from_date=start))
     async for page in _pages(history):
+        on_page(len(page))
         report.orders_seen += len(page)
         report.orders_changed += await _apply_orders(service, page)
     await _save_watermark(service)
@@ -136,7 +148,9 @@ async def _order_details(service: OrdersService, report: PollReport) -> None:
         report.orders_changed += await _apply_orders(service, [order])
 
 
-async def poll_listings(service: OrdersService, *, full: bool = False) -> PollReport:
+async def poll_listings(
+    service: OrdersService, *, full: bool = False, on_page: OnPage | None = None
+) -> PollReport:
     """Changeable listings and expired ones, all pages; then single calls for the unseen.
 
     The first poll (or `full`) reads every status once: finished listings never change again,
@@ -151,6 +165,7 @@ async def poll_listings(service: OrdersService, *, full: bool = False) -> PollRe
         ListingFilters(is_expired=True),
     ):
         async for page in _pages(service.stockx.iter_listings(filters, page_size=PAGE)):
+            (on_page or _ignore)(len(page))
             report.listings_seen += len(page)
             report.listings_changed += await _apply_listings(service, page)
             report.seen.update(x.listing_id for x in page)
@@ -230,3 +245,15 @@ async def run_pollers(service: OrdersService) -> None:
         service.polls_done += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(service.poll_now.wait(), service.options.poll_interval_s)
+
+
+async def run_operation_settler(service: OrdersService) -> None:
+    """The leader's loop over unsettled listing operations (one pass per `operation_poll_s`)."""
+    while True:
+        try:
+            await settle_pending(service.pool, service.stockx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("operations.settle_failed")
+        await asyncio.sleep(service.options.operation_poll_s)

@@ -1,10 +1,37 @@
 """Orders handlers: plain async functions that decide (in the domain) and write.
 
-They write in the caller's unit of work and do not commit, so a consumer batch or a poll page
-lands as one transaction with its inbox claims and outbox events.
+Sync handlers write in the caller's unit of work and do not commit, so a consumer batch or a
+poll page lands as one transaction with its inbox claims and outbox events; listing writes
+commit their own unit of work once StockX accepted the write.
 """
 
+from soleflip.orders.handlers._operations import reprice_listings, settle_pending
 from soleflip.orders.handlers._stock import purchase_units, record_purchases
 from soleflip.orders.handlers._sync import apply_listings, apply_orders
+from soleflip.orders.handlers._writes import (
+    ChangeListing,
+    CreateListing,
+    DeleteListing,
+    WriteAccepted,
+    change_listing,
+    create_listing,
+    delete_listing,
+    is_already_done,
+)
 
-__all__ = ["apply_listings", "apply_orders", "purchase_units", "record_purchases"]
+__all__ = [
+    "ChangeListing",
+    "CreateListing",
+    "DeleteListing",
+    "WriteAccepted",
+    "apply_listings",
+    "apply_orders",
+    "change_listing",
+    "create_listing",
+    "delete_listing",
+    "is_already_done",
+    "purchase_units",
+    "record_purchases",
+    "reprice_listings",
+    "settle_pending",
+]

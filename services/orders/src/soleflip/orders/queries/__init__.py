@@ -1,5 +1,16 @@
 """Read SQL of the orders schema: the pollers' questions and the REST views."""
 
+from soleflip.orders.queries._api import (
+    get_listing,
+    get_order,
+    list_listings,
+    list_orders,
+    list_stock,
+    listing_operations,
+    order_history,
+    profit,
+    stock_by_ids,
+)
 from soleflip.orders.queries._sync import (
     newest_created,
     orders_needing_detail,
@@ -7,4 +18,18 @@ from soleflip.orders.queries._sync import (
     vanished_since,
 )
 
-__all__ = ["newest_created", "orders_needing_detail", "unseen_listings", "vanished_since"]
+__all__ = [
+    "get_listing",
+    "get_order",
+    "list_listings",
+    "list_orders",
+    "list_stock",
+    "listing_operations",
+    "newest_created",
+    "order_history",
+    "orders_needing_detail",
+    "profit",
+    "stock_by_ids",
+    "unseen_listings",
+    "vanished_since",
+]

@@ -77,7 +77,7 @@ UPDATE listing SET stock_item_id = $2 WHERE listing_id = $1 AND stock_item_id IS
 INSERT_PLACEHOLDER_SQL = """
 INSERT INTO listing (listing_id, status, status_rank, variant_id, amount, currency,
                      stock_item_id, updated_at)
-VALUES ($1, 'PENDING', 0, $2, $3, $4, $5, '-infinity')
+VALUES ($1, 'PENDING', 0, $2, $3, $4, $5, '1970-01-01T00:00:00Z')
 ON CONFLICT (listing_id) DO UPDATE SET stock_item_id = coalesce(listing.stock_item_id, $5)
 """
 

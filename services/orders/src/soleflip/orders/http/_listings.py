@@ -1,0 +1,160 @@
+"""Controllers for listings and stock; every listing write answers 202 with its operation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+
+from soleflip.common.contracts.ingest import ItemPurchase, Money
+from soleflip.common.db import UnitOfWork
+from soleflip.common.errors import InvalidInput, NotFound
+from soleflip.common.http import requires
+from soleflip.orders import queries
+from soleflip.orders.handlers import (
+    ChangeListing,
+    CreateListing,
+    DeleteListing,
+    WriteAccepted,
+    change_listing,
+    create_listing,
+    delete_listing,
+    record_purchases,
+)
+from soleflip.orders.http._params import decode_cursor, encode_cursor, limit_of, statuses_of
+from soleflip.orders.http._views import ListingView, Page, StockView, listing_view, stock_view
+from soleflip.orders.service import OrdersService
+
+Service = NamedDependency[OrdersService]
+
+
+class NewListing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """List a stock unit: the price is in whole currency units, as StockX takes it."""
+
+    stock_item_id: int
+    amount: Money
+    active: bool = True
+
+
+class ListingChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A new price and/or on/off switch."""
+
+    amount: Money | None = None
+    active: bool | None = None
+
+
+def _whole(amount: Money) -> Decimal:
+    if amount.amount <= 0 or amount.amount != amount.amount.to_integral_value():
+        raise InvalidInput(
+            "amount must be a positive whole number of currency units",
+            errors=[{"field": "amount.amount", "message": 'whole units only, e.g. "150"'}],
+        )
+    return amount.amount
+
+
+def _accepted(result: WriteAccepted) -> Response[dict[str, str | None]]:
+    body = {
+        "listing_id": result.listing_id,
+        "operation_id": result.operation_id,
+        "status": result.status,
+    }
+    return Response(body, status_code=202)
+
+
+class ListingController(Controller):
+    """Listings mirrored from StockX, and writes that StockX carries out asynchronously."""
+
+    path = "/api/v1/listings"
+    tags = ["listings"]
+
+    @get("/", guards=[requires("read")])
+    async def list_listings(
+        self,
+        service: Service,
+        status: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page:
+        size = limit_of(limit)
+        async with service.pool.acquire() as conn:
+            rows = await queries.list_listings(
+                conn, statuses=statuses_of(status), after=decode_cursor(cursor, str), limit=size
+            )
+        token = encode_cursor(rows[-1]["listing_id"]) if len(rows) == size else None
+        return Page([listing_view(r) for r in rows], token)
+
+    @get("/{listing_id:str}", guards=[requires("read")])
+    async def get_listing(self, service: Service, listing_id: FromPath[str]) -> ListingView:
+        async with service.pool.acquire() as conn:
+            row = await queries.get_listing(conn, listing_id)
+        if row is None:
+            raise NotFound(f"listing {listing_id} is not known")
+        return listing_view(row)
+
+    @post("/", guards=[requires("write")], status_code=202)
+    async def create_listing(
+        self, service: Service, data: NewListing
+    ) -> Response[dict[str, str | None]]:
+        """Create a StockX listing for a stock unit (its real variant is resolved first)."""
+        command = CreateListing(
+            data.stock_item_id, _whole(data.amount), data.amount.currency, data.active
+        )
+        async with UnitOfWork(service.pool) as uow:
+            return _accepted(await create_listing(command, uow=uow, stockx=service.stockx))
+
+    @patch("/{listing_id:str}", guards=[requires("write")], status_code=202)
+    async def update_listing(
+        self, service: Service, listing_id: FromPath[str], data: ListingChange
+    ) -> Response[dict[str, str | None]]:
+        """Change the price, or activate/deactivate."""
+        if data.amount is None and data.active is None:
+            raise InvalidInput("give amount, active or both")
+        amount = _whole(data.amount) if data.amount else None
+        currency = data.amount.currency if data.amount else None
+        command = ChangeListing(listing_id, amount, currency, data.active)
+        async with UnitOfWork(service.pool) as uow:
+            return _accepted(await change_listing(command, uow=uow, stockx=service.stockx))
+
+    @delete("/{listing_id:str}", guards=[requires("write")], status_code=202)
+    async def delete_listing(
+        self, service: Service, listing_id: FromPath[str]
+    ) -> Response[dict[str, str | None]]:
+        """Delete; an already sold, expired or deleted listing answers 202 with no operation."""
+        async with UnitOfWork(service.pool) as uow:
+            result = await delete_listing(DeleteListing(listing_id), uow=uow, stockx=service.stockx)
+        return _accepted(result)
+
+
+class StockController(Controller):
+    """What the seller owns: one row per unit, from purchases (n8n or this endpoint)."""
+
+    path = "/api/v1/stock"
+    tags = ["stock"]
+
+    @get("/", guards=[requires("read")])
+    async def list_stock(
+        self,
+        service: Service,
+        status: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page:
+        size = limit_of(limit)
+        async with service.pool.acquire() as conn:
+            rows = await queries.list_stock(
+                conn, statuses=statuses_of(status), after=decode_cursor(cursor, int), limit=size
+            )
+        token = encode_cursor(rows[-1]["id"]) if len(rows) == size else None
+        return Page([stock_view(r) for r in rows], token)
+
+    @post("/", guards=[requires("write")], status_code=201)
+    async def create_stock(self, service: Service, data: ItemPurchase) -> list[StockView]:
+        """Record a purchase (idempotent on `external_id`); returns the units it created."""
+        async with UnitOfWork(service.pool) as uow:
+            ids = await record_purchases(uow.conn, [data])
+            rows = await queries.stock_by_ids(uow.conn, ids)
+            await uow.commit()
+        return [stock_view(r) for r in rows]

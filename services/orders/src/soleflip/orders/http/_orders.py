@@ -1,0 +1,152 @@
+"""Controllers for orders, profit and sync: thin translators from HTTP to queries and handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, Parameter
+from litestar.response import Stream
+
+from soleflip.common.errors import Conflict, InvalidInput, NotFound
+from soleflip.common.http import requires
+from soleflip.common.stockx import Priority, shipping_id_from_url
+from soleflip.orders import queries
+from soleflip.orders.http._params import (
+    bad,
+    bool_of,
+    decode_cursor,
+    encode_cursor,
+    limit_of,
+    statuses_of,
+    time_of,
+)
+from soleflip.orders.http._views import OrderView, Page, order_view
+from soleflip.orders.service import OrdersService
+
+Service = NamedDependency[OrdersService]
+_GROUPS = {"day": "day", "week": "week", "month": "month"}
+#: Orders that earned nothing: left out of the profit report.
+_NO_SALE = ("CANCELED", "CCAUTHORIZATIONFAILED", "DIDNOTSHIP", "RETURNED", "AUTHFAILED")
+
+
+class OrderController(Controller):
+    """Orders as mirrored from StockX, with fees, payout, profit and status history."""
+
+    path = "/api/v1/orders"
+    tags = ["orders"]
+
+    @get("/", guards=[requires("read")])
+    async def list_orders(
+        self,
+        service: Service,
+        status: FromQuery[str | None] = None,
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+        unmatched: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page:
+        """Newest first; `unmatched=true` lists sales not linked to a stock item."""
+        size = limit_of(limit)
+        after = decode_cursor(cursor, tuple[datetime, str])
+        async with service.pool.acquire() as conn:
+            rows = await queries.list_orders(
+                conn,
+                statuses=statuses_of(status),
+                since=time_of("since", since),
+                until=time_of("until", until),
+                unmatched=bool_of("unmatched", unmatched),
+                after=after,
+                limit=size,
+            )
+        last = rows[-1] if len(rows) == size else None
+        token = encode_cursor([last["created_at"], last["order_number"]]) if last else None
+        return Page([order_view(r) for r in rows], token)
+
+    @get("/{order_number:str}", guards=[requires("read")])
+    async def get_order(self, service: Service, order_number: FromPath[str]) -> OrderView:
+        """One order with its status history."""
+        async with service.pool.acquire() as conn:
+            row = await queries.get_order(conn, order_number)
+            if row is None:
+                raise NotFound(f"order {order_number} is not known")
+            history = await queries.order_history(conn, order_number)
+        return order_view(row, history)
+
+    @get("/{order_number:str}/shipping-label", guards=[requires("read")])
+    async def get_shipping_label(self, service: Service, order_number: FromPath[str]) -> Stream:
+        """StockX's label PDF, streamed through as it arrives."""
+        async with service.pool.acquire() as conn:
+            row = await queries.get_order(conn, order_number)
+        if row is None:
+            raise NotFound(f"order {order_number} is not known")
+        shipment = row["shipment"] or {}
+        shipping_id = shipping_id_from_url(shipment.get("shippingDocumentUrl"))
+        if shipping_id is None:
+            raise Conflict(f"order {order_number} has no shipping document (yet)")
+        chunks = service.stockx.get_shipping_document(
+            order_number, shipping_id, priority=Priority.USER_WRITE
+        )
+        first = await anext(chunks)  # errors surface as problem+json before streaming starts
+
+        async def body() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+
+        filename = f"stockx-label-{order_number}.pdf"
+        return Stream(
+            body(),
+            media_type="application/pdf",
+            headers={"content-disposition": f'attachment; filename="{filename}"'},
+        )
+
+
+class ProfitController(Controller):
+    """Realised profit per period and currency."""
+
+    path = "/api/v1/profit"
+    tags = ["orders"]
+
+    @get("/", guards=[requires("read")])
+    async def get_profit(
+        self,
+        service: Service,
+        from_: Annotated[str | None, Parameter(query="from")] = None,
+        to: FromQuery[str | None] = None,
+        group_by: FromQuery[str | None] = None,
+    ) -> dict[str, Any]:
+        """`from`/`to` (default: the last 30 days) and `group_by` day, week or month."""
+        end = time_of("to", to) or datetime.now(UTC)
+        start = time_of("from", from_) or end - timedelta(days=30)
+        unit = _GROUPS.get(group_by or "day")
+        if unit is None:
+            raise bad("group_by", "must be day, week or month")
+        if start >= end:
+            raise InvalidInput("from must be before to")
+        async with service.pool.acquire() as conn:
+            rows = await queries.profit(conn, unit=unit, start=start, end=end, excluded=_NO_SALE)
+        return {"group_by": unit, "from": start, "to": end, "rows": [dict(r) for r in rows]}
+
+
+class SyncRequest(msgspec.Struct, frozen=True):
+    what: str = "all"
+
+
+class SyncController(Controller):
+    """Ask the poller to run now instead of at its next interval."""
+
+    path = "/api/v1/sync"
+    tags = ["orders"]
+
+    @post("/", guards=[requires("write")], status_code=202)
+    async def request_sync(self, service: Service, data: SyncRequest) -> Response[dict[str, str]]:
+        if data.what not in ("orders", "listings", "all"):
+            raise InvalidInput("what must be orders, listings or all")
+        service.poll_now.set()
+        return Response({"status": "requested", "what": data.what}, status_code=202)

@@ -1,0 +1,161 @@
+"""Response bodies of the REST API (money as {"amount", "currency"}, RFC 3339 UTC times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from soleflip.common.contracts.ingest import Money
+
+
+class StatusChangeView(msgspec.Struct, frozen=True):
+    status: str
+    previous_status: str | None
+    changed_at: datetime
+    source: str
+
+
+class FeesView(msgspec.Struct, frozen=True):
+    """The deductions of a sale; `source` is `stockx` (payout breakdown) or `estimate`."""
+
+    source: str | None
+    transaction_fee: Money | None
+    processing_fee: Money | None
+    shipping_fee: Money | None
+
+
+class OrderView(msgspec.Struct, frozen=True):
+    order_number: str
+    status: str
+    listing_id: str | None
+    stock_item_id: int | None
+    variant_id: str | None
+    product_id: str | None
+    amount: Money | None
+    fees: FeesView
+    net_proceeds: Money | None
+    landed_cost: Money | None
+    profit: Money | None
+    roi: Decimal | None
+    unmatched: bool
+    created_at: datetime | None
+    updated_at: datetime
+    payout: Any = None
+    shipment: Any = None
+    history: list[StatusChangeView] | None = None
+
+
+class ListingView(msgspec.Struct, frozen=True):
+    listing_id: str
+    status: str
+    variant_id: str | None
+    product_id: str | None
+    stock_item_id: int | None
+    amount: Money | None
+    inventory_type: str | None
+    expires_at: datetime | None
+    order_number: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    last_operation_id: str | None
+
+
+class StockView(msgspec.Struct, frozen=True):
+    id: int
+    external_id: str
+    unit: int
+    sku: str
+    size: str
+    size_type: str
+    variant_id: str | None
+    unit_cost: Money
+    inbound_cost: Money
+    supplier: str
+    purchased_at: datetime
+    status: str
+    listing_id: str | None
+    order_number: str | None
+
+
+class Page(msgspec.Struct, frozen=True):
+    """A cursor-paginated list: pass `next_cursor` back as `cursor` for the next page."""
+
+    items: list[Any]
+    next_cursor: str | None
+
+
+def money(amount: Decimal | None, currency: str | None) -> Money | None:
+    if amount is None or currency is None:
+        return None
+    return Money(amount=amount, currency=currency)
+
+
+def order_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None) -> OrderView:
+    c = row["currency"]
+    fees = FeesView(
+        row["fees_source"],
+        money(row["transaction_fee"], c),
+        money(row["processing_fee"], c),
+        money(row["shipping_fee"], c),
+    )
+    return OrderView(
+        order_number=row["order_number"],
+        status=row["status"],
+        listing_id=row["listing_id"],
+        stock_item_id=row["stock_item_id"],
+        variant_id=row["variant_id"],
+        product_id=row["product_id"],
+        amount=money(row["amount"], c),
+        fees=fees,
+        net_proceeds=money(row["net_proceeds"], c),
+        landed_cost=money(row["landed_cost"], c),
+        profit=money(row["profit"], c),
+        roi=row["roi"],
+        unmatched=row["stock_item_id"] is None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        payout=row["payout"],
+        shipment=row["shipment"],
+        history=None if history is None else [StatusChangeView(*h.values()) for h in history],
+    )
+
+
+def listing_view(row: asyncpg.Record) -> ListingView:
+    return ListingView(
+        listing_id=row["listing_id"],
+        status=row["status"],
+        variant_id=row["variant_id"],
+        product_id=row["product_id"],
+        stock_item_id=row["stock_item_id"],
+        amount=money(row["amount"], row["currency"]),
+        inventory_type=row["inventory_type"],
+        expires_at=row["expires_at"],
+        order_number=row["order_number"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_operation_id=row["last_operation_id"],
+    )
+
+
+def stock_view(row: asyncpg.Record) -> StockView:
+    c = row["currency"]
+    return StockView(
+        id=row["id"],
+        external_id=row["external_id"],
+        unit=row["unit"],
+        sku=row["sku"],
+        size=row["size"],
+        size_type=row["size_type"],
+        variant_id=row["variant_id"],
+        unit_cost=Money(amount=row["unit_cost"], currency=c),
+        inbound_cost=Money(amount=row["inbound_cost"], currency=c),
+        supplier=row["supplier"],
+        purchased_at=row["purchased_at"],
+        status=row["status"],
+        listing_id=row["listing_id"],
+        order_number=row["order_number"],
+    )

@@ -1,0 +1,148 @@
+"""Read SQL behind the REST API: keyset-paginated lists, single rows and profit totals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from soleflip.common.db import Conn
+
+ORDER_COLUMNS = """
+order_number, status, listing_id, stock_item_id, variant_id, product_id, amount, currency,
+inventory_type, payout, shipment, transaction_fee, processing_fee, shipping_fee, net_proceeds,
+fees_source, landed_cost, profit, roi, created_at, updated_at
+"""
+# Newest first; the cursor is the (created_at, order_number) of the last row of the page.
+LIST_ORDERS_SQL = f"""
+SELECT {ORDER_COLUMNS} FROM "order"
+WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
+  AND ($2::timestamptz IS NULL OR created_at >= $2)
+  AND ($3::timestamptz IS NULL OR created_at < $3)
+  AND ($4::bool IS NULL OR (stock_item_id IS NULL) = $4)
+  AND ($5::timestamptz IS NULL OR (created_at, order_number) < ($5, $6::text))
+ORDER BY created_at DESC, order_number DESC
+LIMIT $7
+"""  # noqa: S608 - the interpolated part is a constant column list
+GET_ORDER_SQL = f'SELECT {ORDER_COLUMNS} FROM "order" WHERE order_number = $1'  # noqa: S608
+HISTORY_SQL = """
+SELECT status, previous_status, changed_at, source FROM order_status_history
+WHERE order_number = $1 ORDER BY changed_at, id
+"""
+LIST_LISTINGS_SQL = """
+SELECT listing_id, status, variant_id, product_id, stock_item_id, amount, currency,
+       inventory_type, expires_at, order_number, created_at, updated_at, last_operation_id
+FROM listing
+WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
+  AND ($2::text IS NULL OR listing_id > $2)
+ORDER BY listing_id
+LIMIT $3
+"""
+GET_LISTING_SQL = """
+SELECT listing_id, status, variant_id, product_id, stock_item_id, amount, currency,
+       inventory_type, expires_at, order_number, created_at, updated_at, last_operation_id
+FROM listing WHERE listing_id = $1
+"""
+STOCK_BY_IDS_SQL = """
+SELECT id, external_id, unit, sku, size, size_type, variant_id, unit_cost, inbound_cost, currency,
+       supplier, purchased_at, status, listing_id, order_number
+FROM stock_item WHERE id = ANY($1::bigint[]) ORDER BY id
+"""
+LISTING_OPERATIONS_SQL = """
+SELECT operation_id, kind, status, error, created_at, settled_at FROM listing_operation
+WHERE listing_id = $1 ORDER BY created_at DESC LIMIT 10
+"""
+LIST_STOCK_SQL = """
+SELECT id, external_id, unit, sku, size, size_type, variant_id, unit_cost, inbound_cost, currency,
+       supplier, purchased_at, status, listing_id, order_number
+FROM stock_item
+WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
+  AND ($2::bigint IS NULL OR id > $2)
+ORDER BY id
+LIMIT $3
+"""
+# Realised figures only: orders that reached payout or completion with a linked unit.
+PROFIT_SQL = """
+SELECT date_trunc($1, created_at) AS period, currency,
+       count(*) AS orders,
+       sum(amount) AS revenue,
+       sum(net_proceeds) AS net_proceeds,
+       sum(landed_cost) AS landed_cost,
+       sum(profit) AS profit,
+       count(*) FILTER (WHERE stock_item_id IS NULL) AS unmatched
+FROM "order"
+WHERE created_at >= $2 AND created_at < $3
+  AND status <> ALL($4::text[])
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+
+async def list_orders(
+    conn: Conn,
+    *,
+    statuses: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    unmatched: bool | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    after_at, after_number = after if after else (None, None)
+    return list(
+        await conn.fetch(
+            LIST_ORDERS_SQL,
+            list(statuses) if statuses else None,
+            since,
+            until,
+            unmatched,
+            after_at,
+            after_number,
+            limit,
+        )
+    )
+
+
+async def get_order(conn: Conn, order_number: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(GET_ORDER_SQL, order_number)
+    return row
+
+
+async def order_history(conn: Conn, order_number: str) -> list[asyncpg.Record]:
+    return list(await conn.fetch(HISTORY_SQL, order_number))
+
+
+async def list_listings(
+    conn: Conn, *, statuses: Sequence[str] | None, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(LIST_LISTINGS_SQL, list(statuses) if statuses else None, after, limit)
+    )
+
+
+async def listing_operations(conn: Conn, listing_id: str) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LISTING_OPERATIONS_SQL, listing_id))
+
+
+async def list_stock(
+    conn: Conn, *, statuses: Sequence[str] | None, after: int | None, limit: int
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(LIST_STOCK_SQL, list(statuses) if statuses else None, after, limit)
+    )
+
+
+async def profit(
+    conn: Conn, *, unit: str, start: datetime, end: datetime, excluded: Sequence[str]
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(PROFIT_SQL, unit, start, end, list(excluded)))
+
+
+async def get_listing(conn: Conn, listing_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(GET_LISTING_SQL, listing_id)
+    return row
+
+
+async def stock_by_ids(conn: Conn, ids: Sequence[int]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(STOCK_BY_IDS_SQL, list(ids)))

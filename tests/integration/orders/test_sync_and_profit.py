@@ -1,0 +1,110 @@
+"""`soleflip sync orders` (a real CLI process) and the estimate → payout-breakdown switch."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from soleflip.common.settings import Settings
+from soleflip.orders.service import OrdersService
+from tests.integration.orders.support import (
+    event,
+    eventually,
+    order_resource,
+    publish_events,
+    running_sim,
+    sim_config,
+    sim_get,
+    with_sim,
+)
+
+SOLEFLIP = Path(sys.executable).parent / "soleflip"
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SOLEFLIP_DATABASE_URL": settings.database_url,
+        "SOLEFLIP_NATS_URL": ",".join(settings.nats_url),
+        "SOLEFLIP_NATS_PREFIX": settings.nats_prefix,
+        "SOLEFLIP_STOCKX_API_URL": settings.stockx_api_url,
+        "SOLEFLIP_STOCKX_AUTH_URL": settings.stockx_auth_url,
+        "SOLEFLIP_STOCKX_CLIENT_ID": settings.stockx_client_id,
+        "SOLEFLIP_STOCKX_CLIENT_SECRET": settings.stockx_client_secret,
+        "SOLEFLIP_STOCKX_REFRESH_TOKEN": settings.stockx_refresh_token,
+        "SOLEFLIP_STOCKX_API_KEY": settings.stockx_api_key,
+        "SOLEFLIP_STOCKX_RATE_PER_S": "1000",
+        "SOLEFLIP_FERNET_KEYS": settings.fernet_keys[0],
+    }
+
+
+async def test_sync_orders_backfills_with_a_progress_bar(orders_settings: Settings) -> None:
+    async with running_sim(sim_config(orders=150, listings=10)) as url:
+        settings = with_sim(orders_settings, url)
+        proc = await asyncio.create_subprocess_exec(
+            str(SOLEFLIP),
+            "sync",
+            "orders",
+            "--since",
+            "2000-01-01",
+            env=_env(settings),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        truth = (await sim_get(url, "/_sim/state/orders"))["orders"]
+        paths = [r["path"] for r in (await sim_get(url, "/_sim/requests"))["requests"]]
+    assert f"sync orders: {len(truth)} seen" in out.decode()
+    assert "sync orders" in err.decode()  # tqdm draws on stderr
+    lists = sum(p in ("/v2/selling/orders/active", "/v2/selling/orders/history") for p in paths)
+    assert lists <= math.ceil(len(truth) / 100) + 1
+
+
+async def _row(service: OrdersService, number: str) -> dict[str, object] | None:
+    async with service.pool.acquire() as conn:
+        row = await conn.fetchrow('SELECT * FROM "order" WHERE order_number = $1', number)
+    return dict(row) if row else None
+
+
+async def test_payout_breakdown_replaces_the_estimate(orders: OrdersService) -> None:
+    number = "77-payout"
+    estimate = order_resource(number, "CREATED", "2026-01-01T10:00:00.000Z")
+    await publish_events(orders.runtime.publisher, [event("stockx.order.updated", estimate)])
+
+    async def estimated() -> bool:
+        row = await _row(orders, number)
+        return row is not None and row["fees_source"] == "estimate"
+
+    await eventually(estimated)
+    row = await _row(orders, number)
+    assert row is not None
+    assert row["net_proceeds"] == Decimal("79.76")  # DOMAIN.md: EUR 102 at level 1
+    payout = {
+        "totalPayout": "81.80",
+        "salePrice": "102.00",
+        "totalAdjustments": "-20.20",
+        "currencyCode": "EUR",
+        "adjustments": [
+            {"adjustmentType": "Transaction Fee (8%)", "amount": "-8.16", "percentage": "0.08"},
+            {"adjustmentType": "Payment Proc. (3%)", "amount": "-3.06", "percentage": "0.03"},
+            {"adjustmentType": "Shipping", "amount": "-8.98", "percentage": "0"},
+        ],
+    }
+    paid = order_resource(number, "PAYOUTCOMPLETED", "2026-01-05T10:00:00.000Z", payout=payout)
+    await publish_events(orders.runtime.publisher, [event("stockx.order.updated", paid)])
+
+    async def overridden() -> bool:
+        row = await _row(orders, number)
+        return row is not None and row["fees_source"] == "stockx"
+
+    await eventually(overridden)
+    row = await _row(orders, number)
+    assert row is not None
+    assert row["net_proceeds"] == Decimal("81.80")
+    assert row["transaction_fee"] == Decimal("8.16")
+    assert row["shipping_fee"] == Decimal("8.98")
