@@ -23,7 +23,7 @@ SERVICES = {"ingest": 8000, "catalog": 8001, "orders": 8002, "pricing": 8003}
 DATA_SERVICES = ("catalog", "orders", "pricing")
 CONSUMERS = {  # durable consumers per service (the services' consumers.py), by stream
     "catalog": {("INGEST", "catalog-ingest"), ("ORDERS", "catalog-orders")},
-    "orders": {("INGEST", "orders-ingest")},
+    "orders": {("INGEST", "orders-ingest"), ("PRICING", "orders-reprice")},
     "pricing": {
         ("INGEST", "pricing-market"),
         ("ORDERS", "pricing-orders"),
