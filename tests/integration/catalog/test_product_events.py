@@ -3,20 +3,25 @@ ignored and counted, never dead-lettered; an older event never overwrites a newe
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 from prometheus_client import REGISTRY
 
 from soleflip.catalog.consumers import INGEST_DURABLE, CatalogConsumers
 from soleflip.catalog.testing import Sim
-from soleflip.common.contracts import new_event
+from soleflip.common.contracts import CloudEvent, new_event
+from soleflip.common.contracts.catalog import UPSERTED
 from soleflip.common.stockx import StockXClient
 from tests.integration.catalog.support import message
 
 SUBJECT = "ingest.stockx.product.updated"
 PRODUCTS_SQL = "SELECT stockx_product_id, style_id FROM product"
+TITLE_SQL = "SELECT title FROM product"
+UPSERTS_SQL = "SELECT count(*) FROM outbox WHERE subject = $1"
 INBOX_SQL = "SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = $2"
 
 
@@ -64,3 +69,26 @@ async def test_a_rekeyed_unknown_product_without_style_id_is_ignored_and_counted
     assert await pool.fetch(PRODUCTS_SQL) == []
     assert _counted("ignored") == before + 1
     assert await pool.fetchval(INBOX_SQL, INGEST_DURABLE, event.id) == 1  # acked, done with
+
+
+def _sent(product: dict[str, Any], at: datetime, title: str) -> CloudEvent:
+    event = new_event("stockx.product.updated", {**product, "title": title}, source="relay")
+    return msgspec.structs.replace(event, time=at)
+
+
+async def test_a_late_older_product_event_does_not_overwrite_a_newer_snapshot(
+    consumers: CatalogConsumers, pool: asyncpg.Pool, sim: Sim
+) -> None:
+    sim.seed(9, 15)
+    product, now = sim.products()[3], datetime.now(UTC)
+    await consumers.handle_ingest(message(SUBJECT, _sent(product, now, "Newer")))
+    late = _sent(_bare(product), now - timedelta(minutes=5), "Older")
+    before = REGISTRY.get_sample_value("soleflip_catalog_older_snapshots_total") or 0.0
+
+    await consumers.handle_ingest(message(SUBJECT, late))
+
+    assert await pool.fetchval(TITLE_SQL) == "Newer"
+    assert await pool.fetchval(UPSERTS_SQL, UPSERTED) == 1  # nothing announced either
+    assert REGISTRY.get_sample_value("soleflip_catalog_older_snapshots_total") == before + 1
+    await consumers.handle_ingest(message(SUBJECT, _sent(product, now + timedelta(1), "Newest")))
+    assert await pool.fetchval(TITLE_SQL) == "Newest"

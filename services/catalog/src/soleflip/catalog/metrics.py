@@ -10,3 +10,7 @@ PRODUCT_EVENTS = Counter(
     "the style id found the product); ignored (404 and no exact style-id match).",
     ["outcome"],
 )
+OLDER_SNAPSHOTS = Counter(
+    "soleflip_catalog_older_snapshots",
+    "Product snapshots (late events, slow fetches) dropped: the stored one is newer.",
+)

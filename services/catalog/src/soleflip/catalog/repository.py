@@ -8,6 +8,7 @@ stores hundreds of products.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -36,16 +37,17 @@ BRAND_ID_SQL = "SELECT id FROM brand WHERE name = $1"
 UPSERT_PRODUCT_SQL = """
 INSERT INTO product (id, stockx_product_id, style_id, title, brand_id, brand, product_type,
                      gender, colorway, retail_price, release_date, default_size_type,
-                     attributes, last_enriched_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), now())
+                     attributes, source_time, last_enriched_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, coalesce($14, now()), now(), now())
 ON CONFLICT (stockx_product_id) DO UPDATE SET
     style_id = excluded.style_id, title = excluded.title, brand_id = excluded.brand_id,
     brand = excluded.brand, product_type = excluded.product_type, gender = excluded.gender,
     colorway = excluded.colorway, retail_price = excluded.retail_price,
     release_date = excluded.release_date,
     default_size_type = coalesce(excluded.default_size_type, product.default_size_type),
-    attributes = excluded.attributes, last_enriched_at = now(), updated_at = now(),
-    version = product.version + 1
+    attributes = excluded.attributes, source_time = excluded.source_time,
+    last_enriched_at = now(), updated_at = now(), version = product.version + 1
+WHERE product.source_time IS NULL OR excluded.source_time >= product.source_time
 RETURNING id, updated_at
 """
 TOUCH_PRODUCT_SQL = "UPDATE product SET last_enriched_at = now() WHERE id = $1"
@@ -93,7 +95,11 @@ async def _brand_id(conn: Conn, brand: str | None) -> int | None:
 
 
 async def _write_product(
-    conn: Conn, data: ProductData, attributes: dict[str, Any], default_size_type: str | None
+    conn: Conn,
+    data: ProductData,
+    attributes: dict[str, Any],
+    default_size_type: str | None,
+    source_time: datetime | None,
 ) -> Any:
     return await conn.fetchrow(
         UPSERT_PRODUCT_SQL,
@@ -110,6 +116,7 @@ async def _write_product(
         data.release_date,
         default_size_type,
         attributes,
+        source_time,
     )
 
 
@@ -154,12 +161,16 @@ async def upsert_product(
     attributes: dict[str, Any],
     default_size_type: str | None = None,
     with_variants: bool = True,
-) -> ProductData:
+    source_time: datetime | None = None,
+) -> ProductData | None:
     """Store a product (and, `with_variants`, all its variants); enqueue `catalog.product.upserted`.
 
-    Returns the data as stored, with the catalog's own product and variant ids.
+    Returns the data as stored, with the catalog's own product and variant ids; None when the
+    stored snapshot is newer than `source_time` (now when not given): nothing is written then.
     """
-    row = await _write_product(conn, data, attributes, default_size_type)
+    row = await _write_product(conn, data, attributes, default_size_type, source_time)
+    if row is None:
+        return None
     product_id, updated_at = str(row["id"]), row["updated_at"]
     await _write_codes(conn, product_id, data.style_codes)
     variants = await _write_variants(conn, product_id, data.variants) if with_variants else []
@@ -170,6 +181,12 @@ async def upsert_product(
         stored = msgspec.structs.replace(stored, variants=await stored_variants(conn, product_id))
     await publish_upserted(conn, stored)
     return stored
+
+
+async def product_id_of(conn: Conn, stockx_product_id: str) -> str | None:
+    """The catalog's id of the product stored under a StockX id."""
+    found = await conn.fetchval(PRODUCT_ID_OF_STOCKX_SQL, stockx_product_id)
+    return str(found) if found is not None else None
 
 
 async def stored_variants(conn: Conn, product_id: str) -> list[VariantData]:

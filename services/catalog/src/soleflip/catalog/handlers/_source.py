@@ -14,9 +14,11 @@ from typing import Any, Literal, Protocol
 
 from soleflip.catalog import repository
 from soleflip.catalog.domain import Candidate, Resolution, match_style_id, search_query
+from soleflip.catalog.metrics import OLDER_SNAPSHOTS
 from soleflip.catalog.translate import attributes, default_size_type, product_data
 from soleflip.common.contracts.catalog import ProductData
 from soleflip.common.db import Conn
+from soleflip.common.observability import get_logger
 from soleflip.common.stockx import (
     Priority,
     Product,
@@ -24,6 +26,8 @@ from soleflip.common.stockx import (
     ProductVariantDetails,
     SearchPage,
 )
+
+log = get_logger(__name__)
 
 #: Every catalog call spends from the lowest budget priority: catalog data can always wait
 #: for order, listing and market work.
@@ -104,12 +108,26 @@ async def search_style(stockx: CatalogSource, sku: str) -> Resolution:
 
 
 async def store(conn: Conn, product: Fetched) -> str:
-    """Store a fetched product inside the caller's transaction; the catalog's product id."""
+    """Store a fetched product inside the caller's transaction; the catalog's product id.
+
+    A snapshot older than the stored one (a late event) is dropped, counted and logged.
+    """
     stored = await repository.upsert_product(
         conn,
         product.data,
         attributes=product.attributes,
         default_size_type=product.default_size_type,
         with_variants=product.variants != "none",
+        source_time=product.source_time,
     )
-    return stored.product_id
+    if stored is not None:
+        return stored.product_id
+    OLDER_SNAPSHOTS.inc()
+    log.info(
+        "catalog.older_snapshot_dropped",
+        stockx_product_id=product.stockx_product_id,
+        source_time=product.source_time.isoformat(),
+    )
+    product_id = await repository.product_id_of(conn, product.stockx_product_id)
+    assert product_id is not None  # the newer snapshot is that very row
+    return product_id
