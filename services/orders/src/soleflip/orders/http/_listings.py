@@ -7,7 +7,7 @@ from decimal import Decimal
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from soleflip.common.contracts.ingest import ItemPurchase, Money
 from soleflip.common.db import UnitOfWork
@@ -96,7 +96,7 @@ class ListingController(Controller):
 
     @post("/", guards=[requires("write")], status_code=202)
     async def create_listing(
-        self, service: Service, data: NewListing
+        self, service: Service, data: JSONBody[NewListing]
     ) -> Response[dict[str, str | None]]:
         """Create a StockX listing for a stock unit (its real variant is resolved first)."""
         command = CreateListing(
@@ -107,7 +107,7 @@ class ListingController(Controller):
 
     @patch("/{listing_id:str}", guards=[requires("write")], status_code=202)
     async def update_listing(
-        self, service: Service, listing_id: FromPath[str], data: ListingChange
+        self, service: Service, listing_id: FromPath[str], data: JSONBody[ListingChange]
     ) -> Response[dict[str, str | None]]:
         """Change the price, or activate/deactivate."""
         if data.amount is None and data.active is None:
@@ -151,7 +151,7 @@ class StockController(Controller):
         return Page([stock_view(r) for r in rows], token)
 
     @post("/", guards=[requires("write")], status_code=201)
-    async def create_stock(self, service: Service, data: ItemPurchase) -> list[StockView]:
+    async def create_stock(self, service: Service, data: JSONBody[ItemPurchase]) -> list[StockView]:
         """Record a purchase (idempotent on `external_id`); returns the units it created."""
         async with UnitOfWork(service.pool) as uow:
             ids = await record_purchases(uow.conn, [data])

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from soleflip.common.errors import Conflict, InvalidInput, NotFound
@@ -117,7 +117,7 @@ class ProfitController(Controller):
     async def get_profit(
         self,
         service: Service,
-        from_: Annotated[str | None, Parameter(query="from")] = None,
+        from_: Annotated[str | None, QueryParameter(name="from")] = None,
         to: FromQuery[str | None] = None,
         group_by: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
@@ -145,7 +145,9 @@ class SyncController(Controller):
     tags = ["orders"]
 
     @post("/", guards=[requires("write")], status_code=202)
-    async def request_sync(self, service: Service, data: SyncRequest) -> Response[dict[str, str]]:
+    async def request_sync(
+        self, service: Service, data: JSONBody[SyncRequest]
+    ) -> Response[dict[str, str]]:
         if data.what not in ("orders", "listings", "all"):
             raise InvalidInput("what must be orders, listings or all")
         service.poll_now.set()
