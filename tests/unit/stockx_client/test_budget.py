@@ -5,12 +5,16 @@ in tests/integration/stockx_client."""
 from __future__ import annotations
 
 import asyncio
-import bisect
+import heapq
+import itertools
 import time
+from typing import Any
 
+import msgspec
 import pytest
 
 from soleflip.common.stockx import (
+    BudgetState,
     KvBudget,
     MemoryKv,
     Priority,
@@ -23,24 +27,69 @@ def budget(kv: MemoryKv, rate: float = 50.0, daily: int = 25_000, **kw: object) 
     return KvBudget(kv, key="k", rate_per_s=rate, daily=daily, **kw)  # type: ignore[arg-type]
 
 
+class VirtualTime:
+    """A clock that moves only when every coroutine waits on it: `sleep` parks the caller until
+    the driver advances the time to its wake-up, so grant times do not depend on machine load."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._sleepers, (self.now + seconds, self._seq, future))
+        await future
+
+    async def drive(self, done: asyncio.Future[Any]) -> None:
+        """Wake the earliest sleeper whenever the others have run out of work."""
+        while not done.done():
+            for _ in range(20):  # let every runnable coroutine reach its next wait
+                await asyncio.sleep(0)
+            if not self._sleepers:
+                await asyncio.sleep(0.001)  # someone is in a real wait (the local limiter)
+                continue
+            wake, _, future = heapq.heappop(self._sleepers)
+            self.now = max(self.now, wake)
+            future.set_result(None)
+
+
+class SlotLog(MemoryKv):
+    """Records the slot each successful claim took (`next` minus the spacing it wrote)."""
+
+    def __init__(self, spacing: float) -> None:
+        super().__init__()
+        self.slots: list[float] = []
+        self._spacing = spacing
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        revision = await super().update(key, value, last)
+        self.slots.append(msgspec.json.decode(value, type=BudgetState).next - self._spacing)
+        return revision
+
+
 async def test_grants_from_several_instances_are_spaced_by_the_rate_plus_margin() -> None:
-    kv = MemoryKv()
-    instances = [budget(kv), budget(kv), budget(kv)]
-    stamps: list[float] = []
+    spacing = 1.1 / 50  # rate 50/s plus the 10 % safety margin
+    kv, time_ = SlotLog(spacing), VirtualTime()
+    instances = [budget(kv, clock=time_.clock, sleep=time_.sleep) for _ in range(3)]
 
     async def caller(b: KvBudget) -> None:
         for _ in range(5):
             await b.acquire(Priority.LISTING_SYNC, 10)
-            stamps.append(time.time())
 
-    await asyncio.gather(*(caller(b) for b in instances for _ in range(2)))
-    stamps.sort()
-    assert len(stamps) == 30
-    # Rate 50/s: never more than 10 grants in any 0.2 s (spacing 22 ms leaves 42 ms for jitter),
-    busiest = max(bisect.bisect_left(stamps, t + 0.2) - i for i, t in enumerate(stamps))
-    assert busiest <= 10
-    # and the rate is actually used (30 grants at 22 ms spacing take about 0.64 s).
-    assert stamps[-1] - stamps[0] < 29 * 0.022 * 1.5
+    callers = asyncio.gather(*(caller(b) for b in instances for _ in range(2)))
+    await asyncio.gather(callers, time_.drive(callers))
+    assert len(kv.slots) == 30
+    gaps = [later - earlier for earlier, later in itertools.pairwise(kv.slots)]
+    # Every slot is exactly one spacing after the previous one, whichever instance took it:
+    # never closer (the rate holds) and never further (the rate is fully used).
+    # (Tolerance: epoch seconds as floats resolve to about 0.2 us.)
+    assert min(gaps) == pytest.approx(spacing, abs=1e-6)
+    assert max(gaps) == pytest.approx(spacing, abs=1e-6)
 
 
 async def test_a_user_write_overtakes_a_saturating_catalog_load() -> None:
