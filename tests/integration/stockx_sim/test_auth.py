@@ -178,3 +178,17 @@ def test_token_expiry_fault_kills_every_issued_token(sim: Client, refresh: Any) 
     token = refresh(sim).json()["access_token"]
     sim.put("/_sim/faults", json={"expire_tokens": True})
     assert _api(sim, token) == 401
+
+
+def test_every_token_request_is_logged_with_its_grant_and_status(sim: Client, refresh: Any) -> None:
+    refresh(sim)
+    refresh(sim, token="no-such-token")
+    sim.post("/oauth/token", data={})
+    logged = sim.get("/_sim/token-requests").json()["requests"]
+    assert [(r["grant_type"], r["status"]) for r in logged] == [
+        ("refresh_token", 200),
+        ("refresh_token", 403),
+        (None, 400),
+    ]
+    sim.post("/_sim/requests/clear")
+    assert sim.get("/_sim/token-requests").json()["requests"] == []

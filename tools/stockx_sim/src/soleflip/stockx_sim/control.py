@@ -221,9 +221,16 @@ async def requests_log(request: Req) -> dict[str, Any]:
     return {"requests": entries}
 
 
+@get("/_sim/token-requests")
+async def token_requests_log(request: Req) -> dict[str, Any]:
+    """Every `POST /oauth/token`: `{"time", "grant_type", "status"}` (single-flight tests)."""
+    return {"requests": list(world_of(request).token_requests)}
+
+
 @post("/_sim/requests/clear", status_code=200)
 async def clear_requests(request: Req) -> dict[str, Any]:
     world_of(request).requests.clear()
+    world_of(request).token_requests.clear()
     return {"requests": []}
 
 
@@ -237,5 +244,6 @@ CONTROL_HANDLERS = [
     set_faults,
     state,
     requests_log,
+    token_requests_log,
     clear_requests,
 ]

@@ -8,6 +8,8 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from soleflip.stockx_sim.auth import authorize, token_grant
+from soleflip.stockx_sim.clock import iso
+from soleflip.stockx_sim.errors import OAuthError
 from soleflip.stockx_sim.params import world_of
 
 Req = Request[Any, Any, Any]
@@ -27,7 +29,14 @@ async def token_endpoint(request: Req) -> Response[Any]:
         form = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     else:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    body = token_grant(world_of(request), form)
+    world = world_of(request)
+    entry = {"time": iso(world.now()), "grant_type": form.get("grant_type"), "status": 200}
+    world.token_requests.append(entry)
+    try:
+        body = token_grant(world, form)
+    except OAuthError as error:
+        entry["status"] = error.status
+        raise
     return Response(body, headers={"cache-control": "no-store", "pragma": "no-cache"})
 
 

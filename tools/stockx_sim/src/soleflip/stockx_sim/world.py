@@ -44,6 +44,8 @@ class World:
         self.faults = Faults()
         self.auth = AuthState()
         self.requests: deque[dict[str, Any]] = deque(maxlen=10_000)
+        # Token-endpoint calls, apart from the `/v2` log, which other tests count path by path.
+        self.token_requests: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.events: list[dict[str, Any]] = []
         self.relay_enabled = False
         self.market_hour = -1
