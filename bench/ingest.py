@@ -112,6 +112,12 @@ def _wait_up(port: int, ready_check: bool, proc: subprocess.Popen[bytes]) -> Non
     raise RuntimeError(f"server on port {port} did not come up")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent on anything but idling, since boot."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
 def cpu_seconds(procs: list[psutil.Process | None]) -> float:
     total = 0.0
     for proc in procs:
@@ -150,14 +156,18 @@ def measure(
     marks: dict[str, Any] = {}
 
     def sample(key: str) -> None:
-        marks[key] = (time.perf_counter(), {name: cpu_seconds([p]) for name, p in watched.items()})
+        cpus = {name: cpu_seconds([p]) for name, p in watched.items()}
+        marks[key] = (time.perf_counter(), cpus, machine_busy_seconds())
 
     results = run_load(specs, lambda: sample("start"), lambda: sample("stop"))
-    (t0, before), (t1, after) = marks["start"], marks["stop"]
+    (t0, before, busy0), (t1, after, busy1) = marks["start"], marks["stop"]
     figures = summarize(results, args.duration)
     figures["cpu_pct"] = {
         name: round(100 * (after[name] - before[name]) / (t1 - t0), 1) for name in watched
     }
+    # Everything the machine ran meanwhile, in % of one core: what is left after the server,
+    # NATS and the load generator is other work competing for the same cores.
+    figures["cpu_pct"]["machine"] = round(100 * (busy1 - busy0) / (t1 - t0), 1)
     # CPU per request does not depend on what else runs on the machine: the fair comparison.
     served = figures["requests_per_s"] * (t1 - t0)
     figures["cpu_us_per_request"] = {
