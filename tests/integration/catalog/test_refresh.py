@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import asyncpg
 import msgspec
 
 from soleflip.catalog import queries
+from soleflip.catalog.consumers import CatalogConsumers
 from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.pollers import refresh_round
 from soleflip.catalog.testing import Sim
+from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.catalog import REMAPPED, UPSERTED, RemapData
 from soleflip.common.stockx import StockXClient
+from tests.integration.catalog.support import message
 
 OUTBOX_SQL = "SELECT subject, payload FROM outbox ORDER BY id"
+PRODUCT_SUBJECT = "ingest.stockx.product.updated"
+
+
+def _relayed(product: dict[str, Any]) -> CloudEvent:
+    return new_event("stockx.product.updated", product, source="relay")
 
 
 async def _enrich(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> str:
@@ -80,3 +91,49 @@ async def test_re_enriching_a_stale_product_remaps_it_instead_of_duplicating_it(
         subjects = [r["subject"] for r in await conn.fetch(OUTBOX_SQL)]
     assert [(p.id, p.stockx_product_id) for p in found] == [(product_id, new_id)]
     assert subjects.count(REMAPPED) == 1
+
+
+def _extra_variant(product: dict[str, Any]) -> dict[str, Any]:
+    """A variant StockX does not (or no longer) list: a size 99 with its own barcode."""
+    chart = {
+        "availableConversions": [{"size": "US M 99", "type": "us m"}],
+        "defaultConversion": {"size": "99", "type": "us m"},
+    }
+    return {
+        "productId": product["productId"],
+        "variantId": str(uuid.uuid4()),
+        "variantValue": "99",
+        "sizeChart": chart,
+        "gtins": [{"identifier": "00000000009999", "type": "UPC"}],
+    }
+
+
+async def test_a_full_refresh_retires_variants_stockx_no_longer_lists(
+    pool: asyncpg.Pool, stockx: StockXClient, sim: Sim
+) -> None:
+    sim.seed(3, 20)
+    product = sim.products()[2]
+    extra = _extra_variant(product)
+    relayed = {**product, "variants": [*product["variants"][:2], extra]}  # a relay's partial list
+    consumers = CatalogConsumers(pool=lambda: pool, stockx=lambda: stockx, ttl_s=3600)
+    await consumers.handle_ingest(message(PRODUCT_SUBJECT, _relayed(relayed)))
+    async with pool.acquire() as conn:
+        stored = await queries.product(conn, product["productId"])
+        assert stored is not None
+        extra_id = next(v.id for v in stored.variants or [] if v.variant_value == "99")
+
+    assert await refresh_round(pool, stockx, ttl_s=0) == {"refreshed": 1}  # StockX's full list
+
+    async with pool.acquire() as conn:
+        after = await queries.product(conn, stored.id)
+        retired = await queries.variant(conn, extra_id)
+        by_size = await queries.variant_ids_by_size(conn, stored.id, "us m", "99")
+        by_gtin = await queries.variant_by_gtin(conn, "00000000009999")
+    assert after is not None
+    assert sorted(v.stockx_variant_id for v in after.variants or []) == sorted(
+        v["variantId"] for v in product["variants"]
+    )
+    assert retired is not None  # still there for whoever holds its id
+    assert retired.retired_at is not None
+    assert by_size == []
+    assert by_gtin is None

@@ -1,7 +1,8 @@
 """Read side of the catalog: search, products with variants, lookups by style id, GTIN and size.
 
 Each lookup is one indexed statement (see migrations/0001_catalog.sql), which is what keeps the
-size lookup under a millisecond on a 50,000-variant catalog.
+size lookup under a millisecond on a 50,000-variant catalog. Retired variants (StockX stopped
+listing them) are found by their id only: never by size or GTIN, nor among a product's variants.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ ORDER BY p.title, p.id
 """  # noqa: S608
 _VARIANT_COLUMNS = """
     v.id::text AS id, v.product_id::text AS product_id, v.stockx_variant_id, v.variant_value,
-    v.default_size_type,
+    v.default_size_type, v.retired_at,
     coalesce((SELECT json_agg(json_build_object(
                 'type', s.size_type, 'value', s.size_value, 'label', s.label)
                 ORDER BY s.size_type, s.size_value)
@@ -56,16 +57,19 @@ _VARIANT_COLUMNS = """
               FROM variant_gtin g WHERE g.variant_id = v.id), '{}'::text[]) AS gtins
 """
 VARIANTS_OF_PRODUCT_SQL = f"""
-SELECT {_VARIANT_COLUMNS} FROM variant v WHERE v.product_id = $1::uuid ORDER BY v.position
+SELECT {_VARIANT_COLUMNS} FROM variant v
+WHERE v.product_id = $1::uuid AND v.retired_at IS NULL
+ORDER BY v.position
 """  # noqa: S608
 VARIANT_BY_ID_SQL = f"SELECT {_VARIANT_COLUMNS} FROM variant v WHERE v.id = $1::uuid"  # noqa: S608
 VARIANT_BY_GTIN_SQL = f"""
 SELECT {_VARIANT_COLUMNS} FROM variant_gtin g JOIN variant v ON v.id = g.variant_id
-WHERE g.gtin = $1
+WHERE g.gtin = $1 AND v.retired_at IS NULL
 """  # noqa: S608
 VARIANT_IDS_BY_SIZE_SQL = """
-SELECT variant_id::text FROM variant_size
-WHERE product_id = $1::uuid AND size_type = $2 AND size_value = $3
+SELECT s.variant_id::text FROM variant_size s JOIN variant v ON v.id = s.variant_id
+WHERE s.product_id = $1::uuid AND s.size_type = $2 AND s.size_value = $3
+  AND v.retired_at IS NULL
 """
 KNOWN_STOCKX_IDS_SQL = "SELECT stockx_product_id FROM product WHERE stockx_product_id = ANY($1)"
 STALE_PRODUCTS_SQL = """
@@ -87,6 +91,8 @@ class VariantView(msgspec.Struct, frozen=True, kw_only=True):
     default_size_type: str | None
     sizes: list[SizeData]
     gtins: list[str]
+    #: Set when StockX stopped listing the variant: found by id only, never by size or GTIN.
+    retired_at: datetime | None = None
 
     def as_data(self) -> VariantData:
         return VariantData(

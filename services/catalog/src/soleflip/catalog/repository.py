@@ -65,8 +65,12 @@ FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[]) AS t(i, s
 ON CONFLICT (stockx_variant_id) DO UPDATE SET
     product_id = excluded.product_id, variant_value = excluded.variant_value,
     default_size_type = excluded.default_size_type, position = excluded.position,
-    updated_at = now()
+    retired_at = NULL, updated_at = now()
 RETURNING id, stockx_variant_id
+"""
+RETIRE_VARIANTS_SQL = """
+UPDATE variant SET retired_at = now(), updated_at = now()
+WHERE product_id = $1 AND retired_at IS NULL AND stockx_variant_id <> ALL($2::text[])
 """
 DELETE_SIZES_SQL = "DELETE FROM variant_size WHERE variant_id = ANY($1::uuid[])"
 INSERT_SIZES_SQL = """
@@ -161,12 +165,15 @@ async def upsert_product(
     attributes: dict[str, Any],
     default_size_type: str | None = None,
     with_variants: bool = True,
+    retire_missing: bool = False,
     source_time: datetime | None = None,
 ) -> ProductData | None:
     """Store a product (and, `with_variants`, all its variants); enqueue `catalog.product.upserted`.
 
-    Returns the data as stored, with the catalog's own product and variant ids; None when the
-    stored snapshot is newer than `source_time` (now when not given): nothing is written then.
+    `retire_missing` says the variants are StockX's full list: stored ones missing from it are
+    retired. Returns the data as stored, with the catalog's own product and variant ids; None
+    when the stored snapshot is newer than `source_time` (now when not given): nothing is
+    written then.
     """
     row = await _write_product(conn, data, attributes, default_size_type, source_time)
     if row is None:
@@ -174,6 +181,9 @@ async def upsert_product(
     product_id, updated_at = str(row["id"]), row["updated_at"]
     await _write_codes(conn, product_id, data.style_codes)
     variants = await _write_variants(conn, product_id, data.variants) if with_variants else []
+    # An empty list from StockX is more likely a glitch than a product without sizes.
+    if with_variants and retire_missing and data.variants:
+        await retire_variants(conn, product_id, [v.stockx_variant_id for v in data.variants])
     stored = msgspec.structs.replace(
         data, product_id=product_id, variants=variants, updated_at=updated_at
     )
@@ -181,6 +191,11 @@ async def upsert_product(
         stored = msgspec.structs.replace(stored, variants=await stored_variants(conn, product_id))
     await publish_upserted(conn, stored)
     return stored
+
+
+async def retire_variants(conn: Conn, product_id: str, listed: list[str]) -> None:
+    """Retire the product's live variants whose StockX ids are not in `listed`."""
+    await conn.execute(RETIRE_VARIANTS_SQL, product_id, listed)
 
 
 async def product_id_of(conn: Conn, stockx_product_id: str) -> str | None:

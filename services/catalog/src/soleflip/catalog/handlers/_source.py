@@ -118,6 +118,7 @@ async def store(conn: Conn, product: Fetched) -> str:
         attributes=product.attributes,
         default_size_type=product.default_size_type,
         with_variants=product.variants != "none",
+        retire_missing=product.variants == "all",
         source_time=product.source_time,
     )
     if stored is not None:
