@@ -4,12 +4,17 @@ nats-py's `publish_async` costs about as much per message as the whole webhook c
 semaphore, two random tokens, a done-callback closure, `json.loads` and a dataclass per PubAck.
 This does the same job with one wildcard reply subscription, a counter for tokens and msgspec
 for the ack; the in-flight count is bounded so a stuck server turns into 503s, not memory.
+Timeouts come from one sweeper task instead of a timer per publish (`asyncio.wait_for` costs a
+timer, a waiter future and a callback each): every publish shares the same timeout, so the
+oldest deadlines are always at the front of a queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+from collections import deque
 
 import msgspec
 from nats.aio.client import Client
@@ -19,6 +24,8 @@ from nats.aio.subscription import Subscription
 from soleflip.common.errors import Unavailable
 
 RETRY_AFTER = {"Retry-After": "5"}
+#: How often the sweeper looks for PubAcks that did not come in time (the timeout's resolution).
+SWEEP_INTERVAL_S = 0.1
 
 
 class _PubAck(msgspec.Struct):
@@ -40,19 +47,28 @@ class PublishRefused(Exception):
 class AckTracker:
     """Publishes with a unique reply subject each and resolves a future per PubAck."""
 
-    def __init__(self, nc: Client, *, max_pending: int = 4000) -> None:
+    def __init__(self, nc: Client, *, timeout: float, max_pending: int = 4000) -> None:
         self._nc = nc
         self._prefix = f"{nc.new_inbox()}."
         self._pending: dict[str, asyncio.Future[bool]] = {}
+        self._deadlines: deque[tuple[float, str]] = deque()
         self._tokens = itertools.count()
+        self._timeout = timeout
         self._max_pending = max_pending
         self._sub: Subscription | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # A core subscription: nats-py re-creates it by itself after a reconnect.
         self._sub = await self._nc.subscribe(self._prefix + "*", cb=self._on_ack)
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         if self._sub is not None:
             await self._sub.unsubscribe()
             self._sub = None
@@ -63,12 +79,15 @@ class AckTracker:
     async def publish(
         self, subject: str, payload: bytes, headers: dict[str, str]
     ) -> asyncio.Future[bool]:
-        """Send one message; the future resolves to the PubAck's `duplicate` flag."""
+        """Send one message; the future resolves to the PubAck's `duplicate` flag, or fails with
+        `TimeoutError` when no PubAck arrived within the timeout."""
         if len(self._pending) >= self._max_pending:
             raise Unavailable("too many publishes awaiting JetStream", headers=RETRY_AFTER)
         token = str(next(self._tokens))
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
         self._pending[token] = future
+        self._deadlines.append((loop.time() + self._timeout, token))
         try:
             await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
         except BaseException:
@@ -83,6 +102,16 @@ class AckTracker:
             f.cancel()
         for token in [t for t, f in self._pending.items() if id(f) in targets]:
             del self._pending[token]
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            now, deadlines = loop.time(), self._deadlines
+            while deadlines and deadlines[0][0] <= now:
+                future = self._pending.pop(deadlines.popleft()[1], None)
+                if future is not None and not future.done():
+                    future.set_exception(TimeoutError("no PubAck in time"))
 
     async def _on_ack(self, msg: Msg) -> None:
         future = self._pending.pop(msg.subject[len(self._prefix) :], None)

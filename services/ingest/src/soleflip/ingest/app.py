@@ -114,9 +114,9 @@ class _Bus:
             fallback = Publisher(
                 js, self.names, timeout=PUBLISH_TIMEOUT_S, attempts=PUBLISH_ATTEMPTS
             )
-            acks = AckTracker(nc)
+            acks = AckTracker(nc, timeout=PUBLISH_TIMEOUT_S)
             await acks.start()
-            sink = JetStreamSink(nc, acks, self.names, timeout=PUBLISH_TIMEOUT_S, fallback=fallback)
+            sink = JetStreamSink(nc, acks, self.names, fallback=fallback)
             self.endpoint.bind(sink)
             yield
         finally:

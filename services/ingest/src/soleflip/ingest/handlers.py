@@ -1,11 +1,11 @@
 """What ingest does with verified events: publish them to JetStream and report repeats.
 
 `JetStreamSink` is the hot path: one pipelined publish per event (`AckTracker`: many PubAcks
-outstanding across concurrent requests), one bounded wait per request. The shared `Publisher`
-does the same with per-call bookkeeping (retries, dataclasses, counters) that costs as much
-again as the HTTP handling, so it is only the fallback: when the fast attempt fails ambiguously
-(timeout, no responders, a reconnect), the events are handed to it and retried with the same
-`Nats-Msg-Id`, which JetStream de-duplicates.
+outstanding across concurrent requests), one wait per request, bounded by the tracker. The
+shared `Publisher` does the same with per-call bookkeeping (retries, dataclasses, counters) that
+costs as much again as the HTTP handling, so it is only the fallback: when the fast attempt
+fails ambiguously (timeout, no responders, a reconnect), the events are handed to it and
+retried with the same `Nats-Msg-Id`, which JetStream de-duplicates.
 """
 
 from __future__ import annotations
@@ -36,13 +36,10 @@ class EventSink(Protocol):
 class JetStreamSink:
     """Publishes events to `ingest.*` under a `Names` namespace; see the module docstring."""
 
-    def __init__(
-        self, nc: Client, acks: AckTracker, names: Names, *, timeout: float, fallback: Publisher
-    ) -> None:
+    def __init__(self, nc: Client, acks: AckTracker, names: Names, *, fallback: Publisher) -> None:
         self._nc = nc
         self._acks = acks
         self._names = names
-        self._timeout = timeout
         self._fallback = fallback
         self._subjects: dict[str, str] = {}  # bounded: `ingest.<known type>` and two sources
 
@@ -60,9 +57,10 @@ class JetStreamSink:
                 headers = {MSG_ID: event.id, "ce-type": event.type, **trace}
                 subject = self._subject(event.subject)
                 futures.append(await self._acks.publish(subject, event.payload, headers))
+            # No timeout here: the tracker fails a future whose PubAck is late.
             if len(futures) == 1:
-                return [await asyncio.wait_for(futures[0], self._timeout)]
-            return list(await asyncio.wait_for(asyncio.gather(*futures), self._timeout))
+                return [await futures[0]]
+            return list(await asyncio.gather(*futures))
         except nats.errors.MaxPayloadError:
             self._acks.forget(futures)
             raise PayloadTooLarge("an event exceeds the bus's limit (NATS max_payload)") from None
