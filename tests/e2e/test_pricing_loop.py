@@ -216,6 +216,11 @@ class Commands:
                 return data
         return None
 
+    async def close(self) -> None:
+        # An open pull subscription makes the runtime's NATS drain wait at shutdown.
+        if self.sub is not None:
+            await self.sub.unsubscribe()
+
 
 async def _rule(service: Service, **extra: Any) -> None:
     rule = {"strategy": "beat_lowest_ask", "auto_reprice": True, "cooldown_s": 0, **extra}
@@ -248,6 +253,7 @@ async def test_market_move_reprices_the_listing_at_the_simulator_within_2_s(
         elapsed = time.monotonic() - started
         assert await seller.sim_amount() == "149"
         print(f"repriced at the simulator {elapsed:.3f} s after the market move")
+        await commands.close()
         assert elapsed < 2.0, elapsed
         await service.until(lambda: service.fetchval(SETTLED))
 
@@ -261,7 +267,9 @@ async def test_dry_run_only_records_a_recommendation(stack: Stack, service: Serv
         await service.until(lambda: service.fetchval("SELECT count(*) FROM listing"))
         await seller.move_market(150)
         await service.until(lambda: service.fetchval(DRY_RUNS))
-        assert await Commands(service, seller.listing_id).next(within=1.0) is None
+        commands = Commands(service, seller.listing_id)
+        assert await commands.next(within=1.0) is None
+        await commands.close()
         assert await seller.sim_amount() == "200"
 
 
@@ -286,6 +294,7 @@ async def test_ask_war_between_two_sellers_stops_at_the_floor(
             prices.append(ours)
             await seller.apply(command)
             await service.until(lambda: service.fetchval(SETTLED))
+        await commands.close()
         assert prices[-1] == FLOOR
         assert prices == sorted(prices, reverse=True)
         assert len(set(prices)) == len(prices)  # never back up: no oscillation

@@ -84,7 +84,11 @@ class Service:
 
 
 def pricing_settings(**overrides: Any) -> PricingSettings:
-    base: dict[str, Any] = {"reevaluate_interval_s": 3600.0, "reject_after_s": 60.0}
+    base: dict[str, Any] = {
+        "reevaluate_interval_s": 3600.0,
+        "reject_after_s": 60.0,
+        "consumer_fetch_timeout_s": 0.3,
+    }
     return PricingSettings(**{**base, **overrides})
 
 

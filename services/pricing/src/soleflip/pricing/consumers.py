@@ -39,6 +39,7 @@ class PricingConsumers:
     def __init__(self, runtime: ServiceRuntime, settings: PricingSettings, clock: Clock = _now):
         self.runtime, self.clock = runtime, clock
         self.reject_after = timedelta(seconds=settings.reject_after_s)
+        self.fetch_timeout = settings.consumer_fetch_timeout_s
 
     async def on_market(self, message: Message) -> None:
         event = _market_decoder.decode(message.data)
@@ -83,11 +84,11 @@ def register(runtime: ServiceRuntime, consumers: PricingConsumers) -> None:
         ("CATALOG", CATALOG_DURABLE, ["catalog.>"], consumers.on_catalog),
     )
     for stream, durable, subjects, handler in specs:
-        runtime.add_consumer(_factory(stream, durable, subjects, handler))
+        runtime.add_consumer(_factory(stream, durable, subjects, handler, consumers.fetch_timeout))
 
 
 def _factory(
-    stream: str, durable: str, subjects: list[str], handler: Handler
+    stream: str, durable: str, subjects: list[str], handler: Handler, fetch_timeout: float
 ) -> Callable[[ServiceRuntime], ConsumerRunner]:
     def build(rt: ServiceRuntime) -> ConsumerRunner:
         return ConsumerRunner(
@@ -99,7 +100,7 @@ def _factory(
             handler=handler,
             publisher=rt.publisher,
             # Shutdown waits for a fetch in flight, consumer by consumer: keep each wait short.
-            fetch_timeout=1.0,
+            fetch_timeout=fetch_timeout,
         )
 
     return build

@@ -4,10 +4,11 @@ pricing's share of the daily StockX budget.
 Tiers: a product with an active listing is `listed` (refreshed most often), one with unsold stock
 `stocked`, any other product pricing has seen `tracked` (rarely). With n_t products in tier t and
 relative weights w_t, tier t is refreshed every `base * w_t` seconds, and
-`base = max(min_interval, 86400 * sum(n_t / w_t) / calls_per_day)`, so the planned calls per day
-never exceed the share. A product first seen gets a stable phase within its interval, so polls
-spread over the day instead of bursting at start-up. Results go through the same handler as
-webhooks (`record_market`).
+`base = max(min_interval, 86400 * sum(n_t / w_t) / (calls_per_day - sum(n_t)))`, so the calls
+of any UTC day stay within the share (one poll of headroom per product for the day's edges). A
+product first seen gets a stable phase within its interval, so polls spread over the day instead
+of bursting at start-up; a late tick does not shift the cadence. Results go through the same
+handler as webhooks (`record_market`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def refresh_intervals(
 ) -> dict[str, float]:
     """Seconds between polls of one product, per tier, within `calls_per_day` (module docstring)."""
     load = sum(n / weights[tier] for tier, n in counts.items())
-    base = max(min_interval_s, DAY_S * load / calls_per_day if calls_per_day > 0 else DAY_S)
+    # A UTC day can hold one poll more per product than the average rate (phases at both ends):
+    # keep that headroom out of the plan so no single day goes over the share.
+    spendable = calls_per_day - sum(counts.values())
+    base = max(min_interval_s, DAY_S * load / spendable if spendable > 0 else DAY_S)
     return {tier: base * weights[tier] for tier in TIERS}
 
 
@@ -101,7 +105,10 @@ class MarketPoller:
         products = [(r["product_id"], TIERS[2 - r["tier"]]) for r in tracked]
         return products, sorted(currencies) or [self.settings.default_currency]
 
-    def due(self, products: list[tuple[str, str]], currencies: int, now: float) -> list[str]:
+    def due(
+        self, products: list[tuple[str, str]], currencies: int, now: float
+    ) -> list[tuple[float, str]]:
+        """`(due time, product)` of every product due at `now`, most overdue first."""
         counts = {tier: sum(1 for _, t in products if t == tier) for tier in TIERS}
         self.intervals = refresh_intervals(
             counts, self.calls_per_day / currencies, self.weights, self.settings.min_poll_interval_s
@@ -112,7 +119,7 @@ class MarketPoller:
             last = self.last_polled.setdefault(product_id, now - interval * phase(product_id))
             if now - last >= interval:
                 due.append((last + interval, product_id))
-        return [product_id for _, product_id in sorted(due)]
+        return sorted(due)
 
     async def tick(self) -> TickReport:
         products, currencies = await self.plan()
@@ -120,13 +127,19 @@ class MarketPoller:
         due = self.due(products, len(currencies), now.timestamp())
         report = TickReport(due=len(due))
         tiers = dict(products)
-        for product_id in due:
+        for due_at, product_id in due:
             for currency in currencies:
                 report.calls += 1
                 ok = await self._poll(product_id, currency, tiers[product_id])
                 report.failures += not ok
-            self.last_polled[product_id] = now.timestamp()
+            self.polled(product_id, tiers[product_id], due_at, now.timestamp())
         return report
+
+    def polled(self, product_id: str, tier: str, due_at: float, now: float) -> None:
+        """Keep the cadence (a tick's lateness does not add up), unless a whole interval was
+        missed (an outage): then start afresh rather than catch up in a burst."""
+        late = now - due_at
+        self.last_polled[product_id] = due_at if late < self.intervals[tier] else now
 
     async def poll_product(self, product_id: str, currency: str, tier: str) -> bool:
         """One per-product market-data call, recorded like a webhook; False when it failed."""

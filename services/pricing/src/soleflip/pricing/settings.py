@@ -27,6 +27,8 @@ class PricingSettings(msgspec.Struct, frozen=True, kw_only=True):
     reject_after_s: float = 60.0
     #: Seconds between poller wake-ups (it then polls whatever is due).
     poll_tick_s: float = 5.0
+    #: Longest idle fetch of a consumer; shutdown waits for one per consumer.
+    consumer_fetch_timeout_s: float = 1.0
 
 
 _FLOATS = {
