@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from soleflip.catalog.app import SERVICE
+from soleflip.catalog.app import SERVICE, Catalog
+from soleflip.catalog.settings import CatalogSettings
 from soleflip.catalog.testing import Sim, settings_for, simulator_process
 from soleflip.common.bus import Names, connect, disconnect
 from soleflip.common.db import create_pool, migrate
@@ -54,3 +55,13 @@ async def stockx(catalog_settings: Settings, names: Names) -> AsyncIterator[Stoc
             yield client
     finally:
         await disconnect(nc)
+
+
+@pytest.fixture
+async def catalog(catalog_settings: Settings) -> AsyncIterator[Catalog]:
+    """A running catalog runtime (consumers, outbox relay, job runner; no refresh poller)."""
+    catalog = Catalog(
+        catalog_settings, CatalogSettings(refreshing=False, pool_size=6, fetch_timeout_s=0.4)
+    )
+    async with catalog.runtime.lifespan():
+        yield catalog

@@ -1,14 +1,18 @@
 """Helpers shared by the catalog integration tests: a StockX source that watches the database
-while each call is made, and consumer messages built without a server."""
+while each call is made, consumer messages built without a server, and waiting for a running
+catalog's consumers."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import asyncpg
 from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
+from soleflip.catalog.app import Catalog
 from soleflip.catalog.handlers import PRIORITY
 from soleflip.common.bus import Message
 from soleflip.common.contracts import CloudEvent, encode_event
@@ -65,6 +69,20 @@ class WatchedSource:
     ) -> ProductVariantDetails:
         await self._watch()
         return await self._client.get_variants_by_gtin(gtin, priority=priority)
+
+
+async def until(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
+    """Wait for `check` to hold (polled: the database is the only witness of a commit)."""
+    async with asyncio.timeout(within):
+        while not await check():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def send(catalog: Catalog, subject: str, event: CloudEvent, copy: int = 0) -> None:
+    """Publish an event on the catalog runtime's NATS; `copy` gives a distinct message id."""
+    await catalog.runtime.publisher.publish(
+        subject, encode_event(event), msg_id=f"{event.id}-{copy}"
+    )
 
 
 def message(subject: str, event: CloudEvent | bytes) -> Message:

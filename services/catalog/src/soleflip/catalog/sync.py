@@ -73,11 +73,19 @@ async def _run_job(
         progress(await jobs.job_finished(pool, job_id))
 
 
+def since_age_s(since: str) -> float:
+    """Seconds since `since` (ISO 8601 date or time; UTC unless it names its zone)."""
+    moment = datetime.fromisoformat(since)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - moment).total_seconds()
+
+
 async def _refresh_before(pool: asyncpg.Pool, client: StockXClient, since: str) -> None:
-    age = datetime.now(UTC) - datetime.fromisoformat(since).replace(tzinfo=UTC)
+    age_s = since_age_s(since)
     with tqdm(desc="refresh", unit="product", file=sys.stderr) as bar:
         while True:
-            outcomes = await refresh_round(pool, client, ttl_s=age.total_seconds())
+            outcomes = await refresh_round(pool, client, ttl_s=age_s)
             done = sum(n for kind, n in outcomes.items() if kind != "failed")
             bar.update(done)
             if not done:  # nothing older left (or only failures: stop rather than spin)
