@@ -65,30 +65,15 @@ async def apply_orders(
     same = {o.order_number: o for o in orders if stored.get(o.order_number) == order_version(o)}
     rows += [order_row(o, fees) for n, o in same.items() if n not in chains]
     changed = await repo.upsert_orders(conn, rows)
-    history = _history(chains, locked, changed, source)
-    await repo.insert_history(conn, history)
+    await repo.insert_history(conn, _history(orders, source))
     return await _after_orders(conn, changed)
 
 
-def _history(
-    chains: dict[str, list[OrderSummary]],
-    locked: Mapping[str, asyncpg.Record],
-    changed: set[str],
-    source: str,
-) -> list[repo.StatusChange]:
-    changes = []
-    for number, chain in chains.items():
-        if number not in changed:
-            continue
-        stored = locked.get(number)
-        previous = stored["status"] if stored is not None else None
-        for order in chain:
-            status = order.status or "UNKNOWN"
-            if status != previous:
-                at = order.updated_at or EPOCH
-                changes.append(repo.StatusChange(number, status, previous, at, source))
-            previous = status
-    return changes
+def _history(orders: Sequence[OrderSummary], source: str) -> list[repo.StatusChange]:
+    """Every (status, time) fact of the batch, including late ones that no longer move the row:
+    the history is a log of what happened, and redelivery after a crash arrives out of order."""
+    facts = {(o.order_number, o.status or "UNKNOWN", o.updated_at or EPOCH) for o in orders}
+    return [repo.StatusChange(n, s, at, source) for n, s, at in sorted(facts)]
 
 
 async def _after_orders(conn: Conn, changed: set[str]) -> set[str]:

@@ -93,7 +93,8 @@ CREATE TABLE order_status_history (
     id              bigserial   PRIMARY KEY,
     order_number    text        NOT NULL,
     status          text        NOT NULL,
-    previous_status text,
+    -- StockX's updatedAt of the snapshot that reported the status (the previous status is the
+    -- row before in changed_at order: late facts may arrive after later ones).
     changed_at      timestamptz NOT NULL,
     source          text        NOT NULL,
     recorded_at     timestamptz NOT NULL DEFAULT now(),

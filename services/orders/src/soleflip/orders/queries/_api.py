@@ -27,7 +27,9 @@ LIMIT $7
 """  # noqa: S608 - the interpolated part is a constant column list
 GET_ORDER_SQL = f'SELECT {ORDER_COLUMNS} FROM "order" WHERE order_number = $1'  # noqa: S608
 HISTORY_SQL = """
-SELECT status, previous_status, changed_at, source FROM order_status_history
+SELECT status, lag(status) OVER (ORDER BY changed_at, id) AS previous_status, changed_at,
+       source
+FROM order_status_history
 WHERE order_number = $1 ORDER BY changed_at, id
 """
 LIST_LISTINGS_SQL = """

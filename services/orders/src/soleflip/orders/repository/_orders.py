@@ -24,8 +24,9 @@ UPSERT_ORDERS_SQL = """
 INSERT INTO "order" AS o (
     order_number, status, status_rank, listing_id, variant_id, product_id, amount, currency,
     inventory_type, payout, shipment, transaction_fee, processing_fee, shipping_fee,
-    net_proceeds, fees_source, created_at, updated_at)
-SELECT n, s, r, l, v, p, a, c, i, pj::jsonb, sj::jsonb, tf, pf, sf, np, fs, ca, ua
+    net_proceeds, fees_source, created_at, updated_at, synced_at)
+SELECT n, s, r, l, v, p, a, c, i, pj::jsonb, sj::jsonb, tf, pf, sf, np, fs, ca, ua,
+       clock_timestamp()
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
             $7::numeric[], $8::text[], $9::text[], $10::text[], $11::text[], $12::numeric[],
             $13::numeric[], $14::numeric[], $15::numeric[], $16::text[], $17::timestamptz[],
@@ -54,7 +55,9 @@ ON CONFLICT (order_number) DO UPDATE SET
                        THEN o.fees_source ELSE excluded.fees_source END,
     created_at = coalesce(o.created_at, excluded.created_at),
     updated_at = excluded.updated_at,
-    synced_at = now()
+    -- When this statement wrote the row (not the transaction's start): the benchmark's
+    -- webhook-to-row latency reads it.
+    synced_at = clock_timestamp()
 WHERE (excluded.updated_at, excluded.status_rank) > (o.updated_at, o.status_rank)
    OR ((excluded.updated_at, excluded.status_rank) = (o.updated_at, o.status_rank)
        AND ((o.payout IS NULL AND excluded.payout IS NOT NULL)
@@ -62,10 +65,9 @@ WHERE (excluded.updated_at, excluded.status_rank) > (o.updated_at, o.status_rank
 RETURNING order_number
 """
 INSERT_HISTORY_SQL = """
-INSERT INTO order_status_history (order_number, status, previous_status, changed_at, source)
-SELECT n, s, ps, at, src
-FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
-     AS t(n, s, ps, at, src)
+INSERT INTO order_status_history (order_number, status, changed_at, source)
+SELECT n, s, at, src
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS t(n, s, at, src)
 ON CONFLICT (order_number, status, changed_at) DO NOTHING
 """
 LINK_BY_LISTING_SQL = """
@@ -152,7 +154,6 @@ class StatusChange:
 
     order_number: str
     status: str
-    previous_status: str | None
     changed_at: datetime
     source: str
 
@@ -203,7 +204,6 @@ async def insert_history(conn: Conn, changes: Sequence[StatusChange]) -> None:
         INSERT_HISTORY_SQL,
         [c.order_number for c in changes],
         [c.status for c in changes],
-        [c.previous_status for c in changes],
         [c.changed_at for c in changes],
         [c.source for c in changes],
     )
