@@ -13,7 +13,7 @@ from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
 from soleflip.catalog.app import Catalog
-from soleflip.catalog.handlers import PRIORITY
+from soleflip.catalog.handlers import PRIORITY, enrich_sku
 from soleflip.common.bus import Message
 from soleflip.common.contracts import CloudEvent, encode_event
 from soleflip.common.stockx import (
@@ -69,6 +69,13 @@ class WatchedSource:
     ) -> ProductVariantDetails:
         await self._watch()
         return await self._client.get_variants_by_gtin(gtin, priority=priority)
+
+
+async def enriched(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> str:
+    """Enrich one SKU that must resolve; the catalog's product id."""
+    outcome = await enrich_sku(pool, stockx, sku, ttl_s=3600)
+    assert outcome.product_id is not None
+    return outcome.product_id
 
 
 async def until(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:

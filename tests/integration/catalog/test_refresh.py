@@ -16,7 +16,7 @@ from soleflip.catalog.testing import Sim
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.catalog import REMAPPED, UPSERTED, RemapData
 from soleflip.common.stockx import StockXClient
-from tests.integration.catalog.support import message
+from tests.integration.catalog.support import enriched, message
 
 OUTBOX_SQL = "SELECT subject, payload FROM outbox ORDER BY id"
 PRODUCT_SUBJECT = "ingest.stockx.product.updated"
@@ -26,21 +26,23 @@ def _relayed(product: dict[str, Any]) -> CloudEvent:
     return new_event("stockx.product.updated", product, source="relay")
 
 
-async def _enrich(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> str:
-    outcome = await enrich_sku(pool, stockx, sku, ttl_s=3600)
-    assert outcome.product_id is not None
-    return outcome.product_id
+async def _enrich_then_rekey(
+    pool: asyncpg.Pool, stockx: StockXClient, sim: Sim, sku: str
+) -> tuple[queries.ProductView, str]:
+    """Enrich `sku` from a fresh simulator catalog, then have StockX give it a new id."""
+    sim.seed(3, 20)
+    product_id = await enriched(pool, stockx, sku)
+    async with pool.acquire() as conn:
+        before = await queries.product(conn, product_id)
+    assert before is not None
+    return before, sim.stale([before.stockx_product_id])[before.stockx_product_id]
 
 
 async def test_stale_product_id_is_remapped_by_style_id_and_announced(
     pool: asyncpg.Pool, stockx: StockXClient, sim: Sim
 ) -> None:
-    sim.seed(3, 20)
-    product_id = await _enrich(pool, stockx, "DD1391-100")
-    async with pool.acquire() as conn:
-        before = await queries.product(conn, product_id)
-    assert before is not None
-    new_id = sim.stale([before.stockx_product_id])[before.stockx_product_id]
+    before, new_id = await _enrich_then_rekey(pool, stockx, sim, "DD1391-100")
+    product_id = before.id
 
     outcomes = await refresh_round(pool, stockx, ttl_s=0)
 
@@ -67,7 +69,7 @@ async def test_fresh_products_are_not_refreshed(
     pool: asyncpg.Pool, stockx: StockXClient, sim: Sim
 ) -> None:
     sim.seed(3, 20)
-    await _enrich(pool, stockx, "CP9654")
+    await enriched(pool, stockx, "CP9654")
     sim.clear_requests()
     assert sum((await refresh_round(pool, stockx, ttl_s=3600)).values()) == 0
     assert sim.requests() == []
@@ -76,12 +78,8 @@ async def test_fresh_products_are_not_refreshed(
 async def test_re_enriching_a_stale_product_remaps_it_instead_of_duplicating_it(
     pool: asyncpg.Pool, stockx: StockXClient, sim: Sim
 ) -> None:
-    sim.seed(3, 20)
-    product_id = await _enrich(pool, stockx, "B75806")
-    async with pool.acquire() as conn:
-        before = await queries.product(conn, product_id)
-    assert before is not None
-    new_id = sim.stale([before.stockx_product_id])[before.stockx_product_id]
+    before, new_id = await _enrich_then_rekey(pool, stockx, sim, "B75806")
+    product_id = before.id
 
     outcome = await enrich_sku(pool, stockx, "B75806", ttl_s=0)
 

@@ -33,12 +33,17 @@ async def watched(catalog_settings: Settings, stockx: StockXClient) -> AsyncIter
         await watcher.close()
 
 
+async def _job(pool: asyncpg.Pool, skus: list[str]) -> str:
+    async with pool.acquire() as conn:
+        job_id, _ = await jobs.create_job(conn, skus)
+    return job_id
+
+
 async def test_job_workers_call_stockx_with_no_transaction_open(
     pool: asyncpg.Pool, watched: WatchedSource, sim: Sim
 ) -> None:
     sim.seed(9, 15)
-    async with pool.acquire() as conn:
-        job_id, _ = await jobs.create_job(conn, ["DD1391-100", "CP9654", "DD1391-101"])
+    job_id = await _job(pool, ["DD1391-100", "CP9654", "DD1391-101"])
     # One worker: any transaction seen during a call is then that worker's own.
     await jobs.run_job(pool, watched, job_id, ttl_s=3600, concurrency=1)
     assert len(watched.open_at_call) == 3 + 2 * 2  # three searches, two products found
@@ -87,10 +92,9 @@ async def test_a_dead_runners_items_are_taken_over_and_a_live_ones_are_not(
     pool: asyncpg.Pool, stockx: StockXClient, sim: Sim
 ) -> None:
     sim.seed(9, 15)
-    async with pool.acquire() as conn:
-        job_id, _ = await jobs.create_job(conn, ["DD1391-100", "CP9654", "B75806"])
-        await conn.execute(CLAIM_SQL, 0, LIVE_RUNNER)
-        await conn.execute(CLAIM_SQL, 1, DEAD_RUNNER)
+    job_id = await _job(pool, ["DD1391-100", "CP9654", "B75806"])
+    await pool.execute(CLAIM_SQL, 0, LIVE_RUNNER)
+    await pool.execute(CLAIM_SQL, 1, DEAD_RUNNER)
     live = await pool.acquire()  # a runner elsewhere, alive: it holds its lock
     try:
         await live.execute(LOCK_SQL, LIVE_RUNNER)

@@ -7,27 +7,21 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.sync import _parser, run
 from soleflip.catalog.testing import Sim
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
+from tests.integration.catalog.support import enriched
 
 AGE_SQL = "UPDATE product SET last_enriched_at = $2 WHERE id = $1"
 PRODUCT_SQL = "SELECT stockx_product_id, last_enriched_at FROM product WHERE id = $1"
-
-
-async def _enriched(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> str:
-    outcome = await enrich_sku(pool, stockx, sku, ttl_s=3600)
-    assert outcome.product_id is not None
-    return outcome.product_id
 
 
 async def test_sync_since_refreshes_only_products_enriched_before_the_date(
     pool: asyncpg.Pool, stockx: StockXClient, sim: Sim, catalog_settings: Settings
 ) -> None:
     sim.seed(3, 20)
-    old, recent = [await _enriched(pool, stockx, s) for s in ("DD1391-100", "CP9654")]
+    old, recent = [await enriched(pool, stockx, s) for s in ("DD1391-100", "CP9654")]
     await pool.execute(AGE_SQL, old, datetime(2020, 6, 1, tzinfo=UTC))
     await pool.execute(AGE_SQL, recent, datetime(2021, 6, 1, tzinfo=UTC))
     sim.clear_requests()

@@ -26,7 +26,8 @@ class CatalogSettings(msgspec.Struct, frozen=True, kw_only=True):
     job_concurrency: int = 4
     #: Longest wait of one consumer fetch: shutdown waits for the fetch in flight.
     fetch_timeout_s: float = 2.0
-    #: Database pool size of one process (job workers hold a connection per item).
+    #: Database pool size of one process (a job runner keeps one idle connection for its
+    #: liveness lock; workers borrow connections only for short statements, never across calls).
     pool_size: int = 10
 
     @classmethod
