@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from soleflip.common.errors import PayloadTooLarge, Unavailable
+from soleflip.common.errors import BadRequest, PayloadTooLarge, Unavailable
 from soleflip.ingest._request import read_body
 from soleflip.ingest.domain import Event, sign
 from soleflip.ingest.http import SourcePolicy, WebhookEndpoint
@@ -95,6 +95,15 @@ async def test_announced_length_over_the_cap_is_refused_without_reading() -> Non
 
     with pytest.raises(PayloadTooLarge, match="5000 bytes"):
         await read_body(receive, 4096, "5000")
+
+
+@pytest.mark.parametrize("length", ["abc", "\u00b2", "-1"])
+async def test_a_malformed_content_length_is_a_bad_request(length: str) -> None:
+    async def receive() -> Any:
+        raise AssertionError("the body must not be read")
+
+    with pytest.raises(BadRequest):
+        await read_body(receive, 4096, length)
 
 
 async def test_a_broken_rate_limiter_lets_requests_through() -> None:

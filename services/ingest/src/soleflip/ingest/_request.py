@@ -70,7 +70,7 @@ def check_content_type(content_type: str | None) -> None:
 async def read_body(receive: Receive, cap: int, content_length: str | None) -> bytes:
     """The whole body, refusing (413) as soon as more than `cap` bytes are announced or read."""
     if content_length is not None:
-        if not content_length.isdigit():
+        if not (content_length.isascii() and content_length.isdigit()):
             raise BadRequest("content-length is not a number")
         if int(content_length) > cap:
             raise PayloadTooLarge(f"body of {content_length} bytes exceeds the cap of {cap} bytes")

@@ -92,7 +92,8 @@ class Verifier:
 
 def check_timestamp(timestamp: str, now: float) -> None:
     """Reject a `webhook-timestamp` that is not integer seconds or is outside the tolerance."""
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    # isascii: str.isdigit() also accepts digits like "²" that int() refuses.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise Unauthorized("webhook-timestamp is not a Unix timestamp in seconds")
     skew = int(timestamp) - now
     if skew < -TOLERANCE_S:
