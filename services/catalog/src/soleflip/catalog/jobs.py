@@ -215,7 +215,8 @@ async def run_job(
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
 ) -> None:
-    """Work a job until no pending item is left (other processes may share the work)."""
+    """Work a job until no item is left to claim: other live runners (processes) may share the
+    work and finish the items they claimed; a dead runner's items are taken over."""
     await pool.execute(START_JOB_SQL, job_id)
     async with _runner(pool) as runner:
 
