@@ -49,6 +49,7 @@ from tests.integration.pricing.conftest import (
     streams_cleanup,  # noqa: F401 - a fixture
 )
 
+SETTLED = "SELECT amount = $1 AND pending_amount IS NULL FROM listing"
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
@@ -182,8 +183,7 @@ async def test_ask_war_through_orders_stops_at_the_floor(loop: Loop) -> None:
             break  # we hold at the floor: the war is over
         ours = changed
         prices.append(int(ours))
-        settled = "SELECT amount = $1 AND pending_amount IS NULL FROM listing"
-        await pricing.until(lambda a=Decimal(ours): pricing.fetchval(settled, a), within=10)
+        await pricing.until(lambda a=Decimal(ours): pricing.fetchval(SETTLED, a), within=10)
     assert prices[-1] == 103  # the floor for a landed cost of EUR 80 at level 1
     assert prices == sorted(prices, reverse=True)
     assert len(prices) == len(set(prices))
