@@ -100,8 +100,9 @@ def trace_context(h: RequestHeaders) -> dict[str, str]:
         return inject_headers({})
     if h.traceparent is not None and _TRACEPARENT.fullmatch(h.traceparent):
         context = {"traceparent": h.traceparent}
-        if h.tracestate and len(h.tracestate) <= 512 and h.tracestate.isprintable():
-            context["tracestate"] = h.tracestate
+        state = h.tracestate
+        if state and len(state) <= 512 and state.isascii() and state.isprintable():
+            context["tracestate"] = state
         return context
     ids = os.urandom(24).hex()
     return {"traceparent": f"00-{ids[:32]}-{ids[32:]}-01"}
