@@ -187,3 +187,13 @@ async def test_catalog_brand_scopes_the_rule(service: Service) -> None:
         return [r for r in await _recs(service) if r["strategy"] == "earn_more"]
 
     assert (await service.until(earn_more))[0]["price"]["amount"] == "158.00"
+
+
+async def test_a_stock_item_rule_applies_to_that_item_only(service: Service) -> None:
+    await _setup(service, auto=False)  # the catch-all beat_lowest_ask rule
+    fixed = {"strategy": "fixed", "fixed_price": "175", "stock_item_id": 7, "priority": 1}
+    created = await service.client.post("/api/v1/rules", json=fixed, headers=AUTH)
+    assert created.status_code == 201, created.text
+    assert created.json()["stock_item_id"] == "7"
+    [latest, *_] = await service.until(lambda: _recs(service, listing_id="L1"))
+    assert (latest["strategy"], latest["price"]["amount"]) == ("fixed", "175.00")

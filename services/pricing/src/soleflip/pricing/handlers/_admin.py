@@ -117,6 +117,9 @@ async def quote_variant(
 
 
 def _convert(fields: dict[str, Any]) -> Rule:
+    if isinstance(fields.get("stock_item_id"), int):
+        # Orders numbers its stock items; a rule keeps scope values as text.
+        fields = {**fields, "stock_item_id": str(fields["stock_item_id"])}
     try:
         return msgspec.convert(fields, Rule, strict=False)
     except msgspec.ValidationError as exc:
