@@ -6,6 +6,7 @@ endpoint to a publisher; readiness checks the connection and the stream.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -118,6 +119,7 @@ class _Bus:
             await acks.start()
             sink = JetStreamSink(nc, acks, self.names, fallback=fallback)
             self.endpoint.bind(sink)
+            _freeze_startup_objects()
             yield
         finally:
             self.endpoint.bind(None)
@@ -134,6 +136,17 @@ class _Bus:
         )
         if problems:
             raise Unavailable("; ".join(problems))
+
+
+def _freeze_startup_objects() -> None:
+    """Exclude everything that exists after start-up from future garbage collections.
+
+    Ingest keeps no state between requests, yet a full collection walks every module, route
+    and schema object loaded at start: 50-150 ms pauses that show up as p99 latency. After
+    `gc.freeze()` collections only walk what requests allocate.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings) -> Litestar:
