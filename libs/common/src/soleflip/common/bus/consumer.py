@@ -201,7 +201,10 @@ class ConsumerRunner:
                 log.info("nats.resubscribe", consumer=self._durable_name)
             await self._subscribe()
         assert self._sub is not None
-        heartbeat = max(self._fetch_timeout / 4, 0.1)
+        # Messages already buffered prove the server is there; asking for heartbeats then makes
+        # nats-py send a no-wait pull without `expires`, which the server refuses (400
+        # "heartbeat value too large") and the drained messages would wait out `ack_wait`.
+        heartbeat = None if self._sub.pending_msgs else max(self._fetch_timeout / 4, 0.1)
         try:
             msgs = await self._sub.fetch(
                 self._batch_size, timeout=self._fetch_timeout, heartbeat=heartbeat
