@@ -1,5 +1,5 @@
-"""A tiny local StockX (token endpoint + API) that records every request, and a runner for
-client worker processes that share one NATS server.
+"""A tiny local StockX (token endpoint + API) that records every request, the real simulator
+in its own process, and a runner for client worker processes that share one NATS server.
 
 The server speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) for httpx, and runs in
 the test's event loop, so request times are measured where StockX would measure them.
@@ -10,14 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
+import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 import nats
 import pytest
 
@@ -126,6 +131,85 @@ async def stockx() -> AsyncIterator[FakeStockX]:
     await server.start()
     yield server
     await server.stop()
+
+
+#: the simulator's documented default credentials, as `_worker.py` settings
+SIM_CREDENTIALS = {
+    "stockx_client_id": "sim-client",
+    "stockx_client_secret": "sim-secret",
+    "stockx_refresh_token": "sim-refresh",
+    "stockx_api_key": "sim-api-key",
+}
+
+
+class ServedSim:
+    """`soleflip stockx-sim` in its own process (its own GIL and clock, like StockX), read
+    through its control plane."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def api_requests(self) -> list[dict[str, Any]]:
+        """The `/v2` log, each entry with `at` (epoch seconds of arrival) added."""
+        found: list[dict[str, Any]] = self.http.get("/_sim/requests").json()["requests"]
+        return [
+            {**entry, "at": datetime.fromisoformat(entry["time"]).timestamp()} for entry in found
+        ]
+
+    def token_requests(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.http.get("/_sim/token-requests").json()["requests"]
+        return found
+
+    def faults(self, **faults: object) -> None:
+        self.http.put("/_sim/faults", json=faults).raise_for_status()
+
+    def a_product_id(self) -> str:
+        products = self.http.get("/_sim/state/products").json()["products"]
+        return str(products[0]["productId"])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def simulator_process(**sim_env: object) -> Iterator[ServedSim]:
+    """Serve a fresh simulator; `sim_env` are `SOLEFLIP_SIM_*` settings (`rate_per_s=2`)."""
+    port = _free_port()
+    env = {**os.environ, "SOLEFLIP_LOG_LEVEL": "warning"}
+    env.update({f"SOLEFLIP_SIM_{k.upper()}": str(v).lower() for k, v in sim_env.items()})
+    cmd = [sys.executable, "-m", "soleflip.common.cli", "stockx-sim", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sim = ServedSim(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sim.http.get("/health/ready", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the simulator did not start") from None
+                time.sleep(0.1)
+        yield sim
+    finally:
+        sim.http.close()
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def start_sim() -> Iterator[Callable[..., ServedSim]]:
+    """`start_sim(rate_per_s=2, ...)` serves a simulator for this test only."""
+    with contextlib.ExitStack() as stack:
+        yield lambda **sim_env: stack.enter_context(simulator_process(**sim_env))
 
 
 @pytest.fixture
