@@ -89,7 +89,9 @@ def _responses(refs: dict[str, Any]) -> dict[str, Any]:
 
 def webhook_operation(refs: dict[str, Any]) -> dict[str, Any]:
     """The `post` operation object of `/webhooks/{source}`."""
-    body_schema = {"oneOf": [refs["event"], {"type": "array", "items": refs["event"]}]}
+    # A known type must match its schema (422 otherwise); any other type is kept as it is.
+    event = {"anyOf": [refs["known"], refs["event"]]}
+    body_schema = {"oneOf": [event, {"type": "array", "items": event}]}
     source = {"type": "string", "enum": ["stockx", "n8n"]}
     return {
         "tags": ["webhooks"],
@@ -112,7 +114,7 @@ def webhook_operation(refs: dict[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {
                 "application/json": {"schema": body_schema},
-                "application/cloudevents+json": {"schema": refs["event"]},
+                "application/cloudevents+json": {"schema": event},
                 "application/cloudevents-batch+json": {"schema": body_schema},
             },
         },
