@@ -82,7 +82,7 @@ async def test_a_missing_puback_times_out() -> None:
     started = time.monotonic()
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(await acks.publish("s", b"1", {}), 5)
-    assert 0.2 <= time.monotonic() - started < 1.0
+    assert 0.2 <= time.monotonic() - started < 3.0  # generous: CI machines are busy
     await acks.stop()
 
 
