@@ -173,52 +173,67 @@ async def _closed_loop(
             conn.transport.close()
 
 
+class _Paced:
+    """Open loop: request n is due at `begin + n / rate`; an idle connection sends it, or it
+    waits in the backlog for the next connection to come free (and that wait counts)."""
+
+    def __init__(
+        self, conns: list[_Connection], build: RequestFactory, result: LoadResult, spec: LoadSpec
+    ) -> None:
+        assert spec.rate_per_s
+        self.build, self.result = build, result
+        self.idle: deque[_Connection] = deque(conns)
+        self.backlog: deque[tuple[int, float]] = deque()
+        self.tasks: set[asyncio.Task[None]] = set()
+        # perf_counter, not loop.time(): uvloop's clock has millisecond resolution.
+        self.begin = time.perf_counter()
+        self.measure_from = self.begin + spec.warmup_s
+        self.stop_at = self.measure_from + spec.duration_s
+        self.interval = 1.0 / spec.rate_per_s
+
+    async def send(self, conn: _Connection, n: int, scheduled: float) -> None:
+        while True:
+            try:
+                status = await conn.request(self.build(n))
+            except ConnectionError:
+                self.result.errors += 1
+                return
+            if scheduled >= self.measure_from:
+                self.result.latencies.append(time.perf_counter() - scheduled)
+                self.result.statuses[status] += 1
+            if not self.backlog:
+                self.idle.append(conn)
+                return
+            n, scheduled = self.backlog.popleft()
+
+    async def run(self) -> None:
+        loop, clock, n = asyncio.get_running_loop(), time.perf_counter, 0
+        while (due := self.begin + n * self.interval) < self.stop_at:
+            if due > clock():
+                await asyncio.sleep(due - clock())
+            while (scheduled := self.begin + n * self.interval) <= clock() and (
+                scheduled < self.stop_at
+            ):
+                if self.idle:
+                    task = loop.create_task(self.send(self.idle.popleft(), n, scheduled))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+                else:
+                    self.backlog.append((n, scheduled))
+                n += 1
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks))
+
+
 async def _open_loop(
     spec: LoadSpec, build: RequestFactory, result: LoadResult, window: _Window
 ) -> None:
-    assert spec.rate_per_s
     conns = await _open(spec)
     loop = asyncio.get_running_loop()
-    # perf_counter, not loop.time(): uvloop's clock has millisecond resolution.
-    clock = time.perf_counter
-    idle: deque[_Connection] = deque(conns)
-    backlog: deque[tuple[int, float]] = deque()
-    begin = clock()
-    measure_from, stop_at = begin + spec.warmup_s, begin + spec.warmup_s + spec.duration_s
+    paced = _Paced(conns, build, result, spec)
     loop.call_later(spec.warmup_s, window.open)
     loop.call_later(spec.warmup_s + spec.duration_s, window.close)
-    interval = 1.0 / spec.rate_per_s
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def send(conn: _Connection, n: int, scheduled: float) -> None:
-        while True:
-            try:
-                status = await conn.request(build(n))
-            except ConnectionError:
-                result.errors += 1
-                return
-            if scheduled >= measure_from:
-                result.latencies.append(clock() - scheduled)
-                result.statuses[status] += 1
-            if not backlog:
-                idle.append(conn)
-                return
-            n, scheduled = backlog.popleft()
-
-    n = 0
-    while (due := begin + n * interval) < stop_at:
-        if due > clock():
-            await asyncio.sleep(due - clock())
-        while (scheduled := begin + n * interval) <= clock() and scheduled < stop_at:
-            if idle:
-                task = loop.create_task(send(idle.popleft(), n, scheduled))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            else:
-                backlog.append((n, scheduled))
-            n += 1
-    while tasks:
-        await asyncio.gather(*list(tasks))
+    await paced.run()
     for conn in conns:
         if conn.transport is not None:
             conn.transport.close()

@@ -130,16 +130,12 @@ def cpu_seconds(procs: list[psutil.Process | None]) -> float:
     return total
 
 
-def measure(
-    port: int,
-    secret: str,
-    args: argparse.Namespace,
-    watched: dict[str, Any],
-    rate: float | None = None,
-) -> dict[str, Any]:
-    """Drive load at `port`; figures plus the CPU used by the watched processes meanwhile."""
+def load_specs(
+    port: int, secret: str, args: argparse.Namespace, rate: float | None
+) -> list[LoadSpec]:
+    """One spec per generator process; a fixed-rate run uses one process."""
     clients = 1 if rate else args.clients
-    specs = [
+    return [
         LoadSpec(
             "127.0.0.1",
             port,
@@ -153,31 +149,50 @@ def measure(
         )
         for i in range(clients)
     ]
+
+
+def measure(
+    port: int,
+    secret: str,
+    args: argparse.Namespace,
+    watched: dict[str, Any],
+    rate: float | None = None,
+) -> dict[str, Any]:
+    """Drive load at `port`; figures plus the CPU used by the watched processes meanwhile."""
     marks: dict[str, Any] = {}
 
     def sample(key: str) -> None:
         cpus = {name: cpu_seconds([p]) for name, p in watched.items()}
         marks[key] = (time.perf_counter(), cpus, machine_busy_seconds())
 
+    specs = load_specs(port, secret, args, rate)
     results = run_load(specs, lambda: sample("start"), lambda: sample("stop"))
-    (t0, before, busy0), (t1, after, busy1) = marks["start"], marks["stop"]
     figures = summarize(results, args.duration)
-    figures["cpu_pct"] = {
-        name: round(100 * (after[name] - before[name]) / (t1 - t0), 1) for name in watched
-    }
+    figures.update(cpu_figures(marks["start"], marks["stop"], figures["requests_per_s"]))
+    return figures
+
+
+def cpu_figures(start: Any, stop: Any, requests_per_s: float) -> dict[str, Any]:
+    """CPU of each watched process over the measured window, in total and per request."""
+    (t0, before, busy0), (t1, after, busy1) = start, stop
+    wall = t1 - t0
+    cpu_pct = {name: round(100 * (after[name] - before[name]) / wall, 1) for name in before}
     # Everything the machine ran meanwhile, in % of one core: what is left after the server,
     # NATS and the load generator is other work competing for the same cores.
-    figures["cpu_pct"]["machine"] = round(100 * (busy1 - busy0) / (t1 - t0), 1)
+    cpu_pct["machine"] = round(100 * (busy1 - busy0) / wall, 1)
     # CPU per request does not depend on what else runs on the machine: the fair comparison.
-    served = figures["requests_per_s"] * (t1 - t0)
-    figures["cpu_us_per_request"] = {
+    served = requests_per_s * wall
+    per_request = {
         name: round(1e6 * (after[name] - before[name]) / served, 1) if served else None
-        for name in watched
+        for name in before
     }
     # What one fully busy core would sustain at that cost (the per-worker capacity).
-    server_us = figures["cpu_us_per_request"].get("server")
-    figures["requests_per_s_per_busy_core"] = round(1e6 / server_us) if server_us else None
-    return figures
+    server_us = per_request.get("server")
+    return {
+        "cpu_pct": cpu_pct,
+        "cpu_us_per_request": per_request,
+        "requests_per_s_per_busy_core": round(1e6 / server_us) if server_us else None,
+    }
 
 
 def _js_publish(url: str, prefix: str, duration: float, window: int, out: Any) -> None:
@@ -232,6 +247,48 @@ def ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
     return round(a["requests_per_s"] / b["requests_per_s"], 3) if b["requests_per_s"] else 0.0
 
 
+def run_phases(url: str, nats_proc: Any, args: argparse.Namespace, log: Path) -> dict[str, Any]:
+    """Every phase against one NATS, servers started and stopped one after the other."""
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    env = {
+        "SOLEFLIP_NATS_URL": url,
+        "SOLEFLIP_NATS_PREFIX": f"bench{secrets.token_hex(3)}",
+        "SOLEFLIP_WEBHOOK_SECRETS_STOCKX": secret,
+        "SOLEFLIP_WEBHOOK_RATE_PER_S": "1000000",
+        "SOLEFLIP_LOG_FORMAT": "json",
+    }
+    report: dict[str, Any] = {}
+    for name, target in (
+        ("bare_asgi", "bench._apps:bare_asgi"),
+        ("bare_litestar", "bench._apps:bare_litestar"),
+    ):
+        with uvicorn(target, env, 1, log) as server:
+            report[name] = measure(server["port"], secret, args, {"server": server["process"]})
+    report["jetstream_raw"] = jetstream(url, args.duration, nats_proc)
+    with uvicorn("bench._apps:ingest", env, 1, log) as server:
+        watched = {"server": server["process"], "nats": nats_proc}
+        report["ingest"] = measure(server["port"], secret, args, watched)
+        report[f"ingest_at_{args.rate:g}_per_s"] = measure(
+            server["port"], secret, args, watched, rate=args.rate
+        )
+    with uvicorn("bench._apps:ingest", env, 2, log) as server:
+        watched = {"server": server["process"], "nats": nats_proc}
+        report["ingest_2_workers"] = measure(server["port"], secret, args, watched)
+    return report
+
+
+def ratios(report: dict[str, Any]) -> dict[str, float]:
+    ingest = report["ingest"]
+    return {
+        "ingest_vs_bare_asgi": ratio(ingest, report["bare_asgi"]),
+        "ingest_vs_bare_litestar": ratio(ingest, report["bare_litestar"]),
+        "ingest_vs_jetstream_raw": round(
+            ingest["requests_per_s"] / report["jetstream_raw"]["publishes_per_s"], 3
+        ),
+        "two_workers_vs_one": ratio(report["ingest_2_workers"], ingest),
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0)
@@ -239,7 +296,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clients", type=int, default=1, help="load generator processes")
     parser.add_argument("--rate", type=float, default=1000.0, help="fixed rate for the p99 run")
     args = parser.parse_args(argv)
-    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "settings": vars(args),
@@ -249,39 +305,8 @@ def main(argv: list[str]) -> int:
         nats_url(Path(tmp)) as (url, nats_proc),
     ):
         log = Path(tmp) / "server.log"
-        env = {
-            "SOLEFLIP_NATS_URL": url,
-            "SOLEFLIP_NATS_PREFIX": f"bench{secrets.token_hex(3)}",
-            "SOLEFLIP_WEBHOOK_SECRETS_STOCKX": secret,
-            "SOLEFLIP_WEBHOOK_RATE_PER_S": "1000000",
-            "SOLEFLIP_LOG_FORMAT": "json",
-        }
-        for name, target in (
-            ("bare_asgi", "bench._apps:bare_asgi"),
-            ("bare_litestar", "bench._apps:bare_litestar"),
-        ):
-            with uvicorn(target, env, 1, log) as server:
-                report[name] = measure(server["port"], secret, args, {"server": server["process"]})
-        report["jetstream_raw"] = jetstream(url, args.duration, nats_proc)
-        with uvicorn("bench._apps:ingest", env, 1, log) as server:
-            watched = {"server": server["process"], "nats": nats_proc}
-            report["ingest"] = measure(server["port"], secret, args, watched)
-            report[f"ingest_at_{args.rate:g}_per_s"] = measure(
-                server["port"], secret, args, watched, rate=args.rate
-            )
-        with uvicorn("bench._apps:ingest", env, 2, log) as server:
-            report["ingest_2_workers"] = measure(
-                server["port"], secret, args, {"server": server["process"], "nats": nats_proc}
-            )
-        ingest = report["ingest"]
-        report["ratios"] = {
-            "ingest_vs_bare_asgi": ratio(ingest, report["bare_asgi"]),
-            "ingest_vs_bare_litestar": ratio(ingest, report["bare_litestar"]),
-            "ingest_vs_jetstream_raw": round(
-                ingest["requests_per_s"] / report["jetstream_raw"]["publishes_per_s"], 3
-            ),
-            "two_workers_vs_one": ratio(report["ingest_2_workers"], ingest),
-        }
+        report.update(run_phases(url, nats_proc, args, log))
+        report["ratios"] = ratios(report)
         report["server_log_tail"] = log.read_text(errors="replace").splitlines()[-5:]
     print(json.dumps(report, indent=2))
     return 0
