@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+from opentelemetry import trace
 
 from soleflip.common.bus.names import Names
 from soleflip.common.crypto import Crypto
@@ -25,7 +26,7 @@ from soleflip.common.stockx._auth import OAuthCredentials, TokenSource, TokenTim
 from soleflip.common.stockx._budget import KvBudget, RequestBudget, budget_key
 from soleflip.common.stockx._kv import AUTH_BUCKET, BUDGET_BUCKET, open_bucket
 from soleflip.common.stockx._token_store import KvTokenStore
-from soleflip.common.stockx._transport import ClientConfig, Transport
+from soleflip.common.stockx._transport import TRACER_NAME, ClientConfig, Transport
 
 
 def new_http_client(settings: Settings, config: ClientConfig) -> httpx.AsyncClient:
@@ -55,6 +56,7 @@ class StockXClient(CatalogApi, ListingsApi, BatchesApi, OrdersApi):
         config: ClientConfig | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        tracer_provider: trace.TracerProvider | None = None,
     ) -> None:
         self.config = config or ClientConfig()
         self._owns_http = http is None
@@ -67,6 +69,7 @@ class StockXClient(CatalogApi, ListingsApi, BatchesApi, OrdersApi):
             config=self.config,
             sleep=sleep,
             rng=rng,
+            tracer=trace.get_tracer(TRACER_NAME, tracer_provider=tracer_provider),
         )
 
     @classmethod

@@ -43,7 +43,7 @@ from soleflip.common.stockx._resilience import (
 
 T = TypeVar("T")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH"})
-_tracer = trace.get_tracer("soleflip.common.stockx")
+TRACER_NAME = "soleflip.common.stockx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +112,11 @@ class Transport:
         config: ClientConfig,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.http = http
+        # The global provider (set once by `configure_observability`) unless one is passed in.
+        self._tracer = tracer or trace.get_tracer(TRACER_NAME)
         self._api_key = api_key
         self._tokens = tokens
         self._budget = budget
@@ -151,7 +154,7 @@ class Transport:
             await anyio.lowlevel.checkpoint()
             self._warm = True
         name = f"StockX {call.method} {call.template}"
-        with _tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT) as span:
+        with self._tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT) as span:
             span.set_attribute("http.request.method", call.method)
             span.set_attribute("url.template", call.template)
             span.set_attribute("stockx.priority", call.priority.name)
