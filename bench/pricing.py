@@ -7,8 +7,10 @@ throwaway database and migrates pricing into it; fills listings, stock (landed c
 five rules with auto-reprice on. Then measures, for every active listing: the domain alone
 (rule, floor, strategy, payout, profit and next action, exact in Decimal), and the service's full
 re-evaluation in one unit of work (`handlers.reevaluate`: load context rows, evaluate, store the
-recommendations, book reprices and enqueue their events in the outbox), once after a market move
-of every variant. Prints one JSON document; the target is >= 5,000 recommendations/s.
+recommendations, book reprices and enqueue their events in the outbox), three times after a
+market move of every variant with cool-downs expired (the worst case: a recommendation and a
+reprice request per listing). Prints one JSON document with the median (and the machine's load,
+since Postgres shares it); the target is >= 5,000/s.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import secrets
+import statistics
 import sys
 import time
 from collections import Counter
@@ -54,6 +56,10 @@ FROM generate_series(0, $1 - 1) AS i
 STOCK_SQL = """
 INSERT INTO stock_item (stock_item_id, variant_id, listing_id, status, unit_cost, currency)
 SELECT i, 'v' || i, 'l' || i, 'LISTED', 60 + (i % 70), 'EUR' FROM generate_series(0, $1 - 1) AS i
+"""
+RESET_SQL = """
+UPDATE listing SET pending_amount = NULL, pending_since = NULL, last_reprice_at = NULL,
+                   rec_price = NULL, rec_status = NULL
 """
 MARKET_SQL = """
 INSERT INTO market_latest AS m (variant_id, currency, product_id, lowest_ask, highest_bid,
@@ -100,8 +106,11 @@ async def _domain_rate(pool: asyncpg.Pool) -> dict[str, Any]:
 
 
 async def _full_rate(pool: asyncpg.Pool, listings: int, shift: int) -> dict[str, Any]:
+    """One full re-evaluation after every variant's market moved and every cool-down expired:
+    the worst case, where most listings get a recommendation and a reprice request."""
     async with pool.acquire() as conn:
-        await conn.execute(MARKET_SQL, listings, shift)  # every variant's market moved
+        await conn.execute(RESET_SQL)
+        await conn.execute(MARKET_SQL, listings, shift)
         outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
     started = time.perf_counter()
     async with UnitOfWork(pool) as uow:
@@ -131,18 +140,18 @@ async def main(listings: int) -> dict[str, Any]:
         try:
             await _fill(pool, listings)
             domain = await _domain_rate(pool)
-            first = await _full_rate(pool, listings, shift=random.randrange(5, 15))
-            second = await _full_rate(pool, listings, shift=-3)
+            passes = [await _full_rate(pool, listings, shift) for shift in (7, -3, 11)]
         finally:
             await pool.close()
     finally:
         conn = await asyncpg.connect(admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()
-    best = min(first["recommendations_per_s"], second["recommendations_per_s"])
+    median = statistics.median(p["recommendations_per_s"] for p in passes)
     return {"bench": "pricing.full_reevaluation", "listings": listings, "domain_only": domain,
-            "full_reevaluation": [first, second], "recommendations_per_s": best,
-            "target_per_s": 5000, "meets_target": best >= 5000}  # fmt: skip
+            "full_reevaluation": passes, "recommendations_per_s": median,
+            "load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+            "target_per_s": 5000, "meets_target": median >= 5000}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -77,6 +77,10 @@ async def test_market_move_requests_a_reprice_and_the_listing_event_settles_it(
     assert (latest["status"], latest["price"]["amount"]) == ("requested", "149.00")
     assert latest["expected_payout"]["amount"] == "121.12"  # 149 - 13.41 - 4.47 - 10
     assert latest["expected_profit"]["amount"] == "41.12"
+    assert latest["inputs"]["lowest_ask"] == {"amount": "150.00", "currency": "EUR"}
+    assert latest["inputs"]["cost"] == {"amount": "80.00", "currency": "EUR"}
+    created = await service.published("pricing.recommendation.created", wait=0.2)
+    assert created[-1]["data"]["inputs"]["lowest_ask"] == "150.00"
     assert await service.fetchval("SELECT pending_amount FROM listing") == 149
     # orders applied it: the listing comes back at 149, the request is settled, nothing new asked
     await service.publish(LISTING, LISTING, listing("149", at="2026-03-01T12:00:05Z"))

@@ -68,7 +68,7 @@ SELECT listing_id, amount, pending_amount, pending_since FROM listing WHERE list
 """
 RECOMMENDATIONS_SQL = """
 SELECT id::text AS id, listing_id, variant_id, rule_id::text AS rule_id, strategy, currency,
-       price, current, floor, payout, profit, status, reason, created_at
+       price, current, floor, payout, profit, status, reason, created_at, inputs
 FROM recommendation
 WHERE ($1::text IS NULL OR listing_id = $1) AND ($2::text IS NULL OR variant_id = $2)
   AND ($3::text IS NULL OR status = $3)

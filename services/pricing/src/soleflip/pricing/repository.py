@@ -75,7 +75,7 @@ ON CONFLICT (variant_id) DO UPDATE SET
 #: Recommendations are written with COPY (the hot path of a full re-evaluation), in this order.
 RECOMMENDATION_COLUMNS = (
     "id", "listing_id", "variant_id", "rule_id", "strategy", "currency", "price",
-    "current", "floor", "payout", "profit", "status", "reason", "created_at",
+    "current", "floor", "payout", "profit", "status", "reason", "created_at", "inputs",
 )  # fmt: skip
 MARK_RECOMMENDED_SQL = """
 UPDATE listing AS l SET rec_price = x.p, rec_status = x.s

@@ -60,6 +60,8 @@ class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
     status: str = "recommended"
     reason: str = ""
     created_at: datetime
+    #: What the decision read: `lowest_ask`, `highest_bid`, `sell_faster`, `earn_more`, `cost`.
+    inputs: dict[str, Decimal | None] = msgspec.field(default_factory=dict)
 
 
 class RepriceRequest(msgspec.Struct, frozen=True, kw_only=True):

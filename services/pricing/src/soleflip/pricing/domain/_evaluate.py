@@ -67,6 +67,9 @@ class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
     profit: Decimal | None
     status: Status
     reason: str
+    #: The figures the decision read (market and landed cost), kept with the recommendation.
+    market: Market = Market()
+    cost: Decimal | None = None
 
 
 def evaluate(
@@ -99,6 +102,8 @@ def evaluate(
         payout=payout,
         profit=None if listing.cost is None else payout - listing.cost,
         status=status,
+        market=market,
+        cost=listing.cost,
         reason=decision.reason if reason is None else f"{decision.reason}; {reason}",
     )
 

@@ -187,7 +187,14 @@ def _row(rec_id: str, r: Evaluation, now: datetime) -> tuple[Any, ...]:
     return (
         rec_id, r.listing_id, r.variant_id, _uuid_or_none(r.rule_id), str(r.strategy),
         r.currency, r.price, r.current, r.floor, r.payout, r.profit, str(r.status), r.reason, now,
+        _inputs(r),
     )  # fmt: skip
+
+
+def _inputs(r: Evaluation) -> dict[str, Decimal | None]:
+    m = r.market
+    return {"lowest_ask": m.lowest_ask, "highest_bid": m.highest_bid,
+            "sell_faster": m.sell_faster, "earn_more": m.earn_more, "cost": r.cost}  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1024)
@@ -216,6 +223,7 @@ def _rec(rec_id: str, r: Evaluation, now: datetime) -> Recommendation:
         status=str(r.status),
         reason=r.reason,
         created_at=now,
+        inputs=_inputs(r),
     )
 
 

@@ -123,6 +123,8 @@ class RecommendationOut(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     reason: str
     created_at: datetime
+    #: The market figures and landed cost the decision read.
+    inputs: dict[str, Money | None]
 
     @classmethod
     def of(cls, row: Any) -> RecommendationOut:
@@ -141,6 +143,10 @@ class RecommendationOut(msgspec.Struct, frozen=True, kw_only=True):
             status=row["status"],
             reason=row["reason"],
             created_at=row["created_at"],
+            inputs={
+                k: maybe_money(None if v is None else Decimal(v), c)
+                for k, v in (row["inputs"] or {}).items()
+            },
         )
 
 
