@@ -263,7 +263,12 @@ def run_phases(url: str, nats_proc: Any, args: argparse.Namespace, log: Path) ->
         ("bare_litestar", "bench._apps:bare_litestar"),
     ):
         with uvicorn(target, env, 1, log) as server:
-            report[name] = measure(server["port"], secret, args, {"server": server["process"]})
+            watched = {"server": server["process"]}
+            report[name] = measure(server["port"], secret, args, watched)
+            if name == "bare_asgi":  # the machine's own latency floor at the fixed rate
+                report[f"bare_asgi_at_{args.rate:g}_per_s"] = measure(
+                    server["port"], secret, args, watched, rate=args.rate
+                )
     report["jetstream_raw"] = jetstream(url, args.duration, nats_proc)
     with uvicorn("bench._apps:ingest", env, 1, log) as server:
         watched = {"server": server["process"], "nats": nats_proc}
