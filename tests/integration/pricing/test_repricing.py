@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from soleflip.common.db import UnitOfWork
+from soleflip.pricing.handlers import reevaluate
 from soleflip.pricing.pollers import Reevaluator
 from tests.integration.pricing.conftest import AUTH, READ_AUTH, Service, pricing_settings
 from tests.integration.pricing.test_market_and_api import MARKET_SUBJECT, market
@@ -201,3 +204,21 @@ async def test_a_stock_item_rule_applies_to_that_item_only(service: Service) -> 
     assert created.json()["stock_item_id"] == "7"
     [latest, *_] = await service.until(lambda: _recs(service, listing_id="L1"))
     assert (latest["strategy"], latest["price"]["amount"]) == ("fixed", "175.00")
+
+
+async def test_concurrent_evaluations_of_one_listing_send_one_command(service: Service) -> None:
+    await _setup(service, auto=False)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+    await service.until(lambda: _recs(service, status="recommended"))
+    pool = service.runtime.pool
+    await pool.execute("UPDATE autoreprice SET enabled = true")  # no re-evaluation of its own
+
+    async def evaluate_in_own_transaction() -> None:
+        async with UnitOfWork(pool) as uow:
+            await reevaluate(uow.conn, service.clock(), listings=["L1"])
+            await asyncio.sleep(0.2)  # hold the transaction open: the other one must wait
+            await uow.commit()
+
+    await asyncio.gather(evaluate_in_own_transaction(), evaluate_in_own_transaction())
+    commands = "SELECT count(*) FROM outbox WHERE subject = 'pricing.reprice.requested'"
+    assert await service.fetchval(commands) == 1

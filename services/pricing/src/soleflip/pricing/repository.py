@@ -82,10 +82,14 @@ UPDATE listing AS l SET rec_price = x.p, rec_status = x.s
 FROM unnest($1::text[], $2::numeric[], $3::text[]) AS x(id, p, s)
 WHERE l.listing_id = x.id
 """
+#: Books reprice requests; a listing already pending the same amount is skipped. Under READ
+#: COMMITTED a concurrent evaluation that booked it first makes this row fail the re-checked
+#: WHERE, so two consumers racing on one listing send one command, not two.
 MARK_REQUESTED_SQL = """
 UPDATE listing AS l SET pending_amount = x.p, pending_since = $3, last_reprice_at = $3
 FROM unnest($1::text[], $2::numeric[]) AS x(id, p)
-WHERE l.listing_id = x.id
+WHERE l.listing_id = x.id AND l.pending_amount IS DISTINCT FROM x.p
+RETURNING l.listing_id
 """
 INSERT_RULE_SQL = "INSERT INTO rule (id, priority, body) VALUES ($1, $2, $3)"
 UPDATE_RULE_SQL = """
@@ -142,6 +146,9 @@ async def insert_recommendations(conn: Conn, rows: Sequence[Sequence[Any]]) -> N
 
 async def mark_requested(
     conn: Conn, requested: Sequence[tuple[str, Decimal]], now: datetime
-) -> None:
-    if requested:
-        await conn.execute(MARK_REQUESTED_SQL, *_columns(requested, 2), now)
+) -> set[str]:
+    """Book requests; returns the listings actually booked (the others were already pending)."""
+    if not requested:
+        return set()
+    rows = await conn.fetch(MARK_REQUESTED_SQL, *_columns(requested, 2), now)
+    return {row[0] for row in rows}

@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from soleflip.common.contracts import CloudEvent, uuid7
 from soleflip.common.contracts.pricing import (
     RECOMMENDATION_CREATED,
@@ -147,8 +149,16 @@ async def record_outcomes(
     The recommendation's id is its event's id and a command's request id is its event's id:
     one UUIDv7 each, and a reader can match a row to the event that announced it.
     """
+    wanted = [
+        (r.listing_id, r.price)
+        for r in results
+        if r.status is Status.REQUESTED and r.price is not None
+    ]
+    booked = await repository.mark_requested(conn, wanted, now)
     rows, events, requested = [], [], []
     for result in results:
+        if result.status is Status.REQUESTED and result.listing_id not in booked:
+            result = _already_pending(result)  # a concurrent evaluation booked it first
         rec_id = uuid7()
         rows.append(_row(rec_id, result, now))
         rec = _rec(rec_id, result, now)
@@ -164,9 +174,13 @@ async def record_outcomes(
                 (REPRICE_REQUESTED, _event(command_id, REPRICE_REQUESTED, command, now, cause))
             )
     await repository.insert_recommendations(conn, rows)
-    await repository.mark_requested(conn, requested, now)
     await enqueue_many(conn, events)
     _count(results, requested)
+
+
+def _already_pending(result: Evaluation) -> Evaluation:
+    reason = f"{result.reason}; the same reprice is already pending"
+    return msgspec.structs.replace(result, status=Status.HELD, reason=reason)
 
 
 def _count(results: Sequence[Evaluation], requested: Sequence[tuple[str, Decimal]]) -> None:
