@@ -18,13 +18,8 @@ import bisect
 import contextlib
 import json
 import multiprocessing as mp
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +30,7 @@ from soleflip.common.bus.names import Names
 from soleflip.common.crypto import Crypto
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import AUTH_BUCKET, BUDGET_BUCKET, Priority, StockXClient, StockXError
+from soleflip.stockx_sim.process import served_simulator
 
 
 def _settings(cfg: dict[str, Any]) -> Settings:
@@ -84,33 +80,6 @@ async def _run(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def _worker(cfg: dict[str, Any], out: Any) -> None:
     out.put(asyncio.run(_run(cfg)))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def _simulator(rate: float) -> Iterator[str]:
-    """`soleflip stockx-sim` in its own process with its per-second limit at `rate`."""
-    port = _free_port()
-    env = {**os.environ, "SOLEFLIP_SIM_RATE_PER_S": str(rate), "SOLEFLIP_LOG_LEVEL": "warning"}
-    cmd = [sys.executable, "-m", "soleflip.common.cli", "stockx-sim", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _busiest_second(times: list[float]) -> int:
@@ -184,7 +153,7 @@ async def _drop_buckets(url: str, prefix: str) -> None:
 
 def main() -> None:
     args = _parse()
-    with _simulator(args.rate) as sim:
+    with served_simulator(rate_per_s=args.rate) as sim:
         products = httpx.get(f"{sim}/_sim/state/products").json()["products"]
         start = time.time() + 4.0  # spawned processes import and connect first
         cfg = {

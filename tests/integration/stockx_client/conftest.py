@@ -8,11 +8,9 @@ the test's event loop, so request times are measured where StockX would measure 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -169,40 +167,23 @@ class ServedSim:
         return str(products[0]["productId"])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def simulator_process(**sim_env: object) -> Iterator[ServedSim]:
     """Serve a fresh simulator; `sim_env` are `SOLEFLIP_SIM_*` settings (`rate_per_s=2`)."""
-    port = _free_port()
-    env = {**os.environ, "SOLEFLIP_LOG_LEVEL": "warning"}
-    env.update({f"SOLEFLIP_SIM_{k.upper()}": str(v).lower() for k, v in sim_env.items()})
-    cmd = [sys.executable, "-m", "soleflip.common.cli", "stockx-sim", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sim = ServedSim(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                sim.http.get("/health/ready", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the simulator did not start") from None
-                time.sleep(0.1)
-        yield sim
-    finally:
-        sim.http.close()
-        proc.terminate()
+    from soleflip.stockx_sim.process import served_simulator
+
+    with served_simulator(**sim_env) as url:
+        sim = ServedSim(url)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            yield sim
+        finally:
+            sim.http.close()
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most requests in any 1-s window [t, t + 1) starting at a request."""
+    ordered = sorted(times)
+    return max(bisect.bisect_left(ordered, t + 1.0) - i for i, t in enumerate(ordered))
 
 
 @pytest.fixture

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
 import pytest
 
 from soleflip.common.bus.names import Names
-from tests.integration.stockx_client.conftest import FakeStockX, run_workers
+from tests.integration.stockx_client.conftest import FakeStockX, busiest_second, run_workers
 
 pytestmark = pytest.mark.usefixtures("kv_cleanup")
 RATE = 5
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most requests in any 1-s window [t, t + 1) starting at a request."""
-    ordered = sorted(times)
-    return max(bisect.bisect_left(ordered, t + 1.0) - i for i, t in enumerate(ordered))
 
 
 def load_config(stockx: FakeStockX, nats_url: str, names: Names, **phase: Any) -> dict[str, Any]:

@@ -4,26 +4,24 @@ its token endpoint sees it. The 30-s, 1 request/s run is `bench/stockx_sim_budge
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from soleflip.common.bus.names import Names
-from tests.integration.stockx_client.conftest import SIM_CREDENTIALS, ServedSim, run_workers
+from tests.integration.stockx_client.conftest import (
+    SIM_CREDENTIALS,
+    ServedSim,
+    busiest_second,
+    run_workers,
+)
 
 pytest.importorskip("soleflip.stockx_sim")
 pytestmark = pytest.mark.usefixtures("kv_cleanup")
 
 RATE = 4.0
 SECONDS = 8.0
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most requests in any 1-s window [t, t + 1) starting at a request."""
-    ordered = sorted(times)
-    return max(bisect.bisect_left(ordered, t + 1.0) - i for i, t in enumerate(ordered))
 
 
 def worker_config(sim: ServedSim, nats_url: str, names: Names, **extra: Any) -> dict[str, Any]:
