@@ -177,3 +177,14 @@ async def test_a_caller_queued_behind_a_same_priority_claimer_still_meets_its_de
         await b.acquire(Priority.MARKET_DATA, 0.2)
     assert time.monotonic() - started < 0.5
     blocker.cancel()
+
+
+async def test_local_pacing_holds_one_process_to_the_rate_even_with_a_broken_clock() -> None:
+    # Every reading of this clock lies 1000 s further ahead, so every shared slot looks long
+    # overdue and the KV grants at once: only the local limiter keeps the pace.
+    readings = itertools.count()
+    b = budget(MemoryKv(), rate=20, clock=lambda: time.time() + 1000 * next(readings))
+    started = time.monotonic()
+    for _ in range(6):
+        await b.acquire(Priority.USER_WRITE, 5)
+    assert time.monotonic() - started >= 5 * 0.05 * 0.95  # five gaps of 1/20 s (loop tick slack)

@@ -18,6 +18,7 @@ from soleflip.common.stockx import (
     StockXUnauthorized,
     TokenTiming,
 )
+from soleflip.common.stockx._resilience import backoff_delay
 from tests.unit.stockx_client.conftest import (
     EXAMPLES,
     FakeStockX,
@@ -242,3 +243,11 @@ async def test_a_401_refresh_does_not_use_up_a_retry(
     fake.default = json_response(200, PRODUCT)
     await client.get_product("p1")
     assert len(fake.api_calls) == 5
+
+
+@pytest.mark.parametrize(("rng", "delays"), [(0.0, [0.5, 1, 2, 4, 5]), (1.0, [1, 2, 4, 8, 10])])
+def test_backoff_doubles_with_jitter_in_its_upper_half_and_is_capped(
+    rng: float, delays: list[float]
+) -> None:
+    policy = RetryPolicy(base_delay_s=1.0, max_delay_s=10.0)
+    assert [backoff_delay(retry, policy, lambda: rng) for retry in range(1, 6)] == delays
