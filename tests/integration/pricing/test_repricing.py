@@ -222,3 +222,22 @@ async def test_concurrent_evaluations_of_one_listing_send_one_command(service: S
     await asyncio.gather(evaluate_in_own_transaction(), evaluate_in_own_transaction())
     commands = "SELECT count(*) FROM outbox WHERE subject = 'pricing.reprice.requested'"
     assert await service.fetchval(commands) == 1
+
+
+async def test_a_remapped_product_is_polled_under_its_new_id(service: Service) -> None:
+    product = {
+        "product_id": "c-1",
+        "stockx_product_id": "prod-1",
+        "title": "Dunk Low",
+        "variants": [{"variant_id": "cv-1", "stockx_variant_id": "v1"}],
+    }
+    await service.publish("catalog.product.upserted", "catalog.product.upserted", product)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+    await service.until(lambda: service.fetchval("SELECT count(*) FROM market_latest"))
+    remap = {"product_id": "c-1", "old_stockx_product_id": "prod-1", "new_stockx_product_id": "p2"}
+    await service.publish("catalog.product.remapped", "catalog.product.remapped", remap)
+    moved = (
+        "SELECT bool_and(product_id = 'p2') FROM"
+        " (SELECT product_id FROM variant UNION ALL SELECT product_id FROM market_latest) x"
+    )
+    assert await service.until(lambda: service.fetchval(moved))

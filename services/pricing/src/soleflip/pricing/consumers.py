@@ -9,7 +9,11 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from soleflip.common.bus import ConsumerRunner, Handler, Message
-from soleflip.common.contracts.catalog import ProductUpserted, catalog_event_decoder
+from soleflip.common.contracts.catalog import (
+    ProductRemapped,
+    ProductUpserted,
+    catalog_event_decoder,
+)
 from soleflip.common.contracts.ingest import StockxMarketUpdated
 from soleflip.common.contracts.orders import (
     ListingUpserted,
@@ -70,9 +74,12 @@ class PricingConsumers:
     async def on_catalog(self, message: Message) -> None:
         event = catalog_event_decoder.decode(message.data)
         async with UnitOfWork(self.runtime.pool) as uow:
-            first = await claim(uow.conn, CATALOG_DURABLE, event.id)
-            if first and isinstance(event, ProductUpserted):
-                await handlers.apply_product(uow.conn, event.data, now=self.clock())
+            if await claim(uow.conn, CATALOG_DURABLE, event.id):
+                match event:
+                    case ProductUpserted(data=product):
+                        await handlers.apply_product(uow.conn, product, now=self.clock())
+                    case ProductRemapped(data=remap):
+                        await handlers.apply_remap(uow.conn, remap)
             await uow.commit()
 
 

@@ -72,6 +72,11 @@ SELECT v, $2, $3, $4 FROM unnest($1::text[]) AS v
 ON CONFLICT (variant_id) DO UPDATE SET
     product_id = excluded.product_id, brand = excluded.brand, style_id = excluded.style_id
 """
+#: StockX gave a product a new id (catalog found it again by style id): poll the new one.
+REMAP_PRODUCT_SQL = """
+WITH v AS (UPDATE variant SET product_id = $2 WHERE product_id = $1)
+UPDATE market_latest SET product_id = $2 WHERE product_id = $1
+"""
 #: Recommendations are written with COPY (the hot path of a full re-evaluation), in this order.
 RECOMMENDATION_COLUMNS = (
     "id", "listing_id", "variant_id", "rule_id", "strategy", "currency", "price",

@@ -15,6 +15,7 @@ from soleflip.pricing.handlers._mirror import (
     apply_listing,
     apply_order,
     apply_product,
+    apply_remap,
     apply_stock,
     expire_pending,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "apply_listing",
     "apply_order",
     "apply_product",
+    "apply_remap",
     "apply_stock",
     "create_rule",
     "delete_rule",

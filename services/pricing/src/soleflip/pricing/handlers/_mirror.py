@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from soleflip.common.contracts import CloudEvent
-from soleflip.common.contracts.catalog import ProductData
+from soleflip.common.contracts.catalog import ProductData, RemapData
 from soleflip.common.contracts.orders import ListingSnapshot, OrderSnapshot, StockSnapshot
 from soleflip.common.db import Conn
 from soleflip.common.observability import get_logger
@@ -121,6 +121,13 @@ async def apply_product(conn: Conn, product: ProductData, *, now: datetime) -> N
         product.style_id,
     )
     await reevaluate(conn, now, variants=variant_ids)
+
+
+async def apply_remap(conn: Conn, remap: RemapData) -> None:
+    """Follow a product to its new StockX id, so the poller stops asking for the dead one."""
+    await conn.execute(
+        repository.REMAP_PRODUCT_SQL, remap.old_stockx_product_id, remap.new_stockx_product_id
+    )
 
 
 async def expire_pending(conn: Conn, *, now: datetime, reject_after: timedelta) -> list[str]:
