@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -349,3 +350,29 @@ def test_the_walk_covers_all_32_operations(
     test_order_operations_match_the_contract(sim, headers, contract)
     happy = {op for op, status in contract.checked if status < 300}
     assert happy == set(contract.operations)
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "maximum"),
+    [
+        ("Search", 50),
+        ("GetAllListings", 100),
+        ("GetListingOperations", 100),
+        ("GetOrders", 100),
+        ("GetHistoricalOrders", 100),
+    ],
+)
+def test_page_sizes_follow_the_documented_limits(
+    sim: Client, headers: dict[str, str], contract: Any, operation_id: str, maximum: int
+) -> None:
+    path = contract.operations[operation_id]["path"]
+    if "{listingId}" in path:
+        listing = sim.get("/_sim/state/listings").json()["listings"][0]["listingId"]
+        path = path.replace("{listingId}", listing)
+    params = {"query": "nike"} if operation_id == "Search" else {}
+    sizes = {
+        size: sim.get(f"/v2{path}", params={**params, "pageSize": size}, headers=headers)
+        for size in (1, maximum, maximum + 1, 0)
+    }
+    assert [r.status_code for r in sizes.values()] == [200, 200, 400, 400]
+    assert sizes[maximum + 1].json()["statusCode"] == 400
