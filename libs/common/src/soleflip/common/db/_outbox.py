@@ -48,13 +48,18 @@ class OutboxMessage:
     id: int = 0
 
 
-def _headers(event: CloudEvent, headers: dict[str, str] | None) -> str:
-    merged = {"ce-type": event.type}
+def _trace_headers(headers: dict[str, str] | None) -> dict[str, str]:
     # The trace context of the handler that enqueues, so consumers continue its trace even though
-    # the relay publishes later from its own task.
-    inject(merged)
-    merged.update(headers or {})
-    return msgspec.json.encode(merged).decode()
+    # the relay publishes later from its own task. One context per call: computed once, not per
+    # event (a batch of 500 events spent most of its enqueue time here).
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    carrier.update(headers or {})
+    return carrier
+
+
+def _headers(event: CloudEvent, extra: dict[str, str]) -> str:
+    return msgspec.json.encode({"ce-type": event.type, **extra}).decode()
 
 
 async def enqueue(
@@ -62,7 +67,11 @@ async def enqueue(
 ) -> None:
     """Add `event` to the outbox in the caller's transaction; a repeated event id is a no-op."""
     await conn.execute(
-        ENQUEUE_SQL, event.id, subject, encode_event(event), _headers(event, headers)
+        ENQUEUE_SQL,
+        event.id,
+        subject,
+        encode_event(event),
+        _headers(event, _trace_headers(headers)),
     )
 
 
@@ -74,12 +83,13 @@ async def enqueue_many(
     """Add several `(subject, event)` pairs in one statement, in the given order."""
     if not items:
         return
+    extra = _trace_headers(headers)
     await conn.execute(
         ENQUEUE_MANY_SQL,
         [event.id for _, event in items],
         [subject for subject, _ in items],
         [encode_event(event) for _, event in items],
-        [_headers(event, headers) for _, event in items],
+        [_headers(event, extra) for _, event in items],
     )
 
 

@@ -70,6 +70,20 @@ SELECT n, s, at, src
 FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS t(n, s, at, src)
 ON CONFLICT (order_number, status, changed_at) DO NOTHING
 """
+# One cheap question before four statements: is there any stock these orders could link to, or
+# a linked order whose profit may need recomputing? On the hot path the answer is mostly no.
+MAY_LINK_SQL = """
+SELECT EXISTS (
+           SELECT 1 FROM "order" o JOIN listing l ON l.listing_id = o.listing_id
+           WHERE o.order_number = ANY($1::text[]) AND l.stock_item_id IS NOT NULL)
+    OR EXISTS (
+           SELECT 1 FROM "order" o JOIN stock_item s ON s.variant_id = o.variant_id
+           WHERE o.order_number = ANY($1::text[]) AND o.stock_item_id IS NULL
+             AND s.status = 'IN_STOCK' AND s.order_number IS NULL)
+    OR EXISTS (
+           SELECT 1 FROM "order" WHERE order_number = ANY($1::text[])
+             AND stock_item_id IS NOT NULL)
+"""
 LINK_BY_LISTING_SQL = """
 UPDATE "order" o SET stock_item_id = l.stock_item_id
 FROM listing l
@@ -215,6 +229,8 @@ async def link_and_price(conn: Conn, numbers: Sequence[str]) -> set[int]:
     Returns the ids of stock items that changed status.
     """
     numbers = list(numbers)
+    if not await conn.fetchval(MAY_LINK_SQL, numbers):
+        return set()
     await conn.execute(LINK_BY_LISTING_SQL, numbers)
     await conn.execute(LINK_BY_VARIANT_SQL, numbers)
     sold = await conn.fetch(MARK_SOLD_SQL, numbers)

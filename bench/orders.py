@@ -1,0 +1,322 @@
+"""Benchmark of orders (issue 4): events/s applied (batch path), webhook→row latency. Not a test.
+
+    .venv/bin/python bench/orders.py [--events 30000] [--rate 500] [--duration 10]
+
+Uses the Postgres and NATS of SOLEFLIP_BENCH_DATABASE_URL / SOLEFLIP_BENCH_NATS_URL (default: the
+local dev servers), a fresh database and a fresh NATS prefix per run.
+
+1. Batch path: `--events` order events (new orders and status changes) wait in INGEST; the orders
+   consumer starts and applies them (inbox claim, never-backwards upsert, history, outbox, one
+   transaction per fetched batch). Prints events/s from the first to the last applied batch.
+2. Webhook path: `soleflip serve ingest` and `soleflip serve orders` run as processes (polling
+   idle: no StockX); this process sends signed webhooks at `--rate` per second (open loop) and
+   measures, per event, the time from ingest's 202 to the order row written (`synced_at`, taken by
+   the upsert statement) and to the `orders.order.upserted` event arriving on NATS (after commit
+   and the outbox relay: an upper bound). Prints the distributions as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import importlib.resources
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import asyncpg
+import httpx
+import msgspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
+from soleflip.common.crypto import Crypto
+from soleflip.common.db import migrate
+from soleflip.common.localinfra import free_port
+from soleflip.common.settings import Settings
+from soleflip.orders.app import build_service
+from soleflip.orders.settings import OrdersSettings
+
+SOLEFLIP = Path(sys.executable).parent / "soleflip"
+DSN = os.environ.get("SOLEFLIP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+NATS = os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
+STATUSES = ("CREATED", "SHIPPED")
+BATCH = int(os.environ.get("SOLEFLIP_BENCH_BATCH", "500"))
+
+
+def order_event(number: str, status: str, step: int) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": secrets.token_hex(16),
+        "source": "bench",
+        "type": "stockx.order.updated",
+        "data": {
+            "orderNumber": number,
+            "listingId": None,
+            "amount": "102",
+            "currencyCode": "EUR",
+            "status": status,
+            "createdAt": "2026-01-01T09:00:00.000Z",
+            "updatedAt": f"2026-01-01T1{step}:00:00.000Z",
+            "variant": {"variantId": "bench-variant"},
+            "product": {"productId": "bench-product"},
+            "payout": None,
+            "inventoryType": "STANDARD",
+        },
+    }
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"n": len(ordered), "p50_ms": at(0.5), "p90_ms": at(0.9), "p99_ms": at(0.99),
+            "max_ms": round(ordered[-1] * 1000, 2)}  # fmt: skip
+
+
+@asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    name = f"soleflip_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = urllib.parse.urlunsplit(urllib.parse.urlsplit(DSN)._replace(path=f"/{name}"))
+    await migrate(dsn, "orders", importlib.resources.files("soleflip.orders") / "migrations")
+    try:
+        yield dsn
+    finally:
+        admin = await asyncpg.connect(DSN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def settings_for(dsn: str, prefix: str) -> Settings:
+    return Settings(
+        database_url=dsn,
+        nats_url=(NATS,),
+        nats_prefix=prefix,
+        stockx_api_url="http://127.0.0.1:9/v2",
+        fernet_keys=(Crypto.generate_key(),),
+        log_level="warning",
+    )
+
+
+async def count(dsn: str, sql: str) -> int:
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "orders"})
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+async def batch_path(events: int) -> dict[str, Any]:
+    """Events/s the consumer applies when a backlog waits in INGEST."""
+    prefix = f"bo{secrets.token_hex(3)}"
+    names = Names(prefix)
+    orders = events // len(STATUSES)
+    burst = [
+        order_event(f"B-{n:07d}", status, step)
+        for step, status in enumerate(STATUSES)
+        for n in range(orders)
+    ]
+    async with fresh_database() as dsn:
+        nc = await connect((NATS,), name="bench")
+        js = nc.jetstream()
+        await ensure_streams(js, names, specs=[stream_spec("INGEST")])
+        publisher = Publisher(js, names)
+        for start in range(0, len(burst), 2000):
+            chunk = burst[start : start + 2000]
+            await publisher.publish_many(
+                [Outgoing(f"ingest.{e['type']}", msgspec.json.encode(e), e["id"]) for e in chunk]
+            )
+        await nc.close()
+        settings = settings_for(dsn, prefix)
+        service = build_service(
+            settings, OrdersSettings(polling=False, pool_size=4, batch_size=BATCH)
+        )
+        claims = "SELECT count(*) FROM inbox"
+        # From before start-up (pool, NATS, consumer creation): a conservative figure.
+        started = time.perf_counter()
+        async with service.runtime.lifespan():
+            # The database is the truth of "applied"; polling it every 50 ms is the measurement.
+            while (done := await count(dsn, claims)) < len(burst):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            elapsed = time.perf_counter() - started
+        history = await count(dsn, "SELECT count(*) FROM order_status_history")
+    return {
+        "events": len(burst),
+        "seconds": round(elapsed, 3),
+        "events_per_s": round(done / elapsed),
+        "history_rows": history,
+    }
+
+
+def sign(secret: str, msg_id: str, stamp: int, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def _log_file(service: str) -> IO[bytes]:
+    """Where a served process logs (read it when a figure looks wrong)."""
+    return (Path(tempfile.gettempdir()) / f"bench-orders-{service}.log").open("wb")
+
+
+@asynccontextmanager
+async def served(service: str, env: dict[str, str]) -> AsyncIterator[str]:
+    port = free_port()
+    log = _log_file(service)
+    proc = await asyncio.create_subprocess_exec(
+        str(SOLEFLIP), "serve", service, "--port", str(port), env={**os.environ, **env},
+        stdout=log, stderr=log,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                if (await client.get(f"{url}/health/ready")).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        await proc.wait()
+        log.close()
+
+
+async def webhook_path(rate: float, duration: float) -> dict[str, Any]:
+    """Open-loop webhooks at `rate`/s through ingest; 202 → row and 202 → published event."""
+    prefix = f"bw{secrets.token_hex(3)}"
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    async with fresh_database() as dsn:
+        s = settings_for(dsn, prefix)
+        env = {
+            "SOLEFLIP_DATABASE_URL": dsn, "SOLEFLIP_NATS_URL": NATS,
+            "SOLEFLIP_NATS_PREFIX": prefix, "SOLEFLIP_STOCKX_API_URL": s.stockx_api_url,
+            "SOLEFLIP_FERNET_KEYS": s.fernet_keys[0], "SOLEFLIP_POLL_INTERVAL_S": "3600",
+            "SOLEFLIP_WEBHOOK_SECRETS_STOCKX": secret, "SOLEFLIP_LOG_LEVEL": "warning",
+            "SOLEFLIP_WEBHOOK_RATE_PER_S": str(rate * 4),
+        }  # fmt: skip
+        async with served("orders", env), served("ingest", env) as ingest:
+            return await _drive(ingest, dsn, prefix, secret, rate, duration)
+
+
+async def _drive(
+    ingest: str, dsn: str, prefix: str, secret: str, rate: float, duration: float
+) -> dict[str, Any]:
+    accepted: dict[str, float] = {}
+    failed: list[str] = []
+    published: dict[str, float] = {}
+    nc = await connect((NATS,), name="bench-watch")
+
+    async def on_event(msg: Any) -> None:
+        number = json.loads(msg.data)["data"]["order_number"]
+        published.setdefault(number, time.time())
+
+    await nc.subscribe(Names(prefix).subject("orders.order.upserted"), cb=on_event)
+    total = int(rate * duration)
+    host, port = urllib.parse.urlsplit(ingest).hostname, urllib.parse.urlsplit(ingest).port
+    queue: asyncio.Queue[int | None] = asyncio.Queue()
+
+    def request(i: int) -> tuple[str, bytes]:
+        number = f"W-{i:07d}"
+        event = order_event(number, "CREATED", 0)
+        body = msgspec.json.encode(event)
+        stamp = int(time.time())
+        head = (
+            f"POST /webhooks/stockx HTTP/1.1\r\nhost: {host}\r\n"
+            "content-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nwebhook-id: {event['id']}\r\n"
+            f"webhook-timestamp: {stamp}\r\n"
+            f"webhook-signature: {sign(secret, event['id'], stamp, body)}\r\n\r\n"
+        )
+        return number, head.encode() + body
+
+    async def connection() -> None:
+        # Raw keep-alive HTTP/1.1: an HTTP client library costs more CPU than ingest itself.
+        reader, writer = await asyncio.open_connection(host, port)
+        while (i := await queue.get()) is not None:
+            number, raw = request(i)
+            writer.write(raw)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            if head.startswith(b"HTTP/1.1 202"):
+                accepted[number] = time.time()
+            else:
+                failed.append(f"{number}:{head[:12]!r}")
+        writer.close()
+
+    workers = [asyncio.create_task(connection()) for _ in range(32)]
+    start = time.perf_counter()
+    for i in range(total):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait(i)
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    sent_s = time.perf_counter() - start
+    deadline = time.monotonic() + 60
+    while await count(dsn, 'SELECT count(*) FROM "order"') < len(accepted):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)
+    await nc.close()
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "orders"})
+    rows = await conn.fetch('SELECT order_number, extract(epoch FROM synced_at) AS t FROM "order"')
+    await conn.close()
+    to_row = [
+        float(r["t"]) - accepted[r["order_number"]] for r in rows if r["order_number"] in accepted
+    ]
+    to_event = [published[n] - t for n, t in accepted.items() if n in published]
+    return {
+        "rate_per_s": rate,
+        "sent": total,
+        "accepted_202": len(accepted),
+        "failed": len(failed),
+        "achieved_rate_per_s": round(total / sent_s, 1),
+        "rows": len(rows),
+        "webhook_202_to_row": percentiles([max(0.0, v) for v in to_row]),
+        "webhook_202_to_published_event": percentiles([max(0.0, v) for v in to_event]),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--only", choices=["batch", "webhook"])
+    args = parser.parse_args()
+    result: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}
+    if args.only in (None, "batch"):
+        result["batch_path"] = await batch_path(args.events)
+    if args.only in (None, "webhook"):
+        result["webhook_path"] = await webhook_path(args.rate, args.duration)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
