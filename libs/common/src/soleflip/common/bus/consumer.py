@@ -47,6 +47,8 @@ tracer = trace.get_tracer(__name__)
 
 DEFAULT_NAK_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 60.0)
 _SILENT_FETCHES_BEFORE_RESUBSCRIBE = 2
+#: Upper bound of the no-wait top-up fetch (the server answers at once with what it has).
+_TOP_UP_S = 0.05
 
 
 class ConsumerRunner:
@@ -206,9 +208,10 @@ class ConsumerRunner:
         # "heartbeat value too large") and the drained messages would wait out `ack_wait`.
         heartbeat = None if self._sub.pending_msgs else max(self._fetch_timeout / 4, 0.1)
         try:
-            msgs = await self._sub.fetch(
-                self._batch_size, timeout=self._fetch_timeout, heartbeat=heartbeat
-            )
+            # Wait for one message only: a fetch of n lingers until n arrived or the timeout
+            # passed, holding a trickle of events for up to `fetch_timeout`; the top-up then
+            # takes whatever else is already waiting, up to the batch size.
+            msgs = await self._sub.fetch(1, timeout=self._fetch_timeout, heartbeat=heartbeat)
         except FetchTimeoutError:
             self._silent_fetches = 0  # heartbeats came: the server is there, the stream is idle
             return []
@@ -220,6 +223,9 @@ class ConsumerRunner:
                 await self._unsubscribe()
             return []
         self._silent_fetches = 0
+        if self._batch_size > 1:
+            with contextlib.suppress(TimeoutError):  # nothing else was waiting
+                msgs += await self._sub.fetch(self._batch_size - 1, timeout=_TOP_UP_S)
         return msgs
 
     async def _pause(self, seconds: float) -> None:
