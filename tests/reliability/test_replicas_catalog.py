@@ -1,0 +1,215 @@
+"""Three `soleflip serve catalog` replicas on one NATS and Postgres; one is killed mid-burst.
+
+The replicas share `catalog-ingest`. A burst of product events (ten versions of each of 60
+products, StockX variants included, so no StockX call) and enrichment requests goes to INGEST
+while the refresh poller works through 100 products made stale; the replica leading the refresh
+is killed with SIGKILL. Afterwards every event was applied exactly once (inbox, each product at
+its newest version, one job per request), and no product was refreshed twice: one refresh
+poller at a time, before and after the kill (a second poller would fetch the same oldest
+products again).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+import pytest
+
+from soleflip.catalog.testing import Sim, simulator_process
+from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
+from soleflip.common.contracts import uuid7
+from tests.reliability._procs import (
+    ServiceProcess,
+    leader_key,
+    migrate_service,
+    replicas,
+    service_env,
+    start_all,
+    wait_for_leader,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+REPLICAS = 3
+STALE, VERSIONED, ENRICHED = 100, 60, 40  # products per role, disjoint
+VERSIONS = 10
+SKUS_PER_REQUEST = 2
+REQUESTS = ENRICHED // SKUS_PER_REQUEST
+BURST = VERSIONED * VERSIONS + REQUESTS
+POLL_INTERVAL_S = 2.0
+JOB_CONCURRENCY = 4  # catalog's default: items in flight in one job runner
+#: The ack wait (30 s) brings back the message the killed replica held, then some slack.
+APPLY_TIMEOUT_S = 50.0
+INBOX_SQL = "SELECT count(*) FROM inbox WHERE consumer = 'catalog-ingest'"
+AGE_SQL = """
+UPDATE product SET last_enriched_at = now() - interval '8 days' WHERE stockx_product_id = ANY($1)
+"""
+FRESH_SQL = """
+SELECT count(*) FROM product
+WHERE stockx_product_id = ANY($1) AND last_enriched_at > now() - interval '1 day'
+"""
+
+
+@pytest.fixture
+def sim() -> Iterator[Sim]:
+    with simulator_process() as url:
+        sim = Sim(url)
+        sim.seed(21, 260)
+        yield sim
+
+
+@pytest.fixture
+async def db(fresh_database: str) -> AsyncIterator[asyncpg.Connection]:
+    await migrate_service(fresh_database, "catalog")
+    conn = await asyncpg.connect(fresh_database, server_settings={"search_path": "catalog"})
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def catalog(
+    fresh_database: str, nats_url: str, names: Names, sim: Sim, tmp_path: Path
+) -> Iterator[list[ServiceProcess]]:
+    env = service_env(
+        fresh_database, nats_url, names, sim.url, SOLEFLIP_POLL_INTERVAL_S=str(POLL_INTERVAL_S)
+    )
+    with replicas("catalog", env, REPLICAS, tmp_path) as procs:
+        yield procs
+
+
+def product_event(product: dict[str, Any], at: datetime, title: str | None = None) -> Outgoing:
+    """A relayed product with its variants, as ingest would put it on INGEST."""
+    data = {**product, "title": title or product["title"]}
+    return _event("stockx.product.updated", data, at)
+
+
+def _event(type_: str, data: Any, at: datetime) -> Outgoing:
+    event_id = uuid7()
+    body = {"specversion": "1.0", "id": event_id, "source": "test", "type": type_,
+            "time": at.isoformat(), "data": data}  # fmt: skip
+    return Outgoing(f"ingest.{type_}", msgspec.json.encode(body), event_id)
+
+
+def burst(versioned: list[dict[str, Any]], enriched: list[dict[str, Any]]) -> list[Outgoing]:
+    """Every product's versions in order of time, requests interleaved."""
+    start = datetime.now(UTC)
+    events = [
+        product_event(p, start + timedelta(seconds=v), f"{p['title']} v{v}")
+        for v in range(VERSIONS)
+        for p in versioned
+    ]
+    skus = [p["styleId"] for p in enriched]
+    requests = [
+        _event("catalog.enrichment.requested", {"skus": skus[i : i + SKUS_PER_REQUEST]}, start)
+        for i in range(0, len(skus), SKUS_PER_REQUEST)
+    ]
+    step = len(events) // len(requests)
+    for n, request in enumerate(requests):
+        events.insert(n * (step + 1), request)
+    return events
+
+
+async def publish_with_kill(
+    publisher: Publisher, db: asyncpg.Connection, events: list[Outgoing], victim: ServiceProcess
+) -> None:
+    """Publish in chunks; SIGKILL `victim` once a third is out and being consumed."""
+    chunk = 100
+    for start in range(0, len(events), chunk):
+        await publisher.publish_many(events[start : start + chunk])
+        if start == 200:
+            await kill_while_consuming(db, victim)
+
+
+async def kill_while_consuming(db: asyncpg.Connection, victim: ServiceProcess) -> None:
+    """SIGKILL `victim` as soon as the replicas are seen applying the burst."""
+    consumed = int(await db.fetchval(INBOX_SQL))
+
+    async def consuming() -> bool:
+        return int(await db.fetchval(INBOX_SQL)) > consumed
+
+    await wait_until(consuming, "the replicas consume", 30, 0.01)
+    victim.kill()
+
+
+def products(sim: Sim) -> tuple[list[dict[str, Any]], ...]:
+    """Disjoint products (distinct style ids) for refresh, versions and enrichment."""
+    found, seen = [], set()
+    for product in sim.products():
+        if product.get("styleId") and product["styleId"] not in seen and product["variants"]:
+            seen.add(product["styleId"])
+            found.append(product)
+    assert len(found) >= STALE + VERSIONED + ENRICHED, "seed more simulator products"
+    return (
+        found[:STALE],
+        found[STALE : STALE + VERSIONED],
+        found[STALE + VERSIONED : STALE + VERSIONED + ENRICHED],
+    )
+
+
+async def test_replicas_take_over_a_killed_one_and_refresh_each_product_once(
+    catalog: list[ServiceProcess], db: asyncpg.Connection, sim: Sim, nats_url: str, names: Names
+) -> None:
+    dsn = catalog[0].env["SOLEFLIP_DATABASE_URL"]
+    stale, versioned, enriched = products(sim)
+    stale_ids = [p["productId"] for p in stale]
+    nc = await connect((nats_url,), name="test-publisher")
+    try:
+        await ensure_streams(nc.jetstream(), names, specs=[stream_spec("INGEST")])
+        await start_all(catalog)
+        publisher = Publisher(nc.jetstream(), names)
+        await publisher.publish_many([product_event(p, datetime.now(UTC)) for p in stale])
+
+        async def known() -> bool:
+            return int(await db.fetchval(INBOX_SQL)) == STALE
+
+        await wait_until(known, "the products to refresh are known", 30, 0.1)
+        sim.clear_requests()
+        await db.execute(AGE_SQL, stale_ids)  # now due: 20 per round, oldest first
+        leader = await wait_for_leader(dsn, leader_key(names, "catalog", "refresh"), catalog)
+
+        async def refreshing() -> bool:
+            return int(await db.fetchval(FRESH_SQL, stale_ids)) > 0
+
+        await wait_until(refreshing, "the refresh poller starts", 15, 0.05)
+        await publish_with_kill(publisher, db, burst(versioned, enriched), leader)
+        killed_at = time.monotonic()
+    finally:
+        await nc.close()
+    survivors = [p for p in catalog if p is not leader]
+
+    async def settled() -> bool:
+        assert all(p.running for p in survivors), "\n".join(p.tail() for p in survivors)
+        applied = int(await db.fetchval(INBOX_SQL)) >= STALE + BURST
+        refreshed = int(await db.fetchval(FRESH_SQL, stale_ids)) == STALE
+        jobs = "SELECT count(*) FROM enrichment_item WHERE status = 'pending'"
+        return applied and refreshed and await db.fetchval(jobs) == 0
+
+    await wait_until(settled, "everything applied, refreshed and enriched", APPLY_TIMEOUT_S, 0.2)
+    assert time.monotonic() - killed_at < APPLY_TIMEOUT_S
+    await wait_for_leader(dsn, leader_key(names, "catalog", "refresh"), survivors)
+
+    assert int(await db.fetchval(INBOX_SQL)) == STALE + BURST
+    rows = await db.fetch("SELECT stockx_product_id, title FROM product")
+    titles: dict[str, str] = {row[0]: row[1] for row in rows}
+    assert len(titles) == STALE + VERSIONED + ENRICHED
+    newest = {p["productId"]: f"{p['title']} v{VERSIONS - 1}" for p in versioned}
+    assert {k: titles[k] for k in newest} == newest, "a product is not at its newest version"
+    assert await db.fetchval("SELECT count(*) FROM enrichment_job") == REQUESTS
+    resolved = "SELECT count(*) FROM enrichment_item WHERE status = 'resolved'"
+    assert await db.fetchval(resolved) == ENRICHED
+
+    calls = Counter(r["path"] for r in sim.requests())
+    repeats = sum(calls[f"/v2/catalog/products/{pid}"] - 1 for pid in stale_ids)
+    assert all(calls[f"/v2/catalog/products/{pid}"] >= 1 for pid in stale_ids)
+    # Only the product in the killed leader's hands may be fetched again.
+    assert repeats <= 1, f"{repeats} products refreshed twice: more than one refresh poller"
+    # Only SKUs in the job runner's hands at the kill may be searched again.
+    assert ENRICHED <= calls["/v2/catalog/search"] <= ENRICHED + JOB_CONCURRENCY
