@@ -251,3 +251,15 @@ def test_backoff_doubles_with_jitter_in_its_upper_half_and_is_capped(
 ) -> None:
     policy = RetryPolicy(base_delay_s=1.0, max_delay_s=10.0)
     assert [backoff_delay(retry, policy, lambda: rng) for retry in range(1, 6)] == delays
+
+
+async def test_a_young_token_rejected_at_the_end_of_its_life_is_refreshed(
+    fake: FakeStockX, sleeps: Sleeps
+) -> None:
+    fake.expires_in = 3  # younger than the 30-s guard, yet already within its expiry margin
+    fake.queue = [json_response(401, {"message": "token expired"})]
+    fake.default = json_response(200, PRODUCT)
+    async with build_client(fake, sleeps, timing=TokenTiming(min_forced_refresh_s=30.0)) as client:
+        await client.get_product("p1")
+    assert len(fake.token_calls) == 2
+    assert [fake.bearer(0), fake.bearer(1)] == ["access-1", "access-2"]

@@ -112,6 +112,7 @@ class TokenTiming:
     wait_s: float = 45.0
     poll_s: float = 0.05
     request_timeout_s: float = 15.0
-    #: a token younger than this that StockX rejects is not refreshed again: the fault is
-    #: elsewhere (API key, app access), and refreshing on every call would hammer the token host.
+    #: a token younger than this that StockX rejects is not refreshed again (unless it is about
+    #: to expire anyway): the fault is elsewhere (API key, app access), and refreshing on every
+    #: call would hammer the token host.
     min_forced_refresh_s: float = 30.0

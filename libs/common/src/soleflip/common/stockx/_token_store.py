@@ -113,8 +113,13 @@ class KvTokenStore:
         raise StockXTransportError("timed out waiting for another process's StockX token refresh")
 
     def _check_rejection(self, record: TokenRecord, rejected: str | None) -> None:
+        if not rejected or record.access_token != rejected:
+            return
         age = self._clock() - record.issued_at
-        if rejected and record.access_token == rejected and age < self._timing.min_forced_refresh_s:
+        # A token at the end of its life was rejected for its age (a late request, a server
+        # clock ahead of ours, a whole-second `exp`): refreshing it is the cure, however young.
+        expiring = self._clock() >= record.expires_at - _EXPIRY_MARGIN_S
+        if age < self._timing.min_forced_refresh_s and not expiring:
             raise StockXUnauthorized(
                 f"StockX rejected an access token issued {age:.0f} s ago; a new token will not "
                 "help: check SOLEFLIP_STOCKX_API_KEY and the app's API access",
