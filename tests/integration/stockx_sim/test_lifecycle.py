@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -242,3 +243,15 @@ def test_flex_listings_filter_by_inbound_shipment(sim: Client, headers: dict[str
         ).json()
         found |= {x["listingId"] for x in page["listings"]}
     assert found == {flex["listingId"]}
+
+
+def test_a_sped_up_clock_moves_orders_without_stepping(
+    sim: Client, headers: dict[str, str]
+) -> None:
+    assert sim.put("/_sim/faults", json={"order_step_s": 60.0}).status_code == 200
+    _, number = _sell(sim, headers, "happy")
+    first = sim.get(f"/v2/selling/orders/{number}", headers=headers).json()["status"]
+    assert sim.post("/_sim/advance", json={"speed": 3600}).json()["speed"] == 3600
+    time.sleep(0.5)  # half a wall second is 30 sim minutes: all seven 60-s lifecycle steps
+    last = sim.get(f"/v2/selling/orders/{number}", headers=headers).json()["status"]
+    assert (first, last) == ("CREATED", "COMPLETED")

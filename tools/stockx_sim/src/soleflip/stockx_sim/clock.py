@@ -1,26 +1,44 @@
-"""The simulator clock: wall time plus an offset that `POST /_sim/advance` moves forward."""
+"""The simulator clock: wall time, optionally running `speed` times faster, plus the jumps that
+`POST /_sim/advance` adds."""
 
 from __future__ import annotations
 
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 
 class SimClock:
-    """Sim time in epoch seconds. Wall time keeps flowing; `advance` adds a jump on top."""
+    """Sim time in epoch seconds. Wall time keeps flowing (`speed` sim seconds per wall second,
+    1 by default); `advance` adds a jump on top. Rate limits stay on the wall clock."""
 
-    def __init__(self, wall: float | None = None) -> None:
-        self._offset = 0.0
-        self._frozen = wall
+    def __init__(
+        self,
+        wall: float | None = None,
+        speed: float = 1.0,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._wall: Callable[[], float] = wall_clock if wall is None else (lambda: wall)
+        self._anchor_wall = self._wall()
+        self._anchor_sim = self._anchor_wall
+        self._speed = speed
+
+    @property
+    def speed(self) -> float:
+        return self._speed
 
     def now(self) -> float:
-        base = time.time() if self._frozen is None else self._frozen
-        return base + self._offset
+        return self._anchor_sim + (self._wall() - self._anchor_wall) * self._speed
 
     def advance(self, seconds: float) -> None:
-        self._offset += seconds
+        self._anchor_sim += seconds
+
+    def set_speed(self, speed: float) -> None:
+        """Change the pace from now on; sim time does not jump."""
+        self._anchor_sim, self._anchor_wall = self.now(), self._wall()
+        self._speed = speed
 
 
 def iso(ts: float) -> str:

@@ -95,8 +95,11 @@ async def seed(request: Req) -> dict[str, Any]:
 async def advance(request: Req) -> dict[str, Any]:
     world, body = world_of(request), await _obj(request)
     world.clock.advance(_number(body, "seconds", 0.0))
+    if "speed" in body:
+        world.config.clock_speed = _number(body, "speed", 1.0)
+        world.clock.set_speed(world.config.clock_speed)
     tick(world)
-    return {"now": iso(world.now())}
+    return {"now": iso(world.now()), "speed": world.clock.speed}
 
 
 @post("/_sim/orders", status_code=201)

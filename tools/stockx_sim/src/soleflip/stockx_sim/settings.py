@@ -39,6 +39,8 @@ class SimConfig(msgspec.Struct, kw_only=True):
     public_url: str = "http://127.0.0.1:8090"
     # Sim-clock seconds between order lifecycle steps (CREATED -> SHIPPED -> ... -> COMPLETED).
     order_step_s: float = 6 * 3600.0
+    # Sim seconds per wall second: 60 runs a 6-hour order step in 6 minutes.
+    clock_speed: float = 1.0
 
 
 def _bool(raw: str) -> bool:
@@ -76,6 +78,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SOLEFLIP_SIM_RELAY_SECRET": ("relay_secret", str),
     "SOLEFLIP_SIM_PUBLIC_URL": ("public_url", lambda s: s.rstrip("/")),
     "SOLEFLIP_SIM_ORDER_STEP_S": ("order_step_s", _non_negative_float),
+    "SOLEFLIP_SIM_CLOCK_SPEED": ("clock_speed", _non_negative_float),
 }
 
 

@@ -40,7 +40,7 @@ class World:
 
     def __init__(self, config: SimConfig, clock: SimClock | None = None) -> None:
         self.config = config
-        self.clock = clock or SimClock()
+        self.clock = clock or SimClock(speed=config.clock_speed)
         self.faults = Faults()
         self.auth = AuthState()
         self.requests: deque[dict[str, Any]] = deque(maxlen=10_000)
