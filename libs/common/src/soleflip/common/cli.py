@@ -161,9 +161,13 @@ async def _dlq(args: argparse.Namespace) -> int:
     from soleflip.common.bus import dlq
     from soleflip.common.bus.connection import connect, disconnect
     from soleflip.common.bus.names import Names
+    from soleflip.common.errors import NotFound
+    from soleflip.common.observability import configure_observability
     from soleflip.common.settings import load_settings
 
     settings = load_settings()
+    # stdout is the command's result (`--json` is piped to jq): connection logs go to stderr.
+    configure_observability("soleflip-cli", settings, logs_to_stderr=True)
     names = Names(prefix=settings.nats_prefix)
     nc = await connect(settings.nats_url, name="soleflip-cli", first_connect_timeout=10)
     try:
@@ -176,14 +180,15 @@ async def _dlq(args: argparse.Namespace) -> int:
         done = await dlq.replay(
             js, names, consumer=args.consumer, seqs=args.seq, limit=args.limit, delete=not args.keep
         )
-        failed = [r for r in done if isinstance(r.result, Exception)]
-        for r in done:
-            print(
-                f"#{r.dead_letter.seq} {'FAILED ' + str(r.result) if r in failed else 'replayed'}"
-            )
-        return 1 if failed else 0
+    except NotFound as exc:
+        print(f"soleflip dlq: {exc.detail}", file=sys.stderr)
+        return 1
     finally:
         await disconnect(nc)
+    failed = [r for r in done if isinstance(r.result, Exception)]
+    for r in done:
+        print(f"#{r.dead_letter.seq} {'FAILED ' + str(r.result) if r in failed else 'replayed'}")
+    return 1 if failed else 0
 
 
 def cmd_dev(args: argparse.Namespace) -> int:

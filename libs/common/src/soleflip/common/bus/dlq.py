@@ -36,7 +36,7 @@ from nats.js.errors import NotFoundError
 from soleflip.common.bus.message import ORIGINAL_MSG_ID, Message
 from soleflip.common.bus.names import Names
 from soleflip.common.bus.publisher import Outgoing, Publisher, PubResult
-from soleflip.common.errors import SoleflipError
+from soleflip.common.errors import NotFound, SoleflipError
 
 DLQ_STREAM = "DLQ"
 _MAX_ERROR_CHARS = 1000
@@ -187,7 +187,10 @@ async def replay(
 
 
 async def _get(js: JetStreamContext, names: Names, seq: int) -> DeadLetter:
-    return DeadLetter.from_raw(await js.get_msg(names.stream(DLQ_STREAM), seq=seq))
+    try:
+        return DeadLetter.from_raw(await js.get_msg(names.stream(DLQ_STREAM), seq=seq))
+    except NotFoundError as exc:  # no such sequence, or no DLQ stream at all
+        raise NotFound(f"no dead letter #{seq} in {names.stream(DLQ_STREAM)}") from exc
 
 
 def _replay_message(letter: DeadLetter) -> Outgoing:

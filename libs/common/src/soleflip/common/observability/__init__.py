@@ -46,7 +46,11 @@ __all__ = [
 
 
 def configure_observability(
-    service: str, settings: Settings, *, env: Mapping[str, str] | None = None
+    service: str,
+    settings: Settings,
+    *,
+    env: Mapping[str, str] | None = None,
+    logs_to_stderr: bool = False,
 ) -> None:
     """Set up logging, tracing and metrics for `service`; idempotent.
 
@@ -58,6 +62,7 @@ def configure_observability(
         level=settings.log_level,
         log_format=settings.log_format,
         secrets=settings.secret_values(),
+        to_stderr=logs_to_stderr,
     )
     exporter = configure_tracing(service, os.environ if env is None else env)
     get_logger("soleflip.observability").debug(

@@ -40,12 +40,17 @@ _defaults: dict[str, str] = {}
 
 
 class _StdoutHandler(logging.Handler):
-    """Writes to whatever `sys.stdout` is at emit time (so test capture and redirection work)."""
+    """Writes to whatever `sys.stdout` (or `sys.stderr`) is at emit time (so test capture and
+    redirection work)."""
+
+    def __init__(self, to_stderr: bool = False) -> None:
+        super().__init__()
+        self.to_stderr = to_stderr
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record)
-            stream = sys.stdout
+            stream = sys.stderr if self.to_stderr else sys.stdout
             stream.write(line + "\n")
             stream.flush()
         except Exception:  # logging must never break the caller
@@ -106,15 +111,23 @@ def _formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
 
 
 def configure_logging(
-    service: str, *, level: str, log_format: str, secrets: tuple[str, ...]
+    service: str,
+    *,
+    level: str,
+    log_format: str,
+    secrets: tuple[str, ...],
+    to_stderr: bool = False,
 ) -> None:
-    """(Re)configure structlog and the stdlib root logger; safe to call more than once."""
+    """(Re)configure structlog and the stdlib root logger; safe to call more than once.
+
+    `to_stderr` is for command-line tools whose stdout is their result (piped to `jq`).
+    """
     REDACTOR.set_secret_values(secrets)
     _defaults["service"] = service
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _StdoutHandler)]:
         root.removeHandler(handler)
-    handler = _StdoutHandler()
+    handler = _StdoutHandler(to_stderr)
     handler.setFormatter(_formatter(log_format))
     root.addHandler(handler)
     root.setLevel(level.upper())
