@@ -132,6 +132,14 @@ def _dsn(raw: str) -> str:
     return raw
 
 
+def _http_url(raw: str) -> str:
+    # Caught here rather than as an httpx error on the first StockX call, minutes after start.
+    scheme, _, rest = raw.partition("://")
+    if scheme not in ("http", "https") or not rest.strip("/"):
+        raise ValueError("must be an http:// or https:// URL")
+    return raw.rstrip("/")
+
+
 def _nats_urls(raw: str) -> tuple[str, ...]:
     urls = _csv(raw)
     if not urls:
@@ -189,8 +197,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "SOLEFLIP_NATS_REPLICAS": ("nats_replicas", _replicas),
     "SOLEFLIP_HTTP_HOST": ("http_host", str),
     "SOLEFLIP_HTTP_PORT": ("http_port", _port),
-    "SOLEFLIP_STOCKX_API_URL": ("stockx_api_url", lambda s: s.rstrip("/")),
-    "SOLEFLIP_STOCKX_AUTH_URL": ("stockx_auth_url", lambda s: s.rstrip("/")),
+    "SOLEFLIP_STOCKX_API_URL": ("stockx_api_url", _http_url),
+    "SOLEFLIP_STOCKX_AUTH_URL": ("stockx_auth_url", _http_url),
     "SOLEFLIP_STOCKX_CLIENT_ID": ("stockx_client_id", str),
     "SOLEFLIP_STOCKX_CLIENT_SECRET": ("stockx_client_secret", str),
     "SOLEFLIP_STOCKX_REFRESH_TOKEN": ("stockx_refresh_token", str),

@@ -1,4 +1,4 @@
-"""The CloudEvents 1.0 structured-JSON envelope every event travels in (ARCHITECTURE.md section 5)."""
+"""The CloudEvents 1.0 structured-JSON envelope every event travels in (contract section 5)."""
 
 from __future__ import annotations
 
