@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
-
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opentelemetry.context import Context
 
 from soleflip.common.bus import (
-    ConsumerRunner,
     Message,
     Names,
     Publisher,
@@ -20,6 +15,7 @@ from soleflip.common.bus import (
     replay,
 )
 from soleflip.common.errors import InvalidInput
+from tests.integration.common.support import HealingConsumer, until, until_dead
 
 
 async def _dead_letter(js: JetStreamContext, names: Names, consumer: str, seq: int) -> None:
@@ -68,33 +64,19 @@ async def test_list_filters_by_consumer_and_respects_the_limit(
 async def test_replay_republishes_the_original_and_consumers_see_the_original_event_id(
     bus_nc: Client, bus_js: JetStreamContext, names: Names
 ) -> None:
-    seen: list[Message] = []
-    healthy = False
-
-    async def handle(message: Message) -> None:
-        if not healthy:
-            raise InvalidInput("bad size")
-        seen.append(message)
-
-    runner = ConsumerRunner(
-        bus_nc,
-        names,
-        stream="INGEST",
-        durable="orders-ingest",
-        subjects=["ingest.>"],
-        handler=handle,
-    )
-    await runner.start()
+    consumer = HealingConsumer(bus_nc, names)
+    await consumer.runner.start()
     try:
         await Publisher(bus_js, names).publish("ingest.test.thing", b"payload", msg_id="evt-9")
-        await _until_dead(bus_js, names, 1)
-        healthy = True
+        await until_dead(bus_js, names, 1)
+        consumer.heal()
 
         replayed = await replay(bus_js, names, consumer="orders-ingest")
-        await _until(lambda: len(seen) == 1)
+        await until(lambda: len(consumer.seen) == 1)
     finally:
-        await runner.stop()
+        await consumer.runner.stop()
 
+    seen = consumer.seen
     assert len(replayed) == 1
     assert not isinstance(replayed[0].result, Exception)
     assert seen[0].event_id == "evt-9"
@@ -117,17 +99,3 @@ async def test_replaying_twice_is_not_swallowed_by_deduplication(
     results = [first[0].result, second[0].result]
     assert all(not isinstance(r, Exception) and not r.duplicate for r in results)
     assert len(await list_dead_letters(bus_js, names)) == 1
-
-
-async def _until_dead(js: JetStreamContext, names: Names, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while len(await list_dead_letters(js, names)) < count:
-        assert time.monotonic() < deadline, "no dead letter in time"
-        await asyncio.sleep(0.05)
-
-
-async def _until(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)

@@ -6,14 +6,12 @@ import asyncio
 import json
 import os
 import sys
-import time
-from collections.abc import Callable
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from soleflip.common.bus import ConsumerRunner, Message, Names, Publisher, list_dead_letters
-from soleflip.common.errors import InvalidInput
+from soleflip.common.bus import Names, Publisher, list_dead_letters
+from tests.integration.common.support import HealingConsumer, until, until_dead
 
 
 async def _cli(nats_url: str, names: Names, *args: str) -> tuple[int, str, str]:
@@ -33,45 +31,16 @@ async def _cli(nats_url: str, names: Names, *args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
-async def _until(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
-
-
-async def _until_dead(js: JetStreamContext, names: Names, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while len(await list_dead_letters(js, names)) < count:
-        assert time.monotonic() < deadline, "no dead letter in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_cli_lists_real_dead_letters_and_replays_them_to_the_healed_consumer(
     bus_nc: Client, bus_js: JetStreamContext, names: Names, nats_url: str
 ) -> None:
-    seen: list[Message] = []
-    healthy = False
-
-    async def handle(message: Message) -> None:
-        if not healthy:  # poison until the "fix is deployed"
-            raise InvalidInput("size 47.5 is not in the size chart")
-        seen.append(message)
-
-    runner = ConsumerRunner(
-        bus_nc,
-        names,
-        stream="INGEST",
-        durable="orders-ingest",
-        subjects=["ingest.>"],
-        handler=handle,
-    )
-    await runner.start()
+    consumer = HealingConsumer(bus_nc, names, error="size 47.5 is not in the size chart")
+    await consumer.runner.start()
     try:
         publisher = Publisher(bus_js, names)
         await publisher.publish("ingest.stockx.order.updated", b'{"n": 1}', msg_id="evt-a")
         await publisher.publish("ingest.stockx.order.updated", b'{"n": 2}', msg_id="evt-b")
-        await _until_dead(bus_js, names, 2)
+        await until_dead(bus_js, names, 2)
 
         code, out, err = await _cli(nats_url, names, "dlq", "list", "--consumer", "orders-ingest")
         assert code == 0, err
@@ -84,7 +53,7 @@ async def test_cli_lists_real_dead_letters_and_replays_them_to_the_healed_consum
         assert (letter["original_msg_id"], letter["consumer"]) == ("evt-a", "orders-ingest")
         assert letter["subject"] == "ingest.stockx.order.updated"
 
-        healthy = True
+        consumer.heal()
         code, out, err = await _cli(
             nats_url,
             names,
@@ -97,10 +66,11 @@ async def test_cli_lists_real_dead_letters_and_replays_them_to_the_healed_consum
         )
         assert code == 0, err
         assert out.strip() == f"#{letter['seq']} replayed"
-        await _until(lambda: len(seen) == 1)
+        await until(lambda: len(consumer.seen) == 1)
     finally:
-        await runner.stop()
+        await consumer.runner.stop()
 
+    seen = consumer.seen
     assert (seen[0].event_id, seen[0].data) == ("evt-a", b'{"n": 1}')
     left = await list_dead_letters(bus_js, names)
     assert [d.original_msg_id for d in left] == ["evt-b"]  # only the replayed letter is deleted

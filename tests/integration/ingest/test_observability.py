@@ -18,8 +18,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from soleflip.common.bus import ConsumerRunner, Message, Names, connect, disconnect
 from soleflip.common.settings import Settings
 from soleflip.ingest.app import create_app
-
-from .conftest import N8N_TOKEN, Secrets, Sign, body_of, ingest_settings, order_event
+from tests.integration.ingest.conftest import (
+    N8N_TOKEN,
+    Secrets,
+    Sign,
+    body_of,
+    ingest_settings,
+    order_event,
+)
 
 Client = AsyncTestClient[Any]
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

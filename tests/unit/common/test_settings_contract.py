@@ -7,9 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
-from soleflip.common.settings import SettingsError, load_settings
+from soleflip.common.settings import load_settings
 
 from .test_settings import EXPECTED, FULL_ENV
 
@@ -44,16 +42,3 @@ def test_every_documented_library_variable_is_parsed_and_none_undocumented() -> 
     library = {n for n in documented_variables() if not n.startswith(OWNED_ELSEWHERE)}
     assert library == set(FULL_ENV)
     assert load_settings(FULL_ENV) == EXPECTED
-
-
-@pytest.mark.parametrize(
-    ("variable", "value"),
-    [
-        ("SOLEFLIP_STOCKX_API_URL", "ftp://api.stockx.com"),
-        ("SOLEFLIP_STOCKX_AUTH_URL", "accounts.stockx.com"),
-        ("SOLEFLIP_STOCKX_API_URL", "https://"),
-    ],
-)
-def test_invalid_stockx_urls_name_their_variable(variable: str, value: str) -> None:
-    with pytest.raises(SettingsError, match=variable):
-        load_settings({variable: value})
