@@ -53,7 +53,7 @@ SOLEFLIP = Path(sys.executable).parent / "soleflip"
 DSN = os.environ.get("SOLEFLIP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NATS = os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 STATUSES = ("CREATED", "SHIPPED")
-BATCH = int(os.environ.get("SOLEFLIP_BENCH_BATCH", "500"))
+BATCH = int(os.environ.get("SOLEFLIP_BENCH_BATCH", "1000"))
 
 
 def order_event(number: str, status: str, step: int) -> dict[str, Any]:

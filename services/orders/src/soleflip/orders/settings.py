@@ -16,10 +16,11 @@ class OrdersSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     #: Seconds between fallback polls of each resource kind.
     poll_interval_s: float = 300.0
-    #: Run the pollers at all (the webhook-only benchmark turns them off).
+    #: Run the pollers at all (tests of the webhook path turn them off).
     polling: bool = True
-    #: Messages per consumer fetch: Postgres applies ~20,000 rows/s in batches, ~1,200/s singly.
-    batch_size: int = 500
+    #: Most messages per consumer fetch (a fetch takes what is waiting, up to this): Postgres
+    #: applies ~20,000 rows/s in batches, ~1,200/s singly.
+    batch_size: int = 1000
     #: Days of overlap when polling history from the watermark (StockX filters by date only).
     history_overlap_days: int = 1
     #: Seconds between scans of unsettled listing operations.
