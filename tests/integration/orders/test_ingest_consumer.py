@@ -193,3 +193,45 @@ async def test_sale_links_listing_stock_and_profit(orders: OrdersService) -> Non
     assert row["roi"] == Decimal("0.3293")
     assert unit["status"] == "SOLD"
     assert unit["order_number"] == number
+
+
+async def test_cancelled_sale_gives_its_unit_back(orders: OrdersService) -> None:
+    number = f"1-{uuid7()}"
+    purchase = {
+        "sku": "DD1391-100",
+        "size": "10",
+        "size_type": "us m",
+        "quantity": 1,
+        "unit_cost": {"amount": "60.00", "currency": "EUR"},
+        "purchased_at": "2025-12-20T10:00:00Z",
+        "supplier": "shop",
+        "external_id": f"po-{uuid7()}",
+    }
+    await publish_events(orders.runtime.publisher, [event("inventory.item.purchased", purchase)])
+
+    async def stocked() -> bool:
+        return await _count(orders, "SELECT count(*) FROM stock_item") == 1
+
+    await eventually(stocked)
+    async with orders.pool.acquire() as conn:
+        await conn.execute("UPDATE stock_item SET variant_id = 'var-1'")
+    sold = order_resource(number, "CREATED", "2026-01-01T10:00:00.000Z")
+    await publish_events(orders.runtime.publisher, [event(ORDER, sold)])
+
+    async def linked() -> bool:
+        return await _count(orders, "SELECT count(*) FROM stock_item WHERE status = 'SOLD'") == 1
+
+    await eventually(linked)
+    cancelled = order_resource(number, "CANCELED", "2026-01-02T10:00:00.000Z")
+    await publish_events(orders.runtime.publisher, [event(ORDER, cancelled)])
+
+    async def released() -> bool:
+        return (
+            await _count(orders, "SELECT count(*) FROM stock_item WHERE status = 'IN_STOCK'") == 1
+        )
+
+    await eventually(released)
+    async with orders.pool.acquire() as conn:
+        row = await conn.fetchrow('SELECT * FROM "order" WHERE order_number = $1', number)
+    assert row["stock_item_id"] is None
+    assert row["profit"] is None

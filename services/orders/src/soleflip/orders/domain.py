@@ -38,6 +38,10 @@ ORDER_RANK: dict[str, int] = {
     "RETURNED": 95,
     "COMPLETED": 100,
 }
+#: Orders that ended without a sale: their stock unit is back in stock, they earn nothing.
+NO_SALE_STATUSES = frozenset(
+    {"CANCELED", "CCAUTHORIZATIONFAILED", "DIDNOTSHIP", "RETURNED", "AUTHFAILED", "DONOTSHIP"}
+)
 #: Statuses after which StockX lists an order under history, not active.
 HISTORY_STATUSES = frozenset({"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"})
 

@@ -16,6 +16,7 @@ from soleflip.common.errors import Conflict, InvalidInput, NotFound
 from soleflip.common.http import requires
 from soleflip.common.stockx import Priority, shipping_id_from_url
 from soleflip.orders import queries
+from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.orders.http._params import (
     bad,
     bool_of,
@@ -30,8 +31,6 @@ from soleflip.orders.service import OrdersService
 
 Service = NamedDependency[OrdersService]
 _GROUPS = {"day": "day", "week": "week", "month": "month"}
-#: Orders that earned nothing: left out of the profit report.
-_NO_SALE = ("CANCELED", "CCAUTHORIZATIONFAILED", "DIDNOTSHIP", "RETURNED", "AUTHFAILED")
 
 
 class OrderController(Controller):
@@ -130,7 +129,9 @@ class ProfitController(Controller):
         if start >= end:
             raise InvalidInput("from must be before to")
         async with service.pool.acquire() as conn:
-            rows = await queries.profit(conn, unit=unit, start=start, end=end, excluded=_NO_SALE)
+            rows = await queries.profit(
+                conn, unit=unit, start=start, end=end, excluded=sorted(NO_SALE_STATUSES)
+            )
         return {"group_by": unit, "from": start, "to": end, "rows": [dict(r) for r in rows]}
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 import asyncpg
 
 from soleflip.common.db import Conn
+from soleflip.orders.domain import NO_SALE_STATUSES
 
 LOCK_ORDERS_SQL = """
 SELECT order_number, status, status_rank, updated_at
@@ -84,10 +85,25 @@ SELECT EXISTS (
            SELECT 1 FROM "order" WHERE order_number = ANY($1::text[])
              AND stock_item_id IS NOT NULL)
 """
+# Sales that fell through give their unit back: it is in stock again, the order keeps no cost.
+RELEASE_UNSOLD_SQL = """
+WITH undone AS (
+    UPDATE "order" SET stock_item_id = NULL, landed_cost = NULL, profit = NULL, roi = NULL
+    WHERE order_number = ANY($1::text[]) AND stock_item_id IS NOT NULL
+      AND status = ANY($2::text[])
+    RETURNING order_number
+)
+UPDATE stock_item s
+SET status = 'IN_STOCK', order_number = NULL, listing_id = NULL, updated_at = now()
+FROM undone u
+WHERE s.order_number = u.order_number
+RETURNING s.id
+"""
 LINK_BY_LISTING_SQL = """
 UPDATE "order" o SET stock_item_id = l.stock_item_id
 FROM listing l
 WHERE o.order_number = ANY($1::text[]) AND o.stock_item_id IS NULL
+  AND o.status <> ALL($2::text[])
   AND l.listing_id = o.listing_id AND l.stock_item_id IS NOT NULL
 """
 # A sale whose listing we did not create (listed in the StockX app) takes the oldest free unit
@@ -98,6 +114,7 @@ WITH wanted AS (
            row_number() OVER (PARTITION BY variant_id ORDER BY created_at, order_number) AS k
     FROM "order"
     WHERE order_number = ANY($1::text[]) AND stock_item_id IS NULL AND variant_id IS NOT NULL
+      AND status <> ALL($2::text[])
 ),
 free AS (
     SELECT id, variant_id,
@@ -231,11 +248,13 @@ async def link_and_price(conn: Conn, numbers: Sequence[str]) -> set[int]:
     numbers = list(numbers)
     if not await conn.fetchval(MAY_LINK_SQL, numbers):
         return set()
-    await conn.execute(LINK_BY_LISTING_SQL, numbers)
-    await conn.execute(LINK_BY_VARIANT_SQL, numbers)
+    unsold = list(NO_SALE_STATUSES)
+    released = await conn.fetch(RELEASE_UNSOLD_SQL, numbers, unsold)
+    await conn.execute(LINK_BY_LISTING_SQL, numbers, unsold)
+    await conn.execute(LINK_BY_VARIANT_SQL, numbers, unsold)
     sold = await conn.fetch(MARK_SOLD_SQL, numbers)
     await conn.execute(PROFIT_SQL, numbers)
-    return {row["id"] for row in sold}
+    return {row["id"] for row in [*released, *sold]}
 
 
 async def select_orders(conn: Conn, numbers: Sequence[str]) -> list[asyncpg.Record]:
