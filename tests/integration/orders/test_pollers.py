@@ -12,6 +12,7 @@ from soleflip.common.settings import Settings
 from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
 from tests.integration.orders.support import (
+    eventually,
     mismatches,
     run_service,
     running_sim,
@@ -119,3 +120,19 @@ async def test_changes_without_webhooks_converge_after_one_poll(
     async with polling.pool.acquire() as conn:
         history = await conn.fetchval("SELECT count(*) FROM order_status_history")
     assert history > 240
+
+
+async def test_requested_poll_of_listings_reads_only_listings(
+    polling: OrdersService, sim_url: str
+) -> None:
+    await sim_post(sim_url, "/_sim/requests/clear", {})
+    before = polling.polls_done
+    polling.request_poll("listings")
+
+    async def polled() -> bool:
+        return polling.polls_done > before
+
+    await eventually(polled, timeout=30)
+    kinds = _kinds((await sim_get(sim_url, "/_sim/requests"))["requests"])
+    assert kinds["listings"] >= 1
+    assert kinds["active"] == kinds["history"] == 0

@@ -233,18 +233,21 @@ async def poll_once(service: OrdersService, what: str = "all") -> PollReport:
 
 async def run_pollers(service: OrdersService) -> None:
     """The leader's loop: poll, then wait for the interval or a `POST /api/v1/sync`."""
+    what = "all"
     while True:
         service.poll_now.clear()
         try:
-            await poll_once(service)
+            await poll_once(service, what)
         except asyncio.CancelledError:
             raise
         except Exception:
             # StockX down or the budget exhausted: the next interval tries again.
             log.exception("poll.failed")
         service.polls_done += 1
+        what = "all"  # the interval's poll covers everything
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(service.poll_now.wait(), service.options.poll_interval_s)
+            what, service.poll_what = service.poll_what, "all"
 
 
 async def run_operation_settler(service: OrdersService) -> None:

@@ -31,8 +31,16 @@ class OrdersService:
         self._fees_at = 0.0
         #: Set by `POST /api/v1/sync` (or a test): the poller runs now instead of waiting.
         self.poll_now = asyncio.Event()
+        #: What the next triggered poll covers: "orders", "listings" or "all".
+        self.poll_what = "all"
         #: Completed polls of this process (a test waits for the next one).
         self.polls_done = 0
+
+    def request_poll(self, what: str = "all") -> None:
+        """Poll now instead of at the next interval (two different requests poll both)."""
+        pending = self.poll_now.is_set()
+        self.poll_what = what if not pending or self.poll_what == what else "all"
+        self.poll_now.set()
 
     @property
     def pool(self) -> asyncpg.Pool:

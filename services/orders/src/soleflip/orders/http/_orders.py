@@ -151,5 +151,5 @@ class SyncController(Controller):
     ) -> Response[dict[str, str]]:
         if data.what not in ("orders", "listings", "all"):
             raise InvalidInput("what must be orders, listings or all")
-        service.poll_now.set()
+        service.request_poll(data.what)
         return Response({"status": "requested", "what": data.what}, status_code=202)
