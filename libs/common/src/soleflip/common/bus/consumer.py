@@ -49,6 +49,9 @@ DEFAULT_NAK_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 60.0)
 _SILENT_FETCHES_BEFORE_RESUBSCRIBE = 2
 #: Upper bound of the no-wait top-up fetch (the server answers at once with what it has).
 _TOP_UP_S = 0.05
+#: How long after its client-side timeout a pull request may still deliver: the server counts
+#: `expires` from when it receives the request, later than the client started its clock.
+_LATE_DELIVERY_S = 0.5
 
 
 class ConsumerRunner:
@@ -101,6 +104,7 @@ class ConsumerRunner:
         self._sub: JetStreamContext.PullSubscription | None = None
         self._reconnects_seen = 0
         self._silent_fetches = 0
+        self._pull_open_until = 0.0  # monotonic time the last pull request may deliver until
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -131,6 +135,7 @@ class ConsumerRunner:
                 self._task.cancel()
                 await asyncio.wait({self._task}, timeout=5.0)
             self._task = None
+        await self._hand_back_late_deliveries()
         await self._unsubscribe()
         with contextlib.suppress(Exception):
             # Acks are fire-and-forget publishes: push them onto the wire before returning.
@@ -139,6 +144,22 @@ class ConsumerRunner:
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    async def _hand_back_late_deliveries(self) -> None:
+        """NAK what a pull request delivered after the fetch loop ended, before unsubscribing.
+
+        A fetch (the top-up above all) returns at its own deadline while the server may keep
+        the request open a little longer; what it delivers then waits in the subscription's
+        buffer for the next fetch. On shutdown there is none: dropped with the subscription,
+        those messages would be held from every replica for `ack_wait`.
+        """
+        sub = self._sub
+        while sub is not None:
+            late = [Message.from_nats(m, self._names) for m in _take_buffered(sub)]
+            await self._settler.drain(late)
+            if time.monotonic() >= self._pull_open_until:
+                return
+            await asyncio.sleep(0.05)
 
     # -- subscription -----------------------------------------------------------------------
 
@@ -207,6 +228,7 @@ class ConsumerRunner:
         # nats-py send a no-wait pull without `expires`, which the server refuses (400
         # "heartbeat value too large") and the drained messages would wait out `ack_wait`.
         heartbeat = None if self._sub.pending_msgs else max(self._fetch_timeout / 4, 0.1)
+        self._pull_open_until = time.monotonic() + self._fetch_timeout + _LATE_DELIVERY_S
         try:
             # Wait for one message only: a fetch of n lingers until n arrived or the timeout
             # passed, holding a trickle of events for up to `fetch_timeout`; the top-up then
@@ -224,6 +246,7 @@ class ConsumerRunner:
             return []
         self._silent_fetches = 0
         if self._batch_size > 1:
+            self._pull_open_until = time.monotonic() + _TOP_UP_S + _LATE_DELIVERY_S
             with contextlib.suppress(TimeoutError):  # nothing else was waiting
                 msgs += await self._sub.fetch(self._batch_size - 1, timeout=_TOP_UP_S)
         return msgs
@@ -309,3 +332,15 @@ class ConsumerRunner:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _take_buffered(sub: JetStreamContext.PullSubscription) -> list[Msg]:
+    """The messages waiting in a subscription's buffer (nats-py has no public way to take
+    them); status messages (heartbeats, timeouts) are dropped."""
+    queue = sub._sub._pending_queue
+    taken = []
+    while not queue.empty():
+        msg = queue.get_nowait()
+        if not JetStreamContext.is_status_msg(msg):
+            taken.append(msg)
+    return taken
