@@ -6,7 +6,8 @@ catalog, orders and pricing compose the same way, so the wiring lives here once.
 
 Start order: pool → NATS → streams → StockX client → outbox relay → consumers → tasks.
 Shutdown runs in reverse: tasks are cancelled, consumers finish or NAK their messages, the relay
-publishes what is committed, then NATS drains and the pool closes.
+publishes what is committed, then NATS drains and the pool closes. Consumers stop as soon as the
+server is signalled (`SHUTDOWN_REQUESTED`), while HTTP requests still drain.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from soleflip.common.bus import (
 )
 from soleflip.common.db import OutboxMessage, OutboxRelay, check_ready, create_pool, run_as_leader
 from soleflip.common.errors import Unavailable
+from soleflip.common.http import SHUTDOWN_REQUESTED
 from soleflip.common.observability import get_logger
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
@@ -117,6 +119,7 @@ class ServiceRuntime:
                 stack.push_async_callback(self._close_stockx)
             await self._start_relay(stack)
             await self._start_consumers(stack)
+            self._stop_consumers_on_signal(stack)
             self._start_tasks(stack)
             log.info("service.started", service=self.service)
             yield
@@ -161,6 +164,20 @@ class ServiceRuntime:
             await runner.start()
             self.consumers.append(runner)
             stack.push_async_callback(runner.stop)
+
+    def _stop_consumers_on_signal(self, stack: contextlib.AsyncExitStack) -> None:
+        """On SIGTERM stop taking messages at once: the HTTP drain that comes before the
+        lifespan's shutdown may last long, and a stopping pod should not start new batches."""
+
+        async def watch() -> None:
+            # A threading.Event (set in a signal handler): polled, so the wait stays cancellable.
+            while not SHUTDOWN_REQUESTED.is_set():  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+            log.info("service.draining", service=self.service)
+            await asyncio.gather(*(runner.stop() for runner in self.consumers))
+
+        task = asyncio.create_task(watch(), name=f"{self.service}:drain")
+        stack.push_async_callback(_cancel, task)
 
     def _start_tasks(self, stack: contextlib.AsyncExitStack) -> None:
         for name, factory, leader in self._task_factories:

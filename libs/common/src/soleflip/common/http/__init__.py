@@ -14,7 +14,13 @@ from soleflip.common.http._problems import (
     problem_responses,
     problem_type,
 )
-from soleflip.common.http._server import GRACEFUL_SHUTDOWN_S, build_server, serve, serve_async
+from soleflip.common.http._server import (
+    GRACEFUL_SHUTDOWN_S,
+    SHUTDOWN_REQUESTED,
+    build_server,
+    serve,
+    serve_async,
+)
 from soleflip.common.http.auth import (
     BEARER_SECURITY,
     SCOPES,
@@ -34,6 +40,7 @@ __all__ = [
     "SCOPES",
     "SERVICE_STATE_KEY",
     "SETTINGS_STATE_KEY",
+    "SHUTDOWN_REQUESTED",
     "Check",
     "FieldError",
     "Problem",

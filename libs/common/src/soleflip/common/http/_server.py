@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -16,6 +17,9 @@ from soleflip.common.observability import tracer_provider
 
 #: Below Kubernetes' default 30 s termination grace period, so lifespans still get to close.
 GRACEFUL_SHUTDOWN_S = 25
+#: Set when a served process is told to stop (SIGTERM/SIGINT), before uvicorn drains requests:
+#: background work (consumers) stops taking new work then, not only after the drain.
+SHUTDOWN_REQUESTED = threading.Event()
 
 
 def build_server(
@@ -55,7 +59,15 @@ def build_server(
         server_header=False,
         timeout_graceful_shutdown=graceful_shutdown_s,
     )
-    return uvicorn.Server(config) if install_signal_handlers else _SignallessServer(config)
+    return _Server(config) if install_signal_handlers else _SignallessServer(config)
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that announces a stop signal process-wide (`SHUTDOWN_REQUESTED`)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        SHUTDOWN_REQUESTED.set()
+        super().handle_exit(sig, frame)
 
 
 class _SignallessServer(uvicorn.Server):
