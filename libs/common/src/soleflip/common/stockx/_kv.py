@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import (
+    APIError,
+    BucketNotFoundError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+)
 
 from soleflip.common.bus.names import Names
 
@@ -90,6 +95,11 @@ async def open_bucket(js: Any, names: Names, bucket: str) -> NatsKv:
     try:
         kv = await js.key_value(name)
     except BucketNotFoundError:
-        # Several processes may race here; creating with identical config is idempotent.
-        kv = await js.create_key_value(bucket=name, history=1)
+        try:
+            kv = await js.create_key_value(bucket=name, history=1)
+        except APIError:
+            # Replicas starting together race here: JetStream may refuse the loser's create
+            # ("subjects overlap with an existing stream") instead of treating it as a no-op.
+            # The bucket exists then; bind to it.
+            kv = await js.key_value(name)
     return NatsKv(kv)
