@@ -13,6 +13,8 @@ from decimal import Decimal
 
 import msgspec
 
+from soleflip.common.contracts.envelope import TypedEvent
+
 UPSERTED = "catalog.product.upserted"
 REMAPPED = "catalog.product.remapped"
 SOURCE = "soleflip.catalog"
@@ -65,17 +67,8 @@ class RemapData(msgspec.Struct, frozen=True, kw_only=True):
     style_id: str | None = None
 
 
-class _CatalogEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+class _CatalogEvent(TypedEvent, frozen=True):
     """The CloudEvents envelope fields shared by every catalog event."""
-
-    id: str
-    source: str
-    specversion: str = "1.0"
-    subject: str | None = None
-    time: datetime | None = None
-    datacontenttype: str = "application/json"
-    correlationid: str | None = None
-    causationid: str | None = None
 
 
 class ProductUpserted(_CatalogEvent, frozen=True, tag=UPSERTED):

@@ -26,6 +26,20 @@ class CloudEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     causationid: str | None = None
 
 
+class TypedEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """The envelope of a typed event: each context's events subclass it with a `tag` (their
+    CloudEvents `type`) and a typed `data`, so one decoder per context picks the class by type."""
+
+    id: str
+    source: str
+    specversion: str = "1.0"
+    subject: str | None = None
+    time: datetime | None = None
+    datacontenttype: str = "application/json"
+    correlationid: str | None = None
+    causationid: str | None = None
+
+
 _encoder = msgspec.json.Encoder(decimal_format="string")
 _event_decoder = msgspec.json.Decoder(CloudEvent)
 _events_decoder = msgspec.json.Decoder(CloudEvent | list[CloudEvent])

@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from soleflip.common.contracts.envelope import TypedEvent
+
 NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1)]
 CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 
@@ -95,17 +97,8 @@ class EnrichmentRequest(msgspec.Struct, frozen=True, kw_only=True):
     skus: Annotated[list[NonEmptyStr], msgspec.Meta(min_length=1)]
 
 
-class _IngestEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+class _IngestEvent(TypedEvent, frozen=True):
     """The CloudEvents envelope fields shared by every accepted event."""
-
-    id: str
-    source: str
-    specversion: str = "1.0"
-    subject: str | None = None
-    time: datetime | None = None
-    datacontenttype: str = "application/json"
-    correlationid: str | None = None
-    causationid: str | None = None
 
 
 class StockxOrderUpdated(_IngestEvent, frozen=True, tag="stockx.order.updated"):

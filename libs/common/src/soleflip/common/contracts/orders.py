@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import msgspec
 
+from soleflip.common.contracts.envelope import TypedEvent
 from soleflip.common.contracts.ingest import Money
 
 ORDER_UPSERTED = "orders.order.upserted"
@@ -72,17 +73,8 @@ class StockSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     order_number: str | None = None
 
 
-class _OrdersEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+class _OrdersEvent(TypedEvent, frozen=True):
     """The CloudEvents envelope fields shared by every orders event."""
-
-    id: str
-    source: str
-    specversion: str = "1.0"
-    subject: str | None = None
-    time: datetime | None = None
-    datacontenttype: str = "application/json"
-    correlationid: str | None = None
-    causationid: str | None = None
 
 
 class OrderUpserted(_OrdersEvent, frozen=True, tag=ORDER_UPSERTED):

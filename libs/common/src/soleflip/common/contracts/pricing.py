@@ -15,6 +15,7 @@ from typing import Annotated
 
 import msgspec
 
+from soleflip.common.contracts.envelope import TypedEvent
 from soleflip.common.contracts.ingest import Money
 
 NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1)]
@@ -83,17 +84,8 @@ class RepriceRequest(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
 
 
-class _PricingEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+class _PricingEvent(TypedEvent, frozen=True):
     """The CloudEvents envelope fields shared by every pricing event."""
-
-    id: str
-    source: str
-    specversion: str = "1.0"
-    subject: str | None = None
-    time: datetime | None = None
-    datacontenttype: str = "application/json"
-    correlationid: str | None = None
-    causationid: str | None = None
 
 
 class MarketUpdated(_PricingEvent, frozen=True, tag=MARKET_UPDATED):
