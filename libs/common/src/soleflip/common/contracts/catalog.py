@@ -68,7 +68,7 @@ class RemapData(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _CatalogEvent(TypedEvent, frozen=True):
-    """The CloudEvents envelope fields shared by every catalog event."""
+    """The base of every catalog event (envelope fields from `TypedEvent`)."""
 
 
 class ProductUpserted(_CatalogEvent, frozen=True, tag=UPSERTED):

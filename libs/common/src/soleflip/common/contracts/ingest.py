@@ -98,7 +98,7 @@ class EnrichmentRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _IngestEvent(TypedEvent, frozen=True):
-    """The CloudEvents envelope fields shared by every accepted event."""
+    """The base of every accepted event (envelope fields from `TypedEvent`)."""
 
 
 class StockxOrderUpdated(_IngestEvent, frozen=True, tag="stockx.order.updated"):

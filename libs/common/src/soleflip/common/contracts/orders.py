@@ -74,7 +74,7 @@ class StockSnapshot(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _OrdersEvent(TypedEvent, frozen=True):
-    """The CloudEvents envelope fields shared by every orders event."""
+    """The base of every orders event (envelope fields from `TypedEvent`)."""
 
 
 class OrderUpserted(_OrdersEvent, frozen=True, tag=ORDER_UPSERTED):

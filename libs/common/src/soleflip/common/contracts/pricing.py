@@ -85,7 +85,7 @@ class RepriceRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _PricingEvent(TypedEvent, frozen=True):
-    """The CloudEvents envelope fields shared by every pricing event."""
+    """The base of every pricing event (envelope fields from `TypedEvent`)."""
 
 
 class MarketUpdated(_PricingEvent, frozen=True, tag=MARKET_UPDATED):
