@@ -41,6 +41,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._cpu import CpuMeter
 from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
 from soleflip.common.crypto import Crypto
 from soleflip.common.db import migrate
@@ -151,20 +152,36 @@ async def batch_path(events: int) -> dict[str, Any]:
             settings, OrdersSettings(polling=False, pool_size=4, batch_size=BATCH)
         )
         claims = "SELECT count(*) FROM inbox"
+        meter = CpuMeter()
         # From before start-up (pool, NATS, consumer creation): a conservative figure.
         started = time.perf_counter()
+        meter.start()
         async with service.runtime.lifespan():
+            meter.add_backends(await backend_pids(dsn))
             # The database is the truth of "applied"; polling it every 50 ms is the measurement.
             while (done := await count(dsn, claims)) < len(burst):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
+            meter.add_backends(await backend_pids(dsn))
+            cpu = meter.report(done)
         history = await count(dsn, "SELECT count(*) FROM order_status_history")
     return {
         "events": len(burst),
         "seconds": round(elapsed, 3),
         "events_per_s": round(done / elapsed),
         "history_rows": history,
+        "cpu": cpu,
     }
+
+
+async def backend_pids(dsn: str) -> list[int]:
+    """The orders pool's Postgres backends (every other session of the fresh database)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        return [r["pid"] for r in await conn.fetch(sql + " AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
 
 
 def sign(secret: str, msg_id: str, stamp: int, body: bytes) -> str:
