@@ -69,7 +69,9 @@ class CpuMeter:
             "orders_events_per_cpu_s": round(events / own) if own else None,
             "postgres_cpu_s": round(pg, 3) if readable else None,
             "postgres_cpu_us_per_event": round(pg / events * 1e6, 1) if readable else None,
-            "events_per_cpu_s_orders_plus_postgres": round(events / (own + pg)) if readable else None,
+            "events_per_cpu_s_orders_plus_postgres": (
+                round(events / (own + pg)) if readable else None
+            ),
             "machine_busy_cores": round(busy_cores, 2),
             "machine_cores": cores,
             "load_avg_1m_start": round(self._load, 2),
