@@ -84,14 +84,17 @@ class StockXClient(CatalogApi, ListingsApi, BatchesApi, OrdersApi):
         http: httpx.AsyncClient | None = None,
     ) -> StockXClient:
         """The production client: token and budget shared through NATS KV (`js` is a
-        nats-py JetStream context); `names` namespaces the buckets and `http` replaces the
-        pooled HTTP client (tests). The client closes only an HTTP client it created."""
+        nats-py JetStream context) in buckets created with `settings.nats_replicas` copies;
+        `names` namespaces the buckets and `http` replaces the pooled HTTP client (tests).
+        The client closes only an HTTP client it created."""
         names = names or Names(settings.nats_prefix)
         config = config or ClientConfig()
+        replicas = settings.nats_replicas
+        auth_kv = await open_bucket(js, names, AUTH_BUCKET, replicas=replicas)
+        budget_kv = await open_bucket(js, names, BUDGET_BUCKET, replicas=replicas)
+        # after the buckets: a refused bucket leaves no HTTP client behind unclosed
         owns_http = http is None
         http = http or new_http_client(settings, config)
-        auth_kv = await open_bucket(js, names, AUTH_BUCKET)
-        budget_kv = await open_bucket(js, names, BUDGET_BUCKET)
         credentials = OAuthCredentials.from_settings(settings)
         tokens = KvTokenStore(
             auth_kv,

@@ -89,17 +89,23 @@ class NatsKv:
             raise CasConflict(key) from exc
 
 
-async def open_bucket(js: Any, names: Names, bucket: str) -> NatsKv:
-    """Bind to (creating if needed) a namespaced KV bucket that keeps only the latest value."""
+async def open_bucket(js: Any, names: Names, bucket: str, *, replicas: int = 1) -> NatsKv:
+    """Bind to (creating if needed) a namespaced KV bucket that keeps only the latest value;
+    a bucket this call creates gets `replicas` copies (`SOLEFLIP_NATS_REPLICAS`). An existing
+    bucket is bound as it is: changing its replica count is an operator's decision."""
     name = names.bucket(bucket)
     try:
         kv = await js.key_value(name)
     except BucketNotFoundError:
         try:
-            kv = await js.create_key_value(bucket=name, history=1)
-        except APIError:
+            kv = await js.create_key_value(bucket=name, history=1, replicas=replicas)
+        except APIError as refused:
             # Replicas starting together race here: JetStream may refuse the loser's create
             # ("subjects overlap with an existing stream") instead of treating it as a no-op.
-            # The bucket exists then; bind to it.
-            kv = await js.key_value(name)
+            # The bucket exists then; bind to it. If it still does not, the refusal was the
+            # real error (e.g. more replicas than servers): raise that, not "not found".
+            try:
+                kv = await js.key_value(name)
+            except BucketNotFoundError:
+                raise refused from None
     return NatsKv(kv)
