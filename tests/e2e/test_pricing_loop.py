@@ -9,11 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,8 +26,10 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from soleflip.common.bus import STREAMS, Names
 from soleflip.common.db import migrate
+from soleflip.common.testing.procs import served
 from soleflip.pricing.app import create_app
 from soleflip.pricing.sync import sync_market
+from soleflip.stockx_sim.process import served_simulator
 from tests.integration.pricing.conftest import AUTH, Clock, Service, make_settings, pricing_settings
 
 SETTLED = "SELECT pending_amount IS NULL FROM listing"
@@ -40,39 +38,6 @@ SECRET = "whsec_" + base64.b64encode(b"pricing-e2e-relay-secret-0123456").decode
 COST = "80.00"
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FLOOR = 103  # payout(103) = 103 - 9.27 - 3.09 - 10 = 80.64 covers 80; payout(102) = 79.76 does not
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def _serve(what: str, env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "soleflip.common.cli", "serve", what, "--port", str(port)]
-    full_env = {**os.environ, "SOLEFLIP_LOG_LEVEL": "warning", **env}
-    proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/health/live", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"{what} did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 class Stack:
@@ -85,13 +50,15 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(nats_url: str) -> Iterator[Stack]:
     names = Names(prefix=f"t{secrets.token_hex(4)}")
-    sim_env = {"SOLEFLIP_SIM_RATE_PER_S": "0", "SOLEFLIP_SIM_SETTLE_DELAY_S": "0"}
     ingest_env = {
         "SOLEFLIP_NATS_URL": nats_url,
         "SOLEFLIP_NATS_PREFIX": names.prefix,
         "SOLEFLIP_WEBHOOK_SECRETS_STOCKX": SECRET,
     }
-    with _serve("stockx-sim", sim_env) as sim, _serve("ingest", ingest_env) as ingest:
+    with (
+        served_simulator(rate_per_s=0, settle_delay_s=0) as sim,
+        served("serve", "ingest", env=ingest_env) as ingest,
+    ):
         relay = {"url": f"{ingest}/webhooks/stockx", "secret": SECRET}
         httpx.put(f"{sim}/_sim/relay", json=relay, timeout=5).raise_for_status()
         yield Stack(sim, ingest, names)

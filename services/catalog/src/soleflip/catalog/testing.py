@@ -7,10 +7,6 @@ and the benchmark share it without importing each other's files.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +16,7 @@ from cryptography.fernet import Fernet
 
 from soleflip.common.bus import Names
 from soleflip.common.http import hash_token
+from soleflip.common.localinfra import free_port as free_port  # re-exported for tests
 from soleflip.common.settings import ApiToken, Settings
 
 SIM_CREDENTIALS = {
@@ -33,38 +30,14 @@ WRITE_TOKEN = "catalog-test-write"  # noqa: S105
 FERNET_KEY = Fernet.generate_key().decode()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
-def simulator_process(port: int | None = None) -> Iterator[str]:
+def simulator_process() -> Iterator[str]:
     """`soleflip stockx-sim` in its own process without rate limit; yields its base URL."""
-    port = port or free_port()
-    env = {**os.environ, "SOLEFLIP_SIM_RATE_PER_S": "0", "SOLEFLIP_LOG_LEVEL": "warning"}
-    cmd = [sys.executable, "-m", "soleflip.common.cli", "stockx-sim", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/_sim/requests?limit=1", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the simulator did not start") from None
-                time.sleep(0.1)
+    # imported here: the simulator is a dev tool, not a dependency of the catalog package
+    from soleflip.stockx_sim.process import served_simulator
+
+    with served_simulator(rate_per_s=0) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def settings_for(dsn: str, nats_url: str, names: Names, sim_url: str) -> Settings:
