@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +18,7 @@ from soleflip.common.bus import Outgoing, Publisher
 from soleflip.common.contracts import uuid7
 from soleflip.common.db import migrate
 from soleflip.common.http import build_server
+from soleflip.common.localinfra import free_port
 from soleflip.common.settings import Settings
 from soleflip.orders.app import build_service
 from soleflip.orders.service import OrdersService
@@ -121,13 +121,6 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def sim_config(**overrides: Any) -> SimConfig:
