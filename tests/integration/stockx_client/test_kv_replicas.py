@@ -15,15 +15,8 @@ from soleflip.common.stockx import AUTH_BUCKET, BUDGET_BUCKET, StockXClient
 
 pytestmark = pytest.mark.usefixtures("kv_cleanup")
 
-SETTINGS = Settings(
-    stockx_api_url="http://127.0.0.1:9/v2",
-    stockx_auth_url="http://127.0.0.1:9",
-    stockx_client_id="client-id",
-    stockx_client_secret="client-secret",
-    stockx_refresh_token="refresh-0",
-    stockx_api_key="api-key-123",
-    fernet_keys=(Crypto.generate_key(),),
-)
+#: no StockX call is made: the buckets are opened before any request
+SETTINGS = Settings(fernet_keys=(Crypto.generate_key(),))
 
 
 async def test_buckets_are_created_with_the_configured_replicas(
