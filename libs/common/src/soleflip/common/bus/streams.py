@@ -15,8 +15,8 @@ from typing import Literal
 import structlog
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamInfo
+from nats.js.errors import APIError, BadRequestError, BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from soleflip.common.bus.names import Names
@@ -89,14 +89,32 @@ def _drift(want: StreamConfig, have: StreamConfig) -> list[str]:
     return changed
 
 
+#: JetStream's error code for "subjects overlap with an existing stream".
+_SUBJECTS_OVERLAP = 10065
+
+
+async def _stream_info(js: JetStreamContext, name: str) -> StreamInfo | None:
+    try:
+        return await js.stream_info(name)
+    except NotFoundError:
+        return None
+
+
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> StreamAction:
     assert config.name is not None
-    try:
-        info = await js.stream_info(config.name)
-    except NotFoundError:
-        await js.add_stream(config)
-        log.info("nats.stream_created", stream=config.name)
-        return "created"
+    info = await _stream_info(js, config.name)
+    if info is None:
+        try:
+            await js.add_stream(config)
+        except BadRequestError as exc:
+            # Replicas starting together race here: JetStream refuses the loser's create of the
+            # same stream as overlapping the winner's. Then check the winner's like any other.
+            info = await _stream_info(js, config.name)
+            if exc.err_code != _SUBJECTS_OVERLAP or info is None:
+                raise
+        else:
+            log.info("nats.stream_created", stream=config.name)
+            return "created"
     changed = _drift(config, info.config)
     if not changed:
         return "unchanged"
