@@ -34,6 +34,7 @@ from soleflip.common.stockx import (
     StockXNotFound,
 )
 from soleflip.orders import queries
+from soleflip.orders.control import serving_sync_requests
 from soleflip.orders.handlers import apply_listings, apply_orders, settle_pending
 from soleflip.orders.service import OrdersService
 
@@ -232,7 +233,13 @@ async def poll_once(service: OrdersService, what: str = "all") -> PollReport:
 
 
 async def run_pollers(service: OrdersService) -> None:
-    """The leader's loop: poll, then wait for the interval or a `POST /api/v1/sync`."""
+    """The leader's loop: poll, then wait for the interval or a `POST /api/v1/sync` (sent to
+    the leader over NATS by whichever replica received it)."""
+    async with serving_sync_requests(service):
+        await _poll_forever(service)
+
+
+async def _poll_forever(service: OrdersService) -> None:
     what = "all"
     while True:
         service.poll_now.clear()

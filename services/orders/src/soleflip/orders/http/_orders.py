@@ -16,6 +16,7 @@ from soleflip.common.errors import Conflict, InvalidInput, NotFound
 from soleflip.common.http import requires
 from soleflip.common.stockx import Priority, shipping_id_from_url
 from soleflip.orders import queries
+from soleflip.orders.control import request_sync
 from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.orders.http._params import (
     bad,
@@ -140,7 +141,7 @@ class SyncRequest(msgspec.Struct, frozen=True):
 
 
 class SyncController(Controller):
-    """Ask the poller to run now instead of at its next interval."""
+    """Ask the poller leader (on any replica) to run now instead of at its next interval."""
 
     path = "/api/v1/sync"
     tags = ["orders"]
@@ -149,7 +150,6 @@ class SyncController(Controller):
     async def request_sync(
         self, service: Service, data: JSONBody[SyncRequest]
     ) -> Response[dict[str, str]]:
-        if data.what not in ("orders", "listings", "all"):
-            raise InvalidInput("what must be orders, listings or all")
-        service.request_poll(data.what)
+        # Whichever replica took the request, the poll runs in the leader's process.
+        await request_sync(service, data.what)
         return Response({"status": "requested", "what": data.what}, status_code=202)
