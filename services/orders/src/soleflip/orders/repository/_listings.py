@@ -8,8 +8,12 @@ from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
+import msgspec
 
 from soleflip.common.db import Conn
+
+#: The batch as one JSON parameter (see `_orders`: cheaper than one array per column).
+_encoder = msgspec.json.Encoder(decimal_format="string")
 
 LOCK_LISTINGS_SQL = """
 SELECT listing_id, status, status_rank, updated_at
@@ -21,11 +25,12 @@ UPSERT_LISTINGS_SQL = """
 INSERT INTO listing AS x (
     listing_id, status, status_rank, variant_id, product_id, amount, currency, inventory_type,
     expires_at, order_number, created_at, updated_at, last_operation_id)
-SELECT id, s, r, v, p, a, c, i, e, o, ca, ua, op
-FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::numeric[],
-            $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::timestamptz[],
-            $12::timestamptz[], $13::text[])
-     AS t(id, s, r, v, p, a, c, i, e, o, ca, ua, op)
+SELECT listing_id, status, status_rank, variant_id, product_id, amount, currency, inventory_type,
+       expires_at, order_number, created_at, updated_at, last_operation_id
+FROM json_to_recordset($1::text::json) AS t(
+    listing_id text, status text, status_rank int, variant_id text, product_id text,
+    amount numeric, currency text, inventory_type text, expires_at timestamptz,
+    order_number text, created_at timestamptz, updated_at timestamptz, last_operation_id text)
 ON CONFLICT (listing_id) DO UPDATE SET
     status = excluded.status,
     status_rank = excluded.status_rank,
@@ -111,26 +116,7 @@ async def upsert_listings(conn: Conn, rows: Sequence[ListingRow]) -> set[str]:
     if not rows:
         return set()
     rows = sorted(rows, key=lambda r: r.listing_id)
-    tuples = [
-        (
-            r.listing_id,
-            r.status,
-            r.status_rank,
-            r.variant_id,
-            r.product_id,
-            r.amount,
-            r.currency,
-            r.inventory_type,
-            r.expires_at,
-            r.order_number,
-            r.created_at,
-            r.updated_at,
-            r.last_operation_id,
-        )
-        for r in rows
-    ]
-    columns = [list(col) for col in zip(*tuples, strict=True)]
-    written = await conn.fetch(UPSERT_LISTINGS_SQL, *columns)
+    written = await conn.fetch(UPSERT_LISTINGS_SQL, _encoder.encode(rows).decode())
     return {row["listing_id"] for row in written}
 
 
