@@ -7,7 +7,10 @@ local dev servers), a fresh database and a fresh NATS prefix per run.
 
 1. Batch path: `--events` order events (new orders and status changes) wait in INGEST; the orders
    consumer starts and applies them (inbox claim, never-backwards upsert, history, outbox, one
-   transaction per fetched batch). Prints events/s from the first to the last applied batch.
+   transaction per fetched batch). Prints events/s from the first to the last applied batch, and
+   (`cpu`) the CPU time per event of this process (consumer and outbox relay, until every
+   resulting event is published) and of its Postgres backends, with the machine's busy cores and
+   load: on a shared box the wall-clock rate swings with the load, CPU per event much less.
 2. Webhook path: `soleflip serve ingest` and `soleflip serve orders` run as processes (polling
    idle: no StockX); this process sends signed webhooks at `--rate` per second (open loop) and
    measures, per event, the time from ingest's 202 to the order row written (`synced_at`, taken by
@@ -54,6 +57,7 @@ SOLEFLIP = Path(sys.executable).parent / "soleflip"
 DSN = os.environ.get("SOLEFLIP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NATS = os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 STATUSES = ("CREATED", "SHIPPED")
+UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 BATCH = int(os.environ.get("SOLEFLIP_BENCH_BATCH", "1000"))
 
 
@@ -162,6 +166,10 @@ async def batch_path(events: int) -> dict[str, Any]:
             while (done := await count(dsn, claims)) < len(burst):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
+            # CPU until the relay published every resulting event too: otherwise a loaded box
+            # (relay lagging) would look cheaper per event than an idle one.
+            while await count(dsn, UNPUBLISHED) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
             meter.add_backends(await backend_pids(dsn))
             cpu = meter.report(done)
         history = await count(dsn, "SELECT count(*) FROM order_status_history")
