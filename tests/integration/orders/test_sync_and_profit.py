@@ -23,6 +23,7 @@ from tests.integration.orders.support import (
 )
 
 SOLEFLIP = Path(sys.executable).parent / "soleflip"
+T_LATE = "2026-01-02T10:00:00.000Z"
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -108,3 +109,41 @@ async def test_payout_breakdown_replaces_the_estimate(orders: OrdersService) -> 
     assert row["net_proceeds"] == Decimal("81.80")
     assert row["transaction_fee"] == Decimal("8.16")
     assert row["shipping_fee"] == Decimal("8.98")
+
+
+async def test_a_sale_the_seller_did_not_ship_costs_the_cancellation_fee(
+    orders: OrdersService,
+) -> None:
+    failed, cancelled = "77-didnotship", "77-cancelled"
+    events = [
+        event("stockx.order.updated", order_resource(failed, "CREATED")),
+        event("stockx.order.updated", order_resource(cancelled, "CREATED")),
+        event("stockx.order.updated", order_resource(failed, "DIDNOTSHIP", T_LATE)),
+        # A cancellation that was not the seller's fault (no DIDNOTSHIP before) costs nothing.
+        event("stockx.order.updated", order_resource(cancelled, "CANCELED", T_LATE)),
+    ]
+    await publish_events(orders.runtime.publisher, events)
+
+    async def applied() -> bool:
+        rows = [await _row(orders, n) for n in (failed, cancelled)]
+        return all(r is not None and r["status"] != "CREATED" for r in rows)
+
+    await eventually(applied)
+    row = await _row(orders, failed)
+    assert row is not None
+    assert (row["cancellation_fee"], row["profit"]) == (Decimal("15.00"), Decimal("-15.00"))
+    other = await _row(orders, cancelled)
+    assert other is not None
+    assert (other["cancellation_fee"], other["profit"]) == (None, None)
+    # StockX then closes the failed sale as CANCELED: still the seller's failure, still charged.
+    closed = order_resource(failed, "CANCELED", "2026-01-03T10:00:00.000Z")
+    await publish_events(orders.runtime.publisher, [event("stockx.order.updated", closed)])
+
+    async def closed_applied() -> bool:
+        row = await _row(orders, failed)
+        return row is not None and row["status"] == "CANCELED"
+
+    await eventually(closed_applied)
+    row = await _row(orders, failed)
+    assert row is not None
+    assert (row["cancellation_fee"], row["profit"]) == (Decimal("15.00"), Decimal("-15.00"))

@@ -42,6 +42,8 @@ ORDER_RANK: dict[str, int] = {
 NO_SALE_STATUSES = frozenset(
     {"CANCELED", "CCAUTHORIZATIONFAILED", "DIDNOTSHIP", "RETURNED", "AUTHFAILED", "DONOTSHIP"}
 )
+#: Sales that fell through by the seller's fault: they cost the cancellation charge.
+SELLER_FAULT_STATUSES = frozenset({"DIDNOTSHIP"})
 #: Statuses after which StockX lists an order under history, not active.
 HISTORY_STATUSES = frozenset({"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"})
 
@@ -106,6 +108,8 @@ class FeeRule:
     minimum_fee: Decimal
     processing_rate: Decimal
     shipping_fee: Decimal
+    #: What a sale the seller fails costs (DOMAIN.md: USD 15 or the local equivalent).
+    cancellation_fee: Decimal = Decimal("15.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,10 @@ class FeeSchedule:
     def estimate(self, price: Decimal, currency: str, on: date) -> Fees | None:
         rule = self.rule_for(currency, on)
         return None if rule is None else estimate_fees(price, rule)
+
+    def cancellation_fee(self, currency: str, on: date) -> Decimal | None:
+        rule = self.rule_for(currency, on)
+        return None if rule is None else rule.cancellation_fee
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from soleflip.orders.domain import FeeRule, FeeSchedule
 from soleflip.orders.settings import OrdersSettings
 
 FEE_SCHEDULE_SQL = """
-SELECT currency, effective_from, transaction_rate, minimum_fee, processing_rate, shipping_fee
+SELECT currency, effective_from, transaction_rate, minimum_fee, processing_rate, shipping_fee,
+       cancellation_fee
 FROM fee_schedule
 """
 #: The schedule changes rarely (a table edit); re-reading it once a minute is plenty.
@@ -62,6 +63,7 @@ class OrdersService:
                     r["minimum_fee"],
                     r["processing_rate"],
                     r["shipping_fee"],
+                    r["cancellation_fee"],
                 )
                 for r in rows
             )

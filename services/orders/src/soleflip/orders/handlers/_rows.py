@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import msgspec
 
 from soleflip.common.stockx import ListingSummary, Order, OrderSummary
 from soleflip.orders.domain import (
     EPOCH,
+    SELLER_FAULT_STATUSES,
     Fees,
     FeeSchedule,
     fees_from_payout,
@@ -40,6 +42,13 @@ def _fees(order: OrderSummary, fees: FeeSchedule) -> tuple[Fees | None, str | No
     return fees.estimate(order.amount, order.currency_code, on), "estimate"
 
 
+def _cancellation_fee(order: OrderSummary, status: str, fees: FeeSchedule) -> Decimal | None:
+    if status not in SELLER_FAULT_STATUSES or order.currency_code is None:
+        return None
+    on = (order.updated_at or order.created_at or EPOCH).date()
+    return fees.cancellation_fee(order.currency_code, on)
+
+
 def order_row(order: OrderSummary, fees: FeeSchedule) -> OrderRow:
     """The row of one order snapshot, with fees (StockX's breakdown, else the estimate)."""
     status = order.status or "UNKNOWN"
@@ -63,6 +72,7 @@ def order_row(order: OrderSummary, fees: FeeSchedule) -> OrderRow:
         shipping_fee=computed.shipping_fee if computed else None,
         net_proceeds=computed.payout if computed else None,
         fees_source=source if computed else None,
+        cancellation_fee=_cancellation_fee(order, status, fees),
         created_at=order.created_at,
         updated_at=order.updated_at or EPOCH,
     )

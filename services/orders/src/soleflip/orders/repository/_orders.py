@@ -33,15 +33,17 @@ UPSERT_ORDERS_SQL = """
 INSERT INTO "order" AS o (
     order_number, status, status_rank, listing_id, variant_id, product_id, amount, currency,
     inventory_type, payout, shipment, transaction_fee, processing_fee, shipping_fee,
-    net_proceeds, fees_source, created_at, updated_at, synced_at)
+    net_proceeds, fees_source, cancellation_fee, profit, created_at, updated_at, synced_at)
 SELECT order_number, status, status_rank, listing_id, variant_id, product_id, amount, currency,
        inventory_type, payout_json::jsonb, shipment_json::jsonb, transaction_fee, processing_fee,
-       shipping_fee, net_proceeds, fees_source, created_at, updated_at, clock_timestamp()
+       shipping_fee, net_proceeds, fees_source, cancellation_fee, -cancellation_fee, created_at,
+       updated_at, clock_timestamp()
 FROM json_to_recordset($1::text::json) AS t(
     order_number text, status text, status_rank int, listing_id text, variant_id text,
     product_id text, amount numeric, currency text, inventory_type text, payout_json text,
     shipment_json text, transaction_fee numeric, processing_fee numeric, shipping_fee numeric,
-    net_proceeds numeric, fees_source text, created_at timestamptz, updated_at timestamptz)
+    net_proceeds numeric, fees_source text, cancellation_fee numeric, created_at timestamptz,
+    updated_at timestamptz)
 ON CONFLICT (order_number) DO UPDATE SET
     status = excluded.status,
     status_rank = excluded.status_rank,
@@ -63,6 +65,12 @@ ON CONFLICT (order_number) DO UPDATE SET
                         THEN o.net_proceeds ELSE excluded.net_proceeds END,
     fees_source = CASE WHEN excluded.payout IS NULL AND o.payout IS NOT NULL
                        THEN o.fees_source ELSE excluded.fees_source END,
+    -- Once charged, kept (a CANCELED after DIDNOTSHIP is still the seller's failure); the charge
+    -- is the profit of a sale that fell through (no proceeds, the unit goes back to stock).
+    cancellation_fee = coalesce(excluded.cancellation_fee, o.cancellation_fee),
+    profit = CASE WHEN coalesce(excluded.cancellation_fee, o.cancellation_fee) IS NOT NULL
+                  THEN -coalesce(excluded.cancellation_fee, o.cancellation_fee)
+                  ELSE o.profit END,
     created_at = coalesce(o.created_at, excluded.created_at),
     updated_at = excluded.updated_at,
     -- When this statement wrote the row (not the transaction's start): the benchmark's
@@ -98,7 +106,8 @@ SELECT EXISTS (
 # Sales that fell through give their unit back: it is in stock again, the order keeps no cost.
 RELEASE_UNSOLD_SQL = """
 WITH undone AS (
-    UPDATE "order" SET stock_item_id = NULL, landed_cost = NULL, profit = NULL, roi = NULL
+    UPDATE "order" SET stock_item_id = NULL, landed_cost = NULL, profit = -cancellation_fee,
+                       roi = NULL
     WHERE order_number = ANY($1::text[]) AND stock_item_id IS NOT NULL
       AND status = ANY($2::text[])
     RETURNING order_number
@@ -185,6 +194,7 @@ class OrderRow:
     shipping_fee: Decimal | None
     net_proceeds: Decimal | None
     fees_source: str | None
+    cancellation_fee: Decimal | None
     created_at: datetime | None
     updated_at: datetime
 
