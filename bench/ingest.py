@@ -1,6 +1,7 @@
 """Benchmark of ingest (issue 2): verified, durably published webhooks per second. Not a test.
 
     .venv/bin/python bench/ingest.py [--duration 10] [--connections 64] [--clients 1]
+                                     [--worker-cpu 0.35]
 
 Starts a throwaway nats-server (or uses SOLEFLIP_BENCH_NATS_URL) and, one after the other under
 uvicorn (uvloop + httptools): a bare ASGI endpoint, a bare Litestar endpoint that decodes the
@@ -9,6 +10,12 @@ comes from separate processes (`_load.py`) sending signed ~1 KiB CloudEvents ove
 connections. Prints one JSON document: requests/s, p50/p99, each figure as a ratio of the bare
 ones, p99 at a fixed 1,000 req/s, and the CPU each process used (on a small machine the load
 generator, NATS and the server share cores: read `cpu_pct` before blaming the server).
+
+`scaling_capped` repeats ingest with one then two workers, each worker put in its own cgroup
+limited to `--worker-cpu` of a core (v1 cpu.cfs_quota_us under /sys/fs/cgroup/cpu, or v2
+cpu.max), so the servers cannot take the cores NATS and the load generator need: its `ratio`
+(two workers / one) shows the scaling a small machine hides. Needs root (or a delegated
+cgroup); otherwise the phase says why it was skipped. The cgroups are removed afterwards.
 """
 
 from __future__ import annotations
@@ -243,6 +250,113 @@ def jetstream(url: str, duration: float, nats_proc: psutil.Process | None) -> di
     }
 
 
+CFS_PERIOD_US = 100_000
+CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")
+CGROUP_V2_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
+
+
+def cpu_cgroup_root() -> tuple[Path, str] | str:
+    """Where per-worker CPU caps can go, (root, "v1" | "v2"), or why they cannot."""
+    if (CGROUP_V1_CPU / "cpu.cfs_quota_us").exists():
+        root, kind = CGROUP_V1_CPU, "v1"
+    else:
+        roots = [r for r in CGROUP_V2_ROOTS if (r / "cgroup.controllers").exists()]
+        with_cpu = [r for r in roots if "cpu" in (r / "cgroup.controllers").read_text().split()]
+        if not with_cpu:
+            return "no cgroup cpu controller (v1 /sys/fs/cgroup/cpu, v2 cpu.max)"
+        root, kind = with_cpu[0], "v2"
+    try:
+        if kind == "v2":  # children only get cpu.max once the root hands the controller down
+            (root / "cgroup.subtree_control").write_text("+cpu")
+        probe = root / f"soleflip-bench-probe-{secrets.token_hex(3)}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        return f"cgroup {kind} at {root} not writable: {exc}"
+    return root, kind
+
+
+def worker_processes(supervisor: psutil.Process, workers: int, nats: str) -> list[psutil.Process]:
+    """uvicorn's worker processes once each holds its NATS connection (app started)."""
+    if workers == 1:  # uvicorn serves in the supervisor itself
+        procs = [supervisor]
+    else:
+        procs = []
+        deadline = time.monotonic() + 30
+        while len(procs) < workers and time.monotonic() < deadline:
+            time.sleep(0.1)
+            kids = supervisor.children()
+            procs = [p for p in kids if "spawn_main" in " ".join(p.cmdline())]
+    port = int(nats.rsplit(":", 1)[-1])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        conns = [[c.raddr for c in p.net_connections("tcp") if c.raddr] for p in procs]
+        if len(procs) == workers and all(any(a.port == port for a in c) for c in conns):
+            return procs
+        time.sleep(0.1)
+    raise RuntimeError(f"{workers} workers did not come up")
+
+
+@contextmanager
+def cpu_capped(
+    procs: list[psutil.Process], where: tuple[Path, str], share: float
+) -> Iterator[None]:
+    """Each process in its own cgroup, limited to `share` of one core (CFS quota)."""
+    root, kind = where
+    quota, made = round(share * CFS_PERIOD_US), []
+    try:
+        for proc in procs:
+            group = root / f"soleflip-bench-{secrets.token_hex(3)}-{proc.pid}"
+            group.mkdir()
+            made.append(group)
+            if kind == "v1":
+                (group / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
+                (group / "cpu.cfs_quota_us").write_text(str(quota))
+            else:
+                (group / "cpu.max").write_text(f"{quota} {CFS_PERIOD_US}")
+            (group / "cgroup.procs").write_text(str(proc.pid))
+        yield
+    finally:
+        for group in made:
+            remove_cgroup(group, root)
+
+
+def remove_cgroup(group: Path, root: Path) -> None:
+    """Move what still runs in `group` back to the root, then remove it (rmdir, not rm -r)."""
+    for _ in range(50):
+        with suppress(OSError):
+            for pid in (group / "cgroup.procs").read_text().split():
+                with suppress(OSError):  # exited meanwhile
+                    (root / "cgroup.procs").write_text(pid)
+            group.rmdir()
+            return
+        time.sleep(0.1)
+    print(f"could not remove {group}", file=sys.stderr)
+
+
+def scaling_capped(
+    url: str, nats_proc: Any, env: dict[str, str], args: argparse.Namespace, log: Path
+) -> dict[str, Any]:
+    """Ingest with 1 then 2 workers, each capped to --worker-cpu of a core, so that NATS and
+    the load generator keep spare cores: per-worker throughput should not drop."""
+    report: dict[str, Any] = {"worker_cpu": args.worker_cpu}
+    where = cpu_cgroup_root() if args.worker_cpu > 0 else "--worker-cpu 0"
+    if isinstance(where, str):
+        return {**report, "skipped": where}
+    report["cgroup"] = f"{where[1]} {where[0]}"
+    secret = env["SOLEFLIP_WEBHOOK_SECRETS_STOCKX"]
+    keep = ("requests_per_s", "p50_ms", "p99_ms", "statuses", "errors", "cpu_pct")
+    for key, workers in (("one_worker", 1), ("two_workers", 2)):
+        with uvicorn("bench._apps:ingest", env, workers, log) as server:
+            procs = worker_processes(server["process"], workers, url)
+            with cpu_capped(procs, where, args.worker_cpu):
+                watched = {f"worker{i}": p for i, p in enumerate(procs)} | {"nats": nats_proc}
+                figures = measure(server["port"], secret, args, watched)
+        report[key] = {k: figures[k] for k in keep} | {"loadgen": figures["loadgen_cpu_pct"]}
+    report["ratio"] = ratio(report["two_workers"], report["one_worker"])
+    return report
+
+
 def ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
     return round(a["requests_per_s"] / b["requests_per_s"], 3) if b["requests_per_s"] else 0.0
 
@@ -279,6 +393,7 @@ def run_phases(url: str, nats_proc: Any, args: argparse.Namespace, log: Path) ->
     with uvicorn("bench._apps:ingest", env, 2, log) as server:
         watched = {"server": server["process"], "nats": nats_proc}
         report["ingest_2_workers"] = measure(server["port"], secret, args, watched)
+    report["scaling_capped"] = scaling_capped(url, nats_proc, env, args, log)
     return report
 
 
@@ -300,6 +415,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--clients", type=int, default=1, help="load generator processes")
     parser.add_argument("--rate", type=float, default=1000.0, help="fixed rate for the p99 run")
+    parser.add_argument(
+        "--worker-cpu",
+        type=float,
+        default=0.35,
+        help="share of one core each worker gets in the capped scaling phase (0: skip it)",
+    )
     args = parser.parse_args(argv)
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
