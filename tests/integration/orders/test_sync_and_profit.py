@@ -6,10 +6,13 @@ import asyncio
 import math
 import os
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from soleflip.common.settings import Settings
+from soleflip.orders import queries
+from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.orders.service import OrdersService
 from tests.integration.orders.support import (
     event,
@@ -147,3 +150,11 @@ async def test_a_sale_the_seller_did_not_ship_costs_the_cancellation_fee(
     row = await _row(orders, failed)
     assert row is not None
     assert (row["cancellation_fee"], row["profit"]) == (Decimal("15.00"), Decimal("-15.00"))
+    async with orders.pool.acquire() as conn:
+        report = await queries.profit(
+            conn, unit="month", start=datetime(2020, 1, 1, tzinfo=UTC),
+            end=datetime(2030, 1, 1, tzinfo=UTC), excluded=sorted(NO_SALE_STATUSES),
+        )  # fmt: skip
+    [month] = report  # the charge counts; neither failed sale counts as a sale
+    assert (month["orders"], month["revenue"]) == (0, None)
+    assert (month["profit"], month["cancellation_fees"]) == (Decimal("-15.00"), Decimal("15.00"))

@@ -67,15 +67,17 @@ LIMIT $3
 # Realised figures only: orders that reached payout or completion with a linked unit.
 PROFIT_SQL = """
 SELECT date_trunc($1, created_at) AS period, currency,
-       count(*) AS orders,
-       sum(amount) AS revenue,
-       sum(net_proceeds) AS net_proceeds,
+       count(*) FILTER (WHERE status <> ALL($4::text[])) AS orders,
+       sum(amount) FILTER (WHERE status <> ALL($4::text[])) AS revenue,
+       sum(net_proceeds) FILTER (WHERE status <> ALL($4::text[])) AS net_proceeds,
        sum(landed_cost) AS landed_cost,
        sum(profit) AS profit,
-       count(*) FILTER (WHERE stock_item_id IS NULL) AS unmatched
+       sum(cancellation_fee) AS cancellation_fees,
+       count(*) FILTER (WHERE stock_item_id IS NULL AND status <> ALL($4::text[])) AS unmatched
 FROM "order"
 WHERE created_at >= $2 AND created_at < $3
-  AND status <> ALL($4::text[])
+  -- Sales, plus failed sales that cost a cancellation charge (their profit is minus the charge).
+  AND (status <> ALL($4::text[]) OR cancellation_fee IS NOT NULL)
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
