@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -42,6 +42,17 @@ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
 async def migrate_service(dsn: str, service: str) -> None:
     """Apply `service`'s migrations (and the library's) to a fresh database."""
     await migrate(dsn, service, importlib.resources.files(f"soleflip.{service}") / "migrations")
+
+
+@contextlib.asynccontextmanager
+async def migrated_db(dsn: str, service: str) -> AsyncIterator[asyncpg.Connection]:
+    """`service` migrated into `dsn`, and a connection whose search path is its schema."""
+    await migrate_service(dsn, service)
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": service})
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 def service_env(

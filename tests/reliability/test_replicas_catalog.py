@@ -28,7 +28,7 @@ from soleflip.common.contracts import uuid7
 from tests.reliability._procs import (
     ServiceProcess,
     leader_key,
-    migrate_service,
+    migrated_db,
     replicas,
     service_env,
     start_all,
@@ -68,10 +68,8 @@ def sim() -> Iterator[Sim]:
 
 @pytest.fixture
 async def db(fresh_database: str) -> AsyncIterator[asyncpg.Connection]:
-    await migrate_service(fresh_database, "catalog")
-    conn = await asyncpg.connect(fresh_database, server_settings={"search_path": "catalog"})
-    yield conn
-    await conn.close()
+    async with migrated_db(fresh_database, "catalog") as conn:
+        yield conn
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from tests.reliability._procs import (
     call_times,
     gaps,
     leader_key,
-    migrate_service,
+    migrated_db,
     replicas,
     service_env,
     start_all,
@@ -67,10 +67,8 @@ def sim() -> Iterator[Sim]:
 
 @pytest.fixture
 async def db(fresh_database: str) -> AsyncIterator[asyncpg.Connection]:
-    await migrate_service(fresh_database, "pricing")
-    conn = await asyncpg.connect(fresh_database, server_settings={"search_path": "pricing"})
-    yield conn
-    await conn.close()
+    async with migrated_db(fresh_database, "pricing") as conn:
+        yield conn
 
 
 @pytest.fixture
