@@ -87,7 +87,7 @@ async def test_payout_breakdown_replaces_the_estimate(orders: OrdersService) -> 
     await eventually(estimated)
     row = await _row(orders, number)
     assert row is not None
-    assert row["net_proceeds"] == Decimal("79.76")  # DOMAIN.md: EUR 102 at level 1
+    assert row["net_proceeds"] == Decimal("79.76")  # docs/domain.md: EUR 102 at level 1
     payout = {
         "totalPayout": "81.80",
         "salePrice": "102.00",

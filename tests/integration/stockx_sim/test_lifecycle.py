@@ -127,7 +127,7 @@ def test_order_walks_the_happy_path_into_history(sim: Client, headers: dict[str,
     ).json()
     assert number in {o["orderNumber"] for o in history["orders"]}
     detail = sim.get(f"/v2/selling/orders/{number}", headers=headers).json()
-    assert detail["payout"]["totalPayout"] == "79.76"  # DOMAIN.md: 102 - 9.18 - 3.06 - 10
+    assert detail["payout"]["totalPayout"] == "79.76"  # docs/domain.md: 102 - 9.18 - 3.06 - 10
     listing = sim.get(f"/v2/selling/listings/{listing_id}", headers=headers).json()
     assert listing["status"] == "COMPLETED"
 

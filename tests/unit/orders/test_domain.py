@@ -1,4 +1,4 @@
-"""Orders domain: fees and payout to the cent (DOMAIN.md), profit, and the never-backwards rule."""
+"""Orders domain: fees and payout to the cent (docs/domain.md), profit, never-backwards."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fees, payout and the floor solver (DOMAIN.md figures, exact in Decimal)."""
+"""Fees, payout and the floor solver (docs/domain.md figures, exact in Decimal)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ Connects with the service's own DSN (SOLEFLIP_DATABASE_URL, password from PGPASS
 `<service>.schema_migrations`; exits 0 once every packaged migration (the library's and the
 service's) is recorded there, 1 when the timeout passes first (Kubernetes then restarts the init
 container with back-off). The `soleflip-migrate` Job does the migrating; this only waits, so
-service pods need neither admin credentials nor access to the Kubernetes API (docs/adr/0004).
+service pods need neither admin credentials nor access to the Kubernetes API (docs/adr/0003).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ _PARENTHETICAL = re.compile(r"\s*\(.*\)\s*$")
 _SPACES = re.compile(r"\s+")
 GTIN_LENGTHS = (8, 12, 13, 14)
 
-#: Size systems StockX uses, plus the seller-side systems DOMAIN.md keeps explicit.
+#: Size systems StockX uses, plus the seller-side systems docs/domain.md keeps explicit.
 SIZE_TYPE_ALIASES = {"usm": "us m", "usw": "us w", "us men": "us m", "us women": "us w"}
 
 

@@ -1,7 +1,7 @@
 """Orders domain rules: status ranks, the never-backwards rule, fees, payout and profit.
 
 Pure functions on plain values (no I/O). Money is `Decimal`; every fee is rounded to the cent
-(half up) before it is subtracted, as DOMAIN.md prescribes, so the EUR 102 sale at level 1
+(half up) before it is subtracted, as docs/domain.md prescribes, so the EUR 102 sale at level 1
 pays exactly 79.76.
 """
 
@@ -100,7 +100,7 @@ def cents(value: Decimal) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class FeeRule:
-    """The fee schedule of one currency from one date on (DOMAIN.md: rates change over time)."""
+    """The fee schedule of one currency from one date on (docs/domain.md: rates change)."""
 
     currency: str
     effective_from: date
@@ -108,7 +108,7 @@ class FeeRule:
     minimum_fee: Decimal
     processing_rate: Decimal
     shipping_fee: Decimal
-    #: What a sale the seller fails costs (DOMAIN.md: USD 15 or the local equivalent).
+    #: What a sale the seller fails costs (docs/domain.md: USD 15 or the local equivalent).
     cancellation_fee: Decimal = Decimal("15.00")
 
 
@@ -123,7 +123,7 @@ class Fees:
 
 
 def estimate_fees(price: Decimal, rule: FeeRule) -> Fees:
-    """DOMAIN.md: max(price x level rate, regional minimum) + 3 % processing + shipping."""
+    """docs/domain.md: max(price x level rate, regional minimum) + 3 % processing + shipping."""
     transaction = max(cents(price * rule.transaction_rate), rule.minimum_fee)
     processing = cents(price * rule.processing_rate)
     shipping = cents(rule.shipping_fee)

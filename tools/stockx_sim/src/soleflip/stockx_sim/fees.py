@@ -1,4 +1,4 @@
-"""Payout breakdowns per DOMAIN.md: level fee with a regional minimum, 3 % processing, shipping."""
+"""Payout breakdowns per docs/domain.md: level fee (regional minimum), 3 % processing, shipping."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Size charts per brand family, following DOMAIN.md (Nike UK jumps at US M 7, EU is a table).
+"""Size charts per brand family, following docs/domain.md (Nike UK jumps at US M 7, EU is a table).
 
 Each size yields StockX's conversions: a bare default value plus labelled `(size, type)` pairs.
 Duplicate UK labels inside one product get the EU size appended, as StockX does

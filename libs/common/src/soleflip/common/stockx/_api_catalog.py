@@ -1,4 +1,4 @@
-"""Catalog endpoints (C1-C9 of STOCKX_API.md)."""
+"""Catalog endpoints (C1-C9 of docs/stockx-api.md)."""
 
 from __future__ import annotations
 

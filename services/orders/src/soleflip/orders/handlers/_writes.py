@@ -19,7 +19,7 @@ from soleflip.orders.domain import FINAL_LISTING_STATUSES
 from soleflip.orders.handlers._variants import resolve_variant
 
 LISTING_SQL = "SELECT status FROM listing WHERE listing_id = $1"
-#: StockX's words for "this listing is already sold, expired or gone" (STOCKX_API.md §5.2).
+#: StockX's words for "this listing is already sold, expired or gone" (docs/stockx-api.md §5).
 _ALREADY_DONE = ("can not perform this action", "already", "inactive")
 
 

@@ -1,4 +1,4 @@
-"""StockX seller fees and the payout formula of DOMAIN.md, exact in `Decimal`.
+"""StockX seller fees and the payout formula of docs/domain.md, exact in `Decimal`.
 
 transaction fee = max(price x level rate, regional minimum); processing = price x 3 %;
 payout = price - transaction fee - processing - shipping (+ bonuses). Each fee is rounded to the
@@ -20,7 +20,7 @@ UNIT = Decimal("1")
 ZERO = Decimal("0")
 EPOCH = datetime(2023, 7, 1, tzinfo=UTC)  # the July 2023 fee programme
 
-#: Transaction fee by seller level (DOMAIN.md, since July 2023).
+#: Transaction fee by seller level (docs/domain.md, since July 2023).
 LEVEL_RATES: dict[int, Decimal] = {
     1: Decimal("0.09"),
     2: Decimal("0.085"),
@@ -58,7 +58,7 @@ def whole_up(value: Decimal) -> Decimal:
 
 
 class FeeSchedule(msgspec.Struct, frozen=True, kw_only=True):
-    """The seller's fee terms from `effective_from` on (the default is DOMAIN.md's level 1)."""
+    """The seller's fee terms from `effective_from` on (the default is docs/domain.md's level 1)."""
 
     effective_from: datetime = EPOCH
     seller_level: int = 1
