@@ -104,21 +104,20 @@ class ProductController(Controller):
             raise NotFound(f"no product {product_id!r}")
         return found
 
-    @get("/by-sku/{sku:str}", guards=[requires("read")])
+    @get("/by-sku/{sku:path}", guards=[requires("read")])
     async def get_product_by_sku(self, pool: Pool, sku: FromPath[str]) -> queries.ProductView:
-        """The one product carrying this style id (case, spaces and combined codes normalised)."""
-        async with pool.acquire() as conn:
-            found = await queries.products_by_sku(conn, sku)
-            if len(found) > 1:
-                raise Conflict(
-                    f"{len(found)} products carry style id {sku!r}",
-                    errors=[{"field": "sku", "message": p.id} for p in found],
-                )
-            if not found:
-                raise NotFound(f"no product with style id {sku!r}")
-            product = await queries.product(conn, found[0].id)
-        assert product is not None
-        return product
+        """The one product carrying this style id (case, spaces and combined codes normalised).
+
+        The rest of the path is the style id, so a combined one such as `315122-111/CW2288-111`
+        works as typed or with its slash encoded (servers decode `%2F` before routing)."""
+        return await _product_by_sku(pool, sku.removeprefix("/"))
+
+    @get("/by-sku", guards=[requires("read")])
+    async def get_product_by_sku_query(
+        self, pool: Pool, sku: FromQuery[str]
+    ) -> queries.ProductView:
+        """`?sku=`: the same lookup, for clients that would rather not put a style id in a path."""
+        return await _product_by_sku(pool, sku)
 
     @get("/{product_id:str}/variants/by-size", guards=[requires("read")])
     async def get_variant_by_size(
@@ -218,3 +217,18 @@ class EnrichmentController(Controller):
         if found is None:
             raise NotFound(f"no enrichment job {job_id!r}")
         return found
+
+
+async def _product_by_sku(pool: asyncpg.Pool, sku: str) -> queries.ProductView:
+    async with pool.acquire() as conn:
+        found = await queries.products_by_sku(conn, sku)
+        if len(found) > 1:
+            raise Conflict(
+                f"{len(found)} products carry style id {sku!r}",
+                errors=[{"field": "sku", "message": p.id} for p in found],
+            )
+        if not found:
+            raise NotFound(f"no product with style id {sku!r}")
+        product = await queries.product(conn, found[0].id)
+    assert product is not None
+    return product
