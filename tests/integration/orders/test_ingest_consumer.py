@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import msgspec
 
-from soleflip.common.bus import Outgoing, list_dead_letters
+from soleflip.common.bus import Outgoing, list_dead_letters, replay
 from soleflip.common.contracts import uuid7
 from soleflip.orders.service import OrdersService
 from tests.integration.orders.support import (
@@ -235,3 +235,42 @@ async def test_cancelled_sale_gives_its_unit_back(orders: OrdersService) -> None
         row = await conn.fetchrow('SELECT * FROM "order" WHERE order_number = $1', number)
     assert row["stock_item_id"] is None
     assert row["profit"] is None
+
+
+async def test_one_poison_event_among_100_is_the_only_dead_letter_even_after_replay(
+    orders: OrdersService,
+) -> None:
+    """A NUL reaches the consumer straight from the stream (no ingest in front to refuse it):
+    Postgres refuses the batch; only the poison event may pay for it."""
+    [runner] = [r for r in orders.runtime.consumers if r.durable == "orders-ingest"]
+    await runner.stop(grace=5)  # publish first, so that all 100 arrive in one fetched batch
+    numbers = [f"1-{uuid7()}" for _ in range(99)]
+    events = [event(ORDER, order_resource(n)) for n in numbers]
+    poison = event(ORDER, order_resource("a\u0000b"))
+    events.insert(42, poison)
+    await publish_events(orders.runtime.publisher, events)
+    await runner.start()
+    js, names = orders.runtime.js, orders.runtime.names
+
+    async def counts() -> tuple[int, int, int]:
+        return (
+            await _count(orders, 'SELECT count(*) FROM "order"'),
+            await _count(orders, "SELECT count(*) FROM order_status_history"),
+            await _count(orders, "SELECT count(*) FROM outbox WHERE subject = $1",
+                         "orders.order.upserted"),
+        )  # fmt: skip
+
+    async def dead_ids() -> list[str | None]:
+        return [d.original_msg_id for d in await list_dead_letters(js, names, "orders-ingest")]
+
+    async def settled() -> bool:
+        return await counts() == (99, 99, 99) and await dead_ids() == [poison["id"]]
+
+    await eventually(settled, timeout=30)
+    [replayed] = await replay(js, names, consumer="orders-ingest")
+    assert replayed.dead_letter.original_msg_id == poison["id"]
+    await eventually(settled, timeout=30)  # dead-lettered again, alone
+    assert (
+        await _count(orders, 'SELECT count(*) FROM "order" WHERE order_number = ANY($1)', numbers)
+        == 99
+    )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
+import asyncpg
 import msgspec
 import pytest
 from nats.aio.client import Server
@@ -27,6 +28,8 @@ from soleflip.common.errors import Conflict, InvalidInput, RateLimited, Unavaila
         (Conflict("stale"), "dead"),
         (msgspec.ValidationError("Expected `str`"), "dead"),
         (msgspec.DecodeError("truncated"), "dead"),
+        (asyncpg.UntranslatableCharacterError("unsupported Unicode escape"), "dead"),
+        (asyncpg.CheckViolationError("violates check constraint"), "retry"),
         (RuntimeError("bug"), "retry"),
     ],
 )
@@ -131,15 +134,49 @@ def test_reconnect_waits_with_jitter_after_failures() -> None:
     assert len(delays) > 1
 
 
-async def test_a_batch_handler_that_raises_retries_every_message_instead_of_dead_lettering() -> (
-    None
-):
-    async def failing(messages: Sequence[Message]) -> Sequence[Outcome]:
-        raise InvalidInput("one of them is bad, but which?")
+async def test_a_failing_batch_is_bisected_until_only_the_poison_message_fails() -> None:
+    applied: list[int] = []
 
-    outcomes = await call_batch(failing, [_message(), _message(stream_seq=43)])
+    async def strict(messages: Sequence[Message]) -> Sequence[Outcome]:
+        if any(m.data == b"poison" for m in messages):
+            raise asyncpg.CharacterNotInRepertoireError("invalid byte sequence: 0x00")
+        applied.extend(m.stream_seq for m in messages)  # committed only when nothing fails
+        return [Outcome.ack()] * len(messages)
+
+    batch = [_message(stream_seq=seq, data=b"ok") for seq in range(10)]
+    batch[6] = _message(stream_seq=6, data=b"poison")
+
+    outcomes = await call_batch(strict, batch)
+
+    assert [o.kind for o in outcomes] == ["ack"] * 6 + ["dead"] + ["ack"] * 3
+    assert sorted(applied) == [0, 1, 2, 3, 4, 5, 7, 8, 9]  # each exactly once, in order
+    assert applied == sorted(applied)
+
+
+async def test_an_unexpected_error_of_one_message_retries_only_that_message() -> None:
+    async def buggy(messages: Sequence[Message]) -> Sequence[Outcome]:
+        if any(m.stream_seq == 43 for m in messages):
+            raise RuntimeError("bug triggered by this one")
+        return [Outcome.ack()] * len(messages)
+
+    outcomes = await call_batch(
+        buggy, [_message(), _message(stream_seq=43), _message(stream_seq=44)]
+    )
+
+    assert [o.kind for o in outcomes] == ["ack", "retry", "ack"]
+
+
+async def test_a_transient_batch_failure_is_not_split() -> None:
+    calls: list[int] = []
+
+    async def down(messages: Sequence[Message]) -> Sequence[Outcome]:
+        calls.append(len(messages))
+        raise Unavailable("StockX is down")
+
+    outcomes = await call_batch(down, [_message(), _message(stream_seq=43)])
 
     assert [o.kind for o in outcomes] == ["retry", "retry"]
+    assert calls == [2]
 
 
 async def test_a_batch_handler_returning_the_wrong_number_of_outcomes_retries_all() -> None:

@@ -58,8 +58,8 @@ class ConsumerRunner:
     """Runs one durable pull consumer `<service>-<purpose>` until `stop()`.
 
     Give `handler` (one message at a time, in stream order) or `batch_handler` (the whole fetched
-    batch, returning one `Outcome` per message; if it raises, every message is retried, because a
-    batch-wide failure cannot tell which message is poison).
+    batch, returning one `Outcome` per message; if it raises on data, the batch is bisected until
+    the failing message is alone, see `settle.call_batch`).
     """
 
     def __init__(

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import asyncpg
 import msgspec
 from nats.aio.msg import Msg
 from opentelemetry.context import Context
@@ -82,25 +83,28 @@ class Outcome:
 
     @classmethod
     def from_error(cls, error: BaseException) -> Outcome:
-        """The contract's mapping: transient → retry; other expected errors and undecodable
-        payloads → dead letter; anything unexpected → retry until `max_deliver`."""
+        """The contract's mapping: transient → retry; other expected errors, undecodable
+        payloads and data Postgres refuses to store → dead letter; anything unexpected → retry
+        until `max_deliver`."""
         if isinstance(error, SoleflipError):
             return (
                 cls.retry(error, delay=_retry_after(error)) if error.transient else cls.dead(error)
             )
-        if isinstance(error, msgspec.ValidationError | msgspec.DecodeError):
+        if isinstance(error, _CONTENT_ERRORS):
             return cls.dead(error)
         return cls.retry(error)
 
     @property
     def expected(self) -> bool:
         """Whether the error is one we anticipated (logged without a stack trace)."""
-        return self.error is None or isinstance(
-            self.error, SoleflipError | msgspec.ValidationError | msgspec.DecodeError
-        )
+        return self.error is None or isinstance(self.error, (SoleflipError, *_CONTENT_ERRORS))
 
 
 _ACK = Outcome("ack")
+#: Failures caused by the message's own content, whatever the state: retrying cannot help.
+#: Postgres' data exceptions (SQLSTATE class 22, e.g. a NUL in text) belong here; constraint
+#: violations (class 23) do not, since they may depend on what other messages wrote first.
+_CONTENT_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, asyncpg.DataError)
 
 
 def _retry_after(error: SoleflipError) -> float | None:

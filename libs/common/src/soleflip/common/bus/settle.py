@@ -122,20 +122,33 @@ async def call(handler: Handler, message: Message) -> Outcome:
     return Outcome.ack()
 
 
-async def call_batch(handler: BatchHandler, messages: Sequence[Message]) -> Sequence[Outcome]:
-    """Run a batch handler. If it raises, every message is retried (never dead-lettered): a
-    batch-wide failure cannot say which message is poison, and `max_deliver` ends a real one."""
+async def call_batch(handler: BatchHandler, messages: Sequence[Message]) -> list[Outcome]:
+    """Run a batch handler; if it raises, split the batch in halves and run each again.
+
+    Batch handlers are transactional and idempotent through their inbox, so a failed call left
+    nothing behind and calling them again on a part is safe. Bisecting down to single messages
+    isolates a poison message: only it gets the error's outcome (dead letter or retry), every
+    other message of the batch is applied once, in its stream order. A transient error
+    (a dependency, not a message) is not split: every message gets it.
+    """
     try:
-        outcomes = await handler(messages)
+        outcomes = list(await handler(messages))
     except Exception as exc:
         outcome = Outcome.from_error(exc)
-        if outcome.kind == "dead":
-            outcome = Outcome.retry(exc)
-        return [outcome] * len(messages)
+        if len(messages) == 1 or outcome.kind == "retry" and _is_transient(exc):
+            return [outcome] * len(messages)
+        log.info("nats.batch_split", size=len(messages), error=repr(exc))
+        middle = len(messages) // 2
+        head = await call_batch(handler, messages[:middle])
+        return head + await call_batch(handler, messages[middle:])
     if len(outcomes) != len(messages):
         error = RuntimeError(f"batch handler returned {len(outcomes)} outcomes for {len(messages)}")
         return [Outcome.retry(error)] * len(messages)
     return outcomes
+
+
+def _is_transient(error: BaseException) -> bool:
+    return isinstance(error, SoleflipError) and error.transient
 
 
 def exhausted(message: Message) -> DeliveriesExhausted:
