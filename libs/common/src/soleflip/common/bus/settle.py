@@ -135,7 +135,7 @@ async def call_batch(handler: BatchHandler, messages: Sequence[Message]) -> list
         outcomes = list(await handler(messages))
     except Exception as exc:
         outcome = Outcome.from_error(exc)
-        if len(messages) == 1 or outcome.kind == "retry" and _is_transient(exc):
+        if len(messages) == 1 or _is_transient(exc):
             return [outcome] * len(messages)
         log.info("nats.batch_split", size=len(messages), error=repr(exc))
         middle = len(messages) // 2
