@@ -110,9 +110,9 @@ async def _apply(service: OrdersService, events: list[tuple[str, IngestEvent]]) 
                 case ItemPurchased(data=purchase):
                     purchases.append(purchase)
         fees = await service.fees(uow.conn)
-        await apply_listings(uow.conn, listings)
+        await apply_listings(uow.conn, listings, source="webhook")
         await apply_orders(uow.conn, orders, fees=fees, source="webhook")
-        await record_purchases(uow.conn, purchases)
+        await record_purchases(uow.conn, purchases, source="webhook")
         await uow.commit()
 
 

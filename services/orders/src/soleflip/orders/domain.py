@@ -1,4 +1,5 @@
-"""Orders domain rules: status ranks, the never-backwards rule, fees, payout and profit.
+"""Orders domain rules: status ranks, the never-backwards rule, fees, payout, profit and the
+stock unit lifecycle.
 
 Pure functions on plain values (no I/O). Money is `Decimal`; every fee is rounded to the cent
 (half up) before it is subtracted, as docs/domain.md prescribes, so the EUR 102 sale at level 1
@@ -11,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+
+from soleflip.common.errors import Conflict
 
 CENT = Decimal("0.01")
 #: Far past: a resource without `updatedAt` loses every comparison against one with it.
@@ -46,6 +49,24 @@ NO_SALE_STATUSES = frozenset(
 SELLER_FAULT_STATUSES = frozenset({"DIDNOTSHIP"})
 #: Statuses after which StockX lists an order under history, not active.
 HISTORY_STATUSES = frozenset({"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"})
+
+#: Sales whose pair has left the seller: the linked unit is SHIPPED.
+SHIPPED_ORDER_STATUSES = frozenset(
+    {
+        "SHIPPED",
+        "RECEIVED",
+        "AUTHENTICATING",
+        "SUSPENDED",
+        "AUTHENTICATED",
+        "PAYOUTPENDING",
+        "PAYOUTFAILED",
+        "PAYOUTCOMPLETED",
+        "SYSTEMFULFILLED",
+        "COMPLETED",
+    }
+)
+#: Sales that failed authentication: the pair comes back to the seller (a RETURNED unit).
+RETURNED_ORDER_STATUSES = frozenset({"AUTHFAILED", "RETURNED"})
 
 #: ACTIVE and INACTIVE rank alike: either may follow the other, so only `updatedAt` decides.
 LISTING_RANK: dict[str, int] = {
@@ -190,3 +211,46 @@ def fees_from_payout(
                 found[key] += -amount
                 break
     return Fees(found["transaction"], found["proc"], found["ship"], total_payout)
+
+
+#: The largest cost part of one unit accepted (a pair worth more is a typo, not stock).
+MAX_COST = Decimal("1000000")
+
+#: The states of a stock unit (ORDERED: bought, not received yet).
+STOCK_STATES = (
+    "ORDERED",
+    "IN_STOCK",
+    "LISTED",
+    "SOLD",
+    "SHIPPED",
+    "RETURNED",
+    "WRITTEN_OFF",
+    "KEPT",
+)
+#: The moves a person may make (PATCH). LISTED and SOLD-by-StockX units follow their listing
+#: and order; a listed unit is delisted first (deleting its listing puts it back in stock).
+#: SOLD from IN_STOCK is a sale elsewhere; RETURNED is a pair sent back (to the supplier, or
+#: by StockX after a failed authentication) until it is restocked or written off.
+STOCK_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "ORDERED": ("IN_STOCK", "RETURNED", "WRITTEN_OFF"),
+    "IN_STOCK": ("SOLD", "KEPT", "RETURNED", "WRITTEN_OFF"),
+    "LISTED": (),
+    "SOLD": ("SHIPPED",),
+    "SHIPPED": ("RETURNED",),
+    "RETURNED": ("IN_STOCK", "KEPT", "WRITTEN_OFF"),
+    "WRITTEN_OFF": ("IN_STOCK",),
+    "KEPT": ("IN_STOCK",),
+}
+
+
+def check_transition(current: str, wanted: str) -> None:
+    """Refuse a move the lifecycle does not allow (409, naming the allowed ones)."""
+    if wanted == current:
+        return
+    allowed = STOCK_TRANSITIONS.get(current, ())
+    if wanted not in allowed:
+        listed = ", ".join(allowed) or "none (it follows its listing or order)"
+        raise Conflict(
+            f"a {current} unit cannot become {wanted}; allowed: {listed}",
+            errors=[{"field": "status", "message": f"allowed from {current}: {listed}"}],
+        )

@@ -89,6 +89,8 @@ class ItemPurchase(msgspec.Struct, frozen=True, kw_only=True):
     purchased_at: datetime
     supplier: NonEmptyStr
     external_id: NonEmptyStr
+    #: False: bought but not received yet (the units start ORDERED instead of IN_STOCK).
+    received: bool = True
 
 
 class EnrichmentRequest(msgspec.Struct, frozen=True, kw_only=True):

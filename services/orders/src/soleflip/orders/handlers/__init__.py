@@ -6,7 +6,12 @@ commit their own unit of work once StockX accepted the write.
 """
 
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending
-from soleflip.orders.handlers._stock import purchase_units, record_purchases
+from soleflip.orders.handlers._stock import (
+    ChangeStock,
+    change_stock,
+    purchase_units,
+    record_purchases,
+)
 from soleflip.orders.handlers._sync import apply_listings, apply_orders
 from soleflip.orders.handlers._writes import (
     ChangeListing,
@@ -21,12 +26,14 @@ from soleflip.orders.handlers._writes import (
 
 __all__ = [
     "ChangeListing",
+    "ChangeStock",
     "CreateListing",
     "DeleteListing",
     "WriteAccepted",
     "apply_listings",
     "apply_orders",
     "change_listing",
+    "change_stock",
     "create_listing",
     "delete_listing",
     "is_already_done",

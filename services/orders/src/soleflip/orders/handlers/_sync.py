@@ -66,7 +66,7 @@ async def apply_orders(
     rows += [order_row(o, fees) for n, o in same.items() if n not in chains]
     changed = await repo.upsert_orders(conn, rows)
     await repo.insert_history(conn, _history(orders, source))
-    return await _after_orders(conn, changed)
+    return await _after_orders(conn, changed, source)
 
 
 def _history(orders: Sequence[OrderSummary], source: str) -> list[repo.StatusChange]:
@@ -76,19 +76,24 @@ def _history(orders: Sequence[OrderSummary], source: str) -> list[repo.StatusCha
     return [repo.StatusChange(n, s, at, source) for n, s, at in sorted(facts)]
 
 
-async def _after_orders(conn: Conn, changed: set[str]) -> set[str]:
+async def _after_orders(conn: Conn, changed: set[str], source: str) -> set[str]:
     if not changed:
         return changed
     numbers = sorted(changed)
-    sold = await repo.link_and_price(conn, numbers)
+    sold = await repo.link_and_price(conn, numbers, source)
     await enqueue_many(conn, order_events(await repo.select_orders(conn, numbers)))
     if sold:
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, sorted(sold))))
     return changed
 
 
-async def apply_listings(conn: Conn, listings: Sequence[ListingSummary]) -> set[str]:
-    """Move listings forward and publish; units of listings that ended unsold are released."""
+async def apply_listings(
+    conn: Conn, listings: Sequence[ListingSummary], *, source: str = "poll"
+) -> set[str]:
+    """Move listings forward and publish; units of listings that ended unsold are released.
+
+    `source` (poll, webhook, api) goes into the released units' history.
+    """
     if not listings:
         return set()
     locked = await repo.lock_listings(conn, list({x.listing_id for x in listings}))
@@ -100,6 +105,8 @@ async def apply_listings(conn: Conn, listings: Sequence[ListingSummary]) -> set[
     ids = sorted(changed)
     stored = await repo.select_listings(conn, ids)
     ended = [r["listing_id"] for r in stored if r["status"] in _UNSOLD_END]
+    if ended:
+        await repo.stock_context(conn, source)
     released = await repo.release_units(conn, ended) if ended else []
     await enqueue_many(conn, listing_events(stored))
     if released:

@@ -1,7 +1,8 @@
 """REST controllers of orders (`/api/v1`, bearer scopes read/write, problem+json errors)."""
 
-from soleflip.orders.http._listings import ListingController, StockController
+from soleflip.orders.http._listings import ListingController
 from soleflip.orders.http._orders import OrderController, ProfitController, SyncController
+from soleflip.orders.http._stock import StockController
 
 CONTROLLERS = [
     OrderController,

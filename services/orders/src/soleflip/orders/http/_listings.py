@@ -1,19 +1,21 @@
-"""Controllers for listings and stock; every listing write answers 202 with its operation."""
+"""Controller for listings: every listing write answers 202 with its operation."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from soleflip.common.contracts.ingest import ItemPurchase, Money
+from soleflip.common.contracts.ingest import Money
 from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import InvalidInput, NotFound
 from soleflip.common.http import requires
 from soleflip.orders import queries
+from soleflip.orders import repository as repo
 from soleflip.orders.handlers import (
     ChangeListing,
     CreateListing,
@@ -22,10 +24,15 @@ from soleflip.orders.handlers import (
     change_listing,
     create_listing,
     delete_listing,
-    record_purchases,
 )
-from soleflip.orders.http._params import decode_cursor, encode_cursor, limit_of, statuses_of
-from soleflip.orders.http._views import ListingView, Page, StockView, listing_view, stock_view
+from soleflip.orders.http._params import (
+    actor_of,
+    decode_cursor,
+    encode_cursor,
+    limit_of,
+    statuses_of,
+)
+from soleflip.orders.http._views import ListingView, Page, listing_view
 from soleflip.orders.service import OrdersService
 
 Service = NamedDependency[OrdersService]
@@ -96,13 +103,14 @@ class ListingController(Controller):
 
     @post("/", guards=[requires("write")], status_code=202)
     async def create_listing(
-        self, service: Service, data: JSONBody[NewListing]
+        self, service: Service, request: Request[Any, Any, Any], data: JSONBody[NewListing]
     ) -> Response[dict[str, str | None]]:
         """Create a StockX listing for a stock unit (its real variant is resolved first)."""
         command = CreateListing(
             data.stock_item_id, _whole(data.amount), data.amount.currency, data.active
         )
         async with UnitOfWork(service.pool) as uow:
+            await repo.stock_context(uow.conn, "api", actor=actor_of(request))
             return _accepted(await create_listing(command, uow=uow, stockx=service.stockx))
 
     @patch("/{listing_id:str}", guards=[requires("write")], status_code=202)
@@ -126,35 +134,3 @@ class ListingController(Controller):
         async with UnitOfWork(service.pool) as uow:
             result = await delete_listing(DeleteListing(listing_id), uow=uow, stockx=service.stockx)
         return _accepted(result)
-
-
-class StockController(Controller):
-    """What the seller owns: one row per unit, from purchases (n8n or this endpoint)."""
-
-    path = "/api/v1/stock"
-    tags = ["stock"]
-
-    @get("/", guards=[requires("read")])
-    async def list_stock(
-        self,
-        service: Service,
-        status: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-    ) -> Page:
-        size = limit_of(limit)
-        async with service.pool.acquire() as conn:
-            rows = await queries.list_stock(
-                conn, statuses=statuses_of(status), after=decode_cursor(cursor, int), limit=size
-            )
-        token = encode_cursor(rows[-1]["id"]) if len(rows) == size else None
-        return Page([stock_view(r) for r in rows], token)
-
-    @post("/", guards=[requires("write")], status_code=201)
-    async def create_stock(self, service: Service, data: JSONBody[ItemPurchase]) -> list[StockView]:
-        """Record a purchase (idempotent on `external_id`); returns the units it created."""
-        async with UnitOfWork(service.pool) as uow:
-            ids = await record_purchases(uow.conn, [data])
-            rows = await queries.stock_by_ids(uow.conn, ids)
-            await uow.commit()
-        return [stock_view(r) for r in rows]

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import msgspec
+from litestar import Request
 
 from soleflip.common.errors import InvalidInput
+from soleflip.common.http import current_principal
 
 T = TypeVar("T")
 MAX_LIMIT = 500
@@ -77,3 +79,18 @@ def decode_cursor(raw: str | None, kind: type[T]) -> T | None:
         return msgspec.json.decode(base64.urlsafe_b64decode(padded), type=kind)
     except (binascii.Error, ValueError, msgspec.MsgspecError):
         raise bad("cursor", "is not a cursor this API returned") from None
+
+
+def actor_of(request: Request[Any, Any, Any]) -> str | None:
+    """The name of the API token behind a request (kept in a stock unit's history)."""
+    token = current_principal(request)
+    return token.name if token is not None else None
+
+
+def days_of(field: str, raw: str | None, *, most: int = 36_500) -> int | None:
+    """A whole number of days from 0 to `most` (a century: no purchase is older)."""
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) > most:
+        raise bad(field, f"must be a whole number of days from 0 to {most}")
+    return int(raw)

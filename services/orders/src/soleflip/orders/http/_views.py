@@ -64,6 +64,18 @@ class ListingView(msgspec.Struct, frozen=True):
     last_operation_id: str | None
 
 
+class StockChangeView(msgspec.Struct, frozen=True):
+    """One entry of a unit's history: the status after it, what else changed, who and why."""
+
+    status: str
+    previous_status: str | None
+    changes: dict[str, Any]
+    source: str
+    actor: str | None
+    reason: str | None
+    changed_at: datetime
+
+
 class StockView(msgspec.Struct, frozen=True):
     id: int
     external_id: str
@@ -79,6 +91,11 @@ class StockView(msgspec.Struct, frozen=True):
     status: str
     listing_id: str | None
     order_number: str | None
+    location: str | None = None
+    condition: str = "new"
+    notes: str | None = None
+    updated_at: datetime | None = None
+    history: list[StockChangeView] | None = None
 
 
 class Page(msgspec.Struct, frozen=True):
@@ -141,7 +158,7 @@ def listing_view(row: asyncpg.Record) -> ListingView:
     )
 
 
-def stock_view(row: asyncpg.Record) -> StockView:
+def stock_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None) -> StockView:
     c = row["currency"]
     return StockView(
         id=row["id"],
@@ -158,4 +175,9 @@ def stock_view(row: asyncpg.Record) -> StockView:
         status=row["status"],
         listing_id=row["listing_id"],
         order_number=row["order_number"],
+        location=row["location"],
+        condition=row["condition"],
+        notes=row["notes"],
+        updated_at=row["updated_at"],
+        history=None if history is None else [StockChangeView(**dict(h)) for h in history],
     )

@@ -1,6 +1,7 @@
 """Read SQL of the orders schema: the pollers' questions and the REST views."""
 
 from soleflip.orders.queries._api import (
+    StockFilter,
     get_listing,
     get_order,
     list_listings,
@@ -10,6 +11,7 @@ from soleflip.orders.queries._api import (
     order_history,
     profit,
     stock_by_ids,
+    stock_history,
 )
 from soleflip.orders.queries._sync import (
     newest_created,
@@ -19,6 +21,7 @@ from soleflip.orders.queries._sync import (
 )
 
 __all__ = [
+    "StockFilter",
     "get_listing",
     "get_order",
     "list_listings",
@@ -30,6 +33,7 @@ __all__ = [
     "orders_needing_detail",
     "profit",
     "stock_by_ids",
+    "stock_history",
     "unseen_listings",
     "vanished_since",
 ]

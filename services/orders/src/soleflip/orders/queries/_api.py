@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -46,24 +47,33 @@ SELECT listing_id, status, variant_id, product_id, stock_item_id, amount, curren
        inventory_type, expires_at, order_number, created_at, updated_at, last_operation_id
 FROM listing WHERE listing_id = $1
 """
-STOCK_BY_IDS_SQL = """
-SELECT id, external_id, unit, sku, size, size_type, variant_id, unit_cost, inbound_cost, currency,
-       supplier, purchased_at, status, listing_id, order_number
-FROM stock_item WHERE id = ANY($1::bigint[]) ORDER BY id
+STOCK_COLUMNS = """
+id, external_id, unit, sku, size, size_type, variant_id, unit_cost, inbound_cost, currency,
+supplier, purchased_at, status, listing_id, order_number, location, condition, notes,
+created_at, updated_at
+"""
+STOCK_BY_IDS_SQL = f"""
+SELECT {STOCK_COLUMNS} FROM stock_item WHERE id = ANY($1::bigint[]) ORDER BY id
+"""  # noqa: S608 - the interpolated part is a constant column list
+STOCK_HISTORY_SQL = """
+SELECT status, previous_status, changes, source, actor, reason, changed_at
+FROM stock_history WHERE stock_item_id = $1 ORDER BY id
 """
 LISTING_OPERATIONS_SQL = """
 SELECT operation_id, kind, status, error, created_at, settled_at FROM listing_operation
 WHERE listing_id = $1 ORDER BY created_at DESC LIMIT 10
 """
-LIST_STOCK_SQL = """
-SELECT id, external_id, unit, sku, size, size_type, variant_id, unit_cost, inbound_cost, currency,
-       supplier, purchased_at, status, listing_id, order_number
-FROM stock_item
+LIST_STOCK_SQL = f"""
+SELECT {STOCK_COLUMNS} FROM stock_item
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
-  AND ($2::bigint IS NULL OR id > $2)
+  AND ($2::text IS NULL OR upper(sku) = upper($2))
+  AND ($3::text IS NULL OR lower(supplier) = lower($3))
+  AND ($4::timestamptz IS NULL OR purchased_at >= $4)
+  AND ($5::timestamptz IS NULL OR purchased_at < $5)
+  AND ($6::bigint IS NULL OR id > $6)
 ORDER BY id
-LIMIT $3
-"""
+LIMIT $7
+"""  # noqa: S608 - the interpolated part is a constant column list
 # Realised figures only: orders that reached payout or completion with a linked unit.
 PROFIT_SQL = """
 SELECT date_trunc($1, created_at) AS period, currency,
@@ -129,12 +139,36 @@ async def listing_operations(conn: Conn, listing_id: str) -> list[asyncpg.Record
     return list(await conn.fetch(LISTING_OPERATIONS_SQL, listing_id))
 
 
+@dataclass(frozen=True, slots=True)
+class StockFilter:
+    """What `GET /api/v1/stock` narrows to (None: no restriction)."""
+
+    statuses: Sequence[str] | None = None
+    sku: str | None = None
+    supplier: str | None = None
+    purchased_since: datetime | None = None
+    purchased_until: datetime | None = None
+
+
 async def list_stock(
-    conn: Conn, *, statuses: Sequence[str] | None, after: int | None, limit: int
+    conn: Conn, where: StockFilter, *, after: int | None, limit: int
 ) -> list[asyncpg.Record]:
     return list(
-        await conn.fetch(LIST_STOCK_SQL, list(statuses) if statuses else None, after, limit)
+        await conn.fetch(
+            LIST_STOCK_SQL,
+            list(where.statuses) if where.statuses else None,
+            where.sku,
+            where.supplier,
+            where.purchased_since,
+            where.purchased_until,
+            after,
+            limit,
+        )
     )
+
+
+async def stock_history(conn: Conn, stock_item_id: int) -> list[asyncpg.Record]:
+    return list(await conn.fetch(STOCK_HISTORY_SQL, stock_item_id))
 
 
 async def profit(

@@ -28,6 +28,8 @@ from soleflip.orders.repository._stock import (
     release_units,
     select_stock,
     set_variant,
+    stock_context,
+    update_stock,
 )
 
 __all__ = [
@@ -51,7 +53,9 @@ __all__ = [
     "select_stock",
     "set_variant",
     "settle_operation",
+    "stock_context",
     "touch_operation",
+    "update_stock",
     "upsert_listings",
     "upsert_orders",
 ]

@@ -11,7 +11,12 @@ import asyncpg
 import msgspec
 
 from soleflip.common.db import Conn
-from soleflip.orders.domain import NO_SALE_STATUSES
+from soleflip.orders.domain import (
+    NO_SALE_STATUSES,
+    RETURNED_ORDER_STATUSES,
+    SHIPPED_ORDER_STATUSES,
+)
+from soleflip.orders.repository._stock import stock_context
 
 #: Batches travel as one JSON parameter that Postgres unpacks (`json_to_recordset`): msgspec
 #: encodes a whole batch in C, where asyncpg's array encoders cost an ABC isinstance check per
@@ -98,22 +103,24 @@ SELECT EXISTS (
     OR EXISTS (
            SELECT 1 FROM "order" o JOIN stock_item s ON s.variant_id = o.variant_id
            WHERE o.order_number = ANY($1::text[]) AND o.stock_item_id IS NULL
-             AND s.status = 'IN_STOCK' AND s.order_number IS NULL)
+             AND s.status IN ('IN_STOCK', 'ORDERED') AND s.order_number IS NULL)
     OR EXISTS (
            SELECT 1 FROM "order" WHERE order_number = ANY($1::text[])
              AND stock_item_id IS NOT NULL)
 """
-# Sales that fell through give their unit back: it is in stock again, the order keeps no cost.
+# Sales that fell through give their unit back: it is in stock again (or RETURNED, on its way
+# back after a failed authentication), and the order keeps no cost.
 RELEASE_UNSOLD_SQL = """
 WITH undone AS (
     UPDATE "order" SET stock_item_id = NULL, landed_cost = NULL, profit = -cancellation_fee,
                        roi = NULL
     WHERE order_number = ANY($1::text[]) AND stock_item_id IS NOT NULL
       AND status = ANY($2::text[])
-    RETURNING order_number
+    RETURNING order_number, status
 )
 UPDATE stock_item s
-SET status = 'IN_STOCK', order_number = NULL, listing_id = NULL, updated_at = now()
+SET status = CASE WHEN u.status = ANY($3::text[]) THEN 'RETURNED' ELSE 'IN_STOCK' END,
+    order_number = NULL, listing_id = NULL, updated_at = now()
 FROM undone u
 WHERE s.order_number = u.order_number
 RETURNING s.id
@@ -139,20 +146,23 @@ free AS (
     SELECT id, variant_id,
            row_number() OVER (PARTITION BY variant_id ORDER BY purchased_at, id) AS k
     FROM stock_item
-    WHERE status = 'IN_STOCK' AND order_number IS NULL
+    WHERE status IN ('IN_STOCK', 'ORDERED') AND order_number IS NULL
       AND variant_id IN (SELECT variant_id FROM wanted)
 )
 UPDATE "order" o SET stock_item_id = f.id
 FROM wanted w JOIN free f USING (variant_id, k)
 WHERE o.order_number = w.order_number
 """
+# A linked sale makes its unit SOLD, and SHIPPED once StockX has the pair.
 MARK_SOLD_SQL = """
 UPDATE stock_item s
-SET status = 'SOLD', order_number = o.order_number,
+SET status = CASE WHEN o.status = ANY($2::text[]) THEN 'SHIPPED' ELSE 'SOLD' END,
+    order_number = o.order_number,
     listing_id = coalesce(s.listing_id, o.listing_id), updated_at = now()
 FROM "order" o
 WHERE o.order_number = ANY($1::text[]) AND s.id = o.stock_item_id
-  AND s.order_number IS DISTINCT FROM o.order_number
+  AND (s.order_number IS DISTINCT FROM o.order_number
+       OR (s.status = 'SOLD' AND o.status = ANY($2::text[])))
 RETURNING s.id
 """
 # Profit only in the sale's currency: converting would need a rate we do not hold.
@@ -229,19 +239,22 @@ async def insert_history(conn: Conn, changes: Sequence[StatusChange]) -> None:
         await conn.execute(INSERT_HISTORY_SQL, _encoder.encode(changes).decode())
 
 
-async def link_and_price(conn: Conn, numbers: Sequence[str]) -> set[int]:
+async def link_and_price(conn: Conn, numbers: Sequence[str], source: str) -> set[int]:
     """Link sales to stock (by listing, then by variant), mark units sold, compute profit.
 
-    Returns the ids of stock items that changed status.
+    `source` (webhook, poll, api) goes into the units' history. Returns the ids of stock items
+    that changed status.
     """
     numbers = list(numbers)
     if not await conn.fetchval(MAY_LINK_SQL, numbers):
         return set()
     unsold = list(NO_SALE_STATUSES)
-    released = await conn.fetch(RELEASE_UNSOLD_SQL, numbers, unsold)
+    await stock_context(conn, source, reason="sale fell through")
+    released = await conn.fetch(RELEASE_UNSOLD_SQL, numbers, unsold, list(RETURNED_ORDER_STATUSES))
     await conn.execute(LINK_BY_LISTING_SQL, numbers, unsold)
     await conn.execute(LINK_BY_VARIANT_SQL, numbers, unsold)
-    sold = await conn.fetch(MARK_SOLD_SQL, numbers)
+    await stock_context(conn, source, reason="sale")
+    sold = await conn.fetch(MARK_SOLD_SQL, numbers, list(SHIPPED_ORDER_STATUSES))
     await conn.execute(PROFIT_SQL, numbers)
     return {row["id"] for row in [*released, *sold]}
 

@@ -1,0 +1,195 @@
+"""Controller for stock units: list with filters, one unit with its history, record, correct."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from soleflip.common.contracts.ingest import ItemPurchase, Money
+from soleflip.common.db import UnitOfWork
+from soleflip.common.errors import InvalidInput, NotFound
+from soleflip.common.http import requires
+from soleflip.orders import queries
+from soleflip.orders import repository as repo
+from soleflip.orders.domain import MAX_COST, STOCK_STATES
+from soleflip.orders.handlers import ChangeStock, change_stock, record_purchases
+from soleflip.orders.http._params import (
+    actor_of,
+    bad,
+    days_of,
+    decode_cursor,
+    encode_cursor,
+    limit_of,
+    statuses_of,
+    time_of,
+)
+from soleflip.orders.http._views import Page, StockView, stock_view
+from soleflip.orders.service import OrdersService
+
+Service = NamedDependency[OrdersService]
+#: Text Postgres can store (no NUL), bounded; "" clears an optional field.
+Text = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^\x00]*$")]
+Notes = Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^[^\x00]*$")]
+#: Ids are bigserial: a larger number names no unit (and must not reach Postgres).
+MAX_ID = 2**63 - 1
+Condition = Literal["new", "new_defects", "used", "damaged"]
+
+
+class StockChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A correction of one unit; absent (null) fields stay as they are, "" clears a text."""
+
+    status: str | None = None
+    unit_cost: Money | None = None
+    supplier: Annotated[Text, msgspec.Meta(min_length=1)] | None = None
+    location: Text | None = None
+    condition: Condition | None = None
+    notes: Notes | None = None
+
+
+def cost_of(field: str, value: Money) -> Decimal:
+    """A cost part: whole cents from 0 to `MAX_COST` (422 otherwise)."""
+    amount = value.amount
+    if not amount.is_finite() or not 0 <= amount <= MAX_COST or amount != round(amount, 2):
+        raise InvalidInput(
+            f"{field} must be from 0 to {MAX_COST} with at most two decimals",
+            errors=[{"field": f"{field}.amount", "message": f"0 to {MAX_COST}, cents"}],
+        )
+    return amount
+
+
+def status_of(raw: str) -> str:
+    status = raw.strip().upper()
+    if status not in STOCK_STATES:
+        raise InvalidInput(
+            f"unknown status {raw!r}",
+            errors=[{"field": "status", "message": f"one of {', '.join(STOCK_STATES)}"}],
+        )
+    return status
+
+
+def change_of(stock_item_id: int, data: StockChange) -> ChangeStock:
+    values: dict[str, object] = {}
+    if data.unit_cost is not None:
+        values["unit_cost"] = cost_of("unit_cost", data.unit_cost)
+        values["currency"] = data.unit_cost.currency
+    for name in ("supplier", "condition"):
+        if getattr(data, name) is not None:
+            values[name] = getattr(data, name)
+    for name in ("location", "notes"):
+        if getattr(data, name) is not None:
+            values[name] = getattr(data, name) or None
+    status = status_of(data.status) if data.status is not None else None
+    if not values and status is None:
+        raise InvalidInput("nothing to change: give at least one field")
+    return ChangeStock(stock_item_id, values, status)
+
+
+def _filter(
+    status: str | None,
+    sku: str | None,
+    supplier: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    min_age: int | None,
+    max_age: int | None,
+) -> queries.StockFilter:
+    """Age bounds become purchase-time bounds (a unit `min_age_days` old was bought before)."""
+    now = datetime.now(UTC)
+    if min_age is not None:
+        until = min(filter(None, [until, now - timedelta(days=min_age)]))
+    if max_age is not None:
+        since = max(filter(None, [since, now - timedelta(days=max_age)]))
+    for field, value in (("sku", sku), ("supplier", supplier)):
+        if value is not None and (not value or len(value) > 200 or "\x00" in value):
+            raise bad(field, "must be 1 to 200 characters")
+    return queries.StockFilter(statuses_of(status), sku, supplier, since, until)
+
+
+async def _unit(service: OrdersService, stock_item_id: int) -> StockView:
+    if not 1 <= stock_item_id <= MAX_ID:
+        raise NotFound(f"stock item {stock_item_id} does not exist")
+    async with service.pool.acquire() as conn:
+        rows = await queries.stock_by_ids(conn, [stock_item_id])
+        if not rows:
+            raise NotFound(f"stock item {stock_item_id} does not exist")
+        history = await queries.stock_history(conn, stock_item_id)
+    return stock_view(rows[0], history)
+
+
+class StockController(Controller):
+    """What the seller owns: one row per unit, from purchases (n8n or this endpoint)."""
+
+    path = "/api/v1/stock"
+    tags = ["stock"]
+
+    @get("/", guards=[requires("read")])
+    async def list_stock(
+        self,
+        service: Service,
+        status: FromQuery[str | None] = None,
+        sku: FromQuery[str | None] = None,
+        supplier: FromQuery[str | None] = None,
+        purchased_since: FromQuery[str | None] = None,
+        purchased_until: FromQuery[str | None] = None,
+        min_age_days: FromQuery[str | None] = None,
+        max_age_days: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page:
+        """Units by id; filters combine (status list, sku, supplier, purchase time, age)."""
+        size = limit_of(limit)
+        where = _filter(
+            status,
+            sku,
+            supplier,
+            time_of("purchased_since", purchased_since),
+            time_of("purchased_until", purchased_until),
+            days_of("min_age_days", min_age_days),
+            days_of("max_age_days", max_age_days),
+        )
+        async with service.pool.acquire() as conn:
+            rows = await queries.list_stock(
+                conn, where, after=decode_cursor(cursor, int), limit=size
+            )
+        token = encode_cursor(rows[-1]["id"]) if len(rows) == size else None
+        return Page([stock_view(r) for r in rows], token)
+
+    @get("/{stock_item_id:int}", guards=[requires("read")])
+    async def get_stock(self, service: Service, stock_item_id: FromPath[int]) -> StockView:
+        """One unit with its whole history (every change, who or what made it)."""
+        return await _unit(service, stock_item_id)
+
+    @post("/", guards=[requires("write")], status_code=201)
+    async def create_stock(
+        self, service: Service, request: Request[Any, Any, Any], data: JSONBody[ItemPurchase]
+    ) -> list[StockView]:
+        """Record a purchase (idempotent on `external_id`); returns the units it created."""
+        cost_of("unit_cost", data.unit_cost)
+        async with UnitOfWork(service.pool) as uow:
+            await repo.stock_context(uow.conn, actor=actor_of(request))
+            ids = await record_purchases(uow.conn, [data], source="api")
+            rows = await queries.stock_by_ids(uow.conn, ids)
+            await uow.commit()
+        return [stock_view(r) for r in rows]
+
+    @patch("/{stock_item_id:int}", guards=[requires("write")])
+    async def update_stock(
+        self,
+        service: Service,
+        request: Request[Any, Any, Any],
+        stock_item_id: FromPath[int],
+        data: JSONBody[StockChange],
+    ) -> StockView:
+        """Correct a unit; a status move the lifecycle does not allow answers 409."""
+        if not 1 <= stock_item_id <= MAX_ID:
+            raise NotFound(f"stock item {stock_item_id} does not exist")
+        command = change_of(stock_item_id, data)
+        async with UnitOfWork(service.pool) as uow:
+            await change_stock(command, uow=uow, source="api", actor=actor_of(request))
+        return await _unit(service, stock_item_id)
