@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -30,13 +31,19 @@ from soleflip.common.db import migrate
 SOLEFLIP = Path(sys.executable).with_name("soleflip")
 STARTUP_TIMEOUT_S = 45.0
 
-# The session holding a bigint advisory lock shows it as (classid, objid) = (high, low) 32 bits.
+# The client port of the session that leads `key` (its lease row in the service's schema).
 LEADER_PORT_SQL = """
-SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0)
+SELECT a.client_port FROM {schema}.leader l JOIN pg_stat_activity a ON a.pid = l.backend_pid
+WHERE l.key = $1 AND l.expires_at > now()
 """
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderKey:
+    """Where `ServiceRuntime` records a leader task: a row `key` of `<schema>.leader`."""
+
+    schema: str
+    key: str
 
 
 async def migrate_service(dsn: str, service: str) -> None:
@@ -62,9 +69,9 @@ def service_env(
     return env_for(settings_for(dsn, nats_url, names, sim_url)) | extra
 
 
-def leader_key(names: Names, service: str, task: str) -> str:
-    """The advisory-lock key `ServiceRuntime` campaigns on for a leader task."""
-    return f"soleflip.leader:{names.durable(service)}:{task}"
+def leader_key(names: Names, service: str, task: str) -> LeaderKey:
+    """The lease row `ServiceRuntime` campaigns for to run a leader task."""
+    return LeaderKey(service, f"{names.durable(service)}:{task}")
 
 
 async def wait_until(
@@ -174,11 +181,14 @@ async def start_all(procs: Sequence[ServiceProcess]) -> None:
     await asyncio.gather(*(proc.wait_ready() for proc in procs))
 
 
-async def leader_of(dsn: str, key: str, procs: Sequence[ServiceProcess]) -> ServiceProcess | None:
-    """The replica whose Postgres session holds the advisory lock `key`, if any does."""
+async def leader_of(
+    dsn: str, key: LeaderKey, procs: Sequence[ServiceProcess]
+) -> ServiceProcess | None:
+    """The replica whose Postgres session holds the lease `key`, if any does."""
     conn = await asyncpg.connect(dsn)
     try:
-        ports = [row[0] for row in await conn.fetch(LEADER_PORT_SQL, key)]
+        sql = LEADER_PORT_SQL.format(schema=key.schema)
+        ports = [row[0] for row in await conn.fetch(sql, key.key)]
     finally:
         await conn.close()
     holders = [p for p in procs for port in ports if p.holds_local_port(port)]
@@ -188,7 +198,7 @@ async def leader_of(dsn: str, key: str, procs: Sequence[ServiceProcess]) -> Serv
 
 async def wait_for_leader(
     dsn: str,
-    key: str,
+    key: LeaderKey,
     procs: Sequence[ServiceProcess],
     timeout: float = 20.0,  # noqa: ASYNC109
 ) -> ServiceProcess:

@@ -54,7 +54,7 @@ async def test_migrate_creates_library_tables_owned_by_the_service_role(
 
     applied = await migrate(fresh_database, svc, files)
 
-    assert applied == ["0000_base", "0001_things"]
+    assert applied == ["0000_base", "0000_leader", "0001_things"]
     tables = await fetch(
         fresh_database,
         "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = $1",
@@ -62,7 +62,7 @@ async def test_migrate_creates_library_tables_owned_by_the_service_role(
     )
     assert {r["tablename"]: r["tableowner"] for r in tables} == {
         name: role_name(svc)
-        for name in ("schema_migrations", "inbox", "outbox", "poll_state", "things")
+        for name in ("schema_migrations", "inbox", "outbox", "poll_state", "leader", "things")
     }
 
 
@@ -77,7 +77,7 @@ async def test_rerun_applies_only_new_files(
     write(tmp_path, {"0002_more.sql": "ALTER TABLE things ADD COLUMN v text;"})
     assert await migrate(fresh_database, svc, files) == ["0002_more"]
     rows = await fetch(fresh_database, MIGRATIONS_SQL, schema=svc)
-    assert [r["name"] for r in rows] == ["0000_base", "0001_things", "0002_more"]
+    assert [r["name"] for r in rows] == ["0000_base", "0000_leader", "0001_things", "0002_more"]
 
 
 async def test_changed_applied_file_is_refused_naming_it(
@@ -109,7 +109,7 @@ async def test_failing_file_rolls_back_and_is_not_recorded(
         await migrate(fresh_database, svc, files)
 
     rows = await fetch(fresh_database, MIGRATIONS_SQL, schema=svc)
-    assert [r["name"] for r in rows] == ["0000_base"]
+    assert [r["name"] for r in rows] == ["0000_base", "0000_leader"]
     assert not await fetch(fresh_database, "SELECT 1 FROM pg_tables WHERE tablename = 'half'")
 
 
@@ -154,7 +154,13 @@ async def test_two_processes_migrating_concurrently_apply_each_file_once(
         _migrate_in_process(fresh_database, svc, files),
     )
 
-    assert sorted(first + second) == ["0000_base", "0001_counter", "0002_bump", "0003_bump"]
+    assert sorted(first + second) == [
+        "0000_base",
+        "0000_leader",
+        "0001_counter",
+        "0002_bump",
+        "0003_bump",
+    ]
     rows = await fetch(fresh_database, "SELECT n FROM counter ORDER BY n", schema=svc)
     assert [r["n"] for r in rows] == [1, 2]
 
@@ -172,7 +178,7 @@ async def test_same_service_migrates_concurrently_into_two_databases(
             _migrate_in_process(fresh_database, svc, files),
             _migrate_in_process(other, svc, files),
         )
-        assert list(results) == [["0000_base", "0001_things"]] * 2
+        assert list(results) == [["0000_base", "0000_leader", "0001_things"]] * 2
     finally:
         await services_cleanup_database(services, fresh_database, other)
 
@@ -235,6 +241,7 @@ async def test_non_superuser_admin_with_createrole_can_migrate(
     try:
         assert await migrate(dsn_as(fresh_database, admin), svc, files) == [
             "0000_base",
+            "0000_leader",
             "0001_things",
         ]
         owners = await fetch(
@@ -266,7 +273,12 @@ async def test_as_admin_file_can_create_an_extension_the_role_may_not(
         },
     )
 
-    assert await migrate(fresh_database, svc, files) == ["0000_base", "0001_trgm", "0002_titles"]
+    assert await migrate(fresh_database, svc, files) == [
+        "0000_base",
+        "0000_leader",
+        "0001_trgm",
+        "0002_titles",
+    ]
 
     rows = await fetch(
         fresh_database,

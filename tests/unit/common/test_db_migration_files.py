@@ -49,7 +49,7 @@ def test_as_admin_mark_must_be_the_first_line(tmp_path: Path) -> None:
 def test_library_migrations_ship_with_the_package() -> None:
     base = library_migrations()
 
-    assert [m.name for m in base] == ["0000_base"]
+    assert [m.name for m in base] == ["0000_base", "0000_leader"]
     assert "CREATE TABLE outbox" in base[0].sql
     assert not base[0].as_admin
 

@@ -1,5 +1,5 @@
 """Postgres access for services: pools, migrations, unit of work, inbox, outbox and relay,
-poll state and advisory-lock leader election (asyncpg with explicit SQL, no ORM)."""
+poll state and leader election (asyncpg with explicit SQL, no ORM)."""
 
 from soleflip.common.db._inbox import Conn, claim, claim_many, prune_inbox
 from soleflip.common.db._leader import LeaderLock, leader, run_as_leader

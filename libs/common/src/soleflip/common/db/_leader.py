@@ -1,16 +1,27 @@
-"""Leader election with session-level advisory locks: one poller per resource across replicas.
+"""Leader election: one poller per resource across replicas, through a lease row per task in
+the service's own schema (`leader`, a library migration).
 
-The lock lives as long as the Postgres session holding it, so the holder keeps one pooled
-connection for itself and treats the connection's end as the loss of leadership. A partitioned
-holder learns of the loss at its next heartbeat, while the server frees the lock once it notices
-the dead client, so for a short window two leaders are possible: work done under the lock must
-stay idempotent (pollers upsert through `updatedAt` guards).
+Advisory locks would be simpler, but they are database-global: any role connected to the database
+may take any key, so one service's role (or a bug in it) could hold another service's leader key
+and stop its pollers. A row of `<schema>.leader` can only be written by roles with rights on that
+schema, so a service's leadership is contested by its own replicas only.
+
+The holder keeps one pooled connection for as long as it leads and records that session's
+backend pid in the row. A campaigner takes the row over when the lease expired (the holder stopped
+renewing: hung or partitioned) or at once when the holder's session is gone (a crash: Postgres
+ends the session when the socket closes). A partitioned holder learns of the loss at its next
+heartbeat, well before its lease expires (3 heartbeats); a short overlap of two leaders is still
+possible when a process stalls, so work done as leader must stay idempotent (pollers upsert
+through `updatedAt` guards).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
@@ -23,21 +34,48 @@ from soleflip.common.db._pool import DB_ERRORS
 
 log = structlog.get_logger(__name__)
 
-TRY_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
-UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtextextended($1, 0))"
-HEARTBEAT_SQL = "SELECT 1"
+#: Take the row when it is free, expired, ours, or held by a session that no longer exists. Every
+#: role sees every session's pid in pg_stat_activity (not its other columns), and a pid reused by
+#: a new session only delays a takeover until the lease expires.
+ACQUIRE_SQL = """
+INSERT INTO leader AS l (key, holder, backend_pid, expires_at)
+VALUES ($1, $2, pg_backend_pid(), now() + make_interval(secs => $3))
+ON CONFLICT (key) DO UPDATE
+SET holder = EXCLUDED.holder, backend_pid = EXCLUDED.backend_pid,
+    acquired_at = now(), expires_at = EXCLUDED.expires_at
+WHERE l.expires_at < now()
+   OR (l.holder = EXCLUDED.holder AND l.backend_pid = EXCLUDED.backend_pid)
+   OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.backend_pid)
+RETURNING holder
+"""
+RENEW_SQL = """
+UPDATE leader SET expires_at = now() + make_interval(secs => $3)
+WHERE key = $1 AND holder = $2 AND backend_pid = pg_backend_pid()
+RETURNING holder
+"""
+RELEASE_SQL = "DELETE FROM leader WHERE key = $1 AND holder = $2"
+#: Missed heartbeats before a lease expires and another replica may take over.
+LEASE_HEARTBEATS = 3
+
+
+def _holder_id() -> str:
+    """Who leads, for operators (`SELECT * FROM <schema>.leader`): host, pid, instance."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class LeaderLock:
-    """`pg_try_advisory_lock` on a dedicated connection; `lost` is set when leadership ends.
+    """The lease row `key` of `<schema>.leader`, held through a dedicated connection of `pool`
+    (whose search path is the service schema); `lost` is set when leadership ends.
 
     The leader keeps one connection of `pool` for as long as it leads: size the pool for it.
     """
 
     def __init__(self, pool: asyncpg.Pool, key: str, *, heartbeat: float = 5.0) -> None:
         self._pool = pool
-        self._key = f"soleflip.leader:{key}"
+        self._key = key
+        self._holder = _holder_id()
         self._heartbeat_s = heartbeat
+        self._lease_s = heartbeat * LEASE_HEARTBEATS
         self._conn: PoolConnectionProxy | None = None
         self._watch: asyncio.Task[None] | None = None
         self.lost = asyncio.Event()
@@ -57,7 +95,7 @@ class LeaderLock:
         await self.release()
         conn = await self._pool.acquire()
         try:
-            won = await conn.fetchval(TRY_LOCK_SQL, self._key)
+            won = await conn.fetchval(ACQUIRE_SQL, self._key, self._holder, self._lease_s)
         except BaseException:
             await self._pool.release(conn)
             raise
@@ -82,9 +120,9 @@ class LeaderLock:
             return
         try:
             if not conn.is_closed():
-                await conn.fetchval(UNLOCK_SQL, self._key, timeout=self._heartbeat_s)
+                await conn.execute(RELEASE_SQL, self._key, self._holder, timeout=self._heartbeat_s)
         except DB_ERRORS:
-            pass  # the session is gone, and the lock with it
+            pass  # the session is gone: the next campaigner takes the row over
         finally:
             self.lost.set()
             await self._pool.release(conn)
@@ -97,8 +135,12 @@ class LeaderLock:
             while not self.lost.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.lost.wait(), self._heartbeat_s)
-                if not self.lost.is_set():
-                    await conn.fetchval(HEARTBEAT_SQL, timeout=self._heartbeat_s)
+                if self.lost.is_set():
+                    return
+                args = (self._key, self._holder, self._lease_s)
+                if await conn.fetchval(RENEW_SQL, *args, timeout=self._heartbeat_s) is None:
+                    log.warning("db.leadership_lost", key=self._key, error="lease taken over")
+                    self.lost.set()
         except DB_ERRORS as exc:
             log.warning("db.leadership_lost", key=self._key, error=str(exc))
             self.lost.set()
