@@ -18,6 +18,7 @@ from soleflip.pricing.pollers import DAY_S, MarketPoller
 from soleflip.pricing.settings import PricingSettings
 from soleflip.stockx_sim import SimConfig
 from soleflip.stockx_sim import create_app as create_sim
+from soleflip.stockx_sim.clock import parse_iso
 from tests.integration.pricing.conftest import Service
 
 TICK_S = 60.0
@@ -113,3 +114,69 @@ async def test_market_refresh_fits_its_budget_share_by_tier(
     assert sum(by_tier["stocked"]) / 40 > sum(by_tier["tracked"]) / 120
     snapshots = await service.fetchval("SELECT count(DISTINCT variant_id) FROM market_latest")
     assert snapshots >= 1000  # polled data went through the same path as webhooks
+
+
+def max_window(times: list[float], window_s: float) -> int:
+    """The most entries of `times` (sorted) inside any `window_s`-long window."""
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window_s:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+async def _list(service: Service, product: dict[str, Any], listing_id: str) -> None:
+    variant = product["variants"][0]["variantId"]
+    await service.runtime.pool.execute(
+        "INSERT INTO listing (listing_id, status, variant_id, amount, currency)"
+        " VALUES ($1, 'ACTIVE', $2, 150, 'EUR')",
+        listing_id, variant,
+    )  # fmt: skip
+
+
+async def test_market_calls_stay_within_the_share_in_every_window_as_tiers_change(
+    service: Service, sim: Sim
+) -> None:
+    """Start-up with listings arriving after the first tick, then at 1 h listings expire and
+    others start: calls in any 10 sim minutes stay within 1.2 x the share's 10 minutes."""
+    products = (await sim.http.get("/_sim/state/products")).json()["products"]
+    async with service.runtime.pool.acquire() as conn:
+        for index, product in enumerate(products):
+            variants = [v["variantId"] for v in product["variants"]]
+            await conn.execute(
+                "INSERT INTO variant (variant_id, product_id) SELECT unnest($1::text[]), $2",
+                variants, product["productId"],
+            )  # fmt: skip
+            if index < 80:
+                await conn.execute(
+                    "INSERT INTO stock_item VALUES ($1, $2, NULL, 'IN_STOCK', 80, 'EUR')",
+                    index, variants[0],
+                )  # fmt: skip
+    await sim.http.post("/_sim/requests/clear")
+    settings = PricingSettings()
+    poller = MarketPoller(service.runtime, settings, clock=service.clock, stockx=lambda: sim.client)
+    for minute in range(120):
+        if minute == 2:  # orders' first listing sync reaches pricing
+            for index in range(60):
+                await _list(service, products[index], f"L{index}")
+        if minute == 60:  # half of them expire, listings for tracked products start
+            await service.runtime.pool.execute(
+                "UPDATE listing SET status = 'EXPIRED' WHERE listing_id = ANY($1)",
+                [f"L{index}" for index in range(30)],
+            )
+            for index in range(120, 180):
+                await _list(service, products[index], f"L{index}")
+        await poller.tick()
+        service.clock.advance(TICK_S)
+        await sim.http.post("/_sim/advance", json={"seconds": TICK_S})
+    log = (await sim.http.get("/_sim/requests")).json()["requests"]
+    times = sorted(parse_iso(r["time"]) for r in log if r["path"].endswith("/market-data"))
+    share_per_window = (
+        service.runtime.settings.stockx_daily_budget * settings.market_budget_share * 600 / DAY_S
+    )
+    peak = max_window(times, 600.0)
+    print(f"{len(times)} calls in 2 h, peak {peak} per 10 min, share {share_per_window:.1f}")
+    assert peak <= 1.2 * share_per_window, (peak, share_per_window)
+    # The share is used, not starved: at least 80 % of it over the two hours.
+    assert len(times) >= 0.8 * share_per_window * 12, len(times)

@@ -9,6 +9,12 @@ of any UTC day stay within the share (one poll of headroom per product for the d
 product first seen gets a stable phase within its interval, so polls spread over the day instead
 of bursting at start-up; a late tick does not shift the cadence. Results go through the same
 handler as webhooks (`record_market`).
+
+The plan holds per day; the share also holds at the rate level. A token bucket at the share's
+rate (one minute of it as burst) gates every call, so a backlog (a tier change, listings
+arriving right after start-up) drains at the share's pace instead of at the key's 1 request/s.
+When a product's interval shrinks and it is already overdue, its next poll is spread over the
+new interval by its phase rather than made due at once with every other such product.
 """
 
 from __future__ import annotations
@@ -59,6 +65,34 @@ def phase(product_id: str) -> float:
     return int.from_bytes(digest[:4], "big") / 2**32
 
 
+#: The bucket: one minute of the share as burst, refilled at 5 % above the share (the plan is
+#: below it, and the margin lets a queue drain). Any 10 minutes then hold at most
+#: 60 s + 600 s x 1.05 = 1.15 x the share's 10 minutes.
+SHARE_BURST_S = 60.0
+SHARE_RATE_HEADROOM = 1.05
+
+
+class ShareBucket:
+    """A token bucket at `rate_per_s` on the poller's clock; a call may borrow the tokens of the
+    other currencies of its product (the debt is paid back before the next call)."""
+
+    def __init__(self, rate_per_s: float, burst_s: float = SHARE_BURST_S) -> None:
+        self.rate = rate_per_s
+        self.capacity = max(1.0, rate_per_s * burst_s)
+        self.tokens = self.capacity
+        self._at: float | None = None
+
+    def take(self, calls: int, now: float) -> bool:
+        """Spend `calls` tokens if at least one is there; False (nothing spent) otherwise."""
+        if self._at is not None:
+            self.tokens = min(self.capacity, self.tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= calls
+        return True
+
+
 @dataclass
 class TickReport:
     """What one tick did (for tests and logs)."""
@@ -85,8 +119,10 @@ class MarketPoller:
         weights = settings.tier_weights
         self.weights = dict(zip(TIERS, weights, strict=True))
         self.calls_per_day = runtime.settings.stockx_daily_budget * settings.market_budget_share
+        self.bucket = ShareBucket(self.calls_per_day / DAY_S * SHARE_RATE_HEADROOM)
         self.last_polled: dict[str, float] = {}
         self.intervals: dict[str, float] = {}
+        self._interval_of: dict[str, float] = {}  # the interval each product was last due by
 
     async def run(self) -> None:
         while True:
@@ -116,10 +152,21 @@ class MarketPoller:
         due = []
         for product_id, tier in products:
             interval = self.intervals[tier]
-            last = self.last_polled.setdefault(product_id, now - interval * phase(product_id))
+            last = self._last(product_id, interval, now)
             if now - last >= interval:
                 due.append((last + interval, product_id))
         return sorted(due)
+
+    def _last(self, product_id: str, interval: float, now: float) -> float:
+        """When the product counts as last polled: a first-seen product, or an overdue one whose
+        interval just shrank (tier change), gets a phase within the interval, not "due now"."""
+        spread = now - interval * phase(product_id)
+        last = self.last_polled.setdefault(product_id, spread)
+        before = self._interval_of.get(product_id, interval)
+        self._interval_of[product_id] = interval
+        if interval < 0.9 * before and now - last >= interval:
+            last = self.last_polled[product_id] = max(last, spread)
+        return last
 
     async def tick(self) -> TickReport:
         products, currencies = await self.plan()
@@ -128,6 +175,8 @@ class MarketPoller:
         report = TickReport(due=len(due))
         tiers = dict(products)
         for due_at, product_id in due:
+            if not self.bucket.take(len(currencies), self.clock().timestamp()):
+                break  # the rest stays due; the share refills at its own pace
             for currency in currencies:
                 report.calls += 1
                 ok = await self._poll(product_id, currency, tiers[product_id])
