@@ -12,9 +12,9 @@ from litestar.testing import AsyncTestClient
 
 from soleflip.catalog.app import SERVICE, create_app
 from soleflip.catalog.settings import CatalogSettings
-from soleflip.catalog.testing import READ_TOKEN, WRITE_TOKEN, Sim, settings_for, simulator_process
 from soleflip.common.bus import Names
 from soleflip.common.db import migrate
+from tests.support.sim import READ_TOKEN, WRITE_TOKEN, Sim, settings_for, simulator_process
 
 READ = {"Authorization": f"Bearer {READ_TOKEN}"}
 WRITE = {"Authorization": f"Bearer {WRITE_TOKEN}"}

@@ -22,7 +22,6 @@ from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
 from tests.integration.orders.conftest import orders_dsn, orders_settings  # noqa: F401 - fixtures
 from tests.integration.orders.support import (
-    eventually,
     mismatches,
     run_service,
     running_sim,
@@ -33,6 +32,7 @@ from tests.integration.orders.support import (
     wait_for_poll,
     with_sim,
 )
+from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -62,7 +62,7 @@ async def _live_days(sim_url: str, days: int) -> None:
         await sim_post(sim_url, "/_sim/advance", {"seconds": 6 * 3600})
         for _ in range(5):
             await sim_post(sim_url, "/_sim/orders", {})
-        await eventually(lambda: _relay_idle(sim_url), timeout=60)
+        await until(lambda: _relay_idle(sim_url), 60)
 
 
 async def test_orders_converge_with_stockx_despite_a_lossy_relay(
@@ -80,7 +80,7 @@ async def test_orders_converge_with_stockx_despite_a_lossy_relay(
             assert stats["dropped"] > 0
             assert stats["duplicated"] > 0
             assert stats["reordered"] > 0
-            await eventually(lambda: _drained(service, names), timeout=60)
+            await until(lambda: _drained(service, names), 60)
             lost = await mismatches(service, sim_url)
             assert lost, "with 30 % loss some rows must lag until the poll"
             await wait_for_poll(service, timeout=120)
@@ -99,8 +99,8 @@ async def test_orders_webhooks_alone_keep_rows_equal_without_loss(
             relay = {"url": f"{ingest_url}/webhooks/stockx", "secret": SECRET, "duplicate": 0.2}
             await sim_post(sim_url, "/_sim/relay", relay, method="PUT")
             await _live_days(sim_url, days=2)
-            await eventually(lambda: _drained(service, names), timeout=60)
-            await eventually(lambda: _no_mismatch(service, sim_url), timeout=20)
+            await until(lambda: _drained(service, names), 60)
+            await until(lambda: _no_mismatch(service, sim_url), 20)
             async with service.pool.acquire() as conn:
                 by_poll = await conn.fetchval(
                     "SELECT count(*) FROM order_status_history WHERE source = 'webhook'"

@@ -14,8 +14,7 @@ import itertools
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,9 +23,11 @@ import asyncpg
 import httpx
 import psutil  # type: ignore[import-untyped]
 
-from soleflip.catalog.testing import Sim, env_for, free_port, settings_for
 from soleflip.common.bus import Names
 from soleflip.common.db import migrate
+from soleflip.common.localinfra import free_port
+from tests.support.sim import Sim, env_for, settings_for
+from tests.support.wait import until
 
 SOLEFLIP = Path(sys.executable).with_name("soleflip")
 STARTUP_TIMEOUT_S = 45.0
@@ -74,20 +75,6 @@ def leader_key(names: Names, service: str, task: str) -> LeaderKey:
     return LeaderKey(service, f"{names.durable(service)}:{task}")
 
 
-async def wait_until(
-    check: Callable[[], Awaitable[bool]],
-    what: str,
-    timeout: float = 30.0,  # noqa: ASYNC109 - a deadline for the polling loop
-    interval: float = 0.1,
-) -> None:
-    """Poll `check()` until true; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g} s")
-        await asyncio.sleep(interval)
-
-
 class ServiceProcess:
     """One `soleflip serve <service>` replica that a test can SIGKILL, SIGTERM and restart."""
 
@@ -124,7 +111,7 @@ class ServiceProcess:
                     return (await client.get(f"{self.url}/health/ready")).status_code == 200
                 return False
 
-            await wait_until(ready, f"{self.service} ready", STARTUP_TIMEOUT_S, 0.2)
+            await until(ready, STARTUP_TIMEOUT_S, what=f"{self.service} ready", interval=0.2)
 
     def kill(self) -> None:
         """A crash: SIGKILL, no shutdown code runs."""
@@ -210,7 +197,7 @@ async def wait_for_leader(
         found[:] = [holder] if holder else []
         return bool(found)
 
-    await wait_until(elected, f"a leader for {key}", timeout, 0.2)
+    await until(elected, timeout, what=f"a leader for {key}", interval=0.2)
     return found[0]
 
 

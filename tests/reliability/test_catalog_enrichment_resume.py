@@ -17,9 +17,9 @@ import asyncpg
 import pytest
 
 from soleflip.catalog.app import SERVICE
-from soleflip.catalog.testing import Sim, env_for, settings_for, simulator_process
 from soleflip.common.bus import Names
 from soleflip.common.db import create_pool, migrate
+from tests.support.sim import Sim, env_for, settings_for, simulator_process
 
 SKUS = 200
 CONCURRENCY = 4

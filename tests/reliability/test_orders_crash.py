@@ -26,11 +26,11 @@ from soleflip.common.settings import Settings
 from tests.integration.orders.conftest import orders_dsn, orders_settings  # noqa: F401 - fixtures
 from tests.integration.orders.support import (
     event,
-    eventually,
     free_port,
     order_resource,
     publish_events,
 )
+from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
 SOLEFLIP = Path(sys.executable).parent / "soleflip"
@@ -72,7 +72,7 @@ class OrdersProcess:
                 except httpx.HTTPError:
                     return False
 
-            await eventually(ready, timeout=30, interval=0.1)
+            await until(ready, 30, interval=0.1)
 
     async def kill(self) -> None:
         assert self.proc is not None
@@ -125,7 +125,7 @@ async def test_kill_9_mid_burst_applies_every_event_exactly_once(
         for start in range(0, len(burst), 500):
             await publish_events(publisher, burst[start : start + 500])
             if start == 2000:
-                await eventually(lambda: _some(orders_dsn, claims), timeout=30, interval=0.01)
+                await until(lambda: _some(orders_dsn, claims), 30, interval=0.01)
                 await orders_process.kill()
         killed_at = await _count(orders_dsn, claims)
         assert 0 < killed_at < len(burst), "the kill must land mid-burst"
@@ -134,7 +134,7 @@ async def test_kill_9_mid_burst_applies_every_event_exactly_once(
         async def all_claimed() -> bool:
             return await _count(orders_dsn, claims) == len(burst)
 
-        await eventually(all_claimed, timeout=120, interval=0.2)
+        await until(all_claimed, 120, interval=0.2)
     finally:
         await nc.close()
     assert await _count(orders_dsn, "SELECT count(*) FROM order_status_history") == len(burst)

@@ -22,7 +22,6 @@ import asyncpg
 import msgspec
 import pytest
 
-from soleflip.catalog.testing import Sim, simulator_process
 from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
 from soleflip.common.contracts import uuid7
 from tests.reliability._procs import (
@@ -33,8 +32,9 @@ from tests.reliability._procs import (
     service_env,
     start_all,
     wait_for_leader,
-    wait_until,
 )
+from tests.support.sim import Sim, simulator_process
+from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +133,7 @@ async def kill_while_consuming(db: asyncpg.Connection, victim: ServiceProcess) -
     async def consuming() -> bool:
         return int(await db.fetchval(INBOX_SQL)) > consumed
 
-    await wait_until(consuming, "the replicas consume", 30, 0.01)
+    await until(consuming, 30, what="the replicas consume", interval=0.01)
     victim.kill()
 
 
@@ -168,7 +168,7 @@ async def test_replicas_take_over_a_killed_one_and_refresh_each_product_once(
         async def known() -> bool:
             return int(await db.fetchval(INBOX_SQL)) == STALE
 
-        await wait_until(known, "the products to refresh are known", 30, 0.1)
+        await until(known, 30, what="the products to refresh are known", interval=0.1)
         sim.clear_requests()
         await db.execute(AGE_SQL, stale_ids)  # now due: 20 per round, oldest first
         leader = await wait_for_leader(dsn, leader_key(names, "catalog", "refresh"), catalog)
@@ -176,7 +176,7 @@ async def test_replicas_take_over_a_killed_one_and_refresh_each_product_once(
         async def refreshing() -> bool:
             return int(await db.fetchval(FRESH_SQL, stale_ids)) > 0
 
-        await wait_until(refreshing, "the refresh poller starts", 15, 0.05)
+        await until(refreshing, 15, what="the refresh poller starts", interval=0.05)
         await publish_with_kill(publisher, db, burst(versioned, enriched), leader)
         killed_at = time.monotonic()
     finally:
@@ -190,7 +190,9 @@ async def test_replicas_take_over_a_killed_one_and_refresh_each_product_once(
         jobs = "SELECT count(*) FROM enrichment_item WHERE status = 'pending'"
         return applied and refreshed and await db.fetchval(jobs) == 0
 
-    await wait_until(settled, "everything applied, refreshed and enriched", APPLY_TIMEOUT_S, 0.2)
+    await until(
+        settled, APPLY_TIMEOUT_S, what="everything applied, refreshed and enriched", interval=0.2
+    )
     assert time.monotonic() - killed_at < APPLY_TIMEOUT_S
     await wait_for_leader(dsn, leader_key(names, "catalog", "refresh"), survivors)
 

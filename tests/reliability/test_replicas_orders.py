@@ -17,7 +17,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from soleflip.catalog.testing import Sim, simulator_process
 from soleflip.common.bus import Names, Publisher, connect, ensure_streams, stream_spec
 from tests.integration.orders.support import event, listing_resource, order_resource, publish_events
 from tests.reliability._procs import (
@@ -30,8 +29,9 @@ from tests.reliability._procs import (
     service_env,
     start_all,
     wait_for_leader,
-    wait_until,
 )
+from tests.support.sim import Sim, simulator_process
+from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +119,7 @@ async def publish_with_kill(
             async def consuming() -> bool:
                 return int(await db.fetchval(INBOX_SQL)) > 0
 
-            await wait_until(consuming, "the replicas consume", 30, 0.01)
+            await until(consuming, 30, what="the replicas consume", interval=0.01)
             leader.kill()
             killed_at = time.time()
     return killed_at
@@ -162,7 +162,7 @@ async def test_replicas_take_over_a_killed_one_and_apply_every_event_exactly_onc
         async def polled_twice() -> bool:
             return len(call_times(sim, ORDER_POLL_PATHS[0])) >= 2
 
-        await wait_until(polled_twice, "two polls before the burst", 15, 0.2)
+        await until(polled_twice, 15, what="two polls before the burst", interval=0.2)
         killed_at = await publish_with_kill(Publisher(nc.jetstream(), names), db, leader)
     finally:
         await nc.close()
@@ -172,10 +172,13 @@ async def test_replicas_take_over_a_killed_one_and_apply_every_event_exactly_onc
         assert all(p.running for p in survivors), "\n".join(p.tail() for p in survivors)
         return int(await db.fetchval(INBOX_SQL)) >= EVENTS
 
-    await wait_until(all_applied, "every event applied", APPLY_TIMEOUT_S, 0.2)
+    await until(all_applied, APPLY_TIMEOUT_S, what="every event applied", interval=0.2)
     # Polls after the takeover show the new leader's cadence.
-    await wait_until(
-        lambda: _after(sim, killed_at, 3), "three polls after the kill", TAKEOVER_S + 6, 0.2
+    await until(
+        lambda: _after(sim, killed_at, 3),
+        TAKEOVER_S + 6,
+        what="three polls after the kill",
+        interval=0.2,
     )
     # The lock itself moved to a survivor (not merely someone polling without it).
     await wait_for_leader(dsn, leader_key(names, "orders", "pollers"), survivors)
@@ -197,7 +200,7 @@ async def test_replicas_take_over_a_killed_one_and_apply_every_event_exactly_onc
         unpublished = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
         return int(await db.fetchval(unpublished)) == 0
 
-    await wait_until(outbox_published, "the outbox published", 15, 0.2)
+    await until(outbox_published, 15, what="the outbox published", interval=0.2)
     outbox = int(await db.fetchval("SELECT count(*) FROM outbox"))
     assert outbox > 0
     assert await stream_messages(nats_url, names, "ORDERS") == outbox, "an outbox row twice"

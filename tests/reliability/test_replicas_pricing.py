@@ -20,7 +20,6 @@ import asyncpg
 import msgspec
 import pytest
 
-from soleflip.catalog.testing import Sim, simulator_process
 from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
 from soleflip.common.contracts import uuid7
 from tests.reliability._procs import (
@@ -33,8 +32,9 @@ from tests.reliability._procs import (
     service_env,
     start_all,
     wait_for_leader,
-    wait_until,
 )
+from tests.support.sim import Sim, simulator_process
+from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
 
@@ -127,7 +127,7 @@ async def publish_with_kill(
             async def consuming() -> bool:
                 return int(await db.fetchval(INBOX_SQL)) > LISTED
 
-            await wait_until(consuming, "the replicas consume", 30, 0.01)
+            await until(consuming, 30, what="the replicas consume", interval=0.01)
             victim.kill()
             killed_at = time.time()
     return killed_at
@@ -172,7 +172,7 @@ async def test_replicas_take_over_a_killed_one_and_poll_each_product_once_per_in
         async def polled_twice() -> bool:
             return all(len(call_times(sim, path)) >= 2 for path in paths)
 
-        await wait_until(polled_twice, "two polls of each listed product", 20, 0.2)
+        await until(polled_twice, 20, what="two polls of each listed product", interval=0.2)
         killed_at = await publish_with_kill(publisher, db, leader)
     finally:
         await nc.close()
@@ -182,12 +182,12 @@ async def test_replicas_take_over_a_killed_one_and_poll_each_product_once_per_in
         assert all(p.running for p in survivors), "\n".join(p.tail() for p in survivors)
         return int(await db.fetchval(INBOX_SQL)) >= EVENTS + LISTED
 
-    await wait_until(all_applied, "every event applied", APPLY_TIMEOUT_S, 0.2)
+    await until(all_applied, APPLY_TIMEOUT_S, what="every event applied", interval=0.2)
 
     async def polled_after() -> bool:
         return all(len([t for t in call_times(sim, p) if t > killed_at]) >= 3 for p in paths)
 
-    await wait_until(polled_after, "three polls of each product after the kill", TAKEOVER_S + 8)
+    await until(polled_after, TAKEOVER_S + 8, what="three polls of each product after the kill")
     await wait_for_leader(dsn, leader_key(names, "pricing", "market-poller"), survivors)
 
     assert int(await db.fetchval(INBOX_SQL)) == EVENTS + LISTED
@@ -199,7 +199,7 @@ async def test_replicas_take_over_a_killed_one_and_poll_each_product_once_per_in
         unpublished = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
         return int(await db.fetchval(unpublished)) == 0
 
-    await wait_until(outbox_published, "the outbox published", 15, 0.2)
+    await until(outbox_published, 15, what="the outbox published", interval=0.2)
     outbox = int(await db.fetchval("SELECT count(*) FROM outbox"))
     assert outbox >= EVENTS
     assert await stream_messages(nats_url, names, "PRICING") == outbox, "an outbox row twice"

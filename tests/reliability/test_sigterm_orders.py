@@ -28,8 +28,8 @@ from tests.reliability._procs import (
     migrate_service,
     replicas,
     service_env,
-    wait_until,
 )
+from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
 
@@ -127,7 +127,7 @@ async def test_sigterm_mid_burst_exits_0_answers_every_request_and_loses_no_even
                 async def consuming() -> bool:
                     return int(await db.fetchval(INBOX_SQL)) > 0
 
-                await wait_until(consuming, "orders consumes", 30, 0.01)
+                await until(consuming, 30, what="orders consumes", interval=0.01)
                 answered_before = requests.answered
                 orders.terminate()
                 sigterm_at = time.monotonic()
@@ -153,7 +153,9 @@ async def test_sigterm_mid_burst_exits_0_answers_every_request_and_loses_no_even
     async def all_applied() -> bool:
         return int(await db.fetchval(INBOX_SQL)) >= EVENTS
 
-    await wait_until(all_applied, "the rest applied after the restart", RESUME_TIMEOUT_S, 0.1)
+    await until(
+        all_applied, RESUME_TIMEOUT_S, what="the rest applied after the restart", interval=0.1
+    )
     assert int(await db.fetchval(INBOX_SQL)) == EVENTS
     history = "SELECT count(*), count(DISTINCT (order_number, status)) FROM order_status_history"
     assert tuple(await db.fetchrow(history) or ()) == (EVENTS, EVENTS)

@@ -11,11 +11,11 @@ import pytest
 
 from soleflip.catalog.app import SERVICE, Catalog
 from soleflip.catalog.settings import CatalogSettings
-from soleflip.catalog.testing import Sim, settings_for, simulator_process
 from soleflip.common.bus import Names, connect, disconnect
 from soleflip.common.db import create_pool, migrate
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
+from tests.support.sim import Sim, settings_for, simulator_process
 
 
 @pytest.fixture(scope="session")

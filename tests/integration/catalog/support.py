@@ -4,8 +4,6 @@ catalog's consumers."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import asyncpg
@@ -76,13 +74,6 @@ async def enriched(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> str:
     outcome = await enrich_sku(pool, stockx, sku, ttl_s=3600)
     assert outcome.product_id is not None
     return outcome.product_id
-
-
-async def until(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    """Wait for `check` to hold (polled: the database is the only witness of a commit)."""
-    async with asyncio.timeout(within):
-        while not await check():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 async def send(catalog: Catalog, subject: str, event: CloudEvent, copy: int = 0) -> None:

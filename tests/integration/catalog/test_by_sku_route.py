@@ -12,10 +12,10 @@ from litestar.testing import AsyncTestClient
 
 from soleflip.catalog.app import create_app
 from soleflip.catalog.settings import CatalogSettings
-from soleflip.catalog.testing import READ_TOKEN, Sim
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
 from tests.integration.catalog.support import enriched
+from tests.support.sim import READ_TOKEN, Sim
 
 READ = {"Authorization": f"Bearer {READ_TOKEN}"}
 COMBINED = "315122-111/CW2288-111"

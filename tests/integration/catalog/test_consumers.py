@@ -7,11 +7,12 @@ from typing import Any
 
 from soleflip.catalog.app import Catalog
 from soleflip.catalog.consumers import INGEST_DURABLE
-from soleflip.catalog.testing import Sim
 from soleflip.common.bus import list_dead_letters
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.catalog import UPSERTED
-from tests.integration.catalog.support import purchase, send, until
+from tests.integration.catalog.support import purchase, send
+from tests.support.sim import Sim
+from tests.support.wait import until
 
 PRODUCTS_SQL = "SELECT stockx_product_id FROM product ORDER BY 1"
 UPSERTS_SQL = "SELECT count(*) FROM outbox WHERE subject = $1"
@@ -30,7 +31,7 @@ async def test_a_redelivered_product_event_is_applied_once(catalog: Catalog, sim
     for copy in range(3):  # distinct message ids: only the inbox can tell they are one event
         await send(catalog, "ingest.stockx.product.updated", event, copy)
     pool = catalog.runtime.pool
-    await until(lambda: _count(pool, PRODUCTS_SQL, 1))
+    await until(lambda: _count(pool, PRODUCTS_SQL, 1), 15)
     await asyncio.sleep(0.5)  # give the two copies time to (not) act
     assert [r[0] for r in await pool.fetch(PRODUCTS_SQL)] == [product["productId"]]
     assert await pool.fetchval(UPSERTS_SQL, UPSERTED) == 1
@@ -46,7 +47,7 @@ async def test_poison_event_goes_to_the_dead_letter_queue(catalog: Catalog, sim:
     async def dead() -> bool:
         return bool(await list_dead_letters(js, names, INGEST_DURABLE))
 
-    await until(dead)
+    await until(dead, 15)
     assert await catalog.runtime.pool.fetchval("SELECT count(*) FROM product") == 0
 
 
@@ -60,7 +61,7 @@ async def test_enrichment_request_event_runs_a_job(catalog: Catalog, sim: Sim) -
     async def done() -> bool:
         return [r[0] for r in await pool.fetch(JOBS_SQL)] == ["done"]
 
-    await until(done)
+    await until(done, 15)
     assert await pool.fetchval("SELECT count(*) FROM product") == 2
 
 
@@ -75,7 +76,7 @@ async def test_a_purchase_of_an_unknown_sku_enriches_it_once(catalog: Catalog, s
     await send(catalog, "ingest.inventory.item.purchased", event)
     await send(catalog, "ingest.inventory.item.purchased", second)
     pool = catalog.runtime.pool
-    await until(lambda: _count(pool, PRODUCTS_SQL, 1))
+    await until(lambda: _count(pool, PRODUCTS_SQL, 1), 15)
     await asyncio.sleep(0.3)
     assert await pool.fetchval("SELECT style_id FROM product") == "B75806"
     assert [r["path"] for r in sim.requests()].count("/v2/catalog/search") == 1

@@ -6,8 +6,8 @@ import asyncpg
 
 from soleflip.catalog import queries
 from soleflip.catalog.handlers import enrich_sku
-from soleflip.catalog.testing import Sim
 from soleflip.common.stockx import StockXClient
+from tests.support.sim import Sim
 
 TTL = 3600.0
 

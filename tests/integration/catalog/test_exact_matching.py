@@ -12,8 +12,8 @@ import pytest
 from soleflip.catalog import queries
 from soleflip.catalog.domain import AmbiguousSize, pick_variant
 from soleflip.catalog.handlers import enrich_sku
-from soleflip.catalog.testing import Sim
 from soleflip.common.stockx import StockXClient
+from tests.support.sim import Sim
 
 TTL = 3600.0
 # (asked SKU, style id of the one right product, or None: must stay unresolved)

@@ -11,7 +11,6 @@ import msgspec
 
 from soleflip.catalog.app import Catalog
 from soleflip.catalog.consumers import ORDERS_DURABLE
-from soleflip.catalog.testing import Sim
 from soleflip.common.bus import list_dead_letters
 from soleflip.common.contracts import CloudEvent, encode_event, new_event
 from soleflip.common.contracts.ingest import Money
@@ -24,7 +23,9 @@ from soleflip.common.contracts.orders import (
     OrderSnapshot,
     StockSnapshot,
 )
-from tests.integration.catalog.support import send, until
+from tests.integration.catalog.support import send
+from tests.support.sim import Sim
+from tests.support.wait import until
 
 PRODUCTS_SQL = "SELECT stockx_product_id FROM product ORDER BY 1"
 INBOX_SQL = "SELECT count(*) FROM inbox WHERE consumer = $1"
@@ -48,7 +49,7 @@ async def _products(catalog: Catalog, count: int) -> list[str]:
     async def stored() -> bool:
         return len(await pool.fetch(PRODUCTS_SQL)) >= count
 
-    await until(stored)
+    await until(stored, 15)
     return [r[0] for r in await pool.fetch(PRODUCTS_SQL)]
 
 
@@ -56,7 +57,7 @@ async def _handled(catalog: Catalog, count: int) -> None:
     async def claimed() -> bool:
         return int(await catalog.runtime.pool.fetchval(INBOX_SQL, ORDERS_DURABLE)) >= count
 
-    await until(claimed)
+    await until(claimed, 15)
 
 
 def _calls(sim: Sim, path: str) -> int:
@@ -115,7 +116,7 @@ async def test_a_poison_orders_event_goes_to_the_dead_letter_queue(
     async def dead() -> bool:
         return bool(await list_dead_letters(js, names, ORDERS_DURABLE))
 
-    await until(dead)
+    await until(dead, 15)
     letters = await list_dead_letters(js, names, ORDERS_DURABLE)
     assert [msgspec.json.decode(d.data)["id"] for d in letters] == [schema_breaking.id]
     assert sim.requests() == []

@@ -12,11 +12,11 @@ import pytest
 from prometheus_client import REGISTRY
 
 from soleflip.catalog.consumers import INGEST_DURABLE, CatalogConsumers
-from soleflip.catalog.testing import Sim
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.catalog import UPSERTED
 from soleflip.common.stockx import StockXClient
 from tests.integration.catalog.support import message
+from tests.support.sim import Sim
 
 SUBJECT = "ingest.stockx.product.updated"
 PRODUCTS_SQL = "SELECT stockx_product_id, style_id FROM product"

@@ -12,11 +12,11 @@ from soleflip.catalog import queries
 from soleflip.catalog.consumers import CatalogConsumers
 from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.pollers import refresh_round
-from soleflip.catalog.testing import Sim
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.catalog import REMAPPED, UPSERTED, RemapData
 from soleflip.common.stockx import StockXClient
 from tests.integration.catalog.support import enriched, message
+from tests.support.sim import Sim
 
 OUTBOX_SQL = "SELECT subject, payload FROM outbox ORDER BY id"
 PRODUCT_SUBJECT = "ingest.stockx.product.updated"

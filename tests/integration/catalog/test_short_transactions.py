@@ -12,11 +12,11 @@ from soleflip.catalog import jobs
 from soleflip.catalog.consumers import CatalogConsumers
 from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.pollers import refresh_round
-from soleflip.catalog.testing import Sim
 from soleflip.common.contracts import new_event
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
 from tests.integration.catalog.support import WatchedSource, message, purchase
+from tests.support.sim import Sim
 
 ITEMS_SQL = "SELECT position, status FROM enrichment_item ORDER BY position"
 CLAIM_SQL = "UPDATE enrichment_item SET claimed_by = $2 WHERE position = $1"

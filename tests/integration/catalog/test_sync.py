@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import asyncpg
 
 from soleflip.catalog.sync import _parser, run
-from soleflip.catalog.testing import Sim
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
 from tests.integration.catalog.support import enriched
+from tests.support.sim import Sim
 
 AGE_SQL = "UPDATE product SET last_enriched_at = $2 WHERE id = $1"
 PRODUCT_SQL = "SELECT stockx_product_id, last_enriched_at FROM product WHERE id = $1"

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
-
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from soleflip.common.bus import ConsumerRunner, Message, Names, list_dead_letters
 from soleflip.common.errors import InvalidInput
-
-
-async def until(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait until `predicate()` holds; fail the test after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
+from tests.support.wait import until
 
 
 async def until_dead(js: JetStreamContext, names: Names, count: int) -> None:
     """Wait until the test's DLQ stream holds `count` dead letters."""
-    deadline = time.monotonic() + 10
-    while len(await list_dead_letters(js, names)) < count:
-        assert time.monotonic() < deadline, "no dead letter in time"
-        await asyncio.sleep(0.05)
+
+    async def dead() -> bool:
+        return len(await list_dead_letters(js, names)) >= count
+
+    await until(dead, what="the dead letters")
 
 
 class HealingConsumer:

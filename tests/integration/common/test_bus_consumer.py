@@ -25,6 +25,7 @@ from soleflip.common.bus import (
 )
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.errors import InvalidInput, Unavailable
+from tests.support.wait import until
 
 Handler = Callable[[Message], Awaitable[None]]
 
@@ -54,12 +55,8 @@ async def _publish(js: JetStreamContext, names: Names, *ids: str) -> None:
         await publisher.publish("ingest.test.thing", event_id.encode(), msg_id=event_id)
 
 
-async def _until(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
+async def _is(value: Awaitable[int], want: int) -> bool:
+    return await value == want
 
 
 async def _pending(js: JetStreamContext, names: Names, durable: str = "test-worker") -> int:
@@ -77,23 +74,13 @@ async def test_handled_messages_are_acked_with_contract_subject_and_id(
 
     await runners(handle).start()
     await _publish(bus_js, names, "e1", "e2")
-    await _until(lambda: len(seen) == 2)
+    await until(lambda: len(seen) == 2)
 
     assert [(m.subject, m.event_id, m.data) for m in seen] == [
         ("ingest.test.thing", "e1", b"e1"),
         ("ingest.test.thing", "e2", b"e2"),
     ]
-    await _until_async(lambda: _pending(bus_js, names), 0)
-
-
-async def _until_async(
-    probe: Callable[[], Awaitable[int]], want: int, within: float = 10.0
-) -> None:
-    deadline = time.monotonic() + within
-    while (value := await probe()) != want:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still {value}, want {want}")
-        await asyncio.sleep(0.05)
+    await until(lambda: _is(_pending(bus_js, names), 0))
 
 
 async def test_message_is_redelivered_after_an_unexpected_exception(
@@ -108,10 +95,10 @@ async def test_message_is_redelivered_after_an_unexpected_exception(
 
     await runners(flaky).start()
     await _publish(bus_js, names, "e1")
-    await _until(lambda: len(deliveries) == 3)
+    await until(lambda: len(deliveries) == 3)
 
     assert deliveries == [1, 2, 3]
-    await _until_async(lambda: _pending(bus_js, names), 0)
+    await until(lambda: _is(_pending(bus_js, names), 0))
 
 
 async def test_nak_delay_is_honoured(
@@ -126,7 +113,7 @@ async def test_nak_delay_is_honoured(
 
     await runners(transient, nak_delays=(1.5,)).start()
     await _publish(bus_js, names, "e1")
-    await _until(lambda: len(times) == 2)
+    await until(lambda: len(times) == 2)
 
     assert times[1] - times[0] >= 1.5
 
@@ -142,8 +129,8 @@ async def test_poison_is_terminated_and_copied_to_the_dead_letter_subject(
 
     await runners(strict).start()
     await _publish(bus_js, names, "e1")
-    await _until(lambda: len(deliveries) == 1)
-    await _until_async(lambda: _dead_count(bus_js, names), 1)
+    await until(lambda: len(deliveries) == 1)
+    await until(lambda: _is(_dead_count(bus_js, names), 1))
 
     [letter] = await list_dead_letters(bus_js, names, "test-worker")
     assert letter.subject == "ingest.test.thing"
@@ -170,7 +157,7 @@ async def test_expected_non_transient_error_goes_to_the_dead_letters(
 
     await runners(reject).start()
     await _publish(bus_js, names, "e1")
-    await _until_async(lambda: _dead_count(bus_js, names), 1)
+    await until(lambda: _is(_dead_count(bus_js, names), 1))
 
     [letter] = await list_dead_letters(bus_js, names)
     assert letter.error == "InvalidInput: size 99 does not exist"
@@ -187,7 +174,7 @@ async def test_after_max_deliver_the_message_goes_to_the_dead_letters_with_its_c
 
     await runners(broken, max_deliver=3).start()
     await _publish(bus_js, names, "e1")
-    await _until_async(lambda: _dead_count(bus_js, names), 1)
+    await until(lambda: _is(_dead_count(bus_js, names), 1))
 
     [letter] = await list_dead_letters(bus_js, names)
     assert letter.deliveries == 3
@@ -214,8 +201,8 @@ async def test_long_handler_is_kept_alive_by_in_progress_acks(
 
     await runners(slow, ack_wait=1.0).start()
     await _publish(bus_js, names, "e1")
-    await _until(lambda: len(deliveries) == 1)
-    await _until_async(lambda: _pending(bus_js, names), 0)
+    await until(lambda: len(deliveries) == 1)
+    await until(lambda: _is(_pending(bus_js, names), 0))
 
     assert deliveries == [1]
 
@@ -247,7 +234,7 @@ async def test_stop_finishes_the_message_in_hand_and_hands_back_the_rest(
         rest.append(message.data.decode())
 
     await runners(collect).start()
-    await _until(lambda: len(rest) == 2, within=3)
+    await until(lambda: len(rest) == 2, 3)
     assert rest == ["e2", "e3"]
 
 
@@ -285,7 +272,7 @@ async def test_batch_handler_outcomes_apply_per_message(
     )
     await runner.start()
     try:
-        await _until_async(lambda: _pending(bus_js, names, "test-batch"), 0)
+        await until(lambda: _is(_pending(bus_js, names, "test-batch"), 0))
     finally:
         await runner.stop()
 
@@ -305,7 +292,7 @@ async def test_a_deleted_consumer_is_recreated(
 
     await runners(handle, fetch_timeout=0.5).start()
     await _publish(bus_js, names, "e1")
-    await _until(lambda: seen == [b"e1"])
+    await until(lambda: seen == [b"e1"])
 
     await bus_js.delete_consumer(names.stream("INGEST"), names.durable("test-worker"))
     await asyncio.sleep(0.2)
@@ -313,7 +300,7 @@ async def test_a_deleted_consumer_is_recreated(
 
     # The recreated consumer starts from the stream's beginning (deliver all): e1 comes again,
     # which the inbox of a real handler would skip.
-    await _until(lambda: b"e2" in seen, within=15)
+    await until(lambda: b"e2" in seen, 15)
 
 
 async def test_handler_sees_the_event_and_the_publishers_trace_context(
@@ -331,6 +318,6 @@ async def test_handler_sees_the_event_and_the_publishers_trace_context(
     with provider.get_tracer("test").start_as_current_span("webhook") as span:
         await Publisher(bus_js, names).publish_event("ingest.stockx.order.updated", event)
     provider.shutdown()
-    await _until(lambda: len(seen) == 1)
+    await until(lambda: len(seen) == 1)
 
     assert seen == [(event, span.get_span_context().trace_id)]

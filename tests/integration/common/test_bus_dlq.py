@@ -15,7 +15,8 @@ from soleflip.common.bus import (
     replay,
 )
 from soleflip.common.errors import InvalidInput
-from tests.integration.common.support import HealingConsumer, until, until_dead
+from tests.integration.common.support import HealingConsumer, until_dead
+from tests.support.wait import until
 
 
 async def _dead_letter(js: JetStreamContext, names: Names, consumer: str, seq: int) -> None:

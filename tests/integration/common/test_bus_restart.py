@@ -20,6 +20,7 @@ from soleflip.common.bus import (
     ensure_streams,
 )
 from soleflip.common.errors import Unavailable
+from tests.support.wait import until
 
 
 async def test_connect_waits_for_a_server_that_starts_late(restartable_nats: Any) -> None:
@@ -64,26 +65,18 @@ async def test_consumer_survives_a_server_restart_without_losing_messages(
         before = [f"before-{i}" for i in range(20)]
         for body in before:
             await publisher.publish("ingest.test.thing", body.encode(), msg_id=body)
-        await _until(lambda: seen >= set(before))
+        await until(lambda: seen >= set(before))
 
         await asyncio.to_thread(restartable_nats.restart)
-        await _until(lambda: nc.is_connected)
+        await until(lambda: nc.is_connected)
         after = [f"after-{i}" for i in range(20)]
         for body in after:
             await publisher.publish("ingest.test.thing", body.encode(), msg_id=body)
-        await _until(lambda: seen >= set(after), within=20)
+        await until(lambda: seen >= set(after), 20)
     finally:
         await runner.stop(grace=5)
         await disconnect(nc)
     assert seen == set(before) | set(after)
-
-
-async def _until(predicate: Any, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def test_readiness_check_answers_at_once_while_nats_is_down(
@@ -97,7 +90,7 @@ async def test_readiness_check_answers_at_once_while_nats_is_down(
         started = time.monotonic()
         # Until the client notices, the check is bounded by its deadline; afterwards, immediate.
         first = await check_streams(nc.jetstream(), names, within=1.0)
-        await _until(lambda: not nc.is_connected)
+        await until(lambda: not nc.is_connected)
         problems = await check_streams(nc.jetstream(), names)
 
         assert first

@@ -11,7 +11,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from soleflip.common.bus import Names, Publisher, list_dead_letters
-from tests.integration.common.support import HealingConsumer, until, until_dead
+from tests.integration.common.support import HealingConsumer, until_dead
+from tests.support.wait import until
 
 
 async def _cli(nats_url: str, names: Names, *args: str) -> tuple[int, str, str]:

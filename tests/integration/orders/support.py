@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +24,7 @@ from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
 from soleflip.stockx_sim import SimConfig
 from soleflip.stockx_sim import create_app as create_sim_app
+from tests.support.wait import until
 
 
 async def migrate_orders(dsn: str) -> None:
@@ -108,19 +108,6 @@ async def publish_events(publisher: Publisher, events: list[dict[str, Any]]) -> 
     ]
     for start in range(0, len(messages), 1000):
         await publisher.publish_many(messages[start : start + 1000])
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]],
-    timeout: float = 15.0,  # noqa: ASYNC109 - a deadline for the polling loop
-    interval: float = 0.05,
-) -> None:
-    """Wait until `check()` is true; fail with a clear message after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(interval)
 
 
 def sim_config(**overrides: Any) -> SimConfig:
@@ -244,4 +231,4 @@ async def wait_for_poll(service: OrdersService, timeout: float = 60.0) -> None: 
     async def polled() -> bool:
         return service.polls_done > before
 
-    await eventually(polled, timeout=timeout)
+    await until(polled, timeout)

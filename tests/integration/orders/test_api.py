@@ -20,7 +20,6 @@ from soleflip.common.settings import ApiToken, Settings
 from soleflip.orders.app import create_app
 from soleflip.orders.settings import OrdersSettings
 from tests.integration.orders.support import (
-    eventually,
     running_sim,
     serving,
     sim_config,
@@ -29,6 +28,7 @@ from tests.integration.orders.support import (
     wait_for_poll,
     with_sim,
 )
+from tests.support.wait import until
 
 WRITER, READER = "sf_writer_token_for_tests", "sf_reader_token_for_tests"
 
@@ -139,7 +139,7 @@ async def _settled(api: Api, operation_id: str) -> None:
                 )
             )
 
-    await eventually(done, timeout=20)
+    await until(done, 20)
 
 
 async def _stock_unit(api: Api) -> dict[str, Any]:
@@ -237,7 +237,7 @@ async def test_many_reprice_commands_use_a_batch_update(api: Api) -> None:
             )
         return bool(pending == len(listings))
 
-    await eventually(repriced, timeout=30)
+    await until(repriced, 30)
     requests = (await sim_get(api.sim_url, "/_sim/requests"))["requests"]
     writes = [r for r in requests if r["method"] in ("PATCH", "POST", "PUT")]
     assert [w["path"] for w in writes] == ["/v2/selling/batch/update-listing"]

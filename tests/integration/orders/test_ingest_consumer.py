@@ -11,11 +11,11 @@ from soleflip.common.contracts import uuid7
 from soleflip.orders.service import OrdersService
 from tests.integration.orders.support import (
     event,
-    eventually,
     listing_resource,
     order_resource,
     publish_events,
 )
+from tests.support.wait import until
 
 ORDER = "stockx.order.updated"
 LISTING = "stockx.listing.updated"
@@ -41,7 +41,7 @@ async def test_order_event_becomes_row_history_and_outbox_event(orders: OrdersSe
     async def applied() -> bool:
         return await _status(orders, number) == "CREATED"
 
-    await eventually(applied)
+    await until(applied, 15)
     assert await _count(orders, "SELECT count(*) FROM order_status_history") == 1
     assert await _count(orders, "SELECT count(*) FROM outbox WHERE subject = $1",
                         "orders.order.upserted") == 1  # fmt: skip
@@ -61,7 +61,7 @@ async def test_same_event_three_times_has_one_effect(orders: OrdersService) -> N
     async def done() -> bool:
         return await _status(orders, marker) == "CREATED"
 
-    await eventually(done)
+    await until(done, 15)
     history = "SELECT count(*) FROM order_status_history WHERE order_number = $1"
     assert await _count(orders, history, number) == 1
     outbox = "SELECT count(*) FROM outbox WHERE convert_from(payload, 'UTF8') LIKE '%' || $1 || '%'"
@@ -77,7 +77,7 @@ async def test_late_older_event_does_not_move_order_backwards(orders: OrdersServ
     async def first() -> bool:
         return await _status(orders, number) == "AUTHENTICATED"
 
-    await eventually(first)
+    await until(first, 15)
     await publish_events(orders.runtime.publisher, [event(ORDER, older)])
     marker = f"1-{uuid7()}"
     await publish_events(orders.runtime.publisher, [event(ORDER, order_resource(marker))])
@@ -85,7 +85,7 @@ async def test_late_older_event_does_not_move_order_backwards(orders: OrdersServ
     async def done() -> bool:
         return await _status(orders, marker) == "CREATED"
 
-    await eventually(done)
+    await until(done, 15)
     assert await _status(orders, number) == "AUTHENTICATED"
     # The late fact joins the history once (it did happen), but the row stays where it was.
     history = "SELECT count(*) FROM order_status_history WHERE order_number = $1"
@@ -97,7 +97,7 @@ async def test_late_older_event_does_not_move_order_backwards(orders: OrdersServ
     async def done_again() -> bool:
         return await _status(orders, marker2) == "CREATED"
 
-    await eventually(done_again)
+    await until(done_again, 15)
     assert await _count(orders, history, number) == 2
     assert await _status(orders, number) == "AUTHENTICATED"
 
@@ -111,7 +111,7 @@ async def test_equal_timestamp_is_broken_by_status_rank(orders: OrdersService) -
     async def applied() -> bool:
         return await _status(orders, number) == "RECEIVED"
 
-    await eventually(applied)
+    await until(applied, 15)
 
 
 async def test_unknown_status_is_kept_verbatim(orders: OrdersService) -> None:
@@ -122,7 +122,7 @@ async def test_unknown_status_is_kept_verbatim(orders: OrdersService) -> None:
     async def applied() -> bool:
         return await _status(orders, number) == "TELEPORTED"
 
-    await eventually(applied)
+    await until(applied, 15)
 
 
 async def test_malformed_events_go_to_dlq_and_do_not_block(orders: OrdersService) -> None:
@@ -138,13 +138,13 @@ async def test_malformed_events_go_to_dlq_and_do_not_block(orders: OrdersService
     async def applied() -> bool:
         return await _status(orders, number) == "CREATED"
 
-    await eventually(applied)
+    await until(applied, 15)
     js, names = orders.runtime.js, orders.runtime.names
 
     async def dead() -> bool:
         return len(await list_dead_letters(js, names, "orders-ingest")) == 3
 
-    await eventually(dead)
+    await until(dead, 15)
     letters = await list_dead_letters(js, names, "orders-ingest")
     assert all(letter.error for letter in letters)
     assert any("orderNumber" in letter.error for letter in letters)
@@ -167,7 +167,7 @@ async def test_sale_links_listing_stock_and_profit(orders: OrdersService) -> Non
     async def stocked() -> bool:
         return await _count(orders, "SELECT count(*) FROM stock_item") == 1
 
-    await eventually(stocked)
+    await until(stocked, 15)
     async with orders.pool.acquire() as conn:
         stock_id = await conn.fetchval("SELECT id FROM stock_item")
         await conn.execute("UPDATE stock_item SET variant_id = 'var-1' WHERE id = $1", stock_id)
@@ -183,7 +183,7 @@ async def test_sale_links_listing_stock_and_profit(orders: OrdersService) -> Non
             == 1
         )
 
-    await eventually(linked)
+    await until(linked, 15)
     async with orders.pool.acquire() as conn:
         row = await conn.fetchrow('SELECT * FROM "order" WHERE order_number = $1', number)
         unit = await conn.fetchrow("SELECT * FROM stock_item WHERE id = $1", stock_id)
@@ -212,7 +212,7 @@ async def test_cancelled_sale_gives_its_unit_back(orders: OrdersService) -> None
     async def stocked() -> bool:
         return await _count(orders, "SELECT count(*) FROM stock_item") == 1
 
-    await eventually(stocked)
+    await until(stocked, 15)
     async with orders.pool.acquire() as conn:
         await conn.execute("UPDATE stock_item SET variant_id = 'var-1'")
     sold = order_resource(number, "CREATED", "2026-01-01T10:00:00.000Z")
@@ -221,7 +221,7 @@ async def test_cancelled_sale_gives_its_unit_back(orders: OrdersService) -> None
     async def linked() -> bool:
         return await _count(orders, "SELECT count(*) FROM stock_item WHERE status = 'SOLD'") == 1
 
-    await eventually(linked)
+    await until(linked, 15)
     cancelled = order_resource(number, "CANCELED", "2026-01-02T10:00:00.000Z")
     await publish_events(orders.runtime.publisher, [event(ORDER, cancelled)])
 
@@ -230,7 +230,7 @@ async def test_cancelled_sale_gives_its_unit_back(orders: OrdersService) -> None
             await _count(orders, "SELECT count(*) FROM stock_item WHERE status = 'IN_STOCK'") == 1
         )
 
-    await eventually(released)
+    await until(released, 15)
     async with orders.pool.acquire() as conn:
         row = await conn.fetchrow('SELECT * FROM "order" WHERE order_number = $1', number)
     assert row["stock_item_id"] is None
@@ -266,10 +266,10 @@ async def test_one_poison_event_among_100_is_the_only_dead_letter_even_after_rep
     async def settled() -> bool:
         return await counts() == (99, 99, 99) and await dead_ids() == [poison["id"]]
 
-    await eventually(settled, timeout=30)
+    await until(settled, 30)
     [replayed] = await replay(js, names, consumer="orders-ingest")
     assert replayed.dead_letter.original_msg_id == poison["id"]
-    await eventually(settled, timeout=30)  # dead-lettered again, alone
+    await until(settled, 30)  # dead-lettered again, alone
     assert (
         await _count(orders, 'SELECT count(*) FROM "order" WHERE order_number = ANY($1)', numbers)
         == 99

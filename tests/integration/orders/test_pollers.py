@@ -12,7 +12,6 @@ from soleflip.common.settings import Settings
 from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
 from tests.integration.orders.support import (
-    eventually,
     mismatches,
     run_service,
     running_sim,
@@ -22,6 +21,7 @@ from tests.integration.orders.support import (
     wait_for_poll,
     with_sim,
 )
+from tests.support.wait import until
 
 ORDER_DETAIL = "/v2/selling/orders/"
 
@@ -132,7 +132,7 @@ async def test_requested_poll_of_listings_reads_only_listings(
     async def polled() -> bool:
         return polling.polls_done > before
 
-    await eventually(polled, timeout=30)
+    await until(polled, 30)
     kinds = _kinds((await sim_get(sim_url, "/_sim/requests"))["requests"])
     assert kinds["listings"] >= 1
     assert kinds["active"] == kinds["history"] == 0

@@ -8,7 +8,8 @@ from typing import Any
 
 from soleflip.common.contracts import uuid7
 from tests.integration.orders.conftest import Rest
-from tests.integration.orders.support import event, eventually, order_resource, publish_events
+from tests.integration.orders.support import event, order_resource, publish_events
+from tests.support.wait import until
 
 
 def purchase(**overrides: Any) -> dict[str, Any]:
@@ -155,13 +156,13 @@ async def test_a_sale_moves_its_unit_and_history_names_the_path(rest: Rest) -> N
     async def status_is(want: str) -> bool:
         return (await rest.call("GET", f"/api/v1/stock/{unit['id']}")).json()["status"] == want
 
-    await eventually(lambda: status_is("SOLD"))
+    await until(lambda: status_is("SOLD"), 15)
     shipped = order_resource(number, "SHIPPED", "2026-01-02T10:00:00.000Z")
     await publish_events(publisher, [event("stockx.order.updated", shipped)])
-    await eventually(lambda: status_is("SHIPPED"))
+    await until(lambda: status_is("SHIPPED"), 15)
     failed = order_resource(number, "AUTHFAILED", "2026-01-05T10:00:00.000Z")
     await publish_events(publisher, [event("stockx.order.updated", failed)])
-    await eventually(lambda: status_is("RETURNED"))
+    await until(lambda: status_is("RETURNED"), 15)
     history = (await rest.call("GET", f"/api/v1/stock/{unit['id']}")).json()["history"]
     moves = [(h["status"], h["source"], h["reason"]) for h in history]
     assert moves[1:] == [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,7 +15,6 @@ from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.orders.service import OrdersService
 from tests.integration.orders.support import (
     event,
-    eventually,
     order_resource,
     publish_events,
     running_sim,
@@ -24,26 +22,15 @@ from tests.integration.orders.support import (
     sim_get,
     with_sim,
 )
+from tests.support.sim import env_for
+from tests.support.wait import until
 
 SOLEFLIP = Path(sys.executable).parent / "soleflip"
 T_LATE = "2026-01-02T10:00:00.000Z"
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "SOLEFLIP_DATABASE_URL": settings.database_url,
-        "SOLEFLIP_NATS_URL": ",".join(settings.nats_url),
-        "SOLEFLIP_NATS_PREFIX": settings.nats_prefix,
-        "SOLEFLIP_STOCKX_API_URL": settings.stockx_api_url,
-        "SOLEFLIP_STOCKX_AUTH_URL": settings.stockx_auth_url,
-        "SOLEFLIP_STOCKX_CLIENT_ID": settings.stockx_client_id,
-        "SOLEFLIP_STOCKX_CLIENT_SECRET": settings.stockx_client_secret,
-        "SOLEFLIP_STOCKX_REFRESH_TOKEN": settings.stockx_refresh_token,
-        "SOLEFLIP_STOCKX_API_KEY": settings.stockx_api_key,
-        "SOLEFLIP_STOCKX_RATE_PER_S": "1000",
-        "SOLEFLIP_FERNET_KEYS": settings.fernet_keys[0],
-    }
+    return env_for(settings) | {"SOLEFLIP_STOCKX_RATE_PER_S": "1000"}
 
 
 async def test_sync_orders_backfills_with_a_progress_bar(orders_settings: Settings) -> None:
@@ -84,7 +71,7 @@ async def test_payout_breakdown_replaces_the_estimate(orders: OrdersService) -> 
         row = await _row(orders, number)
         return row is not None and row["fees_source"] == "estimate"
 
-    await eventually(estimated)
+    await until(estimated, 15)
     row = await _row(orders, number)
     assert row is not None
     assert row["net_proceeds"] == Decimal("79.76")  # docs/domain.md: EUR 102 at level 1
@@ -106,7 +93,7 @@ async def test_payout_breakdown_replaces_the_estimate(orders: OrdersService) -> 
         row = await _row(orders, number)
         return row is not None and row["fees_source"] == "stockx"
 
-    await eventually(overridden)
+    await until(overridden, 15)
     row = await _row(orders, number)
     assert row is not None
     assert row["net_proceeds"] == Decimal("81.80")
@@ -131,7 +118,7 @@ async def test_a_sale_the_seller_did_not_ship_costs_the_cancellation_fee(
         rows = [await _row(orders, n) for n in (failed, cancelled)]
         return all(r is not None and r["status"] != "CREATED" for r in rows)
 
-    await eventually(applied)
+    await until(applied, 15)
     row = await _row(orders, failed)
     assert row is not None
     assert (row["cancellation_fee"], row["profit"]) == (Decimal("15.00"), Decimal("-15.00"))
@@ -146,7 +133,7 @@ async def test_a_sale_the_seller_did_not_ship_costs_the_cancellation_fee(
         row = await _row(orders, failed)
         return row is not None and row["status"] == "CANCELED"
 
-    await eventually(closed_applied)
+    await until(closed_applied, 15)
     row = await _row(orders, failed)
     assert row is not None
     assert (row["cancellation_fee"], row["profit"]) == (Decimal("15.00"), Decimal("-15.00"))

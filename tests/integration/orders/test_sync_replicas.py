@@ -13,7 +13,6 @@ from soleflip.orders.control import request_sync
 from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
 from tests.integration.orders.support import (
-    eventually,
     run_service,
     running_sim,
     sim_config,
@@ -21,6 +20,7 @@ from tests.integration.orders.support import (
     sim_post,
     with_sim,
 )
+from tests.support.wait import until
 
 LISTINGS = "/v2/selling/listings"
 ORDER_LISTS = ("/v2/selling/orders/active", "/v2/selling/orders/history")
@@ -47,7 +47,7 @@ async def test_sync_sent_to_a_follower_makes_the_leader_poll(
     async def one_polled() -> bool:  # the elected leader polls at once
         return sum(s.polls_done for s in replicas) >= 1
 
-    await eventually(one_polled, timeout=30)
+    await until(one_polled, 30)
     leader, follower = sorted(replicas, key=lambda s: -s.polls_done)
     assert follower.polls_done == 0
     await sim_post(sim_url, "/_sim/requests/clear", {})
@@ -58,7 +58,7 @@ async def test_sync_sent_to_a_follower_makes_the_leader_poll(
     async def leader_polled() -> bool:
         return leader.polls_done > before
 
-    await eventually(leader_polled, timeout=30)
+    await until(leader_polled, 30)
     assert follower.polls_done == 0
     paths = [r["path"] for r in (await sim_get(sim_url, "/_sim/requests"))["requests"]]
     assert LISTINGS in paths

@@ -4,7 +4,6 @@ a settable clock, and helpers to publish events and watch what pricing publishes
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import ApiToken, Settings
 from soleflip.pricing.app import create_app
 from soleflip.pricing.settings import PricingSettings
+from tests.support.wait import until
 
 WRITE_TOKEN = "sf_pricing-writer"
 READ_TOKEN = "sf_pricing-reader"
@@ -61,12 +61,7 @@ class Service:
 
     async def until(self, check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
         """Poll `check` until it returns something truthy (the consumers work asynchronously)."""
-        async with asyncio.timeout(within):
-            while True:
-                value = await check()
-                if value:
-                    return value
-                await asyncio.sleep(0.05)
+        return await until(check, within)
 
     async def published(self, subject: str, *, wait: float = 1.0) -> list[dict[str, Any]]:
         """Every event pricing published on `subject` so far (a fresh ephemeral reader)."""

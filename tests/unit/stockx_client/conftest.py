@@ -89,14 +89,6 @@ class Sleeps:
         await asyncio.sleep(0)
 
 
-async def eventually(predicate: Callable[[], bool], within_s: float = 2.0) -> None:
-    """Wait until `predicate()` holds (it watches plain counters, so no event exists to await)."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
-        await asyncio.sleep(0.001)
-
-
 SETTINGS = Settings(
     stockx_api_url=API_URL,
     stockx_auth_url=AUTH_URL,

@@ -20,11 +20,11 @@ from soleflip.common.stockx import (
     TokenRecord,
     TokenTiming,
 )
+from tests.support.wait import until
 from tests.unit.stockx_client.conftest import (
     FERNET,
     SETTINGS,
     FakeStockX,
-    eventually,
     json_response,
 )
 
@@ -176,7 +176,7 @@ async def test_while_another_process_refreshes_a_still_valid_token_is_used(
 
     fake.token_answer = slow_token  # type: ignore[assignment]
     refreshing = asyncio.create_task(store(http, kv, clock).get_token())
-    await eventually(lambda: len(fake.token_calls) == 2)
+    await until(lambda: len(fake.token_calls) == 2, 2)
     assert await store(http, kv, clock).get_token() == "access-1"
     gate.set()
     assert await refreshing == "access-new"

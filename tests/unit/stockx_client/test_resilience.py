@@ -19,12 +19,12 @@ from soleflip.common.stockx import (
     TokenTiming,
 )
 from soleflip.common.stockx._resilience import backoff_delay
+from tests.support.wait import until
 from tests.unit.stockx_client.conftest import (
     EXAMPLES,
     FakeStockX,
     Sleeps,
     build_client,
-    eventually,
     json_response,
 )
 
@@ -179,7 +179,7 @@ async def test_half_open_lets_exactly_one_probe_through(fake: FakeStockX, sleeps
             await client.get_product("p1")
         await asyncio.sleep(0.06)
         probe = asyncio.create_task(client.get_product("p1"))
-        await eventually(lambda: len(fake.api_calls) == 2)
+        await until(lambda: len(fake.api_calls) == 2, 2)
         for _ in range(3):
             with pytest.raises(StockXCircuitOpen):
                 await client.get_product("p1")

@@ -1,7 +1,6 @@
-"""Test support for the catalog across tiers: a simulator process, settings, a migrated schema.
-
-Lives in the package (like `soleflip.common.testing`) so integration, e2e, reliability tests
-and the benchmark share it without importing each other's files.
+"""Test support across tiers: the StockX simulator in its own process, its control plane, and
+settings (and `SOLEFLIP_*` variables) pointing a service at one test's database, NATS and the
+simulator. Lives under `tests/`, not in a product package: it imports the simulator (a dev tool).
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ from cryptography.fernet import Fernet
 
 from soleflip.common.bus import Names
 from soleflip.common.http import hash_token
-from soleflip.common.localinfra import free_port as free_port  # re-exported for tests
 from soleflip.common.settings import ApiToken, Settings
+from soleflip.stockx_sim.process import served_simulator
 
 SIM_CREDENTIALS = {
     "stockx_client_id": "sim-client",
@@ -25,17 +24,14 @@ SIM_CREDENTIALS = {
     "stockx_refresh_token": "sim-refresh",
     "stockx_api_key": "sim-api-key",
 }
-READ_TOKEN = "catalog-test-read"  # noqa: S105 - a test token
-WRITE_TOKEN = "catalog-test-write"  # noqa: S105
+READ_TOKEN = "test-read"
+WRITE_TOKEN = "test-write"
 FERNET_KEY = Fernet.generate_key().decode()
 
 
 @contextmanager
 def simulator_process() -> Iterator[str]:
     """`soleflip stockx-sim` in its own process without rate limit; yields its base URL."""
-    # imported here: the simulator is a dev tool, not a dependency of the catalog package
-    from soleflip.stockx_sim.process import served_simulator
-
     with served_simulator(rate_per_s=0) as url:
         yield url
 
