@@ -37,7 +37,7 @@ from soleflip.common.contracts.orders import (
     StockUpserted,
     orders_event_decoder,
 )
-from soleflip.common.db import Conn, UnitOfWork, claim
+from soleflip.common.db import Conn, UnitOfWork, claim, seen
 
 INGEST_DURABLE = "catalog-ingest"
 INGEST_SUBJECTS = (
@@ -51,7 +51,6 @@ ORDERS_SUBJECTS = (ORDER_UPSERTED, LISTING_UPSERTED, STOCK_UPSERTED)
 
 #: One message at a time: see the module docstring.
 BATCH_SIZE = 1
-SEEN_SQL = "SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2"
 
 Apply = Callable[[Conn], Awaitable[None]]
 
@@ -67,7 +66,7 @@ class CatalogConsumers:
 
     async def _seen(self, durable: str, event_id: str) -> bool:
         """Already applied: skip it before spending StockX calls on it."""
-        return await self.pool().fetchval(SEEN_SQL, durable, event_id) is not None
+        return await seen(self.pool(), durable, event_id)
 
     async def _once(self, durable: str, event_id: str, apply: Apply) -> None:
         async with UnitOfWork(self.pool()) as uow:

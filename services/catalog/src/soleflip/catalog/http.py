@@ -211,7 +211,7 @@ class EnrichmentController(Controller):
         """The job's status, counts and per-SKU outcomes (candidates for unresolved ones)."""
         try:
             async with pool.acquire() as conn:
-                found = await jobs.job_status(conn, job_id)
+                found = await queries.job_status(conn, job_id)
         except asyncpg.DataError:  # not a UUID
             found = None
         if found is None:

@@ -18,11 +18,11 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
 
 import asyncpg
 import msgspec
 
+from soleflip.catalog import queries, repository
 from soleflip.catalog.domain import code_keys, is_gtin
 from soleflip.catalog.handlers import (
     CatalogSource,
@@ -37,57 +37,6 @@ from soleflip.common.errors import SoleflipError
 from soleflip.common.observability import get_logger
 
 log = get_logger(__name__)
-
-CREATE_JOB_SQL = "INSERT INTO enrichment_job (id, source, total) VALUES ($1, $2, $3)"
-INSERT_ITEMS_SQL = """
-INSERT INTO enrichment_item (job_id, position, sku)
-SELECT $1, p, s FROM unnest($2::int[], $3::text[]) AS t(p, s)
-"""
-# pg_try_advisory_xact_lock succeeds only on a dead runner's id (a live one holds it); the
-# transaction-level lock it takes ends with this statement.
-CLAIM_ITEM_SQL = """
-UPDATE enrichment_item SET claimed_by = $2
-WHERE job_id = $1 AND position = (
-    SELECT position FROM enrichment_item
-    WHERE job_id = $1 AND status = 'pending'
-      AND (claimed_by IS NULL OR (claimed_by <> $2 AND pg_try_advisory_xact_lock(claimed_by)))
-    ORDER BY position
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED)
-RETURNING position, sku
-"""
-RUNNER_LOCK_SQL = "SELECT pg_advisory_lock($1::bigint)"
-RUNNER_UNLOCK_SQL = "SELECT pg_advisory_unlock($1::bigint)"
-FINISH_ITEM_SQL = """
-UPDATE enrichment_item
-SET status = $3, product_id = $4::uuid, candidates = $5, detail = $6, finished_at = now()
-WHERE job_id = $1 AND position = $2 AND status = 'pending'
-"""
-START_JOB_SQL = "UPDATE enrichment_job SET status = 'running' WHERE id = $1 AND status = 'pending'"
-FINISH_JOB_SQL = """
-UPDATE enrichment_job SET status = 'done', finished_at = now()
-WHERE id = $1 AND status <> 'done'
-  AND NOT EXISTS (SELECT 1 FROM enrichment_item WHERE job_id = $1 AND status = 'pending')
-"""
-OPEN_JOBS_SQL = "SELECT id::text FROM enrichment_job WHERE status <> 'done' ORDER BY created_at"
-JOB_SQL = """
-SELECT j.id::text AS id, j.status, j.source, j.total, j.created_at, j.finished_at,
-       count(*) FILTER (WHERE i.status <> 'pending') AS finished,
-       count(*) FILTER (WHERE i.status = 'resolved') AS resolved,
-       count(*) FILTER (WHERE i.status = 'unresolved') AS unresolved,
-       count(*) FILTER (WHERE i.status = 'failed') AS failed
-FROM enrichment_job j LEFT JOIN enrichment_item i ON i.job_id = j.id
-WHERE j.id = $1::uuid
-GROUP BY j.id
-"""
-JOB_ITEMS_SQL = """
-SELECT position, sku, status, product_id::text AS product_id, candidates, detail, finished_at
-FROM enrichment_item WHERE job_id = $1::uuid ORDER BY position
-"""
-JOB_TOTAL_SQL = "SELECT total FROM enrichment_job WHERE id = $1"
-FINISHED_COUNT_SQL = (
-    "SELECT count(*) FROM enrichment_item WHERE job_id = $1 AND status <> 'pending'"
-)
 
 #: Items worked on at once per process; the shared StockX budget paces them anyway.
 DEFAULT_CONCURRENCY = 4
@@ -110,44 +59,22 @@ async def create_job(conn: Conn, skus: Sequence[str], *, source: str = "api") ->
     """A new pending job over the distinct SKUs; returns its id and its number of items."""
     kept = unique_skus(skus)
     job_id = uuid7()
-    await conn.execute(CREATE_JOB_SQL, job_id, source, len(kept))
-    await conn.execute(INSERT_ITEMS_SQL, job_id, list(range(len(kept))), kept)
+    await repository.insert_job(conn, job_id, source, kept)
     return job_id, len(kept)
 
 
-async def open_jobs(pool: asyncpg.Pool) -> list[str]:
-    return [r[0] for r in await pool.fetch(OPEN_JOBS_SQL)]
-
-
-async def job_total(pool: asyncpg.Pool, job_id: str) -> int:
-    return int(await pool.fetchval(JOB_TOTAL_SQL, job_id) or 0)
-
-
-async def job_finished(pool: asyncpg.Pool, job_id: str) -> int:
-    return int(await pool.fetchval(FINISHED_COUNT_SQL, job_id) or 0)
-
-
-async def job_status(conn: Conn, job_id: str) -> dict[str, Any] | None:
-    """The job with its counts and per-SKU outcomes, or None."""
-    row = await conn.fetchrow(JOB_SQL, job_id)
-    if row is None:
-        return None
-    items = [dict(r) for r in await conn.fetch(JOB_ITEMS_SQL, job_id)]
-    return {**dict(row), "items": items}
-
-
 async def _finish_item(conn: Conn, job_id: str, position: int, outcome: EnrichOutcome) -> None:
-    await conn.execute(
-        FINISH_ITEM_SQL,
+    await repository.finish_item(
+        conn,
         job_id,
         position,
-        outcome.status,
-        outcome.product_id,
-        [
+        status=outcome.status,
+        product_id=outcome.product_id,
+        candidates=[
             {"stockx_product_id": c.stockx_product_id, "style_id": c.style_id, "title": c.title}
             for c in outcome.candidates
         ],
-        outcome.detail,
+        detail=outcome.detail,
     )
 
 
@@ -182,14 +109,15 @@ async def _work_one(
     pool: asyncpg.Pool, stockx: CatalogSource, job_id: str, runner: int, ttl_s: float
 ) -> bool:
     """Claim, plan and finish one item; False when no pending item is left to claim."""
-    row = await pool.fetchrow(CLAIM_ITEM_SQL, job_id, runner)
-    if row is None:
+    claimed = await repository.claim_item(pool, job_id, runner)
+    if claimed is None:
         return False
-    plan = await _plan_guarded(pool, stockx, row["sku"], ttl_s)
+    position, sku = claimed
+    plan = await _plan_guarded(pool, stockx, sku, ttl_s)
     async with UnitOfWork(pool) as uow:
-        outcome = await _write_guarded(uow.conn, row["sku"], plan)
-        await _finish_item(uow.conn, job_id, row["position"], outcome)
-        await uow.conn.execute(FINISH_JOB_SQL, job_id)
+        outcome = await _write_guarded(uow.conn, sku, plan)
+        await _finish_item(uow.conn, job_id, position, outcome)
+        await repository.finish_job(uow.conn, job_id)
         await uow.commit()
     return True
 
@@ -199,11 +127,11 @@ async def _runner(pool: asyncpg.Pool) -> AsyncIterator[int]:
     """A runner id, alive (its advisory lock held by one idle session) until the block ends."""
     runner = secrets.randbits(63)
     async with pool.acquire() as conn:
-        await conn.execute(RUNNER_LOCK_SQL, runner)
+        await repository.lock_runner(conn, runner)
         try:
             yield runner
         finally:
-            await conn.execute(RUNNER_UNLOCK_SQL, runner)
+            await repository.unlock_runner(conn, runner)
 
 
 async def run_job(
@@ -217,13 +145,13 @@ async def run_job(
 ) -> None:
     """Work a job until no item is left to claim: other live runners (processes) may share the
     work and finish the items they claimed; a dead runner's items are taken over."""
-    await pool.execute(START_JOB_SQL, job_id)
+    await repository.start_job(pool, job_id)
     async with _runner(pool) as runner:
 
         async def worker() -> None:
             while await _work_one(pool, stockx, job_id, runner, ttl_s):
                 if progress is not None:
-                    progress(await job_finished(pool, job_id))
+                    progress(await queries.job_finished(pool, job_id))
 
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-    await pool.execute(FINISH_JOB_SQL, job_id)
+    await repository.finish_job(pool, job_id)

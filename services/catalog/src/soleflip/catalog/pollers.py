@@ -69,7 +69,7 @@ class Background:
 
     async def jobs_forever(self) -> None:
         while True:
-            for job_id in await jobs.open_jobs(self.pool()):
+            for job_id in await queries.open_jobs(self.pool()):
                 await jobs.run_job(
                     self.pool(),
                     self.stockx(),

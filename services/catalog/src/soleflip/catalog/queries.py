@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from soleflip.catalog.domain import code_keys
@@ -214,3 +215,48 @@ async def known_stockx_ids(conn: Conn, stockx_ids: list[str]) -> set[str]:
 async def stale_products(conn: Conn, older_than_s: float, limit: int) -> list[StaleProduct]:
     rows = await conn.fetch(STALE_PRODUCTS_SQL, timedelta(seconds=older_than_s), limit)
     return [StaleProduct(r["id"], r["stockx_product_id"], r["style_id"]) for r in rows]
+
+
+# Enrichment jobs.
+OPEN_JOBS_SQL = "SELECT id::text FROM enrichment_job WHERE status <> 'done' ORDER BY created_at"
+JOB_SQL = """
+SELECT j.id::text AS id, j.status, j.source, j.total, j.created_at, j.finished_at,
+       count(*) FILTER (WHERE i.status <> 'pending') AS finished,
+       count(*) FILTER (WHERE i.status = 'resolved') AS resolved,
+       count(*) FILTER (WHERE i.status = 'unresolved') AS unresolved,
+       count(*) FILTER (WHERE i.status = 'failed') AS failed
+FROM enrichment_job j LEFT JOIN enrichment_item i ON i.job_id = j.id
+WHERE j.id = $1::uuid
+GROUP BY j.id
+"""
+JOB_ITEMS_SQL = """
+SELECT position, sku, status, product_id::text AS product_id, candidates, detail, finished_at
+FROM enrichment_item WHERE job_id = $1::uuid ORDER BY position
+"""
+JOB_TOTAL_SQL = "SELECT total FROM enrichment_job WHERE id = $1"
+FINISHED_COUNT_SQL = (
+    "SELECT count(*) FROM enrichment_item WHERE job_id = $1 AND status <> 'pending'"
+)
+
+
+async def open_jobs(db: Conn | asyncpg.Pool) -> list[str]:
+    """Ids of the jobs not done yet, oldest first (`db`: a pool or a connection)."""
+    return [r[0] for r in await db.fetch(OPEN_JOBS_SQL)]
+
+
+async def job_total(db: Conn | asyncpg.Pool, job_id: str) -> int:
+    return int(await db.fetchval(JOB_TOTAL_SQL, job_id) or 0)
+
+
+async def job_finished(db: Conn | asyncpg.Pool, job_id: str) -> int:
+    """How many items of the job are finished (resolved, unresolved or failed)."""
+    return int(await db.fetchval(FINISHED_COUNT_SQL, job_id) or 0)
+
+
+async def job_status(conn: Conn, job_id: str) -> dict[str, Any] | None:
+    """The job with its counts and per-SKU outcomes, or None."""
+    row = await conn.fetchrow(JOB_SQL, job_id)
+    if row is None:
+        return None
+    items = [dict(r) for r in await conn.fetch(JOB_ITEMS_SQL, job_id)]
+    return {**dict(row), "items": items}

@@ -20,7 +20,7 @@ from pathlib import Path
 import asyncpg
 from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
 
-from soleflip.catalog import jobs
+from soleflip.catalog import jobs, queries
 from soleflip.catalog.app import SERVICE
 from soleflip.catalog.pollers import refresh_round
 from soleflip.catalog.settings import CatalogSettings
@@ -56,7 +56,7 @@ async def _run_job(
     args: argparse.Namespace,
     options: CatalogSettings,
 ) -> None:
-    total = await jobs.job_total(pool, job_id)
+    total = await queries.job_total(pool, job_id)
     with tqdm(total=total, desc=f"job {job_id[:8]}", unit="sku", file=sys.stderr) as bar:
 
         def progress(done: int) -> None:
@@ -70,7 +70,7 @@ async def _run_job(
             concurrency=args.concurrency,
             progress=progress,
         )
-        progress(await jobs.job_finished(pool, job_id))
+        progress(await queries.job_finished(pool, job_id))
 
 
 def since_age_s(since: str) -> float:
@@ -104,7 +104,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             if skus:
                 async with pool.acquire() as conn:
                     await jobs.create_job(conn, skus, source="cli")
-            for job_id in await jobs.open_jobs(pool):
+            for job_id in await queries.open_jobs(pool):
                 await _run_job(pool, client, job_id, args, options)
             if args.since:
                 await _refresh_before(pool, client, args.since)

@@ -1,7 +1,7 @@
 """Postgres access for services: pools, migrations, unit of work, inbox, outbox and relay,
 poll state and leader election (asyncpg with explicit SQL, no ORM)."""
 
-from soleflip.common.db._inbox import Conn, claim, claim_many, prune_inbox
+from soleflip.common.db._inbox import Conn, claim, claim_many, prune_inbox, seen
 from soleflip.common.db._leader import LeaderLock, leader, run_as_leader
 from soleflip.common.db._migrate import (
     Migration,
@@ -43,5 +43,6 @@ __all__ = [
     "quote_ident",
     "role_name",
     "run_as_leader",
+    "seen",
     "set_poll_state",
 ]

@@ -23,6 +23,7 @@ SELECT $1, e FROM unnest($2::text[]) AS e
 ON CONFLICT DO NOTHING
 RETURNING event_id
 """
+SEEN_SQL = "SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2"
 PRUNE_INBOX_SQL = "DELETE FROM inbox WHERE received_at < now() - $1::interval"
 
 #: What the db helpers accept: a plain connection or one borrowed from a pool (`uow.conn`).
@@ -32,6 +33,12 @@ Conn = asyncpg.Connection | PoolConnectionProxy
 async def claim(conn: Conn, consumer: str, event_id: str) -> bool:
     """True the first time `consumer` sees `event_id` (commit with the handler's writes)."""
     return await conn.fetchval(CLAIM_SQL, consumer, event_id) is not None
+
+
+async def seen(db: Conn | asyncpg.Pool, consumer: str, event_id: str) -> bool:
+    """True when `consumer` has already applied `event_id`: a check before expensive work (such
+    as StockX calls) done outside the transaction that will `claim` it."""
+    return await db.fetchval(SEEN_SQL, consumer, event_id) is not None
 
 
 async def claim_many(conn: Conn, consumer: str, event_ids: Iterable[str]) -> set[str]:
