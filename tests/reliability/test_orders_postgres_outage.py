@@ -2,7 +2,7 @@
 
 Events keep arriving on INGEST while the database is down. The consumer must hold them, spend no
 delivery and dead-letter nothing; once Postgres is back every event is applied, by the same
-service instance (no restart).
+service instance (no restart), which must answer 503, not 500, meanwhile.
 """
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import msgspec
 import pytest
 
 from soleflip.common.bus import Names, list_dead_letters
 from soleflip.common.contracts import uuid7
+from soleflip.common.http import hash_token
 from soleflip.common.localinfra import InfraError, PostgresServer, find_postgres_bin
 from soleflip.common.localinfra import unprivileged_user as _unprivileged_user
-from soleflip.common.settings import Settings
+from soleflip.common.settings import ApiToken, Settings
+from soleflip.orders.app import create_app
 from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
 from tests.integration.orders.conftest import FERNET_KEY
@@ -30,6 +34,7 @@ from tests.integration.orders.support import (
     order_resource,
     publish_events,
     run_service,
+    serving,
 )
 
 OUTAGE_S = 180.0
@@ -99,3 +104,39 @@ async def test_500_events_during_a_3_minute_postgres_outage_are_all_applied_afte
         assert await list_dead_letters(js, names, "orders-ingest") == []
         assert service.runtime.consumers == runners
         assert all(runner.running for runner in runners)
+
+
+READER = "sf_reader_token_for_outage_tests"
+
+
+async def get_orders(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(
+        "/api/v1/orders", headers={"Authorization": f"Bearer {READER}"}, timeout=30
+    )
+
+
+@pytest.mark.timeout(120)
+async def test_rest_routes_answer_503_with_retry_after_while_postgres_is_down(
+    own_postgres: PostgresServer, nats_url: str, names: Names
+) -> None:
+    await migrate_orders(own_postgres.url)
+    token = ApiToken(name="reader", scopes=frozenset({"read"}), sha256=hash_token(READER))
+    settings = msgspec.structs.replace(
+        settings_for(own_postgres, nats_url, names), api_tokens=(token,)
+    )
+    app = create_app(settings, OrdersSettings(polling=False))
+    async with serving(app) as base, httpx.AsyncClient(base_url=base) as client:
+        assert (await get_orders(client)).status_code == 200
+        await asyncio.to_thread(own_postgres.stop)
+        for _ in range(3):  # the pooled connection that died, then refused new ones
+            down = await get_orders(client)
+            assert down.status_code == 503, down.text
+            assert int(down.headers["retry-after"]) >= 1
+            assert down.headers["content-type"].startswith("application/problem+json")
+            assert down.json()["type"] == "urn:soleflip:problem:unavailable"
+        await asyncio.to_thread(own_postgres.start)
+
+        async def back() -> bool:
+            return (await get_orders(client)).status_code == 200
+
+        await eventually(back, timeout=30, interval=0.5)
