@@ -29,13 +29,13 @@ from soleflip.orders.settings import OrdersSettings
 from tests.integration.orders.conftest import FERNET_KEY
 from tests.integration.orders.support import (
     event,
-    eventually,
     migrate_orders,
     order_resource,
     publish_events,
     run_service,
     serving,
 )
+from tests.support.wait import until
 
 OUTAGE_S = 180.0
 EVENTS = 500
@@ -99,7 +99,7 @@ async def test_500_events_during_a_3_minute_postgres_outage_are_all_applied_afte
         async def all_applied() -> bool:
             return await orders_applied(service) == EVENTS
 
-        await eventually(all_applied, timeout=90, interval=0.5)
+        await until(all_applied, 90, interval=0.5)
         js = service.runtime.js
         assert await list_dead_letters(js, names, "orders-ingest") == []
         assert service.runtime.consumers == runners
@@ -139,4 +139,4 @@ async def test_rest_routes_answer_503_with_retry_after_while_postgres_is_down(
         async def back() -> bool:
             return (await get_orders(client)).status_code == 200
 
-        await eventually(back, timeout=30, interval=0.5)
+        await until(back, 30, interval=0.5)
