@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -44,7 +46,10 @@ async def api(
 async def _enriched(api: AsyncTestClient[Any], skus: list[str]) -> dict[str, Any]:
     created = await api.post("/api/v1/products/enrich", json={"skus": skus}, headers=WRITE)
     assert created.status_code == 202, created.text
-    location = created.headers["location"]
+    return await _done(api, created.headers["location"])
+
+
+async def _done(api: AsyncTestClient[Any], location: str) -> dict[str, Any]:
     async with asyncio.timeout(20):
         while True:
             job: dict[str, Any] = (await api.get(location, headers=READ)).json()
@@ -111,3 +116,31 @@ async def test_auth_and_problem_answers(api: AsyncTestClient[Any]) -> None:
     assert (await api.get("/api/v1/enrichment/not-a-job", headers=READ)).status_code == 404
     empty = await api.post("/api/v1/products/enrich", json={"skus": []}, headers=WRITE)
     assert empty.status_code == 422
+
+
+async def test_failed_items_of_a_job_are_retried_by_the_api(
+    api: AsyncTestClient[Any], fresh_database: str
+) -> None:
+    job = await _enriched(api, ["DD1391-100", "CP9654"])
+    # As a job ended before 429s were retried: one item failed for a rate limit.
+    conn = await asyncpg.connect(fresh_database)
+    try:
+        await conn.execute(
+            "UPDATE catalog.enrichment_item SET status = 'failed', product_id = NULL,"
+            " detail = 'StockXRateLimited: StockX 429' WHERE job_id = $1 AND sku = 'CP9654'",
+            uuid.UUID(job["id"]),
+        )
+    finally:
+        await conn.close()
+    retried = await api.post(f"/api/v1/enrichment/{job['id']}/retry", headers=WRITE)
+    assert retried.status_code == 202, retried.text
+    assert retried.json() == {"job_id": job["id"], "retried": 1}
+    again = await _done(api, retried.headers["location"])
+    assert {i["sku"]: i["status"] for i in again["items"]} == {
+        "DD1391-100": "resolved",
+        "CP9654": "resolved",
+    }
+    unknown = await api.post(f"/api/v1/enrichment/{uuid.uuid4()}/retry", headers=WRITE)
+    assert unknown.status_code == 404
+    forbidden = await api.post(f"/api/v1/enrichment/{job['id']}/retry", headers=READ)
+    assert forbidden.status_code == 403

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from soleflip.catalog import jobs
 from soleflip.catalog.sync import _parser, run
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
@@ -38,3 +39,25 @@ async def test_sync_since_refreshes_only_products_enriched_before_the_date(
     ]
     assert old_row["last_enriched_at"] > datetime(2021, 6, 1, tzinfo=UTC)
     assert recent_row["last_enriched_at"] == datetime(2021, 6, 1, tzinfo=UTC)
+
+
+async def test_sync_retry_failed_reruns_the_failed_items_of_a_job(
+    pool: asyncpg.Pool, sim: Sim, catalog_settings: Settings
+) -> None:
+    sim.seed(3, 20)
+    async with pool.acquire() as conn:
+        job_id, _ = await jobs.create_job(conn, ["DD1391-100", "CP9654"])
+    # As a job ended before 429s were retried: done, with its items failed for a rate limit.
+    await pool.execute(
+        "UPDATE enrichment_item SET status = 'failed', detail = 'StockXRateLimited',"
+        " finished_at = now() WHERE job_id = $1",
+        job_id,
+    )
+    await pool.execute("UPDATE enrichment_job SET status = 'done' WHERE id = $1", job_id)
+
+    args = _parser().parse_args(["catalog", "--retry-failed"])
+    assert await run(catalog_settings, args) == 0
+
+    rows = await pool.fetch("SELECT sku, status FROM enrichment_item WHERE job_id = $1", job_id)
+    assert {r["sku"]: r["status"] for r in rows} == {"DD1391-100": "resolved", "CP9654": "resolved"}
+    assert await pool.fetchval("SELECT status FROM enrichment_job WHERE id = $1", job_id) == "done"

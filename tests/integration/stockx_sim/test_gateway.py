@@ -53,7 +53,13 @@ def test_control_plane_is_never_rate_limited(make_sim: Any, sim_config: SimConfi
 
 def test_faults_storm_errors_and_request_log(sim: Client, headers: dict[str, str]) -> None:
     sim.put("/_sim/faults", json={"storm_s": 30})
-    assert sim.get(SEARCH, headers=headers).status_code == 429
+    limited = sim.get(SEARCH, headers=headers)
+    assert limited.status_code == 429
+    assert set(limited.json()) == {"statusCode", "message"}
+    assert "retry-after" not in limited.headers  # StockX documents no such header
+    sim.put("/_sim/faults", json={"retry_after_s": 3})
+    assert sim.get(SEARCH, headers=headers).headers["retry-after"] == "3"
+    sim.put("/_sim/faults", json={"retry_after_s": None})
     sim.put("/_sim/faults", json={"storm_s": 0, "error_rate": 1.0})
     failed = sim.get(SEARCH, headers=headers)
     assert failed.status_code in (500, 502, 503)

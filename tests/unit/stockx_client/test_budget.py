@@ -14,12 +14,14 @@ import msgspec
 import pytest
 
 from soleflip.common.stockx import (
+    MAX_SLOWDOWN,
     BudgetState,
     KvBudget,
     MemoryKv,
     Priority,
     StockXBudgetExhausted,
     StockXBudgetTimeout,
+    slowdown,
 )
 
 
@@ -188,3 +190,57 @@ async def test_local_pacing_holds_one_process_to_the_rate_even_with_a_broken_clo
     for _ in range(6):
         await b.acquire(Priority.USER_WRITE, 5)
     assert time.monotonic() - started >= 5 * 0.05 * 0.95  # five gaps of 1/20 s (loop tick slack)
+
+
+async def _state(kv: MemoryKv) -> BudgetState:
+    found = await kv.get("k")
+    assert found is not None
+    return msgspec.json.decode(found[0], type=BudgetState)
+
+
+async def test_a_429_halves_the_shared_rate_for_every_instance_then_it_recovers() -> None:
+    now = [1_700_000_000.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    kv = MemoryKv()
+    first = budget(kv, rate=10, clock=lambda: now[0], sleep=sleep, slow_hold_s=60)
+    second = budget(kv, rate=10, clock=lambda: now[0], sleep=sleep, slow_hold_s=60)
+    await first.penalize(1.0)  # a 429 seen by the first process
+    await second.acquire(Priority.USER_WRITE, 5)
+    slot = (await _state(kv)).next
+    await second.acquire(Priority.USER_WRITE, 5)
+    assert (await _state(kv)).next - slot == pytest.approx(0.22)  # 2 x 1.1 / rate
+    now[0] += 60 + 1  # the hold is over: back to the full rate
+    await second.acquire(Priority.USER_WRITE, 5)
+    slot = (await _state(kv)).next
+    await second.acquire(Priority.USER_WRITE, 5)
+    assert (await _state(kv)).next - slot == pytest.approx(0.11)
+
+
+async def test_one_burst_of_429s_halves_once_and_repeated_bursts_compound_up_to_a_floor() -> None:
+    now = [1_700_000_000.0]
+    kv = MemoryKv()
+    b = budget(kv, rate=10, clock=lambda: now[0], slow_hold_s=60)
+    for _ in range(5):  # five callers hit by the same burst
+        await b.penalize(0.5)
+    assert (await _state(kv)).slow == 2.0
+    for _ in range(10):
+        now[0] += 3
+        await b.penalize(0.5)
+    assert (await _state(kv)).slow == MAX_SLOWDOWN
+
+
+def test_the_slowdown_steps_back_one_halving_per_hold() -> None:
+    state = BudgetState(slow=8.0, slow_until=100.0)
+    assert slowdown(state, 99.0, 60) == 8.0
+    assert slowdown(state, 100.0, 60) == 4.0
+    assert slowdown(state, 161.0, 60) == 2.0
+    assert slowdown(state, 400.0, 60) == 1.0
+
+
+def test_a_record_written_before_the_slowdown_existed_still_decodes() -> None:
+    old = msgspec.json.encode({"next": 5.0, "day": "2026-01-01", "used": 3})
+    state = msgspec.json.decode(old, type=BudgetState)
+    assert (state.slow, state.used) == (1.0, 3)

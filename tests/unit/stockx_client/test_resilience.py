@@ -46,14 +46,25 @@ async def test_429_with_retry_after_waits_exactly_that_long_then_succeeds(
     assert sleeps.calls == [7.0, 3.0]
 
 
-async def test_429_without_retry_after_backs_off_exponentially_then_gives_up(
+async def test_429_without_retry_after_backs_off_exponentially_until_the_call_deadline(
+    fake: FakeStockX, sleeps: Sleeps
+) -> None:
+    # A rate limit uses up no attempt (max_attempts is 4): only the call's deadline ends it.
+    fake.default = json_response(429, TOO_MANY)
+    async with build_client(fake, sleeps, config=ClientConfig(call_timeout_s=6.0)) as client:
+        with pytest.raises(StockXRateLimited):
+            await client.get_product("p1")
+    assert sleeps.calls == [0.5, 1.0, 2.0, 4.0]  # rng 0: half of 1, 2, 4, 8 s; 8 s > deadline
+    assert len(fake.api_calls) == 5
+
+
+async def test_429s_beyond_max_attempts_are_retried_until_the_answer_comes(
     client: StockXClient, fake: FakeStockX, sleeps: Sleeps
 ) -> None:
-    fake.default = json_response(429, TOO_MANY)
-    with pytest.raises(StockXRateLimited):
-        await client.get_product("p1")
-    assert len(fake.api_calls) == 4  # max_attempts
-    assert sleeps.calls == [0.5, 1.0, 2.0]  # rng 0: half of 1 s, 2 s, 4 s
+    fake.queue = [json_response(429, TOO_MANY) for _ in range(6)]
+    fake.default = json_response(200, PRODUCT)
+    assert (await client.get_product("p1")).product_id == PRODUCT["productId"]
+    assert len(fake.api_calls) == 7
 
 
 async def test_retry_after_longer_than_the_call_deadline_fails_at_once(

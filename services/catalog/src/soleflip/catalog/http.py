@@ -46,6 +46,11 @@ class JobCreated(msgspec.Struct, frozen=True):
     total: int
 
 
+class JobRetried(msgspec.Struct, frozen=True):
+    job_id: str
+    retried: int
+
+
 class SizeConversion(msgspec.Struct, frozen=True):
     """A variant's size in every system (or in the asked one)."""
 
@@ -217,6 +222,25 @@ class EnrichmentController(Controller):
         if found is None:
             raise NotFound(f"no enrichment job {job_id!r}")
         return found
+
+    @post("/{job_id:str}/retry", guards=[requires("write")], status_code=202)
+    async def retry_enrichment(
+        self, pool: Pool, job_id: FromPath[str], wake_jobs: Wake
+    ) -> Response[JobRetried]:
+        """Put the job's failed items back to pending; the job runs again for them."""
+        try:
+            found = await queries.job_exists(pool, job_id)
+        except asyncpg.DataError:  # not a UUID
+            found = False
+        if not found:
+            raise NotFound(f"no enrichment job {job_id!r}")
+        retried = await jobs.retry_failed(pool, job_id)
+        wake_jobs()
+        return Response(
+            JobRetried(job_id, retried),
+            status_code=202,
+            headers={"Location": f"/api/v1/enrichment/{job_id}"},
+        )
 
 
 async def _product_by_sku(pool: asyncpg.Pool, sku: str) -> queries.ProductView:

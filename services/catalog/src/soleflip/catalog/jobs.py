@@ -10,6 +10,12 @@ session-level advisory lock on that id (one idle connection per runner, whatever
 concurrency) for as long as it works. Postgres frees the lock when the runner's session ends,
 kill -9 included, so a claimer that can take the lock itself knows the owner is dead and takes
 the item at once, with no lease to wait out.
+
+A transient failure (429 after the client's retries, StockX down, budget wait too long) never
+finishes an item: it goes back to pending, unclaimed, and the worker backs off (the error's
+`Retry-After`, else exponential up to a minute) before it claims again. Only an item that fails
+on its own content ends `failed`; `retry_failed` puts failed items back to pending (the API's
+`POST /api/v1/enrichment/{job_id}/retry` and `soleflip sync catalog --retry-failed`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from soleflip.catalog.handlers import (
     plan_sku,
     write_enrichment,
 )
+from soleflip.catalog.metrics import ENRICH_DEFERRALS
 from soleflip.common.contracts import uuid7
 from soleflip.common.db import Conn, UnitOfWork
 from soleflip.common.errors import SoleflipError
@@ -40,6 +47,8 @@ log = get_logger(__name__)
 
 #: Items worked on at once per process; the shared StockX budget paces them anyway.
 DEFAULT_CONCURRENCY = 4
+#: Longest back-off of a worker after a transient failure (StockX down, rate limited).
+MAX_BACKOFF_S = 60.0
 Progress = Callable[[int], None]
 
 
@@ -63,6 +72,23 @@ async def create_job(conn: Conn, skus: Sequence[str], *, source: str = "api") ->
     return job_id, len(kept)
 
 
+class Deferred(Exception):
+    """The item's StockX calls failed for a transient reason; it was put back to pending."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__("deferred")
+        self.retry_after = retry_after
+
+
+async def retry_failed(pool: asyncpg.Pool, job_id: str | None = None) -> int:
+    """Put the failed items of one job (or of every job) back to pending; how many."""
+    job_ids = [job_id] if job_id else await queries.jobs_with_failures(pool)
+    reopened = 0
+    for job in job_ids:
+        reopened += await repository.reopen_failed(pool, job)
+    return reopened
+
+
 async def _finish_item(conn: Conn, job_id: str, position: int, outcome: EnrichOutcome) -> None:
     await repository.finish_item(
         conn,
@@ -81,10 +107,13 @@ async def _finish_item(conn: Conn, job_id: str, position: int, outcome: EnrichOu
 async def _plan_guarded(
     pool: asyncpg.Pool, stockx: CatalogSource, sku: str, ttl_s: float
 ) -> Enrichment:
-    """Plan one SKU at StockX; an expected failure still finishes the item (as failed)."""
+    """Plan one SKU at StockX; an expected failure on the SKU finishes the item (as failed), a
+    transient one propagates (`_work_one` puts the item back to pending)."""
     try:
         return await plan_sku(pool, stockx, sku, ttl_s=ttl_s)
     except SoleflipError as exc:
+        if exc.transient:
+            raise
         return _failed(f"{type(exc).__name__}: {exc.detail}")
     except (asyncpg.PostgresError, msgspec.ValidationError) as exc:
         log.exception("catalog.enrich_failed", sku=sku)
@@ -113,13 +142,26 @@ async def _work_one(
     if claimed is None:
         return False
     position, sku = claimed
-    plan = await _plan_guarded(pool, stockx, sku, ttl_s)
+    try:
+        plan = await _plan_guarded(pool, stockx, sku, ttl_s)
+    except SoleflipError as exc:
+        detail = f"{type(exc).__name__}: {exc.detail}"
+        await repository.defer_item(pool, job_id, position, detail)
+        ENRICH_DEFERRALS.labels(type(exc).__name__).inc()
+        log.warning("catalog.enrich_deferred", sku=sku, error=detail)
+        raise Deferred(getattr(exc, "retry_after", None)) from exc
     async with UnitOfWork(pool) as uow:
         outcome = await _write_guarded(uow.conn, sku, plan)
         await _finish_item(uow.conn, job_id, position, outcome)
         await repository.finish_job(uow.conn, job_id)
         await uow.commit()
     return True
+
+
+def _backoff_s(failures: int, retry_after: float | None) -> float:
+    """StockX's `Retry-After` when it gave one, else 1, 2, 4 ... s; at most `MAX_BACKOFF_S`."""
+    wait = retry_after if retry_after else 2.0 ** min(failures - 1, 6)
+    return min(MAX_BACKOFF_S, max(0.5, wait))
 
 
 @contextlib.asynccontextmanager
@@ -149,7 +191,16 @@ async def run_job(
     async with _runner(pool) as runner:
 
         async def worker() -> None:
-            while await _work_one(pool, stockx, job_id, runner, ttl_s):
+            backoff = 0
+            while True:
+                try:
+                    if not await _work_one(pool, stockx, job_id, runner, ttl_s):
+                        return
+                    backoff = 0
+                except Deferred as deferred:
+                    backoff += 1
+                    await asyncio.sleep(_backoff_s(backoff, deferred.retry_after))
+                    continue
                 if progress is not None:
                     progress(await queries.job_finished(pool, job_id))
 

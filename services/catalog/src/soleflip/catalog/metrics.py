@@ -14,3 +14,9 @@ OLDER_SNAPSHOTS = Counter(
     "soleflip_catalog_older_snapshots",
     "Product snapshots (late events, slow fetches) dropped: the stored one is newer.",
 )
+ENRICH_DEFERRALS = Counter(
+    "soleflip_catalog_enrich_deferrals",
+    "Enrichment items put back to pending after a transient StockX failure, by error class "
+    "(rate limited, unavailable, budget wait): retried later, never failed for it.",
+    ["error"],
+)

@@ -230,10 +230,13 @@ WHERE j.id = $1::uuid
 GROUP BY j.id
 """
 JOB_ITEMS_SQL = """
-SELECT position, sku, status, product_id::text AS product_id, candidates, detail, finished_at
+SELECT position, sku, status, product_id::text AS product_id, candidates, detail, retries,
+       finished_at
 FROM enrichment_item WHERE job_id = $1::uuid ORDER BY position
 """
 JOB_TOTAL_SQL = "SELECT total FROM enrichment_job WHERE id = $1"
+JOB_EXISTS_SQL = "SELECT EXISTS (SELECT 1 FROM enrichment_job WHERE id = $1::uuid)"
+FAILED_JOBS_SQL = "SELECT DISTINCT job_id::text FROM enrichment_item WHERE status = 'failed'"
 FINISHED_COUNT_SQL = (
     "SELECT count(*) FROM enrichment_item WHERE job_id = $1 AND status <> 'pending'"
 )
@@ -246,6 +249,16 @@ async def open_jobs(db: Conn | asyncpg.Pool) -> list[str]:
 
 async def job_total(db: Conn | asyncpg.Pool, job_id: str) -> int:
     return int(await db.fetchval(JOB_TOTAL_SQL, job_id) or 0)
+
+
+async def job_exists(db: Conn | asyncpg.Pool, job_id: str) -> bool:
+    """Whether the job exists (raises asyncpg.DataError when `job_id` is not a UUID)."""
+    return bool(await db.fetchval(JOB_EXISTS_SQL, job_id))
+
+
+async def jobs_with_failures(db: Conn | asyncpg.Pool) -> list[str]:
+    """Ids of the jobs with at least one failed item."""
+    return [r[0] for r in await db.fetch(FAILED_JOBS_SQL)]
 
 
 async def job_finished(db: Conn | asyncpg.Pool, job_id: str) -> int:

@@ -1,6 +1,7 @@
 """`soleflip sync catalog`: finish unfinished enrichment jobs, then enrich the given SKUs.
 
     soleflip sync catalog                       # resume every unfinished job
+    soleflip sync catalog --retry-failed [--job ID]   # and retry failed items first
     python -m soleflip.catalog.sync catalog --file skus.txt [--sku DD1391-100 ...]
 
 SKUs go into a job (the same as `POST /api/v1/products/enrich`), so a killed run is resumed by
@@ -37,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--since", help="also refresh products enriched before this date")
     parser.add_argument("--sku", action="append", default=[], help="a SKU (repeatable)")
     parser.add_argument("--file", help="SKUs, one per line ('-' reads stdin)")
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="put failed items of every job back first"
+    )
+    parser.add_argument("--job", help="with --retry-failed: only this job's failed items")
     parser.add_argument("--concurrency", type=int, default=jobs.DEFAULT_CONCURRENCY)
     return parser
 
@@ -100,6 +105,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     nc = await connect(settings.nats_url, name="soleflip-sync-catalog")
     try:
         async with await StockXClient.connect(settings, nc.jetstream(), names=names) as client:
+            if args.retry_failed:
+                retried = await jobs.retry_failed(pool, args.job)
+                print(f"{retried} failed item(s) back to pending", file=sys.stderr)
             skus = read_skus(args)
             if skus:
                 async with pool.acquire() as conn:

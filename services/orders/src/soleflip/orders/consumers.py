@@ -137,10 +137,7 @@ def ingest_consumer(service: OrdersService) -> ConsumerRunner:
 
 
 async def apply_reprices(service: OrdersService, messages: Sequence[Message]) -> list[Outcome]:
-    """Reprice commands of a batch: claimed and sent together (a batch update when many).
-
-    When it raises on one command, the runner calls it again on halves of the batch: commands
-    already sent to StockX in the rolled-back call are sent again, which sets the same price."""
+    """Reprice commands of a batch: claimed and sent together (a batch update when many)."""
     outcomes = [Outcome.ack()] * len(messages)
     commands: dict[str, RepriceRequested] = {}
     for index, message in enumerate(messages):

@@ -179,6 +179,9 @@ async def set_faults(request: Req) -> dict[str, Any]:
     faults.operation_failure_rate = _number(
         body, "operation_failure_rate", faults.operation_failure_rate
     )
+    if "retry_after_s" in body:
+        raw = body["retry_after_s"]
+        faults.retry_after_s = None if raw is None else _number(body, "retry_after_s", 0.0)
     if body.get("expire_tokens"):
         world.auth.revoked_before = world.now()
     remapped = _stale(world, body)
@@ -187,6 +190,7 @@ async def set_faults(request: Req) -> dict[str, Any]:
         "error_rate": faults.error_rate,
         "latency_ms": faults.latency_ms,
         "operation_failure_rate": faults.operation_failure_rate,
+        "retry_after_s": faults.retry_after_s,
         "stale_product_ids": sorted(faults.stale_product_ids),
         "remapped": remapped,
         "config": _summary(world)["config"],

@@ -1,7 +1,8 @@
 """The API gateway in front of `/v2`: API key, rate limits, bearer token, faults, request log.
 
 Checks run in gateway order: unknown key 403, then 429 (per-second bucket and daily quota per
-key, injected storms), then 401 for the token, then injected 5xx. Every call is logged.
+key, injected storms; `Retry-After` only when configured), then 401 for the token, then injected
+5xx. Every call is logged.
 """
 
 from __future__ import annotations
@@ -69,11 +70,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_error(send: Send, error: ApiError) -> None:
+async def _send_error(send: Send, error: ApiError, retry_after_s: float | None) -> None:
     body = json.dumps(error.body()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if error.status == 429:
-        headers.append((b"retry-after", b"1"))
+    # StockX documents no Retry-After: none unless a test asks for one (`PUT /_sim/faults`).
+    if error.status == 429 and retry_after_s is not None:
+        headers.append((b"retry-after", str(round(retry_after_s)).encode()))
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": error.status,
@@ -121,7 +123,7 @@ class Gateway:
             self._admit(scope, key)
         except ApiError as error:
             entry["status"] = error.status
-            await _send_error(send, error)
+            await _send_error(send, error, world.faults.retry_after_s)
             return
         tick(world)
 

@@ -16,6 +16,7 @@ from soleflip.common.stockx._auth import (
     TokenTiming,
 )
 from soleflip.common.stockx._budget import (
+    MAX_SLOWDOWN,
     RESERVE,
     BudgetState,
     KvBudget,
@@ -23,6 +24,7 @@ from soleflip.common.stockx._budget import (
     Priority,
     RequestBudget,
     budget_key,
+    slowdown,
 )
 from soleflip.common.stockx._client import StockXClient, new_http_client
 from soleflip.common.stockx._errors import (
@@ -128,6 +130,7 @@ __all__ = [
     "AUTH_BUCKET",
     "BUDGET_BUCKET",
     "MAX_BATCH_ITEMS",
+    "MAX_SLOWDOWN",
     "RESERVE",
     "ActiveOrderFilters",
     "Adjustment",
@@ -227,4 +230,5 @@ __all__ = [
     "new_http_client",
     "open_bucket",
     "shipping_id_from_url",
+    "slowdown",
 ]

@@ -25,7 +25,12 @@ Design (one KV key per API key in the `stockx_budget` bucket, holding `{next, da
   per priority), so the KV sees at most `processes * 5` CAS attempts per slot, not one per call.
 * **Local pacing.** After its slot, a request also passes an `aiolimiter` limiter at the rate,
   so even a broken clock cannot make one process exceed it.
-* **429 feedback.** A 429 moves `next` past the server's `Retry-After` for every process.
+* **429 feedback (adaptive).** A 429 means StockX counts differently than we do (another tool on
+  the key, a clock off, a rate set too high), so it slows everyone down: `next` moves past the
+  server's `Retry-After` (or the caller's backoff when StockX sends none), and the spacing of
+  every process doubles (`slow`, at most `MAX_SLOWDOWN`) for `slow_hold_s`; afterwards it halves
+  back one step per further `slow_hold_s` without a 429. 429s within `REARM_S` of the last
+  doubling (one burst seen by several callers) double it only once.
 
 Slots are wall-clock times, so processes need synchronised clocks (NTP); skew eats into `safety`.
 """
@@ -45,7 +50,7 @@ from aiolimiter import AsyncLimiter
 
 from soleflip.common.stockx._errors import StockXBudgetExhausted, StockXBudgetTimeout
 from soleflip.common.stockx._kv import CasConflict, CasStore
-from soleflip.common.stockx._metrics import BUDGET_REMAINING, BUDGET_WAIT
+from soleflip.common.stockx._metrics import BUDGET_REMAINING, BUDGET_SLOWDOWN, BUDGET_WAIT
 
 
 class Priority(IntEnum):
@@ -79,12 +84,46 @@ class RequestBudget(Protocol):
     async def penalize(self, seconds: float) -> None: ...
 
 
+#: The slowest the budget gets after 429s: a sixteenth of the configured rate.
+MAX_SLOWDOWN = 16.0
+#: 429s this close (seconds) to the last doubling belong to the same burst.
+REARM_S = 2.0
+
+
 class BudgetState(msgspec.Struct, kw_only=True):
-    """The shared record: next free slot (epoch seconds), UTC day and grants used that day."""
+    """The shared record: next free slot (epoch seconds), UTC day and grants used that day, and
+    the 429 slow-down (factor on the spacing, held until `slow_until`, last doubled at
+    `slowed_at`). Old records without the slow-down fields decode with their defaults."""
 
     next: float = 0.0
     day: str = ""
     used: int = 0
+    slow: float = 1.0
+    slow_until: float = 0.0
+    slowed_at: float = 0.0
+
+
+def slowdown(state: BudgetState, now: float, hold_s: float) -> float:
+    """The factor in force at `now`: `slow` until `slow_until`, then halved per `hold_s`."""
+    if state.slow <= 1.0 or now < state.slow_until:
+        return max(1.0, state.slow)
+    steps = 1 + int((now - state.slow_until) // hold_s)
+    return max(1.0, state.slow / 2.0**steps)
+
+
+def after_429(state: BudgetState, now: float, pause_s: float, hold_s: float) -> BudgetState:
+    """The record after a 429: nobody sends before `now + pause_s`, and the rate is halved."""
+    factor = slowdown(state, now, hold_s)
+    slowed_at = state.slowed_at
+    if now - state.slowed_at >= REARM_S:
+        factor, slowed_at = min(MAX_SLOWDOWN, factor * 2.0), now
+    return msgspec.structs.replace(
+        state,
+        next=max(state.next, now + pause_s),
+        slow=factor,
+        slow_until=now + hold_s,
+        slowed_at=slowed_at,
+    )
 
 
 def seconds_to_midnight(now: float) -> float:
@@ -113,6 +152,7 @@ class KvBudget:
         rate_per_s: float,
         daily: int,
         safety: float = 0.1,
+        slow_hold_s: float = 300.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -120,6 +160,7 @@ class KvBudget:
         self._key = key
         self._daily = daily
         self._spacing = (1.0 + safety) / rate_per_s
+        self._slow_hold = slow_hold_s
         self._clock = clock
         self._sleep = sleep
         self._locks = {p: asyncio.Lock() for p in Priority}
@@ -147,7 +188,9 @@ class KvBudget:
             used = state.used if state.day == _utc_day(now) else 0
             self._check_daily(priority, used, now)
             slot = max(now, state.next)
-            lead = slot - now - priority * self._spacing / _HORIZON_STEPS
+            factor = slowdown(state, now, self._slow_hold)
+            spacing = self._spacing * factor
+            lead = slot - now - priority * spacing / _HORIZON_STEPS
             if time.monotonic() + max(lead, slot - now) > deadline:
                 raise StockXBudgetTimeout(
                     f"no StockX request slot for {priority.name} within the call's deadline",
@@ -157,12 +200,15 @@ class KvBudget:
                 # The 1 ms floor keeps a lead below clock resolution from spinning the loop.
                 await self._sleep(max(lead, 0.001))
                 continue
-            claimed = BudgetState(next=slot + self._spacing, day=_utc_day(now), used=used + 1)
+            claimed = msgspec.structs.replace(
+                state, next=slot + spacing, day=_utc_day(now), used=used + 1
+            )
             try:
                 await self._store.update(self._key, msgspec.json.encode(claimed), last=revision)
             except CasConflict:
                 continue
             BUDGET_REMAINING.set(self._daily - claimed.used)
+            BUDGET_SLOWDOWN.set(factor)
             return slot
 
     def _check_daily(self, priority: Priority, used: int, now: float) -> None:
@@ -187,17 +233,16 @@ class KvBudget:
         raise StockXBudgetTimeout("the StockX budget record keeps changing; giving up")
 
     async def penalize(self, seconds: float) -> None:
-        """Push the next slot of every process past `seconds` from now (after a 429)."""
+        """After a 429: push the next slot of every process past `seconds` from now and halve
+        the shared rate for a while (see the module docstring)."""
         for _ in range(10):
             state, revision = await self._read()
-            until = self._clock() + seconds
-            if state.next >= until:
-                return
-            state.next = until
+            slowed = after_429(state, self._clock(), seconds, self._slow_hold)
             try:
-                await self._store.update(self._key, msgspec.json.encode(state), last=revision)
+                await self._store.update(self._key, msgspec.json.encode(slowed), last=revision)
             except CasConflict:
                 continue
+            BUDGET_SLOWDOWN.set(slowed.slow)
             return
 
 

@@ -36,7 +36,8 @@ def backoff_delay(
     The fixed half keeps a minimum spacing; the random half spreads processes that failed
     together so they do not retry in lockstep.
     """
-    ceiling: float = min(policy.max_delay_s, policy.base_delay_s * 2.0 ** (retry - 1))
+    # The exponent is capped: a call retried for a rate limit can count many retries.
+    ceiling: float = min(policy.max_delay_s, policy.base_delay_s * 2.0 ** min(retry - 1, 30))
     return ceiling / 2 + rng() * ceiling / 2
 
 

@@ -2,10 +2,12 @@
 bounded retries, metrics and a trace span. The API mixins only describe endpoints.
 
 Retries: 429 waits `Retry-After` when StockX sends it, else exponential backoff with jitter, and
-pushes the shared budget back for every process. 5xx and timeouts are retried for idempotent
-methods only (a POST that timed out may have created a listing); a POST is retried only when
-the connection never opened. A 401 triggers one forced token refresh and one extra attempt.
-Attempts, each sleep and the whole call are bounded (`RetryPolicy`, `ClientConfig`).
+pushes the shared budget back (and halves its rate for a while) for every process; a 429 uses
+up no attempt, so a rate-limited call is retried until its deadline, never given up early. 5xx
+and timeouts are retried for idempotent methods only (a POST that timed out may have created a
+listing); a POST is retried only when the connection never opened. A 401 triggers one forced
+token refresh and one extra attempt. Attempts, each sleep and the whole call are bounded
+(`RetryPolicy`, `ClientConfig`).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class Call:
     deadline: float = 0.0
     attempts: int = 0
     refreshed: bool = False
+    rate_limited: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +175,7 @@ class Transport:
         if time.monotonic() + retry.delay > call.deadline:
             raise retry.error
         if retry.free:
-            call.attempts -= 1  # the forced-refresh retry does not use up a retry
+            call.attempts -= 1  # a forced refresh or a 429 does not use up a retry
         RETRIES.labels(call.template, retry.reason).inc()
         span.add_event("retry", {"reason": retry.reason, "delay_s": retry.delay})
         await self.sleep(retry.delay)
@@ -250,12 +253,14 @@ class Transport:
     async def _rate_limited(
         self, call: Call, error: StockXError, retry_after: float | None
     ) -> _Retry:
-        delay = self._backoff(call)
+        call.rate_limited += 1
+        delay = backoff_delay(call.rate_limited, self._config.retry, self._rng)
         if retry_after is not None:
             delay = min(retry_after, self._config.retry.max_retry_after_s)
         # Tell every process, so the others do not walk into the same 429.
         await self._budget.penalize(delay)
-        return _Retry(delay, "429", error)
+        # Free: a rate limit is the budget's to absorb, only the call's deadline bounds it.
+        return _Retry(delay, "429", error, free=True)
 
     def _backoff(self, call: Call) -> float:
         return backoff_delay(max(1, call.attempts), self._config.retry, self._rng)

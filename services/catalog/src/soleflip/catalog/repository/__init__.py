@@ -3,10 +3,12 @@
 
 from soleflip.catalog.repository._jobs import (
     claim_item,
+    defer_item,
     finish_item,
     finish_job,
     insert_job,
     lock_runner,
+    reopen_failed,
     start_job,
     unlock_runner,
 )
@@ -19,12 +21,14 @@ from soleflip.catalog.repository._products import (
 
 __all__ = [
     "claim_item",
+    "defer_item",
     "finish_item",
     "finish_job",
     "insert_job",
     "lock_runner",
     "product_id_of",
     "remap_product",
+    "reopen_failed",
     "start_job",
     "touch_product",
     "unlock_runner",

@@ -39,6 +39,23 @@ UPDATE enrichment_item
 SET status = $3, product_id = $4::uuid, candidates = $5, detail = $6, finished_at = now()
 WHERE job_id = $1 AND position = $2 AND status = 'pending'
 """
+DEFER_ITEM_SQL = """
+UPDATE enrichment_item SET claimed_by = NULL, retries = retries + 1, detail = $3
+WHERE job_id = $1 AND position = $2 AND status = 'pending'
+"""
+RETRY_FAILED_SQL = """
+WITH reopened AS (
+    UPDATE enrichment_item
+    SET status = 'pending', claimed_by = NULL, product_id = NULL, candidates = '[]',
+        detail = NULL, finished_at = NULL
+    WHERE job_id = $1::uuid AND status = 'failed'
+    RETURNING 1
+), job AS (
+    UPDATE enrichment_job SET status = 'pending', finished_at = NULL
+    WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM reopened)
+)
+SELECT count(*) FROM reopened
+"""
 START_JOB_SQL = "UPDATE enrichment_job SET status = 'running' WHERE id = $1 AND status = 'pending'"
 FINISH_JOB_SQL = """
 UPDATE enrichment_job SET status = 'done', finished_at = now()
@@ -82,6 +99,16 @@ async def finish_item(
 ) -> None:
     """Store an item's outcome (only while it is still pending)."""
     await conn.execute(FINISH_ITEM_SQL, job_id, position, status, product_id, candidates, detail)
+
+
+async def defer_item(db: Conn | asyncpg.Pool, job_id: str, position: int, detail: str) -> None:
+    """Give a claimed item back, still pending: counted in `retries`, `detail` says why."""
+    await db.execute(DEFER_ITEM_SQL, job_id, position, detail)
+
+
+async def reopen_failed(db: Conn | asyncpg.Pool, job_id: str) -> int:
+    """Put the job's failed items back to pending (and the job with them); how many."""
+    return int(await db.fetchval(RETRY_FAILED_SQL, job_id) or 0)
 
 
 async def lock_runner(conn: Conn, runner: int) -> None:
