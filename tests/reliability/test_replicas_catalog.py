@@ -13,32 +13,21 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import msgspec
 import pytest
 
-from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
-from soleflip.common.contracts import uuid7
-from tests.reliability._procs import (
-    ServiceProcess,
-    leader_key,
-    migrated_db,
-    replicas,
-    service_env,
-    start_all,
-    wait_for_leader,
-)
-from tests.support.sim import Sim, simulator_process
+from soleflip.common.bus import Names, Outgoing, Publisher
+from tests.reliability._procs import ServiceProcess
+from tests.reliability._replicas import ReplicaSet, cloud_event, replica_set
+from tests.support.sim import Sim
 from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
 
-REPLICAS = 3
 STALE, VERSIONED, ENRICHED = 100, 60, 40  # products per role, disjoint
 VERSIONS = 10
 SKUS_PER_REQUEST = 2
@@ -59,28 +48,14 @@ WHERE stockx_product_id = ANY($1) AND last_enriched_at > now() - interval '1 day
 
 
 @pytest.fixture
-def sim() -> Iterator[Sim]:
-    with simulator_process() as url:
-        sim = Sim(url)
-        sim.seed(21, 260)
-        yield sim
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[asyncpg.Connection]:
-    async with migrated_db(fresh_database, "catalog") as conn:
-        yield conn
-
-
-@pytest.fixture
-def catalog(
-    fresh_database: str, nats_url: str, names: Names, sim: Sim, tmp_path: Path
-) -> Iterator[list[ServiceProcess]]:
-    env = service_env(
-        fresh_database, nats_url, names, sim.url, SOLEFLIP_POLL_INTERVAL_S=str(POLL_INTERVAL_S)
-    )
-    with replicas("catalog", env, REPLICAS, tmp_path) as procs:
-        yield procs
+async def cluster(
+    fresh_database: str, nats_url: str, names: Names, tmp_path: Path
+) -> AsyncIterator[ReplicaSet]:
+    async with replica_set(
+        "catalog", dsn=fresh_database, nats_url=nats_url, names=names, logs=tmp_path,
+        seed=21, products=260, SOLEFLIP_POLL_INTERVAL_S=str(POLL_INTERVAL_S),
+    ) as replicas:  # fmt: skip
+        yield replicas
 
 
 def product_event(product: dict[str, Any], at: datetime, title: str | None = None) -> Outgoing:
@@ -90,10 +65,7 @@ def product_event(product: dict[str, Any], at: datetime, title: str | None = Non
 
 
 def _event(type_: str, data: Any, at: datetime) -> Outgoing:
-    event_id = uuid7()
-    body = {"specversion": "1.0", "id": event_id, "source": "test", "type": type_,
-            "time": at.isoformat(), "data": data}  # fmt: skip
-    return Outgoing(f"ingest.{type_}", msgspec.json.encode(body), event_id)
+    return cloud_event(f"ingest.{type_}", type_, data, at)
 
 
 def burst(versioned: list[dict[str, Any]], enriched: list[dict[str, Any]]) -> list[Outgoing]:
@@ -116,25 +88,14 @@ def burst(versioned: list[dict[str, Any]], enriched: list[dict[str, Any]]) -> li
 
 
 async def publish_with_kill(
-    publisher: Publisher, db: asyncpg.Connection, events: list[Outgoing], victim: ServiceProcess
+    publisher: Publisher, cluster: ReplicaSet, events: list[Outgoing], victim: ServiceProcess
 ) -> None:
     """Publish in chunks; SIGKILL `victim` once a third is out and being consumed."""
     chunk = 100
     for start in range(0, len(events), chunk):
         await publisher.publish_many(events[start : start + chunk])
         if start == 200:
-            await kill_while_consuming(db, victim)
-
-
-async def kill_while_consuming(db: asyncpg.Connection, victim: ServiceProcess) -> None:
-    """SIGKILL `victim` as soon as the replicas are seen applying the burst."""
-    consumed = int(await db.fetchval(INBOX_SQL))
-
-    async def consuming() -> bool:
-        return int(await db.fetchval(INBOX_SQL)) > consumed
-
-    await until(consuming, 30, what="the replicas consume", interval=0.01)
-    victim.kill()
+            await cluster.kill_when_consuming(victim, INBOX_SQL)
 
 
 def products(sim: Sim) -> tuple[list[dict[str, Any]], ...]:
@@ -153,16 +114,12 @@ def products(sim: Sim) -> tuple[list[dict[str, Any]], ...]:
 
 
 async def test_replicas_take_over_a_killed_one_and_refresh_each_product_once(
-    catalog: list[ServiceProcess], db: asyncpg.Connection, sim: Sim, nats_url: str, names: Names
+    cluster: ReplicaSet,
 ) -> None:
-    dsn = catalog[0].env["SOLEFLIP_DATABASE_URL"]
+    db, sim = cluster.db, cluster.sim
     stale, versioned, enriched = products(sim)
     stale_ids = [p["productId"] for p in stale]
-    nc = await connect((nats_url,), name="test-publisher")
-    try:
-        await ensure_streams(nc.jetstream(), names, specs=[stream_spec("INGEST")])
-        await start_all(catalog)
-        publisher = Publisher(nc.jetstream(), names)
+    async with cluster.started("INGEST") as publisher:
         await publisher.publish_many([product_event(p, datetime.now(UTC)) for p in stale])
 
         async def known() -> bool:
@@ -171,30 +128,27 @@ async def test_replicas_take_over_a_killed_one_and_refresh_each_product_once(
         await until(known, 30, what="the products to refresh are known", interval=0.1)
         sim.clear_requests()
         await db.execute(AGE_SQL, stale_ids)  # now due: 20 per round, oldest first
-        leader = await wait_for_leader(dsn, leader_key(names, "catalog", "refresh"), catalog)
+        leader = await cluster.leader("refresh")
 
         async def refreshing() -> bool:
             return int(await db.fetchval(FRESH_SQL, stale_ids)) > 0
 
         await until(refreshing, 15, what="the refresh poller starts", interval=0.05)
-        await publish_with_kill(publisher, db, burst(versioned, enriched), leader)
+        await publish_with_kill(publisher, cluster, burst(versioned, enriched), leader)
         killed_at = time.monotonic()
-    finally:
-        await nc.close()
-    survivors = [p for p in catalog if p is not leader]
+    survivors = cluster.survivors(leader)
 
     async def settled() -> bool:
-        assert all(p.running for p in survivors), "\n".join(p.tail() for p in survivors)
         applied = int(await db.fetchval(INBOX_SQL)) >= STALE + BURST
         refreshed = int(await db.fetchval(FRESH_SQL, stale_ids)) == STALE
         jobs = "SELECT count(*) FROM enrichment_item WHERE status = 'pending'"
         return applied and refreshed and await db.fetchval(jobs) == 0
 
-    await until(
-        settled, APPLY_TIMEOUT_S, what="everything applied, refreshed and enriched", interval=0.2
+    await cluster.wait_applied(
+        survivors, settled, APPLY_TIMEOUT_S, what="everything applied, refreshed and enriched"
     )
     assert time.monotonic() - killed_at < APPLY_TIMEOUT_S
-    await wait_for_leader(dsn, leader_key(names, "catalog", "refresh"), survivors)
+    await cluster.leader("refresh", among=survivors)
 
     assert int(await db.fetchval(INBOX_SQL)) == STALE + BURST
     rows = await db.fetch("SELECT stockx_product_id, title FROM product")

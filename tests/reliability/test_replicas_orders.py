@@ -10,32 +10,21 @@ poll fallback run by one replica at a time, before and after the kill, at its in
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
-from soleflip.common.bus import Names, Publisher, connect, ensure_streams, stream_spec
+from soleflip.common.bus import Names, Publisher
 from tests.integration.orders.support import event, listing_resource, order_resource, publish_events
-from tests.reliability._procs import (
-    ServiceProcess,
-    call_times,
-    gaps,
-    leader_key,
-    migrated_db,
-    replicas,
-    service_env,
-    start_all,
-    wait_for_leader,
-)
-from tests.support.sim import Sim, simulator_process
+from tests.reliability._procs import ServiceProcess, call_times, gaps
+from tests.reliability._replicas import ReplicaSet, replica_set
+from tests.support.sim import Sim
 from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
 
-REPLICAS = 3
 ORDERS = 600
 ORDER_STATUSES = ("SHIPPED", "AUTHENTICATING", "AUTHENTICATED", "COMPLETED")
 LISTINGS = 300
@@ -55,30 +44,16 @@ PAYOUT = {"totalPayout": "81.80", "salePrice": "102.00", "currencyCode": "EUR"}
 
 
 @pytest.fixture
-def sim() -> Iterator[Sim]:
-    """A simulator with a catalog but no orders or listings: polls find nothing to apply."""
-    with simulator_process() as url:
-        sim = Sim(url)
-        sim.http.post("/_sim/seed", json={"seed": 5, "products": 5, "listings": 0, "orders": 0})
-        sim.clear_requests()
-        yield sim
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[asyncpg.Connection]:
-    async with migrated_db(fresh_database, "orders") as conn:
-        yield conn
-
-
-@pytest.fixture
-def orders(
-    fresh_database: str, nats_url: str, names: Names, sim: Sim, tmp_path: Path
-) -> Iterator[list[ServiceProcess]]:
-    env = service_env(
-        fresh_database, nats_url, names, sim.url, SOLEFLIP_POLL_INTERVAL_S=str(POLL_INTERVAL_S)
-    )
-    with replicas("orders", env, REPLICAS, tmp_path) as procs:
-        yield procs
+async def cluster(
+    fresh_database: str, nats_url: str, names: Names, tmp_path: Path
+) -> AsyncIterator[ReplicaSet]:
+    """Three orders replicas; the simulator has a catalog but no orders or listings, so polls
+    find nothing to apply."""
+    async with replica_set(
+        "orders", dsn=fresh_database, nats_url=nats_url, names=names, logs=tmp_path,
+        seed=5, products=5, SOLEFLIP_POLL_INTERVAL_S=str(POLL_INTERVAL_S),
+    ) as replicas:  # fmt: skip
+        yield replicas
 
 
 def burst() -> list[dict[str, Any]]:
@@ -108,19 +83,14 @@ def burst() -> list[dict[str, Any]]:
 
 
 async def publish_with_kill(
-    publisher: Publisher, db: asyncpg.Connection, leader: ServiceProcess
+    publisher: Publisher, cluster: ReplicaSet, leader: ServiceProcess
 ) -> float:
     """Publish the burst in chunks; SIGKILL `leader` once it has consumed some. Kill time."""
     events, killed_at = burst(), 0.0
     for start in range(0, len(events), CHUNK):
         await publish_events(publisher, events[start : start + CHUNK])
         if start + CHUNK == KILL_AFTER:
-
-            async def consuming() -> bool:
-                return int(await db.fetchval(INBOX_SQL)) > 0
-
-            await until(consuming, 30, what="the replicas consume", interval=0.01)
-            leader.kill()
+            await cluster.kill_when_consuming(leader, INBOX_SQL, above=0)
             killed_at = time.time()
     return killed_at
 
@@ -141,38 +111,24 @@ def assert_one_poller(times: list[float], killed_at: float, what: str) -> None:
     assert len(after) <= span / POLL_INTERVAL_S + 1, f"{what}: {len(after)} polls in {span:.1f} s"
 
 
-async def stream_messages(nats_url: str, names: Names, stream: str) -> int:
-    nc = await connect((nats_url,), name="test-reader")
-    try:
-        return int((await nc.jetstream().stream_info(names.stream(stream))).state.messages)
-    finally:
-        await nc.close()
-
-
 async def test_replicas_take_over_a_killed_one_and_apply_every_event_exactly_once(
-    orders: list[ServiceProcess], db: asyncpg.Connection, sim: Sim, nats_url: str, names: Names
+    cluster: ReplicaSet,
 ) -> None:
-    dsn = orders[0].env["SOLEFLIP_DATABASE_URL"]
-    nc = await connect((nats_url,), name="test-publisher")
-    try:
-        await ensure_streams(nc.jetstream(), names, specs=[stream_spec("INGEST")])
-        await start_all(orders)
-        leader = await wait_for_leader(dsn, leader_key(names, "orders", "pollers"), orders)
+    db, sim = cluster.db, cluster.sim
+    async with cluster.started("INGEST") as publisher:
+        leader = await cluster.leader("pollers")
 
         async def polled_twice() -> bool:
             return len(call_times(sim, ORDER_POLL_PATHS[0])) >= 2
 
         await until(polled_twice, 15, what="two polls before the burst", interval=0.2)
-        killed_at = await publish_with_kill(Publisher(nc.jetstream(), names), db, leader)
-    finally:
-        await nc.close()
-    survivors = [p for p in orders if p is not leader]
+        killed_at = await publish_with_kill(publisher, cluster, leader)
+    survivors = cluster.survivors(leader)
 
     async def all_applied() -> bool:
-        assert all(p.running for p in survivors), "\n".join(p.tail() for p in survivors)
         return int(await db.fetchval(INBOX_SQL)) >= EVENTS
 
-    await until(all_applied, APPLY_TIMEOUT_S, what="every event applied", interval=0.2)
+    await cluster.wait_applied(survivors, all_applied, APPLY_TIMEOUT_S)
     # Polls after the takeover show the new leader's cadence.
     await until(
         lambda: _after(sim, killed_at, 3),
@@ -181,7 +137,7 @@ async def test_replicas_take_over_a_killed_one_and_apply_every_event_exactly_onc
         interval=0.2,
     )
     # The lock itself moved to a survivor (not merely someone polling without it).
-    await wait_for_leader(dsn, leader_key(names, "orders", "pollers"), survivors)
+    await cluster.leader("pollers", among=survivors)
 
     assert int(await db.fetchval(INBOX_SQL)) == EVENTS
     completed = """SELECT count(*) FROM "order" WHERE status = 'COMPLETED'"""
@@ -196,15 +152,7 @@ async def test_replicas_take_over_a_killed_one_and_apply_every_event_exactly_onc
     for path in ORDER_POLL_PATHS:
         assert_one_poller(call_times(sim, path), killed_at, path)
 
-    async def outbox_published() -> bool:
-        unpublished = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-        return int(await db.fetchval(unpublished)) == 0
-
-    await until(outbox_published, 15, what="the outbox published", interval=0.2)
-    outbox = int(await db.fetchval("SELECT count(*) FROM outbox"))
-    assert outbox > 0
-    assert await stream_messages(nats_url, names, "ORDERS") == outbox, "an outbox row twice"
-    assert await stream_messages(nats_url, names, "DLQ") == 0
+    assert await cluster.assert_outbox_published_once("ORDERS") > 0
 
 
 async def _after(sim: Sim, killed_at: float, polls: int) -> bool:

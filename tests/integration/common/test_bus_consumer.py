@@ -24,7 +24,7 @@ from soleflip.common.bus import (
     list_dead_letters,
 )
 from soleflip.common.contracts import CloudEvent, new_event
-from soleflip.common.errors import InvalidInput, Unavailable
+from soleflip.common.errors import InvalidInput, RateLimited, Unavailable
 from tests.support.wait import until
 
 Handler = Callable[[Message], Awaitable[None]]
@@ -109,7 +109,7 @@ async def test_nak_delay_is_honoured(
     async def transient(message: Message) -> None:
         times.append(time.monotonic())
         if len(times) == 1:
-            raise Unavailable("StockX is down")
+            raise RateLimited("StockX says later")
 
     await runners(transient, nak_delays=(1.5,)).start()
     await _publish(bus_js, names, "e1")

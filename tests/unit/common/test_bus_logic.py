@@ -23,7 +23,15 @@ from soleflip.common.errors import Conflict, InvalidInput, RateLimited, Unavaila
 @pytest.mark.parametrize(
     ("error", "kind"),
     [
-        (Unavailable("db down"), "retry"),
+        (Unavailable("NATS down"), "hold"),
+        (ConnectionRefusedError(111, "Connect call failed"), "hold"),
+        (TimeoutError(), "hold"),
+        (asyncpg.CannotConnectNowError("the database system is starting up"), "hold"),
+        (asyncpg.AdminShutdownError("terminating connection due to administrator command"), "hold"),
+        (asyncpg.ConnectionDoesNotExistError("connection was closed in the middle"), "hold"),
+        (asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"), "hold"),
+        (asyncpg.QueryCanceledError("canceling statement due to statement timeout"), "retry"),
+        (RateLimited("slow down"), "retry"),
         (InvalidInput("bad size"), "dead"),
         (Conflict("stale"), "dead"),
         (msgspec.ValidationError("Expected `str`"), "dead"),
@@ -166,17 +174,32 @@ async def test_an_unexpected_error_of_one_message_retries_only_that_message() ->
     assert [o.kind for o in outcomes] == ["ack", "retry", "ack"]
 
 
-async def test_a_transient_batch_failure_is_not_split() -> None:
+async def test_an_outage_is_not_split_and_holds_every_message() -> None:
     calls: list[int] = []
 
     async def down(messages: Sequence[Message]) -> Sequence[Outcome]:
         calls.append(len(messages))
-        raise Unavailable("StockX is down")
+        raise ConnectionRefusedError(111, "Connect call failed")
 
     outcomes = await call_batch(down, [_message(), _message(stream_seq=43)])
 
-    assert [o.kind for o in outcomes] == ["retry", "retry"]
+    assert [o.kind for o in outcomes] == ["hold", "hold"]
     assert calls == [2]
+
+
+async def test_an_outage_during_a_split_holds_the_rest_without_calling_again() -> None:
+    calls: list[list[int]] = []
+
+    async def failing(messages: Sequence[Message]) -> Sequence[Outcome]:
+        calls.append([m.stream_seq for m in messages])
+        if len(calls) == 1:
+            raise RuntimeError("bug on some message")
+        raise OSError("Postgres went away")
+
+    outcomes = await call_batch(failing, [_message(stream_seq=s) for s in range(4)])
+
+    assert [o.kind for o in outcomes] == ["hold"] * 4
+    assert calls == [[0, 1, 2, 3], [0, 1]]
 
 
 async def test_a_batch_handler_returning_the_wrong_number_of_outcomes_retries_all() -> None:

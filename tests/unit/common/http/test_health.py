@@ -9,7 +9,7 @@ from collections.abc import Callable
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from soleflip.common.http import check_name
+from soleflip.common.http import Degraded, check_name
 
 
 async def check_database() -> None:
@@ -73,6 +73,20 @@ def test_a_hanging_check_times_out(make_app: Callable[..., Litestar]) -> None:
         response = client.get("/health/ready")
     assert response.status_code == 503
     assert response.json()["checks"] == {"stockx": "timed out after 0.05s"}
+
+
+async def degraded_stockx() -> None:
+    raise Degraded("StockX credentials fail")
+
+
+def test_a_degraded_check_is_shown_without_taking_the_service_out_of_rotation(
+    make_app: Callable[..., Litestar],
+) -> None:
+    app = make_app(readiness={"stockx_auth": degraded_stockx})
+    with TestClient(app) as client:
+        response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"stockx_auth": "degraded: StockX credentials fail"}
 
 
 def test_readiness_provider_is_called_per_probe(make_app: Callable[..., Litestar]) -> None:

@@ -36,7 +36,7 @@ from soleflip.common.bus import (
 )
 from soleflip.common.db import OutboxMessage, OutboxRelay, check_ready, create_pool, run_as_leader
 from soleflip.common.errors import Unavailable
-from soleflip.common.http import SHUTDOWN_REQUESTED
+from soleflip.common.http import SHUTDOWN_REQUESTED, Degraded
 from soleflip.common.observability import get_logger
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
@@ -218,7 +218,18 @@ class ServiceRuntime:
     # -- readiness -----------------------------------------------------------------------------
 
     def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
-        return {"postgres": self._check_db, "nats": self._check_nats}
+        checks: dict[str, Callable[[], Awaitable[None]]] = {
+            "postgres": self._check_db,
+            "nats": self._check_nats,
+        }
+        if self._use_stockx:
+            checks["stockx_auth"] = self._check_stockx_auth
+        return checks
+
+    async def _check_stockx_auth(self) -> None:
+        # Reported, not blocking: without StockX the service still serves what it holds.
+        if self._stockx is not None and self._stockx.auth_problem:
+            raise Degraded("StockX credentials fail; a person must act (see the service log)")
 
     async def _check_db(self) -> None:
         if self._pool is None or not await check_ready(self._pool):

@@ -137,7 +137,10 @@ def ingest_consumer(service: OrdersService) -> ConsumerRunner:
 
 
 async def apply_reprices(service: OrdersService, messages: Sequence[Message]) -> list[Outcome]:
-    """Reprice commands of a batch: claimed and sent together (a batch update when many)."""
+    """Reprice commands of a batch: claimed and sent together (a batch update when many).
+
+    When it raises on one command, the runner calls it again on halves of the batch: commands
+    already sent to StockX in the rolled-back call are sent again, which sets the same price."""
     outcomes = [Outcome.ack()] * len(messages)
     commands: dict[str, RepriceRequested] = {}
     for index, message in enumerate(messages):

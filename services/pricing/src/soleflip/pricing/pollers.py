@@ -29,15 +29,14 @@ from soleflip.common.db import UnitOfWork, prune_inbox, prune_outbox
 from soleflip.common.observability import get_logger
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.stockx import Priority, StockXBudgetExhausted, StockXClient, StockXError
-from soleflip.pricing import handlers
+from soleflip.pricing import handlers, queries
 from soleflip.pricing.metrics import MARKET_POLLS
-from soleflip.pricing.queries import LISTING_CURRENCIES_SQL, TRACKED_PRODUCTS_SQL
 from soleflip.pricing.settings import PricingSettings
 
 log = get_logger(__name__)
 DAY_S = 86_400.0
 Sleep = Callable[[float], Awaitable[None]]
-TIERS = ("listed", "stocked", "tracked")  # tier 2, 1, 0 in TRACKED_PRODUCTS_SQL
+TIERS = ("listed", "stocked", "tracked")  # tier 2, 1, 0 of queries.tracked_products
 
 
 def refresh_intervals(
@@ -136,9 +135,9 @@ class MarketPoller:
     async def plan(self) -> tuple[list[tuple[str, str]], list[str]]:
         """Products with their tier, and the currencies to poll."""
         async with self.runtime.pool.acquire() as conn:
-            tracked = await conn.fetch(TRACKED_PRODUCTS_SQL)
-            currencies = [r[0] for r in await conn.fetch(LISTING_CURRENCIES_SQL)]
-        products = [(r["product_id"], TIERS[2 - r["tier"]]) for r in tracked]
+            tracked = await queries.tracked_products(conn)
+            currencies = await queries.listing_currencies(conn)
+        products = [(product_id, TIERS[2 - tier]) for product_id, tier in tracked]
         return products, sorted(currencies) or [self.settings.default_currency]
 
     def due(

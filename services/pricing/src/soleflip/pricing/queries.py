@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from soleflip.common.db import Conn
-from soleflip.pricing.domain import AutoReprice, FeeSchedule, Rule
+from soleflip.pricing.domain import AutoReprice, FeeSchedule, Market, Rule
 
 #: Active listings with what evaluating them needs: scope, landed cost and market.
 #: `$1` / `$2` restrict to variants / listings (NULL: all).
@@ -120,3 +122,86 @@ async def load_fee_schedules(conn: Conn) -> list[FeeSchedule]:
 async def load_autoreprice(conn: Conn) -> AutoReprice:
     row = await conn.fetchrow(AUTOREPRICE_SQL)
     return AutoReprice() if row is None else AutoReprice(enabled=row[0], dry_run=row[1])
+
+
+async def load_rule(conn: Conn, rule_id: Any) -> tuple[Rule, int] | None:
+    """One rule and its version (the guard of `repository.update_rule`), or None."""
+    row = await conn.fetchrow(RULE_SQL, rule_id)
+    return None if row is None else (rule_from_row(row), int(row["version"]))
+
+
+def _market(row: Any) -> Market:
+    return Market(
+        lowest_ask=row["lowest_ask"],
+        highest_bid=row["highest_bid"],
+        sell_faster=row["sell_faster"],
+        earn_more=row["earn_more"],
+    )
+
+
+async def latest_markets(
+    conn: Conn, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Market]:
+    """The latest market of each (variant id, currency) that has one."""
+    rows = await conn.fetch(LATEST_MARKETS_SQL, [k[0] for k in keys], [k[1] for k in keys])
+    return {(r["variant_id"], r["currency"]): _market(r) for r in rows}
+
+
+async def pending_reprice(conn: Conn, listing_id: str) -> Any | None:
+    """The mirrored listing's amount and pending reprice (`pending_amount`, `pending_since`)."""
+    return await conn.fetchrow(LISTING_SQL, listing_id)
+
+
+async def evaluation_context(
+    conn: Conn, variants: Sequence[str] | None, listings: Sequence[str] | None
+) -> list[Any]:
+    """Rows of `EVALUATION_CONTEXT_SQL` for these variants / listings (None: all)."""
+    return list(
+        await conn.fetch(
+            EVALUATION_CONTEXT_SQL,
+            None if variants is None else list(variants),
+            None if listings is None else list(listings),
+        )
+    )
+
+
+async def variant_market(
+    conn: Conn, variant_id: str, currency: str | None, limit: int
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """A variant's latest market per currency, its recent changes and its realised sales."""
+    latest = await conn.fetch(MARKET_LATEST_SQL, variant_id, currency)
+    history = await conn.fetch(MARKET_HISTORY_SQL, variant_id, limit)
+    sales = await conn.fetch(SALES_SQL, variant_id, limit)
+    return list(latest), list(history), list(sales)
+
+
+async def product_markets(conn: Conn, product_id: str, currency: str | None) -> list[Any]:
+    """The latest market of every variant of a product."""
+    return list(await conn.fetch(MARKET_BY_PRODUCT_SQL, product_id, currency))
+
+
+async def recommendations(
+    conn: Conn,
+    *,
+    listing_id: str | None,
+    variant_id: str | None,
+    status: str | None,
+    after: tuple[datetime | None, str | None],
+    limit: int,
+) -> list[Any]:
+    """Recommendations newest first, after the cursor `(created_at, id)`, at most `limit`."""
+    return list(
+        await conn.fetch(
+            RECOMMENDATIONS_SQL, listing_id, variant_id, status, after[0], after[1], limit
+        )
+    )
+
+
+async def tracked_products(conn: Conn) -> list[tuple[str, int]]:
+    """Every product worth polling with its best tier (2 listed, 1 stocked, 0 tracked)."""
+    return [(r["product_id"], r["tier"]) for r in await conn.fetch(TRACKED_PRODUCTS_SQL)]
+
+
+async def listing_currencies(conn: Conn) -> list[str]:
+    """Currencies of the active listings."""
+    return [r[0] for r in await conn.fetch(LISTING_CURRENCIES_SQL)]

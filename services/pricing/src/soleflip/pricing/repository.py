@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from soleflip.common.contracts.orders import ListingSnapshot, OrderSnapshot, StockSnapshot
 from soleflip.common.db import Conn
 
 UPSERT_MARKET_SQL = """
@@ -157,3 +158,104 @@ async def mark_requested(
         return set()
     rows = await conn.fetch(MARK_REQUESTED_SQL, *_columns(requested, 2), now)
     return {row[0] for row in rows}
+
+
+async def insert_rule(conn: Conn, rule_id: Any, priority: int, body: dict[str, Any]) -> None:
+    await conn.execute(INSERT_RULE_SQL, rule_id, priority, body)
+
+
+async def update_rule(
+    conn: Conn, rule_id: Any, priority: int, body: dict[str, Any], version: int
+) -> bool:
+    """Replace a rule if it is still at `version`; False when it changed meanwhile."""
+    return await conn.fetchval(UPDATE_RULE_SQL, rule_id, priority, body, version) is not None
+
+
+async def delete_rule(conn: Conn, rule_id: Any) -> bool:
+    """False when there was no such rule."""
+    return await conn.fetchval(DELETE_RULE_SQL, rule_id) is not None
+
+
+async def insert_fees(conn: Conn, effective_from: datetime, schedule: dict[str, Any]) -> None:
+    await conn.execute(INSERT_FEES_SQL, effective_from, schedule)
+
+
+async def set_autoreprice(conn: Conn, enabled: bool, dry_run: bool) -> None:
+    await conn.execute(SET_AUTOREPRICE_SQL, enabled, dry_run)
+
+
+async def clear_halts(conn: Conn) -> None:
+    """Lift every listing's auto-reprice halt."""
+    await conn.execute(CLEAR_HALTS_SQL)
+
+
+async def upsert_listing(conn: Conn, listing: ListingSnapshot) -> bool:
+    """Mirror a listing unless what we hold is newer; True when it was applied."""
+    amount = None if listing.amount is None else listing.amount.amount
+    currency = None if listing.amount is None else listing.amount.currency
+    applied = await conn.fetchval(
+        UPSERT_LISTING_SQL,
+        listing.listing_id,
+        listing.status,
+        listing.variant_id,
+        listing.product_id,
+        listing.stock_item_id,
+        amount,
+        currency,
+        listing.updated_at,
+    )
+    return applied is not None
+
+
+async def settle_pending(conn: Conn, listing_id: str, halted_reason: str | None) -> None:
+    """Clear a listing's pending reprice; with a reason, halt its auto-repricing too."""
+    await conn.execute(SETTLE_PENDING_SQL, listing_id, halted_reason)
+
+
+async def expire_pending(conn: Conn, before: datetime, seconds: str) -> list[tuple[str, str]]:
+    """Halt listings whose reprice has been pending since before `before`: (id, reason)."""
+    return [(r[0], r[1]) for r in await conn.fetch(EXPIRE_PENDING_SQL, before, seconds)]
+
+
+async def upsert_stock(conn: Conn, stock: StockSnapshot) -> None:
+    await conn.execute(
+        UPSERT_STOCK_SQL,
+        stock.stock_item_id,
+        stock.variant_id,
+        stock.listing_id,
+        stock.status,
+        stock.unit_cost.amount,
+        stock.unit_cost.currency,
+    )
+
+
+async def upsert_sale(conn: Conn, order: OrderSnapshot, sold_at: datetime) -> None:
+    """A realised sale price (the order has a variant and an amount)."""
+    assert order.amount is not None
+    await conn.execute(
+        UPSERT_SALE_SQL,
+        order.order_number,
+        order.variant_id,
+        order.amount.amount,
+        order.amount.currency,
+        sold_at,
+    )
+
+
+async def delete_sale(conn: Conn, order_number: str) -> None:
+    await conn.execute(DELETE_SALE_SQL, order_number)
+
+
+async def upsert_variants(
+    conn: Conn,
+    variant_ids: list[str],
+    product_id: str | None,
+    brand: str | None,
+    style_id: str | None,
+) -> None:
+    """Brand and style id of a product's StockX variants (rules are scoped by them)."""
+    await conn.execute(UPSERT_VARIANTS_SQL, variant_ids, product_id, brand, style_id)
+
+
+async def remap_product(conn: Conn, old_product_id: str, new_product_id: str) -> None:
+    await conn.execute(REMAP_PRODUCT_SQL, old_product_id, new_product_id)

@@ -1,9 +1,11 @@
 """A durable pull consumer runner: fetch, hand to a handler, ack/nak/term, dead-letter.
 
-Outcome mapping (ARCHITECTURE.md section 5): the handler returns → ACK; a transient
-`SoleflipError` → NAK with a delay from `nak_delays`; any other `SoleflipError` or an undecodable
-payload (poison) → copy to `dlq.<durable>`, then TERM; an unexpected exception → NAK with delay,
-and on the `max_deliver`-th delivery → dead letter, so the server never drops a message silently.
+Outcome mapping (ARCHITECTURE.md section 5): the handler returns → ACK; a dependency outage
+(`soleflip.common.outages`) → the message is held, fetching stops and the runner tries again with
+backoff, spending no delivery; another transient `SoleflipError` → NAK with a delay from
+`nak_delays`; any other `SoleflipError` or an undecodable payload (poison) → copy to
+`dlq.<durable>`, then TERM; an unexpected exception → NAK with delay, and on the
+`max_deliver`-th delivery → dead letter, so the server never drops a message silently.
 
 The server-side `max_deliver` is one more than ours: that reserve delivery only exists to retry
 a dead-letter copy that could not be published (NATS down at that moment), never the handler.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import structlog
 from nats.aio.client import Client
@@ -28,6 +30,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
 from opentelemetry import trace
 
+from soleflip.common.bus._outage import OutageWait
 from soleflip.common.bus.message import Message, Outcome
 from soleflip.common.bus.metrics import HANDLER_SECONDS, RESUBSCRIBES
 from soleflip.common.bus.names import Names
@@ -43,9 +46,15 @@ from soleflip.common.bus.settle import (
 from soleflip.common.errors import SoleflipError, Unavailable
 
 log = structlog.get_logger(__name__)
+_Attempt = Callable[[Sequence[Message]], Awaitable[list[Outcome]]]
 tracer = trace.get_tracer(__name__)
 
 DEFAULT_NAK_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 60.0)
+#: First and longest wait between tries while a dependency is down.
+DEFAULT_OUTAGE_BACKOFF = (0.5, 10.0)
+#: How long messages are held through one outage before they spend a delivery after all: a
+#: dependency that fails for one message only (StockX 5xx on one listing) must not stall for good.
+DEFAULT_MAX_HOLD_S = 3600.0
 _SILENT_FETCHES_BEFORE_RESUBSCRIBE = 2
 #: Upper bound of the no-wait top-up fetch (the server answers at once with what it has).
 _TOP_UP_S = 0.05
@@ -79,6 +88,8 @@ class ConsumerRunner:
         max_ack_pending: int = 1000,
         fetch_timeout: float = 2.0,
         publisher: Publisher | None = None,
+        outage_backoff: tuple[float, float] = DEFAULT_OUTAGE_BACKOFF,
+        max_hold: float = DEFAULT_MAX_HOLD_S,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler or batch_handler")
@@ -101,6 +112,7 @@ class ConsumerRunner:
             nak_delays=nak_delays,
             publisher=publisher or Publisher(self._js, names),
         )
+        self._outage_backoff, self._max_hold = outage_backoff, max_hold
         self._sub: JetStreamContext.PullSubscription | None = None
         self._reconnects_seen = 0
         self._silent_fetches = 0
@@ -260,9 +272,18 @@ class ConsumerRunner:
 
     async def _process(self, msgs: Sequence[Msg]) -> None:
         messages = [Message.from_nats(m, self._names) for m in msgs]
-        if self._batch_handler is not None:
-            await self._process_batch(self._batch_handler, messages)
-            return
+        # Every message in hand stays ours while earlier ones are handled or held.
+        async with self._in_progress(messages):
+            try:
+                if self._batch_handler is not None:
+                    await self._process_batch(self._batch_handler, messages)
+                else:
+                    await self._process_each(messages)
+            except asyncio.CancelledError:
+                await self._settler.drain(messages)  # stop() timed out: another replica's now
+                raise
+
+    async def _process_each(self, messages: list[Message]) -> None:
         for index, message in enumerate(messages):
             if self._stopping.is_set():
                 await self._settler.drain(messages[index:])
@@ -270,49 +291,67 @@ class ConsumerRunner:
             await self._process_one(message)
 
     async def _process_one(self, message: Message) -> None:
-        assert self._handler is not None
+        handler = self._handler
+        assert handler is not None
         if message.num_delivered > self._max_deliver:
             await self._settler.settle(message, Outcome.dead(exhausted(message)))
             return
-        started = time.perf_counter()
         attributes = {"messaging.system": "nats", "messaging.destination.name": message.subject}
-        try:
-            with (
-                structlog.contextvars.bound_contextvars(**self._settler.log_context(message)),
-                tracer.start_as_current_span(
-                    f"{self.durable} process",
-                    context=message.otel_context,
-                    kind=trace.SpanKind.CONSUMER,
-                    attributes=attributes,
-                ),
-            ):
-                async with self._in_progress([message]):
-                    outcome = await call(self._handler, message)
-                HANDLER_SECONDS.labels(self._durable_name).observe(time.perf_counter() - started)
-                await self._settler.settle(message, outcome)
-        except asyncio.CancelledError:
-            await self._settler.drain(
-                [message]
-            )  # stop() timed out: let another replica take it now
-            raise
+
+        async def attempt(batch: Sequence[Message]) -> list[Outcome]:
+            return [await call(handler, batch[0])]
+
+        with (
+            structlog.contextvars.bound_contextvars(**self._settler.log_context(message)),
+            tracer.start_as_current_span(
+                f"{self.durable} process",
+                context=message.otel_context,
+                kind=trace.SpanKind.CONSUMER,
+                attributes=attributes,
+            ),
+        ):
+            await self._settle_holding([message], attempt)
 
     async def _process_batch(self, handler: BatchHandler, messages: list[Message]) -> None:
         spent = [m for m in messages if m.num_delivered > self._max_deliver]
         live = [m for m in messages if m.num_delivered <= self._max_deliver]
         for message in spent:
             await self._settler.settle(message, Outcome.dead(exhausted(message)))
-        if not live:
-            return
-        started = time.perf_counter()
+
+        async def attempt(batch: Sequence[Message]) -> list[Outcome]:
+            return await call_batch(handler, batch)
+
+        await self._settle_holding(live, attempt)
+
+    async def _settle_holding(self, messages: Sequence[Message], attempt: _Attempt) -> None:
+        """Run `attempt` and settle its outcomes. Messages it holds (a dependency is down) are
+        kept in hand, no delivery spent and nothing fetched meanwhile, and tried again after a
+        backoff step until the dependency answers; on stop they are handed back at once."""
+        outage = OutageWait(
+            self._durable_name,
+            backoff=self._outage_backoff,
+            max_hold=self._max_hold,
+            stopping=self._stopping,
+        )
+        pending, error = list(messages), None
         try:
-            async with self._in_progress(live):
-                outcomes = await call_batch(handler, live)
-        except asyncio.CancelledError:
-            await self._settler.drain(live)
-            raise
-        HANDLER_SECONDS.labels(self._durable_name).observe(time.perf_counter() - started)
-        for message, outcome in zip(live, outcomes, strict=True):
-            await self._settler.settle(message, outcome)
+            while pending:
+                started = time.perf_counter()
+                outcomes = await attempt(pending)
+                HANDLER_SECONDS.labels(self._durable_name).observe(time.perf_counter() - started)
+                held: list[Message] = []
+                for message, outcome in zip(pending, outcomes, strict=True):
+                    if outcome.kind == "hold" and not outage.expired:
+                        held.append(message)
+                        error = outcome.error
+                    else:
+                        await self._settler.settle(message, outcome)
+                pending = held
+                if pending and not await outage.wait(error, len(pending)):
+                    await self._settler.drain(pending)
+                    return
+        finally:
+            outage.end()
 
     @contextlib.asynccontextmanager
     async def _in_progress(self, messages: Sequence[Message]) -> AsyncIterator[None]:
@@ -322,8 +361,9 @@ class ConsumerRunner:
             while True:
                 await asyncio.sleep(self._ack_wait / 3)
                 for message in messages:
-                    with contextlib.suppress(Exception):
-                        await message.raw.in_progress()
+                    if not message.raw.is_acked:
+                        with contextlib.suppress(Exception):
+                            await message.raw.in_progress()
 
         task = asyncio.create_task(beat())
         try:

@@ -19,6 +19,7 @@ from opentelemetry.propagate import extract
 from soleflip.common.bus.names import Names
 from soleflip.common.contracts import CloudEvent, decode_event
 from soleflip.common.errors import SoleflipError
+from soleflip.common.outages import is_outage
 
 # Set by `dlq.replay` on a republished dead letter: the id the event had before, so every
 # consumer's inbox (keyed on event id) still recognises it.
@@ -58,12 +59,13 @@ class Message:
         return decode_event(self.data)
 
 
-OutcomeKind = Literal["ack", "retry", "dead"]
+OutcomeKind = Literal["ack", "retry", "dead", "hold"]
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The decision for one message: ack it, retry it later (NAK), or dead-letter it (TERM)."""
+    """The decision for one message: ack it, retry it later (NAK), dead-letter it (TERM), or
+    hold it (a dependency is down: the runner keeps it and tries again, spending no delivery)."""
 
     kind: OutcomeKind
     error: BaseException | None = None
@@ -82,10 +84,16 @@ class Outcome:
         return cls("dead", error)
 
     @classmethod
+    def hold(cls, error: BaseException) -> Outcome:
+        return cls("hold", error)
+
+    @classmethod
     def from_error(cls, error: BaseException) -> Outcome:
-        """The contract's mapping: transient → retry; other expected errors, undecodable
-        payloads and data Postgres refuses to store → dead letter; anything unexpected → retry
-        until `max_deliver`."""
+        """The contract's mapping: a dependency outage → hold; other transient errors → retry;
+        other expected errors, undecodable payloads and data Postgres refuses to store → dead
+        letter; anything unexpected → retry until `max_deliver`."""
+        if is_outage(error):
+            return cls.hold(error)
         if isinstance(error, SoleflipError):
             return (
                 cls.retry(error, delay=_retry_after(error)) if error.transient else cls.dead(error)
@@ -97,7 +105,11 @@ class Outcome:
     @property
     def expected(self) -> bool:
         """Whether the error is one we anticipated (logged without a stack trace)."""
-        return self.error is None or isinstance(self.error, (SoleflipError, *_CONTENT_ERRORS))
+        return (
+            self.error is None
+            or self.kind == "hold"
+            or isinstance(self.error, (SoleflipError, *_CONTENT_ERRORS))
+        )
 
 
 _ACK = Outcome("ack")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter(
     "soleflip_bus_messages",
@@ -28,5 +28,15 @@ PUBLISHED = Counter(
 RESUBSCRIBES = Counter(
     "soleflip_bus_resubscribes",
     "Pull subscriptions re-created after a reconnect, a deleted consumer or a silent server.",
+    ["consumer"],
+)
+CONSUMER_PAUSED = Gauge(
+    "soleflip_bus_consumer_paused",
+    "1 while a consumer holds its messages and waits out a dependency outage, else 0.",
+    ["consumer"],
+)
+CONSUMER_PAUSES = Counter(
+    "soleflip_bus_consumer_pauses",
+    "Dependency outages a consumer waited out, holding its messages (no delivery spent).",
     ["consumer"],
 )

@@ -46,7 +46,12 @@ class Settler:
         self._publisher = publisher
 
     async def settle(self, message: Message, outcome: Outcome) -> None:
-        """Apply `outcome`; a retry on the last allowed delivery becomes a dead letter."""
+        """Apply `outcome`; a retry on the last allowed delivery becomes a dead letter.
+
+        A hold reaches here only once the runner stopped waiting (`max_hold`): it is a retry."""
+        if outcome.kind == "hold":
+            assert outcome.error is not None
+            outcome = Outcome.retry(outcome.error)
         if outcome.kind == "retry" and message.num_delivered >= self._max_deliver:
             assert outcome.error is not None
             outcome = Outcome.dead(outcome.error)
@@ -123,23 +128,25 @@ async def call(handler: Handler, message: Message) -> Outcome:
 
 
 async def call_batch(handler: BatchHandler, messages: Sequence[Message]) -> list[Outcome]:
-    """Run a batch handler; if it raises, split the batch in halves and run each again.
+    """Run a batch handler; if it raises on data, split the batch in halves and run each again.
 
     Batch handlers are transactional and idempotent through their inbox, so a failed call left
     nothing behind and calling them again on a part is safe. Bisecting down to single messages
     isolates a poison message: only it gets the error's outcome (dead letter or retry), every
-    other message of the batch is applied once, in its stream order. A transient error
-    (a dependency, not a message) is not split: every message gets it.
+    other message of the batch is applied once, in its stream order. A transient error or an
+    outage (a dependency, not a message) is not split: every message not yet applied gets it.
     """
     try:
         outcomes = list(await handler(messages))
     except Exception as exc:
         outcome = Outcome.from_error(exc)
-        if len(messages) == 1 or _is_transient(exc):
+        if len(messages) == 1 or outcome.kind == "hold" or _is_transient(exc):
             return [outcome] * len(messages)
         log.info("nats.batch_split", size=len(messages), error=repr(exc))
         middle = len(messages) // 2
         head = await call_batch(handler, messages[:middle])
+        if head and head[-1].kind == "hold":  # the dependency went away meanwhile
+            return head + [head[-1]] * (len(messages) - middle)
         return head + await call_batch(handler, messages[middle:])
     if len(outcomes) != len(messages):
         error = RuntimeError(f"batch handler returned {len(outcomes)} outcomes for {len(messages)}")

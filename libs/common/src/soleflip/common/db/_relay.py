@@ -20,9 +20,15 @@ import asyncpg
 import msgspec
 import structlog
 
-from soleflip.common.db._metrics import OUTBOX_FAILURES, OUTBOX_LAG_SECONDS, OUTBOX_PUBLISHED
+from soleflip.common.db._metrics import (
+    OUTBOX_FAILURES,
+    OUTBOX_LAG_SECONDS,
+    OUTBOX_PAUSED,
+    OUTBOX_PUBLISHED,
+)
 from soleflip.common.db._outbox import OutboxMessage, prune_outbox
 from soleflip.common.db._pool import DB_ERRORS
+from soleflip.common.outages import is_outage
 
 log = structlog.get_logger(__name__)
 
@@ -140,15 +146,26 @@ class OutboxRelay:
             try:
                 await self.drain()
                 await self._maybe_prune()
-            except Exception:
-                # Postgres or the bus is down: keep the rows and retry, never drop them.
-                OUTBOX_FAILURES.labels(self._name).inc()
-                log.warning("outbox.relay_failed", retry_in_s=delay, exc_info=True)
+            except Exception as exc:
+                # Postgres or the bus is down: the transaction rolled back, so the rows stay
+                # unmarked and are published after it; never dropped, never marked unsent.
+                self._note_failure(exc, delay)
                 await self._sleep(self._stopping, delay)
                 delay = min(delay * 2, maximum)
                 continue
+            if delay != initial:
+                log.info("outbox.relay_resumed", relay=self._name)
+            OUTBOX_PAUSED.labels(self._name).set(0)
             delay = initial
             await self._sleep(self._wake, self._poll_interval)
+
+    def _note_failure(self, exc: Exception, delay: float) -> None:
+        OUTBOX_FAILURES.labels(self._name).inc()
+        if is_outage(exc):  # expected: no stack trace, one gauge to alert on
+            OUTBOX_PAUSED.labels(self._name).set(1)
+            log.warning("outbox.relay_paused", relay=self._name, error=repr(exc), retry_in_s=delay)
+        else:
+            log.warning("outbox.relay_failed", relay=self._name, retry_in_s=delay, exc_info=exc)
 
     async def _maybe_prune(self) -> None:
         now = time.monotonic()

@@ -5,7 +5,13 @@ Services call `create_app(...)` in their composition root, put `guards=[requires
 """
 
 from soleflip.common.http._app import SERVICE_STATE_KEY, SETTINGS_STATE_KEY, create_app
-from soleflip.common.http._health import Check, ReadinessSource, check_name, run_checks
+from soleflip.common.http._health import (
+    Check,
+    Degraded,
+    ReadinessSource,
+    check_name,
+    run_checks,
+)
 from soleflip.common.http._problems import (
     PROBLEM_JSON,
     FieldError,
@@ -42,6 +48,7 @@ __all__ = [
     "SETTINGS_STATE_KEY",
     "SHUTDOWN_REQUESTED",
     "Check",
+    "Degraded",
     "FieldError",
     "Problem",
     "ReadinessSource",

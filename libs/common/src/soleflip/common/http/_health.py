@@ -20,6 +20,13 @@ Checks: TypeAlias = Sequence[Check] | Mapping[str, Check]
 ReadinessSource: TypeAlias = Checks | Callable[[], Checks]
 
 _log = get_logger("soleflip.http.health")
+_DEGRADED = "degraded: "
+
+
+class Degraded(Exception):
+    """Raised by a check whose dependency fails but whose failure must not take the service out
+    of rotation (StockX credentials: the service still serves what it holds). `/health/ready`
+    shows `degraded: <message>` and stays 200; the message must name no host or secret."""
 
 
 def check_name(check: Check) -> str:
@@ -42,6 +49,9 @@ def _resolve(source: ReadinessSource) -> dict[str, Check]:
 async def _run_check(name: str, check: Check, timeout_s: float) -> str:
     try:
         await asyncio.wait_for(check(), timeout_s)
+    except Degraded as exc:
+        _log.warning("readiness check degraded", check=name, error=str(exc))
+        return f"{_DEGRADED}{exc}"
     except TimeoutError:
         outcome = f"timed out after {timeout_s:g}s"
         _log.warning("readiness check failed", check=name, outcome=outcome)
@@ -62,6 +72,10 @@ async def run_checks(source: ReadinessSource, timeout_s: float) -> dict[str, str
     return dict(zip(checks, results, strict=True))
 
 
+def _passes(result: str) -> bool:
+    return result == "ok" or result.startswith(_DEGRADED)
+
+
 def health_handlers(source: ReadinessSource, timeout_s: float) -> list[HTTPRouteHandler]:
     """`/health/live`, `/health/ready` and `/metrics` for one app."""
 
@@ -77,7 +91,7 @@ def health_handlers(source: ReadinessSource, timeout_s: float) -> list[HTTPRoute
     )
     async def ready() -> Response[Any]:
         results = await run_checks(source, timeout_s)
-        failing = [name for name, result in results.items() if result != "ok"]
+        failing = [name for name, result in results.items() if not _passes(result)]
         if not failing:
             return Response({"status": "ready", "checks": results})
         return problem_response(

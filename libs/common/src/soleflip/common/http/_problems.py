@@ -2,7 +2,8 @@
 
 `SoleflipError`s keep their status, title, detail, `errors[]` and headers and get a stable
 `urn:soleflip:problem:<kind>` type; framework errors are `about:blank` with the status phrase;
-anything unexpected is a 500 without internals, logged once with its stack trace.
+a dependency that is down (`soleflip.common.outages`) is a 503 with `Retry-After`; anything
+unexpected is a 500 without internals, logged once with its stack trace.
 """
 
 from __future__ import annotations
@@ -18,14 +19,23 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.types import ExceptionHandlersMap
+from prometheus_client import Counter
 
-from soleflip.common.errors import SoleflipError
+from soleflip.common.errors import SoleflipError, Unavailable
 from soleflip.common.observability import get_logger
+from soleflip.common.outages import is_outage
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:soleflip:problem:"
 
 _log = get_logger("soleflip.http")
+#: What a 503 answers when the error does not say (seconds; a restarting Postgres takes a few).
+RETRY_AFTER_S = "5"
+HTTP_OUTAGES = Counter(
+    "soleflip_http_dependency_unavailable",
+    "Requests answered 503 because a dependency (Postgres, NATS) was unreachable, by error.",
+    ["error"],
+)
 
 
 class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -118,6 +128,9 @@ def _instance(request: Request[Any, Any, Any]) -> str:
 def handle_soleflip_error(request: Request[Any, Any, Any], exc: SoleflipError) -> Response[bytes]:
     """Expected errors: no stack trace; the request's access log line names the error."""
     _note_error(type(exc).__name__, exc.detail)
+    headers = exc.headers
+    if exc.status == 503 and "Retry-After" not in headers:
+        headers = {**headers, "Retry-After": RETRY_AFTER_S}  # every outage says when to retry
     return problem_response(
         exc.status,
         title=exc.title,
@@ -125,7 +138,7 @@ def handle_soleflip_error(request: Request[Any, Any, Any], exc: SoleflipError) -
         type_=problem_type(type(exc)),
         instance=_instance(request),
         errors=exc.errors,
-        headers=exc.headers,
+        headers=headers,
     )
 
 
@@ -193,8 +206,20 @@ def _strip_query(detail: str) -> str:
     return re.sub(r"\?\S*", "", detail)
 
 
+def handle_outage(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """A dependency (Postgres, NATS) is down: 503 with `Retry-After`, counted, no stack trace."""
+    HTTP_OUTAGES.labels(type(exc).__name__).inc()
+    _log.warning("http.dependency_unavailable", error=repr(exc), path=_instance(request))
+    unavailable = Unavailable("A dependency of this service is unavailable; retry later.")
+    return handle_soleflip_error(request, unavailable)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    """A bug or an unmapped failure: 500 with no internals; the stack trace goes to the log."""
+    """A bug or an unmapped failure: 500 with no internals; the stack trace goes to the log.
+
+    Connection-level failures (`soleflip.common.outages`) are outages, answered 503."""
+    if is_outage(exc) and not isinstance(exc, SoleflipError):
+        return handle_outage(request, exc)
     _log.error("unhandled exception", exc_info=exc, path=_instance(request))
     return problem_response(
         500,

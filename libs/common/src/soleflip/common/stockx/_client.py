@@ -60,6 +60,7 @@ class StockXClient(CatalogApi, ListingsApi, BatchesApi, OrdersApi):
     ) -> None:
         self.config = config or ClientConfig()
         self._owns_http = http is None
+        self._tokens = tokens
         self.http = http or new_http_client(settings, self.config)
         self._t = Transport(
             http=self.http,
@@ -113,6 +114,13 @@ class StockXClient(CatalogApi, ListingsApi, BatchesApi, OrdersApi):
         client = cls(settings, tokens=tokens, budget=budget, http=http, config=config)
         client._owns_http = owns_http
         return client
+
+    @property
+    def auth_problem(self) -> str | None:
+        """Why this process's last attempt to get a token failed for want of credentials (a dead
+        refresh token, an undecryptable record), or None."""
+        problem = getattr(self._tokens, "auth_problem", None)
+        return problem if isinstance(problem, str) else None
 
     @property
     def circuit_state(self) -> str:

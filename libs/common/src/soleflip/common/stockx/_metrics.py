@@ -40,6 +40,17 @@ CIRCUIT_OPEN = Gauge(
     "soleflip_stockx_circuit_open",
     "1 while this process's StockX circuit breaker is open or half-open.",
 )
+UNDECRYPTABLE_RECORDS = Counter(
+    "soleflip_stockx_token_record_undecryptable_total",
+    "Token records in `stockx_auth` that SOLEFLIP_FERNET_KEYS could not decrypt, by what this "
+    "process did: `reseeded` from the configured refresh token, or `failed` without one.",
+    ["action"],
+)
+AUTH_FAILING = Gauge(
+    "soleflip_stockx_auth_failing",
+    "1 while this process's last attempt to get a StockX token failed for want of credentials "
+    "(dead refresh token, undecryptable record); a person must act.",
+)
 BUDGET_SLOWDOWN = Gauge(
     "soleflip_stockx_budget_slowdown",
     "Factor the shared StockX budget's spacing is stretched by after 429s (1 = full rate).",

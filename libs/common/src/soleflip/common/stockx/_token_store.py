@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import msgspec
+import structlog
 
 from soleflip.common.crypto import Crypto
 from soleflip.common.errors import InvalidInput
@@ -30,10 +31,13 @@ from soleflip.common.stockx._errors import (
     error_message,
 )
 from soleflip.common.stockx._kv import CasConflict, CasStore
-from soleflip.common.stockx._metrics import TOKEN_REFRESHES
+from soleflip.common.stockx._metrics import AUTH_FAILING, TOKEN_REFRESHES, UNDECRYPTABLE_RECORDS
+
+log = structlog.get_logger(__name__)
 
 #: A token this close to its expiry is not handed out even while a refresh is under way.
 _EXPIRY_MARGIN_S = 5.0
+_UNDECRYPTABLE = "the stored StockX token record cannot be decrypted with SOLEFLIP_FERNET_KEYS"
 
 
 class KvTokenStore:
@@ -62,6 +66,9 @@ class KvTokenStore:
         self._owner = secrets.token_hex(8)
         self._lock = asyncio.Lock()
         self._cached = TokenRecord()
+        self._reseed_logged = False
+        #: Why the last attempt to get a token failed for want of credentials (None: it did not).
+        self.auth_problem: str | None = None
 
     async def get_token(self) -> str:
         if self._fresh(self._cached, None):
@@ -69,14 +76,26 @@ class KvTokenStore:
         async with self._lock:
             if self._fresh(self._cached, None):
                 return self._cached.access_token
-            return await self._obtain(None)
+            return await self._obtain_tracked(None)
 
     async def after_rejection(self, rejected: str) -> str:
         """A token other than `rejected`: another process's newer one, or a forced refresh."""
         async with self._lock:
             if self._cached.access_token != rejected and self._fresh(self._cached, None):
                 return self._cached.access_token
-            return await self._obtain(rejected)
+            return await self._obtain_tracked(rejected)
+
+    async def _obtain_tracked(self, rejected: str | None) -> str:
+        """`_obtain`, remembering whether credentials failed (for readiness and the gauge)."""
+        try:
+            token = await self._obtain(rejected)
+        except StockXAuthError as exc:
+            self.auth_problem = str(exc)
+            AUTH_FAILING.set(1)
+            raise
+        self.auth_problem = None
+        AUTH_FAILING.set(0)
+        return token
 
     def _fresh(self, record: TokenRecord, rejected: str | None) -> bool:
         token = record.access_token
@@ -136,6 +155,14 @@ class KvTokenStore:
                 except CasConflict:
                     continue
             record, revision = self._decode(found[0]), found[1]
+            if record is None:
+                record = self._replacement_for_undecryptable()
+                try:
+                    return record, await self._store.update(
+                        self._key, self._encode(record), last=revision
+                    )
+                except CasConflict:
+                    continue
             if not record.dead:
                 return record, revision
             if record.dead == self._creds.fingerprint(record.refresh_token) and not self._reseed(
@@ -151,6 +178,29 @@ class KvTokenStore:
             except CasConflict:
                 continue
         raise StockXTransportError("the StockX token record keeps changing; giving up")
+
+    def _replacement_for_undecryptable(self) -> TokenRecord:
+        """A record no key of ours decrypts (keys changed without rotation, a new deployment on
+        an old NATS) would fail every call forever: start over from the configured refresh
+        token, or say how to get one."""
+        configured = self._creds.refresh_token
+        if not configured:
+            UNDECRYPTABLE_RECORDS.labels("failed").inc()
+            raise StockXAuthError(
+                f"{_UNDECRYPTABLE} and no SOLEFLIP_STOCKX_REFRESH_TOKEN is configured to start "
+                f"over: {_REAUTHORIZE}",
+                status_code=401,
+            )
+        UNDECRYPTABLE_RECORDS.labels("reseeded").inc()
+        if not self._reseed_logged:  # once per process; the counter counts every time
+            self._reseed_logged = True
+            log.error(
+                "stockx.token_record_reseeded",
+                reason=_UNDECRYPTABLE,
+                action="replaced it with a new record from SOLEFLIP_STOCKX_REFRESH_TOKEN",
+                hint="every process must list the old key after the new one while keys change",
+            )
+        return TokenRecord(refresh_token=configured)
 
     def _reseed(self, record: TokenRecord) -> bool:
         """An operator configured a different refresh token than the dead one: start over."""
@@ -232,10 +282,9 @@ class KvTokenStore:
     def _encode(self, record: TokenRecord) -> bytes:
         return self._crypto.encrypt(msgspec.json.encode(record))
 
-    def _decode(self, blob: bytes) -> TokenRecord:
+    def _decode(self, blob: bytes) -> TokenRecord | None:
+        """The record, or None when no key decrypts it (or it decrypts to garbage)."""
         try:
             return msgspec.json.decode(self._crypto.decrypt(blob), type=TokenRecord)
-        except InvalidInput:
-            raise StockXAuthError(
-                "the stored StockX token record cannot be decrypted with SOLEFLIP_FERNET_KEYS",
-            ) from None
+        except (InvalidInput, msgspec.DecodeError):
+            return None

@@ -15,7 +15,7 @@ import msgspec
 
 from soleflip.common.db import Conn
 from soleflip.common.errors import Conflict, InvalidInput, NotFound
-from soleflip.pricing import repository
+from soleflip.pricing import queries, repository
 from soleflip.pricing.domain import (
     AutoReprice,
     FeeSchedule,
@@ -27,12 +27,6 @@ from soleflip.pricing.domain import (
     schedule_at,
 )
 from soleflip.pricing.handlers._reprice import reevaluate
-from soleflip.pricing.queries import (
-    LATEST_MARKETS_SQL,
-    RULE_SQL,
-    load_fee_schedules,
-    rule_from_row,
-)
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
@@ -55,27 +49,27 @@ def _body(rule: Rule) -> dict[str, Any]:
 
 async def create_rule(conn: Conn, fields: dict[str, Any], now: datetime) -> Rule:
     rule = _check(_convert({**fields, "id": str(uuid.uuid4())}))
-    await conn.execute(repository.INSERT_RULE_SQL, uuid.UUID(rule.id), rule.priority, _body(rule))
+    await repository.insert_rule(conn, uuid.UUID(rule.id), rule.priority, _body(rule))
     await reevaluate(conn, now)
     return rule
 
 
 async def update_rule(conn: Conn, rule_id: str, changes: dict[str, Any], now: datetime) -> Rule:
-    row = await conn.fetchrow(RULE_SQL, _rule_uuid(rule_id))
-    if row is None:
+    found = await queries.load_rule(conn, _rule_uuid(rule_id))
+    if found is None:
         raise NotFound(f"no rule {rule_id}")
-    rule = _check(_convert({**_body(rule_from_row(row)), **changes, "id": row["id"]}))
-    version = await conn.fetchval(
-        repository.UPDATE_RULE_SQL, uuid.UUID(rule.id), rule.priority, _body(rule), row["version"]
-    )
-    if version is None:
+    stored, version = found
+    rule = _check(_convert({**_body(stored), **changes, "id": stored.id}))
+    if not await repository.update_rule(
+        conn, uuid.UUID(rule.id), rule.priority, _body(rule), version
+    ):
         raise Conflict(f"rule {rule_id} changed concurrently; retry")
     await reevaluate(conn, now)
     return rule
 
 
 async def delete_rule(conn: Conn, rule_id: str, now: datetime) -> None:
-    if await conn.fetchval(repository.DELETE_RULE_SQL, _rule_uuid(rule_id)) is None:
+    if not await repository.delete_rule(conn, _rule_uuid(rule_id)):
         raise NotFound(f"no rule {rule_id}")
     await reevaluate(conn, now)
 
@@ -83,16 +77,16 @@ async def delete_rule(conn: Conn, rule_id: str, now: datetime) -> None:
 async def set_fees(conn: Conn, schedule: FeeSchedule, now: datetime) -> FeeSchedule:
     schedule.rate()  # an unknown seller level is refused before it is stored
     body = msgspec.json.decode(_encoder.encode(schedule))
-    await conn.execute(repository.INSERT_FEES_SQL, schedule.effective_from, body)
+    await repository.insert_fees(conn, schedule.effective_from, body)
     await reevaluate(conn, now)
     return schedule
 
 
 async def set_autoreprice(conn: Conn, switch: AutoReprice, now: datetime) -> AutoReprice:
     """Flip the global switch; switching on also lifts halts (an operator's explicit decision)."""
-    await conn.execute(repository.SET_AUTOREPRICE_SQL, switch.enabled, switch.dry_run)
+    await repository.set_autoreprice(conn, switch.enabled, switch.dry_run)
     if switch.enabled:
-        await conn.execute(repository.CLEAR_HALTS_SQL)
+        await repository.clear_halts(conn)
     await reevaluate(conn, now)
     return switch
 
@@ -101,18 +95,9 @@ async def quote_variant(
     conn: Conn, variant_id: str, cost: Decimal, currency: str, margin: Decimal, now: datetime
 ) -> Quote:
     """Floor and strategy prices from the latest market of `variant_id` in `currency`."""
-    terms = schedule_at(await load_fee_schedules(conn), now).terms(currency)
-    row = await conn.fetchrow(LATEST_MARKETS_SQL, [variant_id], [currency])
-    market = (
-        Market()
-        if row is None
-        else Market(
-            lowest_ask=row["lowest_ask"],
-            highest_bid=row["highest_bid"],
-            sell_faster=row["sell_faster"],
-            earn_more=row["earn_more"],
-        )
-    )
+    terms = schedule_at(await queries.load_fee_schedules(conn), now).terms(currency)
+    markets = await queries.latest_markets(conn, [(variant_id, currency)])
+    market = markets.get((variant_id, currency), Market())
     return quote(terms, cost, margin, market)
 
 

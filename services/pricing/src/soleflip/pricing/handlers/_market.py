@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.ingest import VariantMarketData as IngestMarketData
 from soleflip.common.contracts.pricing import MARKET_UPDATED, MarketSnapshot
 from soleflip.common.db import Conn, enqueue_many
 from soleflip.common.stockx import VariantMarketData as StockXMarketData
-from soleflip.pricing import repository
+from soleflip.pricing import queries, repository
 from soleflip.pricing.domain import Market, market_changed, parse_amount
 from soleflip.pricing.handlers._reprice import SOURCE, reevaluate
 from soleflip.pricing.metrics import MARKET_OBSERVATIONS
-from soleflip.pricing.queries import LATEST_MARKETS_SQL
 
 #: StockX answers in USD when no currency is asked for.
 DEFAULT_MARKET_CURRENCY = "USD"
@@ -75,9 +73,7 @@ async def record_market(
 ) -> list[MarketSnapshot]:
     """Apply observations; returns those that really changed the market."""
     latest = {(o.variant_id, o.currency): o for o in observations}  # last one wins in a batch
-    keys = list(latest)
-    stored = await conn.fetch(LATEST_MARKETS_SQL, [k[0] for k in keys], [k[1] for k in keys])
-    previous = {(r["variant_id"], r["currency"]): _stored_market(r) for r in stored}
+    previous = await queries.latest_markets(conn, list(latest))
     changed: list[MarketSnapshot] = []
     same: list[MarketSnapshot] = []
     for key, observation in latest.items():
@@ -98,12 +94,3 @@ async def record_market(
     if changed:
         await reevaluate(conn, now, variants=sorted({o.variant_id for o in changed}), cause=cause)
     return changed
-
-
-def _stored_market(row: Any) -> Market:
-    return Market(
-        lowest_ask=row["lowest_ask"],
-        highest_bid=row["highest_bid"],
-        sell_faster=row["sell_faster"],
-        earn_more=row["earn_more"],
-    )

@@ -15,10 +15,9 @@ from soleflip.common.contracts.catalog import ProductData, RemapData
 from soleflip.common.contracts.orders import ListingSnapshot, OrderSnapshot, StockSnapshot
 from soleflip.common.db import Conn
 from soleflip.common.observability import get_logger
-from soleflip.pricing import repository
+from soleflip.pricing import queries, repository
 from soleflip.pricing.handlers._reprice import reevaluate
 from soleflip.pricing.metrics import REPRICES
-from soleflip.pricing.queries import LISTING_SQL
 
 log = get_logger(__name__)
 #: Orders that did not become a sale: their price is not a realised sale price.
@@ -34,21 +33,9 @@ async def apply_listing(
     cause: CloudEvent | None = None,
 ) -> None:
     """Mirror a listing; settle or reject a pending reprice; re-evaluate it."""
-    before = await conn.fetchrow(LISTING_SQL, listing.listing_id)
+    before = await queries.pending_reprice(conn, listing.listing_id)
     amount = None if listing.amount is None else listing.amount.amount
-    currency = None if listing.amount is None else listing.amount.currency
-    applied = await conn.fetchval(
-        repository.UPSERT_LISTING_SQL,
-        listing.listing_id,
-        listing.status,
-        listing.variant_id,
-        listing.product_id,
-        listing.stock_item_id,
-        amount,
-        currency,
-        listing.updated_at,
-    )
-    if applied is None:
+    if not await repository.upsert_listing(conn, listing):
         return  # older than what we hold
     if before is not None and before["pending_amount"] is not None:
         await _settle_pending(conn, listing, amount, before, now, reject_after)
@@ -66,27 +53,19 @@ async def _settle_pending(
     pending, since = before["pending_amount"], before["pending_since"]  # type: ignore[index]
     if amount == pending or listing.status != "ACTIVE":
         REPRICES.labels("applied" if amount == pending else "overtaken").inc()
-        await conn.execute(repository.SETTLE_PENDING_SQL, listing.listing_id, None)
+        await repository.settle_pending(conn, listing.listing_id, None)
     elif since is not None and now - since >= reject_after:
         reason = f"StockX did not apply the reprice to {pending} (listing still at {amount})"
         REPRICES.labels("rejected").inc()
         log.error("pricing.reprice_rejected", listing_id=listing.listing_id, reason=reason)
-        await conn.execute(repository.SETTLE_PENDING_SQL, listing.listing_id, reason)
+        await repository.settle_pending(conn, listing.listing_id, reason)
 
 
 async def apply_stock(
     conn: Conn, stock: StockSnapshot, *, now: datetime, cause: CloudEvent | None = None
 ) -> None:
     """Mirror a stock item (its unit cost is the listing's landed cost)."""
-    await conn.execute(
-        repository.UPSERT_STOCK_SQL,
-        stock.stock_item_id,
-        stock.variant_id,
-        stock.listing_id,
-        stock.status,
-        stock.unit_cost.amount,
-        stock.unit_cost.currency,
-    )
+    await repository.upsert_stock(conn, stock)
     if stock.listing_id is not None:
         await reevaluate(conn, now, listings=[stock.listing_id], cause=cause)
 
@@ -94,18 +73,11 @@ async def apply_stock(
 async def apply_order(conn: Conn, order: OrderSnapshot, *, now: datetime) -> None:
     """Learn a realised sale price (and forget it if the sale fell through)."""
     if order.status.upper() in UNSOLD:
-        await conn.execute(repository.DELETE_SALE_SQL, order.order_number)
+        await repository.delete_sale(conn, order.order_number)
         return
     if order.variant_id is None or order.amount is None:
         return
-    await conn.execute(
-        repository.UPSERT_SALE_SQL,
-        order.order_number,
-        order.variant_id,
-        order.amount.amount,
-        order.amount.currency,
-        order.created_at or now,
-    )
+    await repository.upsert_sale(conn, order, order.created_at or now)
 
 
 async def apply_product(conn: Conn, product: ProductData, *, now: datetime) -> None:
@@ -113,29 +85,23 @@ async def apply_product(conn: Conn, product: ProductData, *, now: datetime) -> N
     variant_ids = [v.stockx_variant_id for v in product.variants]
     if not variant_ids:
         return
-    await conn.execute(
-        repository.UPSERT_VARIANTS_SQL,
-        variant_ids,
-        product.stockx_product_id,
-        product.brand,
-        product.style_id,
+    await repository.upsert_variants(
+        conn, variant_ids, product.stockx_product_id, product.brand, product.style_id
     )
     await reevaluate(conn, now, variants=variant_ids)
 
 
 async def apply_remap(conn: Conn, remap: RemapData) -> None:
     """Follow a product to its new StockX id, so the poller stops asking for the dead one."""
-    await conn.execute(
-        repository.REMAP_PRODUCT_SQL, remap.old_stockx_product_id, remap.new_stockx_product_id
-    )
+    await repository.remap_product(conn, remap.old_stockx_product_id, remap.new_stockx_product_id)
 
 
 async def expire_pending(conn: Conn, *, now: datetime, reject_after: timedelta) -> list[str]:
     """Halt listings whose reprice request got no answer at all within `reject_after` (orders
     reports a rejected write by the listing keeping its amount, or not at all)."""
     seconds = str(int(reject_after.total_seconds()))
-    rows = await conn.fetch(repository.EXPIRE_PENDING_SQL, now - reject_after, seconds)
-    for row in rows:
+    halted = await repository.expire_pending(conn, now - reject_after, seconds)
+    for listing_id, reason in halted:
         REPRICES.labels("rejected").inc()
-        log.error("pricing.reprice_rejected", listing_id=row[0], reason=row[1])
-    return [row[0] for row in rows]
+        log.error("pricing.reprice_rejected", listing_id=listing_id, reason=reason)
+    return [listing_id for listing_id, _ in halted]

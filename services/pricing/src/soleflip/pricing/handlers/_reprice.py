@@ -27,7 +27,7 @@ from soleflip.common.contracts.pricing import (
 from soleflip.common.db import Conn, enqueue_many
 from soleflip.common.errors import InvalidInput
 from soleflip.common.observability import get_logger
-from soleflip.pricing import repository
+from soleflip.pricing import queries, repository
 from soleflip.pricing.domain import (
     CENT,
     AutoReprice,
@@ -44,7 +44,6 @@ from soleflip.pricing.domain import (
 )
 from soleflip.pricing.metrics import REPRICES
 from soleflip.pricing.queries import (
-    EVALUATION_CONTEXT_SQL,
     load_autoreprice,
     load_fee_schedules,
     load_rules,
@@ -127,11 +126,7 @@ async def reevaluate(
 ) -> list[Evaluation]:
     """Evaluate the active listings of `variants` / `listings` (None: all) and record outcomes."""
     context = await Context.load(conn, now)
-    rows = await conn.fetch(
-        EVALUATION_CONTEXT_SQL,
-        None if variants is None else list(variants),
-        None if listings is None else list(listings),
-    )
+    rows = await queries.evaluation_context(conn, variants, listings)
     results = evaluate_rows(rows, context, now)
     previous = {row["listing_id"]: (row["rec_price"], row["rec_status"]) for row in rows}
     fresh = [

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import InvalidInput, NotFound
 from soleflip.common.http import BEARER_SECURITY, problem_responses, requires
-from soleflip.pricing import handlers
+from soleflip.pricing import handlers, queries
 from soleflip.pricing.domain import AutoReprice, FeeSchedule, Rule, schedule_at
 from soleflip.pricing.http._deps import Pricing as PricingDeps
 from soleflip.pricing.http._shapes import (
@@ -27,16 +27,7 @@ from soleflip.pricing.http._shapes import (
     VariantMarketOut,
     money,
 )
-from soleflip.pricing.queries import (
-    MARKET_BY_PRODUCT_SQL,
-    MARKET_HISTORY_SQL,
-    MARKET_LATEST_SQL,
-    RECOMMENDATIONS_SQL,
-    SALES_SQL,
-    load_autoreprice,
-    load_fee_schedules,
-    load_rules,
-)
+from soleflip.pricing.queries import load_autoreprice, load_fee_schedules, load_rules
 
 _READ, _WRITE = [requires("read")], [requires("write")]
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -86,9 +77,7 @@ class MarketController(_Api):
         limit: Limit = 50,
     ) -> VariantMarketOut:
         async with pricing.pool.acquire() as conn:
-            latest = await conn.fetch(MARKET_LATEST_SQL, variant_id, currency)
-            history = await conn.fetch(MARKET_HISTORY_SQL, variant_id, limit)
-            sales = await conn.fetch(SALES_SQL, variant_id, limit)
+            latest, history, sales = await queries.variant_market(conn, variant_id, currency, limit)
         if not latest and not sales:
             raise NotFound(f"no market data for variant {variant_id}")
         return VariantMarketOut(
@@ -110,7 +99,7 @@ class MarketController(_Api):
         self, pricing: Pricing, product_id: FromQuery[str], currency: FromQuery[str | None] = None
     ) -> MarketPage:
         async with pricing.pool.acquire() as conn:
-            rows = await conn.fetch(MARKET_BY_PRODUCT_SQL, product_id, currency)
+            rows = await queries.product_markets(conn, product_id, currency)
         return MarketPage(items=[MarketOut.of(r) for r in rows])
 
 
@@ -189,8 +178,13 @@ class RecommendationController(_Api):
     ) -> RecommendationPage:
         after_time, after_id = _cursor(cursor)
         async with pricing.pool.acquire() as conn:
-            rows = await conn.fetch(
-                RECOMMENDATIONS_SQL, listing_id, variant_id, status, after_time, after_id, limit + 1
+            rows = await queries.recommendations(
+                conn,
+                listing_id=listing_id,
+                variant_id=variant_id,
+                status=status,
+                after=(after_time, after_id),
+                limit=limit + 1,
             )
         items = [RecommendationOut.of(r) for r in rows[:limit]]
         more = len(rows) > limit
