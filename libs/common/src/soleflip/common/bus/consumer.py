@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import structlog
 from nats.aio.client import Client
@@ -31,6 +31,7 @@ from nats.js.errors import FetchTimeoutError
 from opentelemetry import trace
 
 from soleflip.common.bus._outage import OutageWait
+from soleflip.common.bus._spans import batch_span, message_span, record_outcome, start_message_span
 from soleflip.common.bus.message import Message, Outcome
 from soleflip.common.bus.metrics import HANDLER_SECONDS, RESUBSCRIBES
 from soleflip.common.bus.names import Names
@@ -47,7 +48,6 @@ from soleflip.common.errors import SoleflipError, Unavailable
 
 log = structlog.get_logger(__name__)
 _Attempt = Callable[[Sequence[Message]], Awaitable[list[Outcome]]]
-tracer = trace.get_tracer(__name__)
 
 DEFAULT_NAK_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 60.0)
 #: First and longest wait between tries while a dependency is down.
@@ -296,34 +296,58 @@ class ConsumerRunner:
         if message.num_delivered > self._max_deliver:
             await self._settler.settle(message, Outcome.dead(exhausted(message)))
             return
-        attributes = {"messaging.system": "nats", "messaging.destination.name": message.subject}
 
         async def attempt(batch: Sequence[Message]) -> list[Outcome]:
             return [await call(handler, batch[0])]
 
         with (
             structlog.contextvars.bound_contextvars(**self._settler.log_context(message)),
-            tracer.start_as_current_span(
-                f"{self.durable} process",
-                context=message.otel_context,
-                kind=trace.SpanKind.CONSUMER,
-                attributes=attributes,
-            ),
+            message_span(self.durable, message) as span,
         ):
-            await self._settle_holding([message], attempt)
+            await self._settle_holding([message], attempt, {message.stream_seq: span})
 
     async def _process_batch(self, handler: BatchHandler, messages: list[Message]) -> None:
         spent = [m for m in messages if m.num_delivered > self._max_deliver]
         live = [m for m in messages if m.num_delivered <= self._max_deliver]
         for message in spent:
-            await self._settler.settle(message, Outcome.dead(exhausted(message)))
+            with structlog.contextvars.bound_contextvars(**self._settler.log_context(message)):
+                await self._settler.settle(message, Outcome.dead(exhausted(message)))
+        if not live:
+            return
 
         async def attempt(batch: Sequence[Message]) -> list[Outcome]:
             return await call_batch(handler, batch)
 
-        await self._settle_holding(live, attempt)
+        with (
+            structlog.contextvars.bound_contextvars(
+                consumer=self._durable_name, batch_size=len(live)
+            ),
+            batch_span(self.durable, live) as batch,
+        ):
+            batch_link = [trace.Link(batch.get_span_context())]
+            spans = {m.stream_seq: start_message_span(self.durable, m, batch_link) for m in live}
+            try:
+                await self._settle_holding(live, attempt, spans)
+            finally:
+                for span in spans.values():
+                    span.end()
 
-    async def _settle_holding(self, messages: Sequence[Message], attempt: _Attempt) -> None:
+    async def _settle(self, message: Message, outcome: Outcome, span: trace.Span | None) -> None:
+        """Settle in the message's own log context and span (its outcome recorded on it)."""
+        with (
+            structlog.contextvars.bound_contextvars(**self._settler.log_context(message)),
+            trace.use_span(span, end_on_exit=False) if span else contextlib.nullcontext(),
+        ):
+            if span is not None:
+                record_outcome(span, outcome)
+            await self._settler.settle(message, outcome)
+
+    async def _settle_holding(
+        self,
+        messages: Sequence[Message],
+        attempt: _Attempt,
+        spans: Mapping[int, trace.Span],
+    ) -> None:
         """Run `attempt` and settle its outcomes. Messages it holds (a dependency is down) are
         kept in hand, no delivery spent and nothing fetched meanwhile, and tried again after a
         backoff step until the dependency answers; on stop they are handed back at once."""
@@ -345,7 +369,7 @@ class ConsumerRunner:
                         held.append(message)
                         error = outcome.error
                     else:
-                        await self._settler.settle(message, outcome)
+                        await self._settle(message, outcome, spans.get(message.stream_seq))
                 pending = held
                 if pending and not await outage.wait(error, len(pending)):
                     await self._settler.drain(pending)
