@@ -1,5 +1,6 @@
-"""`soleflip dev` as a developer runs it: embedded Postgres and NATS, every built service ready,
-then Ctrl-C (SIGINT) stops everything with exit status 0 and leaves no process behind.
+"""`soleflip dev` as a developer runs it: embedded Postgres and NATS, every built service ready;
+a service killed with SIGKILL is restarted alone (the others never stop answering ready); then
+Ctrl-C (SIGINT) stops everything with exit status 0 and leaves no process behind.
 
 The dev ports are fixed by the contract (services 8000-8003, simulator 8090, Postgres 5433,
 NATS 4223), so the test is skipped while anything else holds one of them.
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,7 @@ from soleflip.common.localinfra.devstack import DEV_PORTS, NATS_PORT, PG_PORT, b
 pytestmark = pytest.mark.slow
 
 START_TIMEOUT_S = 240.0
+RESTART_TIMEOUT_S = 90.0
 # Variables that would point `soleflip dev` at external servers instead of the embedded ones.
 EXTERNAL = (
     "SOLEFLIP_DATABASE_URL",
@@ -77,8 +80,36 @@ def _wait_until_up(proc: subprocess.Popen[str]) -> str:
 
 
 def _ready_status(port: int) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as answer:
-        return int(answer.status)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0  # not listening
+
+
+def _service_process(proc: subprocess.Popen[str], name: str) -> psutil.Process:
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        if child.cmdline()[-2:] == ["serve", name]:
+            return child
+    raise AssertionError(f"no `serve {name}` child of soleflip dev")
+
+
+def _kill_and_watch(proc: subprocess.Popen[str], victim: str, others: list[str]) -> psutil.Process:
+    """SIGKILL `victim`; until it answers ready again, every other service must stay ready."""
+    _service_process(proc, victim).kill()
+    deadline = time.monotonic() + RESTART_TIMEOUT_S
+    down_seen = False
+    while time.monotonic() < deadline:
+        statuses = {name: _ready_status(DEV_PORTS[name]) for name in others}
+        assert statuses == dict.fromkeys(others, 200), statuses
+        status = _ready_status(DEV_PORTS[victim])
+        down_seen = down_seen or status != 200
+        if down_seen and status == 200:
+            return _service_process(proc, victim)
+        time.sleep(0.2)
+    pytest.fail(f"{victim} not ready again within {RESTART_TIMEOUT_S}s")
 
 
 def _processes_of(proc: subprocess.Popen[str], data_dir: Path) -> list[psutil.Process]:
@@ -98,8 +129,9 @@ def _alive(processes: list[psutil.Process]) -> list[str]:
     ]
 
 
-def test_dev_serves_every_built_service_and_ctrl_c_stops_everything_cleanly(
-    data_dir: Path,
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_dev_serves_every_service_restarts_a_killed_one_alone_and_a_signal_stops_everything(
+    data_dir: Path, stop: str
 ) -> None:
     proc = _start(data_dir)
     try:
@@ -111,7 +143,13 @@ def test_dev_serves_every_built_service_and_ctrl_c_stops_everything_cleanly(
         started = _processes_of(proc, data_dir)
         assert len(started) >= len(services) + 2, started  # services, Postgres and NATS
 
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+        victim = "orders" if "orders" in services else services[-1]
+        started.append(_kill_and_watch(proc, victim, [s for s in services if s != victim]))
+
+        if stop == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends, to the group
+        else:
+            proc.send_signal(signal.SIGTERM)  # what a process manager sends, to dev alone
         proc.wait(timeout=90)
     finally:
         if proc.poll() is None:
@@ -119,6 +157,9 @@ def test_dev_serves_every_built_service_and_ctrl_c_stops_everything_cleanly(
             proc.wait()
 
     assert proc.returncode == 0
+    assert proc.stdout is not None
+    rest = proc.stdout.read()
+    assert f"restarting {victim} in 1 s" in rest, rest
     time.sleep(0.5)  # a daemonised postmaster exits just after pg_ctl reports it stopped
     assert _alive(started) == []
     assert all(port_is_free(DEV_PORTS[name]) for name in services)

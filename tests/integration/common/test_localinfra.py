@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -105,8 +106,10 @@ def test_server_left_by_a_dead_owner_is_replaced(base_dir: Path) -> None:
     record = json.loads(stale.pid_path.read_text())
     gone = subprocess.Popen(["true"])
     gone.wait()
-    # As if the process that started the server had crashed without stopping it.
+    # As if the process that started the server had crashed without stopping it: its pid file
+    # names a dead owner, and the kernel dropped that owner's store lock.
     stale.pid_path.write_text(json.dumps({**record, "owner": gone.pid}))
+    stale._lock.release()
     fresh = NatsServer(base_dir)
     fresh.start()
     try:
@@ -131,6 +134,7 @@ def test_server_owned_by_a_live_process_is_not_taken_over(base_dir: Path) -> Non
             f'"owner": {os.getpid()}', f'"owner": {owner.pid}'
         )
         first.pid_path.write_text(record)
+        first._lock.release()  # the pid file alone must still protect it
         with pytest.raises(InfraError, match="belongs to a running process"):
             NatsServer(base_dir).start()
         assert first.running
@@ -157,6 +161,59 @@ async def test_nats_server_fixture_restarts_on_its_port_with_streams_kept(
     info = await nc.jetstream().stream_info(stream)
     assert info.config.name == stream
     await nc.close()
+
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from soleflip.common.localinfra import NatsServer, PostgresServer
+base = Path(sys.argv[1])
+PostgresServer(base, durable=False).start()
+nats = NatsServer(base)
+nats.start()
+nats.pid_path.unlink()  # lost, or from a version that wrote none: the lock must still hold
+(base / "postgres.pid").unlink()
+print("up", flush=True)
+time.sleep(120)
+"""
+
+
+def _servers_on(base_dir: Path, name: str) -> list[str]:
+    return [p for p in _processes_mentioning(str(base_dir)) if Path(p.split()[1]).name == name]
+
+
+def test_a_second_server_on_data_a_live_process_holds_is_refused(base_dir: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(base_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "up"
+        for server in (NatsServer(base_dir), PostgresServer(base_dir, durable=False)):
+            with pytest.raises(
+                InfraError, match=f"in use by another process \\(pid {holder.pid}\\)"
+            ):
+                server.start()
+            assert not server.running
+        assert len(_servers_on(base_dir, "nats-server")) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_nats_server_that_ignores_sigterm_is_killed_after_the_grace_period(base_dir: Path) -> None:
+    server = NatsServer(base_dir)
+    server.start()
+    pid = json.loads(server.pid_path.read_text())["pid"]
+    os.kill(pid, signal.SIGSTOP)  # a stopped process acts on no signal but SIGKILL
+    started = time.monotonic()
+    server.stop(timeout=1.0)
+    assert time.monotonic() - started < 10
+    assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
+    assert not server.pid_path.exists()
+    again = NatsServer(base_dir)  # the store is free again
+    again.start()
+    again.stop()
 
 
 _STARTER = """

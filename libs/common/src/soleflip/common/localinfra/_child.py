@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -17,6 +18,10 @@ from pathlib import Path
 from typing import IO
 
 from soleflip.common.localinfra._proc import die_with_parent
+
+#: Restart delays after a crash: 1 s, doubling up to 30 s; a child that ran for a minute
+#: starts again from 1 s (one crash now and then is not a crash loop).
+RESTART_FIRST_S, RESTART_MAX_S, STABLE_AFTER_S = 1.0, 30.0, 60.0
 
 
 @dataclass
@@ -28,6 +33,18 @@ class Child:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=30))
+    started_at: float = 0.0
+    crashes: int = 0  # in a row, without a stable run between them
+    restart_at: float | None = None
+
+    def schedule_restart(self, now: float) -> float:
+        """After a crash: when to start again (exponential backoff); the delay in seconds."""
+        if now - self.started_at >= STABLE_AFTER_S:
+            self.crashes = 0
+        delay = min(RESTART_MAX_S, RESTART_FIRST_S * 2.0 ** min(self.crashes, 16))
+        self.crashes += 1
+        self.restart_at = now + delay
+        return delay
 
     def start(self, env: Mapping[str, str], echo: bool) -> None:
         cmd = [sys.executable, "-m", "soleflip.common.cli", "serve", self.name]
@@ -40,6 +57,7 @@ class Child:
             start_new_session=True,  # Ctrl-C reaches only us; we stop children in order
             preexec_fn=die_with_parent(signal.SIGTERM),
         )
+        self.started_at, self.restart_at = time.monotonic(), None
         threading.Thread(target=self._pump, args=(self.proc.stdout, echo), daemon=True).start()
 
     def _pump(self, stream: IO[bytes] | None, echo: bool) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from soleflip.common.localinfra._proc import (
     InfraError,
     PidRecord,
+    StoreLock,
     clear_stale,
     die_with_parent,
     free_port,
@@ -53,6 +54,7 @@ class NatsServer:
         self.store_dir = base_dir / "nats"
         self.log_path = base_dir / "nats.log"
         self.pid_path = base_dir / "nats.pid"
+        self._lock = StoreLock(base_dir / "nats.lock", "NATS JetStream")
         self._preferred = port
         self.port = 0
         self.monitor_port = 0
@@ -72,21 +74,30 @@ class NatsServer:
         if self.running:
             return
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        clear_stale(self.pid_path, "nats-server", lambda pid: terminate(pid, signal.SIGTERM))
-        self._choose_ports()
-        self._spawn()
+        self._lock.acquire()  # before anything else: never two servers on one store
+        try:
+            clear_stale(self.pid_path, "nats-server", lambda pid: terminate(pid, signal.SIGTERM))
+            self._choose_ports()
+            self._spawn()
+        except BaseException:
+            self._lock.release()
+            raise
         if not self._atexit:
             atexit.register(self.stop)
             self._atexit = True
         self._wait_ready(timeout)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM (nats-server flushes JetStream and exits), SIGKILL after `timeout`."""
+        """SIGTERM (nats-server flushes JetStream and exits), SIGKILL after `timeout`; the store
+        is free for another server only once this one is gone."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             terminate(proc.pid, signal.SIGTERM, timeout)
-            proc.wait(timeout=5)
-        self.pid_path.unlink(missing_ok=True)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        if proc is None or proc.poll() is not None:
+            self.pid_path.unlink(missing_ok=True)
+            self._lock.release()
 
     def _choose_ports(self) -> None:
         if self.port:  # a restart keeps its address, as a real server would

@@ -23,6 +23,7 @@ from soleflip.common.localinfra._proc import (
     InfraError,
     PidRecord,
     RunAs,
+    StoreLock,
     clear_stale,
     die_with_parent,
     free_port,
@@ -115,6 +116,7 @@ class PostgresServer:
         self.data_dir = _data_dir(base_dir, self.user)
         self.log_path = base_dir / "postgres.log"
         self.pid_path = base_dir / "postgres.pid"
+        self._lock = StoreLock(base_dir / "postgres.lock", "PostgreSQL")
         self._preferred = port
         self.port = 0
         self._bin: Path | None = None
@@ -138,10 +140,15 @@ class PostgresServer:
             return
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self._bin = find_postgres_bin(self.user)
-        clear_stale(self.pid_path, "postgres", self._stop_pid)
-        self._prepare_data_dir()
-        self.port = self.port or free_port(self._preferred, self.host)
-        self._spawn()
+        self._lock.acquire()  # before anything else: never two servers on one data directory
+        try:
+            clear_stale(self.pid_path, "postgres", self._stop_pid)
+            self._prepare_data_dir()
+            self.port = self.port or free_port(self._preferred, self.host)
+            self._spawn()
+        except BaseException:
+            self._lock.release()
+            raise
         if not self._atexit:
             atexit.register(self.stop)
             self._atexit = True
@@ -154,7 +161,9 @@ class PostgresServer:
             self._stop_pid(proc.pid, timeout)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
-        self.pid_path.unlink(missing_ok=True)
+        if proc is None or proc.poll() is not None:
+            self.pid_path.unlink(missing_ok=True)
+            self._lock.release()
 
     def ensure_database(self, name: str) -> None:
         """Create database `name` unless it exists."""

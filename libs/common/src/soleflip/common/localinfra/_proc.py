@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import json
 import os
 import pwd
@@ -201,6 +202,46 @@ def clear_stale(path: Path, needle: str, stop: Callable[[int], None]) -> None:
     if server_alive:
         stop(record.pid)
     path.unlink(missing_ok=True)
+
+
+class StoreLock:
+    """An exclusive `flock` on a lock file next to a server's data, held by the process that
+    runs the server for as long as it does. The kernel drops it when that process dies, so a
+    crash leaves nothing stale; a live holder, even one whose pid file is gone or that started
+    a moment ago, makes a second server on the same data refuse to start."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = path
+        self.what = what
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock (idempotent); InfraError naming the holder when another has it."""
+        if self._fd is not None:
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise InfraError(
+                f"{self.what} data under {self.path.parent} is in use by another process "
+                f"(pid {holder}); stop that `soleflip dev` (or test run) first, or use another "
+                "data directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the only descriptor drops the flock
 
 
 def log_tail(path: Path, lines: int = 20) -> str:

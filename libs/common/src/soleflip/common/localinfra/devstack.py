@@ -48,6 +48,12 @@ SIM_ENV = {
 }
 
 
+SIM_STATE_LOST = (
+    "; the simulator keeps StockX's truth in memory only: it comes back as its configured seed "
+    "(SOLEFLIP_SIM_SEED), and what was seeded or happened there since is gone"
+)
+
+
 class DevError(RuntimeError):
     """`soleflip dev` cannot continue; the message says what failed and how to see why."""
 
@@ -76,7 +82,8 @@ def built(service: str) -> bool:
 
 
 class DevStack:
-    """Starts everything in order, supervises the children, and stops everything in reverse."""
+    """Starts everything in order, restarts a child that dies (the others keep running), and
+    stops everything in reverse."""
 
     def __init__(self, options: DevOptions, environ: Mapping[str, str]) -> None:
         root = workspace_root(Path.cwd())
@@ -190,12 +197,28 @@ class DevStack:
             raise _Interrupted
 
     def _supervise(self) -> int:
+        """Until Ctrl-C/SIGTERM: restart a child that died, alone, after a backoff."""
         while not self.stopping.wait(0.5):
             for child in self.children:
-                if child.exit_code is not None:
-                    print(f"soleflip dev: {self._died(child)}", file=sys.stderr)
-                    return 1
+                self._tend(child, time.monotonic())
         return 0
+
+    def _tend(self, child: Child, now: float) -> None:
+        if child.restart_at is not None:
+            if now >= child.restart_at and not self.stopping.is_set():
+                child.start(self.env, echo=not self.options.quiet)
+                print(f"soleflip dev: {child.name} started again", file=sys.stderr, flush=True)
+            return
+        if child.exit_code is None:
+            return
+        delay = child.schedule_restart(now)
+        lost = SIM_STATE_LOST if child.name == "stockx-sim" else ""
+        print(
+            f"soleflip dev: {self._died(child)}\nsoleflip dev: restarting {child.name} in "
+            f"{delay:g} s (crash {child.crashes} in a row); the others keep running{lost}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _stop_everything(self) -> None:
         if self.children:
@@ -253,7 +276,8 @@ def _stop_on_signals(event: threading.Event) -> Iterator[None]:
 
 
 def run_dev(options: DevOptions) -> int:
-    """Run the dev stack until Ctrl-C/SIGTERM (exit 0) or until a child dies (exit 1)."""
+    """Run the dev stack until Ctrl-C/SIGTERM (exit 0); a child that dies is restarted. Exit 1
+    when start-up fails (a service that cannot become ready is not retried)."""
     stack = DevStack(options, os.environ)
     with _stop_on_signals(stack.stopping):
         return stack.run()
