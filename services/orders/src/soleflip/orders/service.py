@@ -10,14 +10,10 @@ import asyncpg
 from soleflip.common.db import Conn
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.stockx import StockXClient
-from soleflip.orders.domain import FeeRule, FeeSchedule
+from soleflip.orders import queries
+from soleflip.orders.domain import FeeSchedule
 from soleflip.orders.settings import OrdersSettings
 
-FEE_SCHEDULE_SQL = """
-SELECT currency, effective_from, transaction_rate, minimum_fee, processing_rate, shipping_fee,
-       cancellation_fee
-FROM fee_schedule
-"""
 #: The schedule changes rarely (a table edit); re-reading it once a minute is plenty.
 _FEES_TTL_S = 60.0
 
@@ -54,18 +50,6 @@ class OrdersService:
     async def fees(self, conn: Conn) -> FeeSchedule:
         """The fee schedule (cached for a minute)."""
         if self._fees is None or time.monotonic() - self._fees_at > _FEES_TTL_S:
-            rows = await conn.fetch(FEE_SCHEDULE_SQL)
-            self._fees = FeeSchedule(
-                FeeRule(
-                    r["currency"],
-                    r["effective_from"],
-                    r["transaction_rate"],
-                    r["minimum_fee"],
-                    r["processing_rate"],
-                    r["shipping_fee"],
-                    r["cancellation_fee"],
-                )
-                for r in rows
-            )
+            self._fees = await queries.fee_schedule(conn)
             self._fees_at = time.monotonic()
         return self._fees

@@ -22,12 +22,12 @@ from soleflip.common.stockx import (
     StockXClient,
     format_amount,
 )
+from soleflip.orders import queries
 from soleflip.orders import repository as repo
 from soleflip.orders.domain import FINAL_LISTING_STATUSES
 from soleflip.orders.handlers._sync import apply_listings
 from soleflip.orders.handlers._writes import is_already_done
 
-AMOUNTS_SQL = "SELECT listing_id, status, amount FROM listing WHERE listing_id = ANY($1::text[])"
 _BATCH_ITEM_STATUS = {"COMPLETED": "SUCCEEDED", "FAILED": "FAILED"}
 
 
@@ -93,17 +93,13 @@ async def settle_pending(pool: asyncpg.Pool, stockx: StockXClient, limit: int = 
     return settled
 
 
-async def _current(conn: Conn, ids: list[str]) -> dict[str, asyncpg.Record]:
-    return {r["listing_id"]: r for r in await conn.fetch(AMOUNTS_SQL, ids)}
-
-
-def _still_wanted(request: RepriceRequest, current: asyncpg.Record | None) -> bool:
+def _still_wanted(request: RepriceRequest, current: queries.ListingAmount | None) -> bool:
     """Drop commands for unknown or finished listings, stale ones, and no-ops."""
-    if current is None or current["status"] in FINAL_LISTING_STATUSES:
+    if current is None or current.status in FINAL_LISTING_STATUSES:
         return False
-    if request.previous is not None and current["amount"] != request.previous.amount:
+    if request.previous is not None and current.amount != request.previous.amount:
         return False  # the listing changed since pricing decided: its command is stale
-    return bool(current["amount"] != request.amount.amount)
+    return bool(current.amount != request.amount.amount)
 
 
 async def reprice_listings(
@@ -114,7 +110,7 @@ async def reprice_listings(
     Writes in the caller's transaction (with the consumer's inbox claims); returns the count sent.
     """
     latest = {r.listing_id: r for r in requests}  # the last command per listing wins
-    current = await _current(conn, list(latest))
+    current = await queries.listing_amounts(conn, list(latest))
     wanted = [r for r in latest.values() if _still_wanted(r, current.get(r.listing_id))]
     if len(wanted) > threshold:
         for start in range(0, len(wanted), MAX_BATCH_ITEMS):

@@ -14,11 +14,11 @@ import msgspec
 from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import Conflict, NotFound
 from soleflip.common.stockx import ListingOperation, StockXBadRequest, StockXClient, StockXNotFound
+from soleflip.orders import queries
 from soleflip.orders import repository as repo
 from soleflip.orders.domain import FINAL_LISTING_STATUSES
 from soleflip.orders.handlers._variants import resolve_variant
 
-LISTING_SQL = "SELECT status FROM listing WHERE listing_id = $1"
 #: StockX's words for "this listing is already sold, expired or gone" (docs/stockx-api.md §5).
 _ALREADY_DONE = ("can not perform this action", "already", "inactive")
 
@@ -124,7 +124,7 @@ async def change_listing(
 
 
 async def _require_open(uow: UnitOfWork, listing_id: str) -> str:
-    status: str | None = await uow.conn.fetchval(LISTING_SQL, listing_id)
+    status = await queries.listing_status(uow.conn, listing_id)
     if status is None:
         raise NotFound(f"listing {listing_id} does not exist")
     if status in FINAL_LISTING_STATUSES:
@@ -136,7 +136,7 @@ async def delete_listing(
     command: DeleteListing, *, uow: UnitOfWork, stockx: StockXClient
 ) -> WriteAccepted:
     """Delete; a listing already sold, expired or gone counts as done, never as a retry loop."""
-    status: str | None = await uow.conn.fetchval(LISTING_SQL, command.listing_id)
+    status = await queries.listing_status(uow.conn, command.listing_id)
     if status is None:
         raise NotFound(f"listing {command.listing_id} does not exist")
     if status in FINAL_LISTING_STATUSES:

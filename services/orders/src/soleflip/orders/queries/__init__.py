@@ -13,6 +13,12 @@ from soleflip.orders.queries._api import (
     stock_by_ids,
     stock_history,
 )
+from soleflip.orders.queries._state import (
+    ListingAmount,
+    fee_schedule,
+    listing_amounts,
+    listing_status,
+)
 from soleflip.orders.queries._sync import (
     newest_created,
     orders_needing_detail,
@@ -21,13 +27,17 @@ from soleflip.orders.queries._sync import (
 )
 
 __all__ = [
+    "ListingAmount",
     "StockFilter",
+    "fee_schedule",
     "get_listing",
     "get_order",
     "list_listings",
     "list_orders",
     "list_stock",
+    "listing_amounts",
     "listing_operations",
+    "listing_status",
     "newest_created",
     "order_history",
     "orders_needing_detail",
