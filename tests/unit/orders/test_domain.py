@@ -103,3 +103,13 @@ def test_newer_chain_only_moves_forward(
 
 def test_unknown_status_never_wins_a_tie() -> None:
     assert order_rank("SOMETHING_NEW") < order_rank("CREATED")
+
+
+def test_landed_cost_counts_vat_only_when_the_seller_cannot_reclaim_it() -> None:
+    from soleflip.orders.domain import CostParts, landed_cost, vat_included
+
+    vat = vat_included(Decimal("119.00"), Decimal("19"))
+    assert vat == Decimal("19.00")
+    parts = CostParts(Decimal("119.00"), vat, Decimal("5.00"), Decimal("2.00"))
+    assert landed_cost(parts, vat_reclaimable=False) == Decimal("126.00")
+    assert landed_cost(parts, vat_reclaimable=True) == Decimal("107.00")

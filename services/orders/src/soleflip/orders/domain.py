@@ -216,6 +216,29 @@ def fees_from_payout(
 #: The largest cost part of one unit accepted (a pair worth more is a typo, not stock).
 MAX_COST = Decimal("1000000")
 
+
+@dataclass(frozen=True, slots=True)
+class CostParts:
+    """What one unit cost, per part, in one currency (`unit_cost` as paid, VAT included)."""
+
+    unit_cost: Decimal
+    vat_amount: Decimal = Decimal(0)
+    inbound_cost: Decimal = Decimal(0)
+    other_cost: Decimal = Decimal(0)
+
+
+def vat_included(gross: Decimal, rate_pct: Decimal) -> Decimal:
+    """The VAT inside a gross price: 119.00 at 19 % contains 19.00 (rounded to the cent)."""
+    return cents(gross * rate_pct / (100 + rate_pct))
+
+
+def landed_cost(parts: CostParts, *, vat_reclaimable: bool) -> Decimal:
+    """What a unit really cost the seller: price paid, less VAT the seller gets back, plus
+    inbound shipping and other costs (README "Landed cost" has a worked example)."""
+    vat = parts.vat_amount if vat_reclaimable else Decimal(0)
+    return parts.unit_cost - vat + parts.inbound_cost + parts.other_cost
+
+
 #: The states of a stock unit (ORDERED: bought, not received yet).
 STOCK_STATES = (
     "ORDERED",

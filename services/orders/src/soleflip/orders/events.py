@@ -73,6 +73,8 @@ def stock_snapshot(row: asyncpg.Record) -> StockSnapshot:
         variant_id=row["variant_id"],
         listing_id=row["listing_id"],
         order_number=row["order_number"],
+        landed_cost=_money(row["landed_cost"], row["currency"]),
+        cost_missing=row["cost_missing"],
     )
 
 

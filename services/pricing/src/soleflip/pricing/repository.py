@@ -218,13 +218,25 @@ async def expire_pending(conn: Conn, before: datetime, seconds: str) -> list[tup
 
 
 async def upsert_stock(conn: Conn, stock: StockSnapshot) -> None:
+    """Mirror a stock item with its landed cost.
+
+    An unknown cost (`cost_missing`, e.g. an adopted listing) is stored as NULL, so its
+    listing has no floor and is held, never auto-repriced. Events from before landed cost
+    existed carry only `unit_cost`, which was the landed cost then.
+    """
+    if stock.cost_missing:
+        cost = None
+    elif stock.landed_cost is not None:
+        cost = stock.landed_cost.amount
+    else:
+        cost = stock.unit_cost.amount
     await conn.execute(
         UPSERT_STOCK_SQL,
         stock.stock_item_id,
         stock.variant_id,
         stock.listing_id,
         stock.status,
-        stock.unit_cost.amount,
+        cost,
         stock.unit_cost.currency,
     )
 

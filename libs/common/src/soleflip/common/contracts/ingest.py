@@ -78,8 +78,28 @@ class VariantMarketData(msgspec.Struct, frozen=True, kw_only=True):
 MarketData = VariantMarketData | Annotated[list[VariantMarketData], msgspec.Meta(min_length=1)]
 
 
+#: The largest cost part of one unit (a pair worth more is a typo, not stock).
+MAX_UNIT_COST = Decimal("1000000")
+
+
+def _cost_part(name: str, value: Money | None, currency: str) -> None:
+    """A cost part is in the purchase's currency, from 0 to `MAX_UNIT_COST`, in cents."""
+    if value is None:
+        return
+    amount = value.amount
+    if not amount.is_finite() or not 0 <= amount <= MAX_UNIT_COST or amount != round(amount, 2):
+        raise ValueError(f"{name} must be from 0 to {MAX_UNIT_COST} with at most two decimals")
+    if value.currency != currency:
+        raise ValueError(f"{name} must be in the unit cost's currency ({currency})")
+
+
 class ItemPurchase(msgspec.Struct, frozen=True, kw_only=True):
-    """A purchase the seller logged (usually from an n8n purchase-log workflow)."""
+    """A purchase the seller logged (usually from an n8n purchase-log workflow).
+
+    `unit_cost` is the price paid per unit, VAT included; the other cost parts are per unit in
+    the same currency, optional (0). Without `vat_amount`, the VAT contained in the price is
+    derived from `vat_rate_pct` (19 -> price x 19 / 119).
+    """
 
     sku: NonEmptyStr
     size: NonEmptyStr
@@ -91,6 +111,21 @@ class ItemPurchase(msgspec.Struct, frozen=True, kw_only=True):
     external_id: NonEmptyStr
     #: False: bought but not received yet (the units start ORDERED instead of IN_STOCK).
     received: bool = True
+    vat_amount: Money | None = None
+    #: The VAT rate in percent, 0 to 100.
+    vat_rate_pct: Decimal | None = None
+    inbound_shipping: Money | None = None
+    other_costs: Money | None = None
+
+    def __post_init__(self) -> None:
+        currency = self.unit_cost.currency
+        for name in ("unit_cost", "vat_amount", "inbound_shipping", "other_costs"):
+            _cost_part(name, getattr(self, name), currency)
+        rate = self.vat_rate_pct
+        if rate is not None and (not rate.is_finite() or not 0 <= rate <= 100):
+            raise ValueError("vat_rate_pct must be a percentage from 0 to 100")
+        if self.vat_amount is not None and self.vat_amount.amount > self.unit_cost.amount:
+            raise ValueError("vat_amount cannot exceed unit_cost (the price includes its VAT)")
 
 
 class EnrichmentRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,6 +197,7 @@ ingest_event_decoder: msgspec.json.Decoder[IngestEvent] = msgspec.json.Decoder(I
 
 __all__ = [
     "DATA_TYPES",
+    "MAX_UNIT_COST",
     "CatalogEnrichmentRequested",
     "EnrichmentRequest",
     "IngestEvent",

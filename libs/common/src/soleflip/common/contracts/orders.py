@@ -71,6 +71,11 @@ class StockSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     variant_id: str | None = None
     listing_id: str | None = None
     order_number: str | None = None
+    #: What the unit really cost (price less reclaimed VAT, plus inbound and other costs);
+    #: null while the cost is unknown (`cost_missing`): nothing may be priced off it.
+    #: Readers of events without these fields use `unit_cost`.
+    landed_cost: Money | None = None
+    cost_missing: bool = False
 
 
 class _OrdersEvent(TypedEvent, frozen=True):

@@ -11,6 +11,7 @@ from soleflip.orders.handlers._stock import (
     change_stock,
     purchase_units,
     record_purchases,
+    set_vat_reclaimable,
 )
 from soleflip.orders.handlers._sync import apply_listings, apply_orders
 from soleflip.orders.handlers._writes import (
@@ -40,5 +41,6 @@ __all__ = [
     "purchase_units",
     "record_purchases",
     "reprice_listings",
+    "set_vat_reclaimable",
     "settle_pending",
 ]

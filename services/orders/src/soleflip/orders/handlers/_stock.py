@@ -8,17 +8,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
 
 from soleflip.common.contracts.ingest import ItemPurchase
 from soleflip.common.db import Conn, UnitOfWork, enqueue_many
 from soleflip.common.errors import InvalidInput, NotFound
 from soleflip.orders import repository as repo
-from soleflip.orders.domain import check_transition
-from soleflip.orders.events import stock_events
+from soleflip.orders.domain import CostParts, check_transition, landed_cost, vat_included
+from soleflip.orders.events import order_events, stock_events
+
+ZERO = Decimal(0)
+#: The columns a landed cost is made of (a change of one recomputes it).
+COST_COLUMNS = frozenset({"unit_cost", "vat_amount", "inbound_cost", "other_cost"})
 
 
-def purchase_units(purchase: ItemPurchase) -> list[repo.StockUnit]:
+def purchase_parts(purchase: ItemPurchase) -> CostParts:
+    """The cost parts of one unit; the VAT comes from its rate when no amount is given."""
+    price = purchase.unit_cost.amount
+    rate = purchase.vat_rate_pct or Decimal(0)
+    vat = purchase.vat_amount.amount if purchase.vat_amount else vat_included(price, rate)
+    return CostParts(
+        unit_cost=price,
+        vat_amount=vat,
+        inbound_cost=purchase.inbound_shipping.amount if purchase.inbound_shipping else ZERO,
+        other_cost=purchase.other_costs.amount if purchase.other_costs else ZERO,
+    )
+
+
+def purchase_units(
+    purchase: ItemPurchase, *, vat_reclaimable: bool = False
+) -> list[repo.StockUnit]:
     """A purchase of quantity n as n units, numbered 1..n under its `external_id`."""
+    parts = purchase_parts(purchase)
     return [
         repo.StockUnit(
             external_id=purchase.external_id,
@@ -26,11 +50,16 @@ def purchase_units(purchase: ItemPurchase) -> list[repo.StockUnit]:
             sku=purchase.sku,
             size=purchase.size,
             size_type=purchase.size_type,
-            unit_cost=purchase.unit_cost.amount,
+            unit_cost=parts.unit_cost,
             currency=purchase.unit_cost.currency,
             supplier=purchase.supplier,
             purchased_at=purchase.purchased_at,
             status="IN_STOCK" if purchase.received else "ORDERED",
+            vat_amount=parts.vat_amount,
+            vat_rate_pct=purchase.vat_rate_pct or ZERO,
+            inbound_cost=parts.inbound_cost,
+            other_cost=parts.other_cost,
+            landed_cost=landed_cost(parts, vat_reclaimable=vat_reclaimable),
         )
         for unit in range(1, purchase.quantity + 1)
     ]
@@ -40,9 +69,10 @@ async def record_purchases(
     conn: Conn, purchases: Sequence[ItemPurchase], *, source: str = "api"
 ) -> list[int]:
     """Add the units of `purchases` not seen before (idempotent on `external_id`), publish."""
-    units = [unit for purchase in purchases for unit in purchase_units(purchase)]
-    if not units:
+    if not purchases:
         return []
+    reclaimable = await repo.vat_reclaimable(conn)
+    units = [u for p in purchases for u in purchase_units(p, vat_reclaimable=reclaimable)]
     await repo.stock_context(conn, source, reason="purchase")
     created = await repo.insert_units(conn, units)
     if created:
@@ -70,13 +100,58 @@ async def change_stock(
     if money is not None and money != unit["currency"]:
         raise InvalidInput(
             f"stock item {command.stock_item_id} is in {unit['currency']}, not {money}",
-            errors=[{"field": "unit_cost.currency", "message": f"must be {unit['currency']}"}],
+            errors=[{"field": "currency", "message": f"cost parts must be in {unit['currency']}"}],
         )
     values = {k: v for k, v in command.values.items() if k != "currency"}
     if command.status is not None:
         check_transition(unit["status"], command.status)
         values["status"] = command.status
+    if (COST_COLUMNS | {"vat_rate_pct"}) & values.keys():
+        values |= await _costs(uow, unit, values)
     await repo.stock_context(uow.conn, source, actor=actor, reason="edit")
     await repo.update_stock(uow.conn, command.stock_item_id, values)
-    await enqueue_many(uow.conn, stock_events(await repo.select_stock(uow.conn, [unit["id"]])))
+    await _publish(uow.conn, [unit["id"]], [unit["order_number"]] if unit["order_number"] else [])
     await uow.commit()
+
+
+async def _costs(uow: UnitOfWork, unit: asyncpg.Record, values: dict[str, Any]) -> dict[str, Any]:
+    """The new landed cost; a unit whose price is given has a known cost from now on."""
+    merged = {c: values.get(c, unit[c]) for c in COST_COLUMNS}
+    derived: dict[str, Any] = {}
+    if "vat_rate_pct" in values and "vat_amount" not in values:
+        derived["vat_amount"] = merged["vat_amount"] = vat_included(
+            merged["unit_cost"], values["vat_rate_pct"]
+        )
+    if merged["vat_amount"] > merged["unit_cost"]:
+        raise InvalidInput("vat_amount cannot exceed unit_cost (the price includes its VAT)")
+    missing = unit["cost_missing"] and "unit_cost" not in values
+    parts = CostParts(**merged)
+    reclaimable = await repo.vat_reclaimable(uow.conn)
+    cost = None if missing else landed_cost(parts, vat_reclaimable=reclaimable)
+    return derived | {"landed_cost": cost, "cost_missing": missing}
+
+
+async def _publish(conn: Conn, stock_ids: Sequence[int], order_numbers: Sequence[str]) -> None:
+    """Stock events for the units; profit recomputed and order events for their sales."""
+    if stock_ids:
+        await enqueue_many(conn, stock_events(await repo.select_stock(conn, stock_ids)))
+    if order_numbers:
+        await repo.reprice_profit(conn, order_numbers)
+        await enqueue_many(conn, order_events(await repo.select_orders(conn, order_numbers)))
+
+
+async def set_vat_reclaimable(value: bool, *, uow: UnitOfWork, actor: str | None) -> None:
+    """Change the seller's VAT setting: every unit with VAT gets its landed cost recomputed,
+    and the profit of its sale with it."""
+    if await repo.set_vat_reclaimable(uow.conn, value):
+        units = await repo.vat_units(uow.conn)
+        costs = [(u["id"], landed_cost(_parts(u), vat_reclaimable=value)) for u in units]
+        await repo.stock_context(uow.conn, "api", actor=actor, reason="vat setting")
+        await repo.set_landed_costs(uow.conn, costs)
+        sold = [u["order_number"] for u in units if u["order_number"]]
+        await _publish(uow.conn, [u["id"] for u in units], sold)
+    await uow.commit()
+
+
+def _parts(row: asyncpg.Record) -> CostParts:
+    return CostParts(row["unit_cost"], row["vat_amount"], row["inbound_cost"], row["other_cost"])

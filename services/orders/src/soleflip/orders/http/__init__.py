@@ -2,7 +2,7 @@
 
 from soleflip.orders.http._listings import ListingController
 from soleflip.orders.http._orders import OrderController, ProfitController, SyncController
-from soleflip.orders.http._stock import StockController
+from soleflip.orders.http._stock import StockController, StockSettingsController
 
 CONTROLLERS = [
     OrderController,
@@ -10,6 +10,7 @@ CONTROLLERS = [
     SyncController,
     ListingController,
     StockController,
+    StockSettingsController,
 ]
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "OrderController",
     "ProfitController",
     "StockController",
+    "StockSettingsController",
     "SyncController",
 ]

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+import asyncpg
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -18,7 +19,12 @@ from soleflip.common.http import requires
 from soleflip.orders import queries
 from soleflip.orders import repository as repo
 from soleflip.orders.domain import MAX_COST, STOCK_STATES
-from soleflip.orders.handlers import ChangeStock, change_stock, record_purchases
+from soleflip.orders.handlers import (
+    ChangeStock,
+    change_stock,
+    record_purchases,
+    set_vat_reclaimable,
+)
 from soleflip.orders.http._params import (
     actor_of,
     bad,
@@ -46,6 +52,10 @@ class StockChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     status: str | None = None
     unit_cost: Money | None = None
+    vat_amount: Money | None = None
+    vat_rate_pct: Decimal | None = None
+    inbound_shipping: Money | None = None
+    other_costs: Money | None = None
     supplier: Annotated[Text, msgspec.Meta(min_length=1)] | None = None
     location: Text | None = None
     condition: Condition | None = None
@@ -63,6 +73,12 @@ def cost_of(field: str, value: Money) -> Decimal:
     return amount
 
 
+def bad_body(field: str, message: str) -> InvalidInput:
+    return InvalidInput(
+        f"invalid {field}: {message}", errors=[{"field": field, "message": message}]
+    )
+
+
 def status_of(raw: str) -> str:
     status = raw.strip().upper()
     if status not in STOCK_STATES:
@@ -75,9 +91,22 @@ def status_of(raw: str) -> str:
 
 def change_of(stock_item_id: int, data: StockChange) -> ChangeStock:
     values: dict[str, object] = {}
-    if data.unit_cost is not None:
-        values["unit_cost"] = cost_of("unit_cost", data.unit_cost)
-        values["currency"] = data.unit_cost.currency
+    parts = (
+        ("unit_cost", "unit_cost", data.unit_cost),
+        ("vat_amount", "vat_amount", data.vat_amount),
+        ("inbound_shipping", "inbound_cost", data.inbound_shipping),
+        ("other_costs", "other_cost", data.other_costs),
+    )
+    for field, column, part in parts:
+        if part is not None:
+            values[column] = cost_of(field, part)
+            if values.setdefault("currency", part.currency) != part.currency:
+                raise InvalidInput("all cost parts must be in one currency")
+    if data.vat_rate_pct is not None:
+        rate = data.vat_rate_pct
+        if not rate.is_finite() or not 0 <= rate <= 100 or rate != round(rate, 2):
+            raise bad_body("vat_rate_pct", "a percentage from 0 to 100, two decimals at most")
+        values["vat_rate_pct"] = rate
     for name in ("supplier", "condition"):
         if getattr(data, name) is not None:
             values[name] = getattr(data, name)
@@ -120,6 +149,39 @@ async def _unit(service: OrdersService, stock_item_id: int) -> StockView:
             raise NotFound(f"stock item {stock_item_id} does not exist")
         history = await queries.stock_history(conn, stock_item_id)
     return stock_view(rows[0], history)
+
+
+class StockSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The seller's stock settings."""
+
+    #: A VAT-registered seller reclaims the VAT of purchases: it is not part of the cost.
+    vat_reclaimable: bool = False
+
+
+def _settings(row: asyncpg.Record) -> StockSettings:
+    return StockSettings(vat_reclaimable=row["vat_reclaimable"])
+
+
+class StockSettingsController(Controller):
+    """`GET|PUT /api/v1/stock/settings`: how landed cost is computed."""
+
+    path = "/api/v1/stock/settings"
+    tags = ["stock"]
+
+    @get("/", guards=[requires("read")])
+    async def get_settings(self, service: Service) -> StockSettings:
+        async with service.pool.acquire() as conn:
+            return _settings(await queries.stock_settings(conn))
+
+    @put("/", guards=[requires("write")])
+    async def put_settings(
+        self, service: Service, request: Request[Any, Any, Any], data: JSONBody[StockSettings]
+    ) -> StockSettings:
+        """A change recomputes the landed cost of every unit with VAT, and its sale's profit."""
+        async with UnitOfWork(service.pool) as uow:
+            await set_vat_reclaimable(data.vat_reclaimable, uow=uow, actor=actor_of(request))
+        async with service.pool.acquire() as conn:
+            return _settings(await queries.stock_settings(conn))
 
 
 class StockController(Controller):

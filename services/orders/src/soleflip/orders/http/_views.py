@@ -95,6 +95,13 @@ class StockView(msgspec.Struct, frozen=True):
     condition: str = "new"
     notes: str | None = None
     updated_at: datetime | None = None
+    vat_amount: Money | None = None
+    vat_rate_pct: Decimal = Decimal(0)
+    inbound_shipping: Money | None = None
+    other_costs: Money | None = None
+    #: price - VAT (when reclaimable) + inbound shipping + other costs; null: cost unknown.
+    landed_cost: Money | None = None
+    cost_missing: bool = False
     history: list[StockChangeView] | None = None
 
 
@@ -179,5 +186,11 @@ def stock_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
         condition=row["condition"],
         notes=row["notes"],
         updated_at=row["updated_at"],
+        vat_amount=Money(amount=row["vat_amount"], currency=c),
+        vat_rate_pct=row["vat_rate_pct"],
+        inbound_shipping=Money(amount=row["inbound_cost"], currency=c),
+        other_costs=Money(amount=row["other_cost"], currency=c),
+        landed_cost=money(row["landed_cost"], c),
+        cost_missing=row["cost_missing"],
         history=None if history is None else [StockChangeView(**dict(h)) for h in history],
     )

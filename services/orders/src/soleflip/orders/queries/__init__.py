@@ -12,6 +12,7 @@ from soleflip.orders.queries._api import (
     profit,
     stock_by_ids,
     stock_history,
+    stock_settings,
 )
 from soleflip.orders.queries._state import (
     ListingAmount,
@@ -44,6 +45,7 @@ __all__ = [
     "profit",
     "stock_by_ids",
     "stock_history",
+    "stock_settings",
     "unseen_listings",
     "vanished_since",
 ]

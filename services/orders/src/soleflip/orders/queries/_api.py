@@ -50,7 +50,7 @@ FROM listing WHERE listing_id = $1
 STOCK_COLUMNS = """
 id, external_id, unit, sku, size, size_type, variant_id, unit_cost, inbound_cost, currency,
 supplier, purchased_at, status, listing_id, order_number, location, condition, notes,
-created_at, updated_at
+created_at, updated_at, vat_amount, vat_rate_pct, other_cost, landed_cost, cost_missing
 """
 STOCK_BY_IDS_SQL = f"""
 SELECT {STOCK_COLUMNS} FROM stock_item WHERE id = ANY($1::bigint[]) ORDER BY id
@@ -59,6 +59,7 @@ STOCK_HISTORY_SQL = """
 SELECT status, previous_status, changes, source, actor, reason, changed_at
 FROM stock_history WHERE stock_item_id = $1 ORDER BY id
 """
+STOCK_SETTINGS_SQL = "SELECT vat_reclaimable FROM stock_settings"
 LISTING_OPERATIONS_SQL = """
 SELECT operation_id, kind, status, error, created_at, settled_at FROM listing_operation
 WHERE listing_id = $1 ORDER BY created_at DESC LIMIT 10
@@ -184,3 +185,10 @@ async def get_listing(conn: Conn, listing_id: str) -> asyncpg.Record | None:
 
 async def stock_by_ids(conn: Conn, ids: Sequence[int]) -> list[asyncpg.Record]:
     return list(await conn.fetch(STOCK_BY_IDS_SQL, list(ids)))
+
+
+async def stock_settings(conn: Conn) -> asyncpg.Record:
+    row: asyncpg.Record | None = await conn.fetchrow(STOCK_SETTINGS_SQL)
+    if row is None:
+        raise RuntimeError("stock_settings has no row: migration 0004 inserts it")
+    return row

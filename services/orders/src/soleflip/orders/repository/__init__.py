@@ -17,6 +17,7 @@ from soleflip.orders.repository._orders import (
     insert_history,
     link_and_price,
     lock_orders,
+    reprice_profit,
     select_orders,
     upsert_orders,
 )
@@ -27,9 +28,13 @@ from soleflip.orders.repository._stock import (
     mark_listed,
     release_units,
     select_stock,
+    set_landed_costs,
     set_variant,
+    set_vat_reclaimable,
     stock_context,
     update_stock,
+    vat_reclaimable,
+    vat_units,
 )
 
 __all__ = [
@@ -48,14 +53,19 @@ __all__ = [
     "pending_operations",
     "record_operation",
     "release_units",
+    "reprice_profit",
     "select_listings",
     "select_orders",
     "select_stock",
+    "set_landed_costs",
     "set_variant",
+    "set_vat_reclaimable",
     "settle_operation",
     "stock_context",
     "touch_operation",
     "update_stock",
     "upsert_listings",
     "upsert_orders",
+    "vat_reclaimable",
+    "vat_units",
 ]

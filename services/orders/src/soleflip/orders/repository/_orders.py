@@ -165,13 +165,13 @@ WHERE o.order_number = ANY($1::text[]) AND s.id = o.stock_item_id
        OR (s.status = 'SOLD' AND o.status = ANY($2::text[])))
 RETURNING s.id
 """
-# Profit only in the sale's currency: converting would need a rate we do not hold.
+# Profit only in the sale's currency: converting would need a rate we do not hold. The unit's
+# landed cost (domain.landed_cost) is NULL while its cost is unknown: then so is the profit.
 PROFIT_SQL = """
 UPDATE "order" o
-SET landed_cost = s.unit_cost + s.inbound_cost,
-    profit = o.net_proceeds - (s.unit_cost + s.inbound_cost),
-    roi = round((o.net_proceeds - (s.unit_cost + s.inbound_cost))
-                / nullif(s.unit_cost + s.inbound_cost, 0), 4)
+SET landed_cost = s.landed_cost,
+    profit = o.net_proceeds - s.landed_cost,
+    roi = round((o.net_proceeds - s.landed_cost) / nullif(s.landed_cost, 0), 4)
 FROM stock_item s
 WHERE o.order_number = ANY($1::text[]) AND s.id = o.stock_item_id
   AND s.currency = o.currency AND o.net_proceeds IS NOT NULL
@@ -257,6 +257,11 @@ async def link_and_price(conn: Conn, numbers: Sequence[str], source: str) -> set
     sold = await conn.fetch(MARK_SOLD_SQL, numbers, list(SHIPPED_ORDER_STATUSES))
     await conn.execute(PROFIT_SQL, numbers)
     return {row["id"] for row in [*released, *sold]}
+
+
+async def reprice_profit(conn: Conn, numbers: Sequence[str]) -> None:
+    """Recompute profit and ROI of linked sales (their unit's landed cost changed)."""
+    await conn.execute(PROFIT_SQL, list(numbers))
 
 
 async def select_orders(conn: Conn, numbers: Sequence[str]) -> list[asyncpg.Record]:

@@ -8,22 +8,42 @@ from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
+import msgspec
 
 from soleflip.common.db import Conn
 
+#: A batch of units travels as one JSON parameter (as order upserts do).
+_encoder = msgspec.json.Encoder(decimal_format="string")
 INSERT_UNITS_SQL = """
 INSERT INTO stock_item (external_id, unit, sku, size, size_type, unit_cost, currency, supplier,
-                        purchased_at, status)
-SELECT e, u, k, s, st, c, cur, sup, pa, stat
-FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::numeric[],
-            $7::text[], $8::text[], $9::timestamptz[], $10::text[])
-     AS t(e, u, k, s, st, c, cur, sup, pa, stat)
+                        purchased_at, status, vat_amount, vat_rate_pct, inbound_cost, other_cost,
+                        landed_cost, cost_missing, variant_id, listing_id)
+SELECT external_id, unit, sku, size, size_type, unit_cost, currency, supplier, purchased_at,
+       status, vat_amount, vat_rate_pct, inbound_cost, other_cost, landed_cost, cost_missing,
+       variant_id, listing_id
+FROM json_to_recordset($1::text::json) AS t(
+    external_id text, unit int, sku text, size text, size_type text, unit_cost numeric,
+    currency text, supplier text, purchased_at timestamptz, status text, vat_amount numeric,
+    vat_rate_pct numeric, inbound_cost numeric, other_cost numeric, landed_cost numeric,
+    cost_missing boolean, variant_id text, listing_id text)
 ON CONFLICT (external_id, unit) DO NOTHING
 RETURNING id
 """
+VAT_RECLAIMABLE_SQL = "SELECT vat_reclaimable FROM stock_settings"
+SET_VAT_RECLAIMABLE_SQL = """
+UPDATE stock_settings SET vat_reclaimable = $1, updated_at = now()
+WHERE vat_reclaimable IS DISTINCT FROM $1
+RETURNING vat_reclaimable
+"""
+# Units whose landed cost depends on the VAT setting (locked: their cost is recomputed).
+VAT_UNITS_SQL = """
+SELECT id, unit_cost, vat_amount, inbound_cost, other_cost, order_number FROM stock_item
+WHERE vat_amount <> 0 AND NOT cost_missing ORDER BY id FOR UPDATE
+"""
+SET_LANDED_COST_SQL = "UPDATE stock_item SET landed_cost = $2, updated_at = now() WHERE id = $1"
 SELECT_STOCK_SQL = """
 SELECT id, external_id, sku, size, size_type, status, unit_cost, currency, variant_id,
-       listing_id, order_number
+       listing_id, order_number, landed_cost, cost_missing
 FROM stock_item WHERE id = ANY($1::bigint[])
 ORDER BY id
 """
@@ -41,7 +61,20 @@ SELECT CASE WHEN $1::text IS NOT NULL THEN set_config('soleflip.stock_source', $
        CASE WHEN $3::text IS NOT NULL THEN set_config('soleflip.stock_reason', $3, true) END
 """
 #: The columns a person may change (PATCH); the SET list is built from these names only.
-EDITABLE_COLUMNS = ("status", "supplier", "location", "condition", "notes", "unit_cost")
+EDITABLE_COLUMNS = (
+    "status",
+    "supplier",
+    "location",
+    "condition",
+    "notes",
+    "unit_cost",
+    "vat_amount",
+    "vat_rate_pct",
+    "inbound_cost",
+    "other_cost",
+    "landed_cost",
+    "cost_missing",
+)
 RELEASE_SQL = """
 UPDATE stock_item SET status = 'IN_STOCK', listing_id = NULL, updated_at = now()
 WHERE listing_id = ANY($1::text[]) AND status = 'LISTED'
@@ -51,7 +84,7 @@ RETURNING id
 
 @dataclass(frozen=True, slots=True)
 class StockUnit:
-    """One unit of a purchase."""
+    """One unit of a purchase (or of an adopted listing, whose cost is unknown)."""
 
     external_id: str
     unit: int
@@ -63,29 +96,40 @@ class StockUnit:
     supplier: str
     purchased_at: datetime
     status: str = "IN_STOCK"
+    vat_amount: Decimal = Decimal(0)
+    vat_rate_pct: Decimal = Decimal(0)
+    inbound_cost: Decimal = Decimal(0)
+    other_cost: Decimal = Decimal(0)
+    landed_cost: Decimal | None = None
+    cost_missing: bool = False
+    variant_id: str | None = None
+    listing_id: str | None = None
 
 
 async def insert_units(conn: Conn, units: Sequence[StockUnit]) -> list[int]:
     """Insert the units not seen before; returns the new ids."""
     if not units:
         return []
-    tuples = [
-        (
-            u.external_id,
-            u.unit,
-            u.sku,
-            u.size,
-            u.size_type,
-            u.unit_cost,
-            u.currency,
-            u.supplier,
-            u.purchased_at,
-            u.status,
-        )
-        for u in units
-    ]
-    columns = [list(col) for col in zip(*tuples, strict=True)]
-    return [row["id"] for row in await conn.fetch(INSERT_UNITS_SQL, *columns)]
+    rows = await conn.fetch(INSERT_UNITS_SQL, _encoder.encode(list(units)).decode())
+    return [row["id"] for row in rows]
+
+
+async def vat_reclaimable(conn: Conn) -> bool:
+    """The seller's setting: is the VAT of a purchase refunded (so not part of the cost)?"""
+    return bool(await conn.fetchval(VAT_RECLAIMABLE_SQL))
+
+
+async def set_vat_reclaimable(conn: Conn, value: bool) -> bool:
+    """Store the setting; True when it changed."""
+    return await conn.fetchval(SET_VAT_RECLAIMABLE_SQL, value) is not None
+
+
+async def vat_units(conn: Conn) -> list[asyncpg.Record]:
+    return list(await conn.fetch(VAT_UNITS_SQL))
+
+
+async def set_landed_costs(conn: Conn, costs: Sequence[tuple[int, Decimal]]) -> None:
+    await conn.executemany(SET_LANDED_COST_SQL, costs)
 
 
 async def select_stock(conn: Conn, ids: Sequence[int]) -> list[asyncpg.Record]:

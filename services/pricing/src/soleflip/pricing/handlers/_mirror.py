@@ -64,7 +64,7 @@ async def _settle_pending(
 async def apply_stock(
     conn: Conn, stock: StockSnapshot, *, now: datetime, cause: CloudEvent | None = None
 ) -> None:
-    """Mirror a stock item (its unit cost is the listing's landed cost)."""
+    """Mirror a stock item with its landed cost (the floor's input; unknown: NULL, held)."""
     await repository.upsert_stock(conn, stock)
     if stock.listing_id is not None:
         await reevaluate(conn, now, listings=[stock.listing_id], cause=cause)
