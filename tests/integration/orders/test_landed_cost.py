@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from soleflip.common.contracts import uuid7
 from tests.integration.orders.conftest import Rest
-from tests.integration.orders.support import event, eventually, order_resource, publish_events
+from tests.integration.orders.support import event, order_resource, publish_events
 from tests.integration.orders.test_stock_lifecycle import record
+from tests.support.wait import until
 
 PARTS = {
     "unit_cost": {"amount": "119.00", "currency": "EUR"},
@@ -36,17 +37,17 @@ async def test_profit_uses_the_landed_cost_and_follows_the_vat_setting(rest: Res
     async def priced(profit: str) -> bool:
         return (await _order(rest, number)).get("profit") == Decimal(profit)
 
-    await eventually(lambda: priced("40.00"))  # 200 pays 166.00; 166 - 126
+    await until(lambda: priced("40.00"))  # 200 pays 166.00; 166 - 126
     assert (await _order(rest, number))["roi"] == Decimal("0.3175")
     response = await rest.call("PUT", "/api/v1/stock/settings", json={"vat_reclaimable": True})
     assert response.json() == {"vat_reclaimable": True}
-    await eventually(lambda: priced("59.00"))  # the VAT comes back: 166 - 107
+    await until(lambda: priced("59.00"))  # the VAT comes back: 166 - 107
     row = await _order(rest, number)
     assert (row["landed_cost"], row["roi"]) == (Decimal("107.00"), Decimal("0.5514"))
     patch = {"other_costs": {"amount": "12.00", "currency": "EUR"}}
     body = (await rest.call("PATCH", f"/api/v1/stock/{unit['id']}", json=patch)).json()
     assert body["landed_cost"] == {"amount": "117.00", "currency": "EUR"}
-    await eventually(lambda: priced("49.00"))
+    await until(lambda: priced("49.00"))
 
 
 async def test_cost_parts_in_another_currency_or_out_of_bounds_are_refused(rest: Rest) -> None:
