@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+
 import asyncpg
 import pytest
 from litestar import Litestar, get
 from litestar.testing import TestClient
 from prometheus_client import REGISTRY
 
+from soleflip.common.crypto import Crypto
 from soleflip.common.errors import Unavailable
 from soleflip.common.http import PROBLEM_JSON
-from soleflip.common.http._problems import exception_handlers
+from soleflip.common.http._problems import exception_handlers, handle_unexpected
+from soleflip.common.settings import Settings
 
 FAILURES: dict[str, Exception] = {
     "refused": ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
@@ -65,3 +69,12 @@ def test_an_unavailable_without_retry_after_gets_one(client: TestClient[Litestar
 
 def test_a_bug_is_still_a_500(client: TestClient[Litestar]) -> None:
     assert client.get("/fail/bug").status_code == 500
+
+
+@pytest.mark.parametrize("service", ["catalog", "orders", "pricing"])
+def test_every_data_service_maps_errors_through_the_shared_handlers(service: str) -> None:
+    """Catalog and pricing answer outages the way orders does: the same handlers, not copies."""
+    create_app = importlib.import_module(f"soleflip.{service}.app").create_app
+    app = create_app(Settings(fernet_keys=(Crypto.generate_key(),)))
+
+    assert app.exception_handlers.get(Exception) is handle_unexpected
