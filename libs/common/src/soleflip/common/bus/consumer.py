@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
 
 import structlog
 from nats.aio.client import Client
@@ -28,26 +28,20 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
-from opentelemetry import trace
 
-from soleflip.common.bus._outage import OutageWait
-from soleflip.common.bus._spans import batch_span, message_span, record_outcome, start_message_span
-from soleflip.common.bus.message import Message, Outcome
-from soleflip.common.bus.metrics import HANDLER_SECONDS, RESUBSCRIBES
+from soleflip.common.bus._process import Processor
+from soleflip.common.bus.message import Message
+from soleflip.common.bus.metrics import RESUBSCRIBES
 from soleflip.common.bus.names import Names
 from soleflip.common.bus.publisher import Publisher
 from soleflip.common.bus.settle import (
     BatchHandler,
     Handler,
     Settler,
-    call,
-    call_batch,
-    exhausted,
 )
 from soleflip.common.errors import SoleflipError, Unavailable
 
 log = structlog.get_logger(__name__)
-_Attempt = Callable[[Sequence[Message]], Awaitable[list[Outcome]]]
 
 DEFAULT_NAK_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 60.0)
 #: First and longest wait between tries while a dependency is down.
@@ -101,7 +95,6 @@ class ConsumerRunner:
         self.stream, self.durable = stream, durable
         self._stream_name, self._durable_name = names.stream(stream), names.durable(durable)
         self._subjects = [names.subject(s) for s in subjects]
-        self._handler, self._batch_handler = handler, batch_handler
         self._batch_size, self._max_deliver, self._ack_wait = batch_size, max_deliver, ack_wait
         self._max_ack_pending, self._fetch_timeout = max_ack_pending, fetch_timeout
         self._settler = Settler(
@@ -112,12 +105,23 @@ class ConsumerRunner:
             nak_delays=nak_delays,
             publisher=publisher or Publisher(self._js, names),
         )
-        self._outage_backoff, self._max_hold = outage_backoff, max_hold
         self._sub: JetStreamContext.PullSubscription | None = None
         self._reconnects_seen = 0
         self._silent_fetches = 0
         self._pull_open_until = 0.0  # monotonic time the last pull request may deliver until
         self._stopping = asyncio.Event()
+        self._processor = Processor(
+            durable=durable,
+            durable_name=self._durable_name,
+            settler=self._settler,
+            handler=handler,
+            batch_handler=batch_handler,
+            max_deliver=max_deliver,
+            ack_wait=ack_wait,
+            outage_backoff=outage_backoff,
+            max_hold=max_hold,
+            stopping=self._stopping,
+        )
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -271,131 +275,7 @@ class ConsumerRunner:
     # -- processing -------------------------------------------------------------------------
 
     async def _process(self, msgs: Sequence[Msg]) -> None:
-        messages = [Message.from_nats(m, self._names) for m in msgs]
-        # Every message in hand stays ours while earlier ones are handled or held.
-        async with self._in_progress(messages):
-            try:
-                if self._batch_handler is not None:
-                    await self._process_batch(self._batch_handler, messages)
-                else:
-                    await self._process_each(messages)
-            except asyncio.CancelledError:
-                await self._settler.drain(messages)  # stop() timed out: another replica's now
-                raise
-
-    async def _process_each(self, messages: list[Message]) -> None:
-        for index, message in enumerate(messages):
-            if self._stopping.is_set():
-                await self._settler.drain(messages[index:])
-                return
-            await self._process_one(message)
-
-    async def _process_one(self, message: Message) -> None:
-        handler = self._handler
-        assert handler is not None
-        if message.num_delivered > self._max_deliver:
-            await self._settler.settle(message, Outcome.dead(exhausted(message)))
-            return
-
-        async def attempt(batch: Sequence[Message]) -> list[Outcome]:
-            return [await call(handler, batch[0])]
-
-        with (
-            structlog.contextvars.bound_contextvars(**self._settler.log_context(message)),
-            message_span(self.durable, message) as span,
-        ):
-            await self._settle_holding([message], attempt, {message.stream_seq: span})
-
-    async def _process_batch(self, handler: BatchHandler, messages: list[Message]) -> None:
-        spent = [m for m in messages if m.num_delivered > self._max_deliver]
-        live = [m for m in messages if m.num_delivered <= self._max_deliver]
-        for message in spent:
-            with structlog.contextvars.bound_contextvars(**self._settler.log_context(message)):
-                await self._settler.settle(message, Outcome.dead(exhausted(message)))
-        if not live:
-            return
-
-        async def attempt(batch: Sequence[Message]) -> list[Outcome]:
-            return await call_batch(handler, batch)
-
-        with (
-            structlog.contextvars.bound_contextvars(
-                consumer=self._durable_name, batch_size=len(live)
-            ),
-            batch_span(self.durable, live) as batch,
-        ):
-            batch_link = [trace.Link(batch.get_span_context())]
-            spans = {m.stream_seq: start_message_span(self.durable, m, batch_link) for m in live}
-            try:
-                await self._settle_holding(live, attempt, spans)
-            finally:
-                for span in spans.values():
-                    span.end()
-
-    async def _settle(self, message: Message, outcome: Outcome, span: trace.Span | None) -> None:
-        """Settle in the message's own log context and span (its outcome recorded on it)."""
-        with (
-            structlog.contextvars.bound_contextvars(**self._settler.log_context(message)),
-            trace.use_span(span, end_on_exit=False) if span else contextlib.nullcontext(),
-        ):
-            if span is not None:
-                record_outcome(span, outcome)
-            await self._settler.settle(message, outcome)
-
-    async def _settle_holding(
-        self,
-        messages: Sequence[Message],
-        attempt: _Attempt,
-        spans: Mapping[int, trace.Span],
-    ) -> None:
-        """Run `attempt` and settle its outcomes. Messages it holds (a dependency is down) are
-        kept in hand, no delivery spent and nothing fetched meanwhile, and tried again after a
-        backoff step until the dependency answers; on stop they are handed back at once."""
-        outage = OutageWait(
-            self._durable_name,
-            backoff=self._outage_backoff,
-            max_hold=self._max_hold,
-            stopping=self._stopping,
-        )
-        pending, error = list(messages), None
-        try:
-            while pending:
-                started = time.perf_counter()
-                outcomes = await attempt(pending)
-                HANDLER_SECONDS.labels(self._durable_name).observe(time.perf_counter() - started)
-                held: list[Message] = []
-                for message, outcome in zip(pending, outcomes, strict=True):
-                    if outcome.kind == "hold" and not outage.expired:
-                        held.append(message)
-                        error = outcome.error
-                    else:
-                        await self._settle(message, outcome, spans.get(message.stream_seq))
-                pending = held
-                if pending and not await outage.wait(error, len(pending)):
-                    await self._settler.drain(pending)
-                    return
-        finally:
-            outage.end()
-
-    @contextlib.asynccontextmanager
-    async def _in_progress(self, messages: Sequence[Message]) -> AsyncIterator[None]:
-        """While the handler runs, tell the server every ack_wait/3 that we are still working."""
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self._ack_wait / 3)
-                for message in messages:
-                    if not message.raw.is_acked:
-                        with contextlib.suppress(Exception):
-                            await message.raw.in_progress()
-
-        task = asyncio.create_task(beat())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._processor.process([Message.from_nats(m, self._names) for m in msgs])
 
 
 def _take_buffered(sub: JetStreamContext.PullSubscription) -> list[Msg]:
