@@ -284,7 +284,7 @@ async def test_known_type_with_invalid_data_is_422_naming_the_field(
     body = body_of(order_event(type="inventory.item.purchased", data=purchase(quantity=0)))
     answer = await client.post("/webhooks/stockx", content=body, headers=signed(body))
     problem = assert_problem(answer, 422, "$.data.quantity")
-    assert problem["errors"][0]["field"] == "$.data"
+    assert problem["errors"][0]["field"] == "$.data.quantity"
     missing = body_of(order_event(data={"status": "CREATED"}))
     answer = await client.post("/webhooks/stockx", content=missing, headers=signed(missing))
     assert_problem(answer, 422, "orderNumber")

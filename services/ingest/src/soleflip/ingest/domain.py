@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 
+from soleflip.common.contracts.bounds import NUL_PROBLEM, field_of, has_nul, nul_path
 from soleflip.common.contracts.ingest import DATA_TYPES
 from soleflip.common.errors import BadRequest, InvalidInput, PayloadTooLarge, Unauthorized
 
@@ -179,14 +180,23 @@ def parse_events(body: bytes, webhook_id: str | None, source: str) -> tuple[list
 
     Ids: the event's own `id`; else the `webhook-id` for a single event, `<webhook-id>:<index>`
     for a list item. The payload is the sender's bytes untouched unless `id` or `source` had to
-    be filled in, so nothing the sender sent is lost to re-serialisation.
+    be filled in, so nothing the sender sent is lost to re-serialisation. Every byte is checked
+    (valid UTF-8, no NUL in any string), not only the fields ingest reads: consumers decode more.
     """
+    _check_text(body)
     try:
         decoded = _body_decoder.decode(body)
     except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
         raise BadRequest(f"body is not a CloudEvent or a list of them: {exc}") from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("body is nested too deeply") from None
+    if has_nul(body):
+        where = nul_path(body)
+        raise InvalidInput(
+            f"{where} {NUL_PROBLEM}", errors=[{"field": where, "message": NUL_PROBLEM}]
+        )
     if not isinstance(decoded, list):
         return [_event(decoded, body, webhook_id, source, "$")], False
     if not decoded:
@@ -205,6 +215,14 @@ def parse_events(body: bytes, webhook_id: str | None, source: str) -> tuple[list
     return events, True
 
 
+def _check_text(body: bytes) -> None:
+    # JSON is UTF-8 (RFC 8259); msgspec checks only the strings it decodes, not skipped ones.
+    try:
+        body.decode()
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"body is not valid UTF-8 (byte {exc.start})") from None
+
+
 def _event(
     envelope: _Envelope, raw: bytes, fallback_id: str | None, source: str, where: str
 ) -> Event:
@@ -213,11 +231,14 @@ def _event(
         try:
             data_decoder.decode(envelope.data)
         except msgspec.ValidationError as exc:
-            field = _at(exc, f"{where}.data")
+            message = _at(exc, f"{where}.data")
+            field = field_of(exc).replace("$", f"{where}.data", 1)
             raise InvalidInput(
-                f"data of {envelope.type} is invalid: {field}",
-                errors=[{"field": f"{where}.data", "message": field}],
+                f"data of {envelope.type} is invalid: {message}",
+                errors=[{"field": field, "message": message}],
             ) from None
+        except RecursionError:
+            raise BadRequest(f"{where}.data is nested too deeply") from None
     missing: dict[str, str] = {}
     event_id = envelope.id
     if event_id is msgspec.UNSET:

@@ -132,10 +132,10 @@ class WebhookEndpoint:
         self, policy: SourcePolicy, h: RequestHeaders, receive: Receive
     ) -> tuple[int, bytes]:
         self._limit(policy)
-        by_token = _authenticate_headers(policy, h)
+        signed = _authenticate_headers(policy, h)
         check_content_type(h.content_type)
         body = await read_body(receive, self._cap, h.content_length)
-        if not by_token:
+        if signed:
             # The header step made sure all three are present.
             webhook_id, timestamp, signature = (
                 h.webhook_id or "",
@@ -194,14 +194,17 @@ def _reject_metrics(policy: SourcePolicy | None, status: int, started: float) ->
 
 
 def _authenticate_headers(policy: SourcePolicy, h: RequestHeaders) -> bool:
-    """Check what can be checked before the body; True when a bearer token authenticated.
+    """Check what can be checked before the body; True when the signature must be verified.
 
-    A source with tokens (n8n) accepts either a valid bearer token or a valid signature; a
-    presented token must be valid even when a signature is also sent (fail closed).
+    A source with tokens (n8n) accepts either a valid bearer token or a valid signature. Each
+    credential that is presented must be valid (fail closed): a valid token does not excuse a
+    wrong or stale signature sent with it, nor a signature a wrong token.
     """
-    if policy.tokens and h.authorization is not None:
-        check_bearer(h.authorization, policy.tokens)
-    else:
+    by_token = bool(policy.tokens) and h.authorization is not None
+    if by_token:
+        check_bearer(h.authorization or "", policy.tokens)
+    signature_presented = h.signature is not None or h.timestamp is not None
+    if not by_token or signature_presented:
         missing = [
             name
             for name, value in (
@@ -216,7 +219,7 @@ def _authenticate_headers(policy: SourcePolicy, h: RequestHeaders) -> bool:
             raise Unauthorized(f"missing {', '.join(missing)}{also}")
     if h.webhook_id is not None:
         check_webhook_id(h.webhook_id)
-    return policy.tokens != () and h.authorization is not None
+    return not by_token or signature_presented
 
 
 def _answer(events: list[Event], duplicates: list[bool], is_list: bool) -> tuple[int, bytes]:

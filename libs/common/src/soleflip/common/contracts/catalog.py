@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import msgspec
 
+from soleflip.common.contracts.bounds import check_amount
 from soleflip.common.contracts.envelope import TypedEvent
 
 UPSERTED = "catalog.product.upserted"
@@ -56,6 +57,9 @@ class ProductData(msgspec.Struct, frozen=True, kw_only=True):
     release_date: date | None = None
     variants: list[VariantData] = msgspec.field(default_factory=list)
     updated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_amount(self.retail_price, "retail_price")
 
 
 class RemapData(msgspec.Struct, frozen=True, kw_only=True):

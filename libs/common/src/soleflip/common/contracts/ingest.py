@@ -17,17 +17,47 @@ from typing import Annotated, Any
 
 import msgspec
 
+from soleflip.common.contracts.bounds import (
+    AmountText,
+    Money,
+    NonEmptyStr,
+    NonNegativeMoney,
+    Quantity,
+    check_amount,
+    check_amounts,
+    check_ratio,
+)
 from soleflip.common.contracts.envelope import TypedEvent
 
-NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1)]
-CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+#: Variants in one `stockx.market.updated`, SKUs in one `catalog.enrichment.requested`.
+MAX_MARKET_ITEMS = 1_000
+MAX_SKUS = 5_000
 
 
-class Money(msgspec.Struct, frozen=True, kw_only=True):
-    """An amount with its currency; JSON carries the amount as a string or number, never float."""
+class StockxAdjustment(msgspec.Struct, frozen=True, kw_only=True):
+    """One payout adjustment (`amount` negative for deductions, `percentage` e.g. 0.1)."""
 
-    amount: Decimal
-    currency: CurrencyCode
+    amount: Decimal | None = None
+    percentage: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        check_amount(self.amount, "amount")
+        check_ratio(self.percentage, "percentage")
+
+
+class StockxPayout(msgspec.Struct, frozen=True, kw_only=True):
+    """What StockX pays for a sale; amounts are strings or numbers, as StockX sends them."""
+
+    totalPayout: Decimal | None = None
+    salePrice: Decimal | None = None
+    totalAdjustments: Decimal | None = None
+    currencyCode: str | None = None
+    adjustments: Annotated[list[StockxAdjustment], msgspec.Meta(max_length=100)] = msgspec.field(
+        default_factory=list
+    )
+
+    def __post_init__(self) -> None:
+        check_amounts(self, "totalPayout", "salePrice", "totalAdjustments")
 
 
 class StockxOrder(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,10 +66,11 @@ class StockxOrder(msgspec.Struct, frozen=True, kw_only=True):
     orderNumber: NonEmptyStr  # StockX spells its fields in camelCase
     status: NonEmptyStr
     listingId: str | None = None
-    amount: str | None = None
+    amount: AmountText | None = None
     currencyCode: str | None = None
     createdAt: datetime | None = None
     updatedAt: datetime | None = None
+    payout: StockxPayout | None = None
 
 
 class StockxListing(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,9 +78,18 @@ class StockxListing(msgspec.Struct, frozen=True, kw_only=True):
 
     listingId: NonEmptyStr
     status: NonEmptyStr
-    amount: str | None = None
+    amount: AmountText | None = None
     currencyCode: str | None = None
     updatedAt: datetime | None = None
+
+
+class StockxProductAttributes(msgspec.Struct, frozen=True, kw_only=True):
+    """The product attributes the catalog stores numbers of."""
+
+    retailPrice: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        check_amount(self.retailPrice, "retailPrice")
 
 
 class StockxProduct(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,6 +99,7 @@ class StockxProduct(msgspec.Struct, frozen=True, kw_only=True):
     styleId: str | None = None
     title: str | None = None
     brand: str | None = None
+    productAttributes: StockxProductAttributes | None = None
     variants: list[dict[str, Any]] | None = None
 
 
@@ -68,14 +109,17 @@ class VariantMarketData(msgspec.Struct, frozen=True, kw_only=True):
     variantId: NonEmptyStr
     productId: str | None = None
     currencyCode: str | None = None
-    lowestAskAmount: str | None = None
-    highestBidAmount: str | None = None
-    sellFasterAmount: str | None = None
-    earnMoreAmount: str | None = None
+    lowestAskAmount: AmountText | None = None
+    highestBidAmount: AmountText | None = None
+    sellFasterAmount: AmountText | None = None
+    earnMoreAmount: AmountText | None = None
 
 
 #: `stockx.market.updated` carries one variant's market data or a non-empty list of them.
-MarketData = VariantMarketData | Annotated[list[VariantMarketData], msgspec.Meta(min_length=1)]
+MarketData = (
+    VariantMarketData
+    | Annotated[list[VariantMarketData], msgspec.Meta(min_length=1, max_length=MAX_MARKET_ITEMS)]
+)
 
 
 #: The largest cost part of one unit (a pair worth more is a typo, not stock).
@@ -104,8 +148,8 @@ class ItemPurchase(msgspec.Struct, frozen=True, kw_only=True):
     sku: NonEmptyStr
     size: NonEmptyStr
     size_type: NonEmptyStr
-    quantity: Annotated[int, msgspec.Meta(gt=0)]
-    unit_cost: Money
+    quantity: Quantity
+    unit_cost: NonNegativeMoney
     purchased_at: datetime
     supplier: NonEmptyStr
     external_id: NonEmptyStr
@@ -131,7 +175,7 @@ class ItemPurchase(msgspec.Struct, frozen=True, kw_only=True):
 class EnrichmentRequest(msgspec.Struct, frozen=True, kw_only=True):
     """SKUs whose catalog data should be (re)fetched from StockX."""
 
-    skus: Annotated[list[NonEmptyStr], msgspec.Meta(min_length=1)]
+    skus: Annotated[list[NonEmptyStr], msgspec.Meta(min_length=1, max_length=MAX_SKUS)]
 
 
 class _IngestEvent(TypedEvent, frozen=True):
@@ -205,12 +249,16 @@ __all__ = [
     "ItemPurchase",
     "MarketData",
     "Money",
+    "NonNegativeMoney",
+    "StockxAdjustment",
     "StockxListing",
     "StockxListingUpdated",
     "StockxMarketUpdated",
     "StockxOrder",
     "StockxOrderUpdated",
+    "StockxPayout",
     "StockxProduct",
+    "StockxProductAttributes",
     "StockxProductUpdated",
     "VariantMarketData",
     "ingest_event_decoder",

@@ -13,13 +13,15 @@ from decimal import Decimal
 
 import msgspec
 
+from soleflip.common.contracts.bounds import Money, RowId, check_ratio
 from soleflip.common.contracts.envelope import TypedEvent
-from soleflip.common.contracts.ingest import Money
 
 ORDER_UPSERTED = "orders.order.upserted"
 LISTING_UPSERTED = "orders.listing.upserted"
 STOCK_UPSERTED = "orders.stock.upserted"
 SOURCE = "soleflip.orders"
+#: What `numeric(10,4)` holds: a sale at 1,000,000 times its cost is not one to store.
+MAX_ROI = Decimal("999999.9999")
 
 
 class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,7 +34,7 @@ class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     order_number: str
     status: str
     listing_id: str | None = None
-    stock_item_id: int | None = None
+    stock_item_id: RowId | None = None
     variant_id: str | None = None
     product_id: str | None = None
     amount: Money | None = None
@@ -44,6 +46,9 @@ class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        check_ratio(self.roi, "roi", limit=MAX_ROI)
+
 
 class ListingSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """A listing as orders holds it after a change."""
@@ -52,7 +57,7 @@ class ListingSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     variant_id: str | None = None
     product_id: str | None = None
-    stock_item_id: int | None = None
+    stock_item_id: RowId | None = None
     amount: Money | None = None
     expires_at: datetime | None = None
     updated_at: datetime | None = None
@@ -61,7 +66,7 @@ class ListingSnapshot(msgspec.Struct, frozen=True, kw_only=True):
 class StockSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """One unit of stock the seller owns (a purchase of quantity n gives n units)."""
 
-    stock_item_id: int
+    stock_item_id: RowId
     external_id: str
     sku: str
     size: str

@@ -15,11 +15,18 @@ from typing import Annotated
 
 import msgspec
 
+from soleflip.common.contracts.bounds import (
+    CurrencyCode,
+    Money,
+    NonEmptyStr,
+    PositiveMoney,
+    check_amount,
+    check_amounts,
+)
 from soleflip.common.contracts.envelope import TypedEvent
-from soleflip.common.contracts.ingest import Money
 
-NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1)]
-CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+#: Figures one recommendation records in `inputs`.
+MAX_INPUTS = 16
 
 MARKET_UPDATED = "pricing.market.updated"
 RECOMMENDATION_CREATED = "pricing.recommendation.created"
@@ -37,6 +44,9 @@ class MarketSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     sell_faster: Decimal | None = None
     earn_more: Decimal | None = None
     observed_at: datetime
+
+    def __post_init__(self) -> None:
+        check_amounts(self, "lowest_ask", "highest_bid", "sell_faster", "earn_more")
 
 
 class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,7 +72,13 @@ class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
     created_at: datetime
     #: What the decision read: `lowest_ask`, `highest_bid`, `sell_faster`, `earn_more`, `cost`.
-    inputs: dict[str, Decimal | None] = msgspec.field(default_factory=dict)
+    inputs: Annotated[dict[str, Decimal | None], msgspec.Meta(max_length=MAX_INPUTS)] = (
+        msgspec.field(default_factory=dict)
+    )
+
+    def __post_init__(self) -> None:
+        for name, value in self.inputs.items():
+            check_amount(value, f"inputs.{name}")
 
 
 class RepriceRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,7 +92,7 @@ class RepriceRequest(msgspec.Struct, frozen=True, kw_only=True):
     request_id: NonEmptyStr
     listing_id: NonEmptyStr
     variant_id: NonEmptyStr
-    amount: Money
+    amount: PositiveMoney
     previous: Money | None = None
     floor: Money | None = None
     rule_id: str | None = None
@@ -117,6 +133,7 @@ __all__ = [
     "MarketSnapshot",
     "MarketUpdated",
     "Money",
+    "PositiveMoney",
     "PricingEvent",
     "Recommendation",
     "RecommendationCreated",

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import msgspec
 
+from soleflip.common.contracts.bounds import check_amount
 from soleflip.common.stockx._models_common import Page, StockXModel, Timestamp
 
 
@@ -18,6 +19,9 @@ class ProductAttributes(StockXModel):
     retail_price: Decimal | None = None
     colorway: str | None = None
     color: str | None = None
+
+    def __post_init__(self) -> None:
+        check_amount(self.retail_price, "retail_price")
 
 
 class ProductSizeConversion(StockXModel):

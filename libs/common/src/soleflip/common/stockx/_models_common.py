@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import msgspec
 
+from soleflip.common.contracts.bounds import check_amount, check_amounts, check_ratio
+
 
 class StockXModel(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
     """Base of every StockX payload: camelCase on the wire, unknown fields ignored."""
@@ -47,6 +49,11 @@ class Adjustment(StockXModel):
     amount: Decimal | None = None
     percentage: Decimal | None = None
 
+    def __post_init__(self) -> None:
+        # Relayed webhooks decode into these models too: refuse what Postgres cannot store.
+        check_amount(self.amount, "amount")
+        check_ratio(self.percentage, "percentage")
+
 
 class Payout(StockXModel):
     """What the seller is paid for a sale, with the adjustments that led to it."""
@@ -56,6 +63,9 @@ class Payout(StockXModel):
     total_adjustments: Decimal | None = None
     currency_code: str | None = None
     adjustments: tuple[Adjustment, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_amounts(self, "total_payout", "sale_price", "total_adjustments")
 
 
 class InboundShipment(StockXModel):

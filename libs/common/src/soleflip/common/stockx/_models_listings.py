@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from soleflip.common.contracts.bounds import check_amount
 from soleflip.common.stockx._models_common import (
     AuthenticationDetails,
     InitiatedShipments,
@@ -108,6 +109,10 @@ class ListingSummary(StockXModel):
     ask: ListingAsk | None = None
     order: ListingOrderRef | None = None
     product: ProductRef | None = None
+
+    def __post_init__(self) -> None:
+        check_amount(self.amount, "amount")
+
     variant: VariantRef | None = None
     authentication_details: AuthenticationDetails | None = None
     initiated_shipments: InitiatedShipments | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from soleflip.common.contracts.bounds import check_amount
 from soleflip.common.stockx._models_common import (
     AuthenticationDetails,
     InitiatedShipments,
@@ -38,6 +39,9 @@ class OrderSummary(StockXModel):
     inventory_type: str | None = None
     condition: str | None = None
     condition_description: str | None = None
+
+    def __post_init__(self) -> None:
+        check_amount(self.amount, "amount")
 
 
 class Shipment(StockXModel):

@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from soleflip.common.contracts.ingest import Money
+from soleflip.common.contracts.bounds import PositiveMoney, RowId
 from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import InvalidInput, NotFound
 from soleflip.common.http import requires
@@ -41,19 +41,19 @@ Service = NamedDependency[OrdersService]
 class NewListing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """List a stock unit: the price is in whole currency units, as StockX takes it."""
 
-    stock_item_id: int
-    amount: Money
+    stock_item_id: RowId
+    amount: PositiveMoney
     active: bool = True
 
 
 class ListingChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A new price and/or on/off switch."""
 
-    amount: Money | None = None
+    amount: PositiveMoney | None = None
     active: bool | None = None
 
 
-def _whole(amount: Money) -> Decimal:
+def _whole(amount: PositiveMoney) -> Decimal:
     if amount.amount <= 0 or amount.amount != amount.amount.to_integral_value():
         raise InvalidInput(
             "amount must be a positive whole number of currency units",

@@ -21,6 +21,7 @@ from soleflip.common.contracts.pricing import (
     RECOMMENDATION_CREATED,
     REPRICE_REQUESTED,
     Money,
+    PositiveMoney,
     Recommendation,
     RepriceRequest,
 )
@@ -242,7 +243,8 @@ def _command(command_id: str, rec_id: str, r: Evaluation) -> RepriceRequest:
         request_id=command_id,
         listing_id=r.listing_id,
         variant_id=r.variant_id,
-        amount=Money(amount=r.price, currency=r.currency),  # whole units, as StockX takes them
+        # Whole units, as StockX takes them.
+        amount=PositiveMoney(amount=r.price, currency=r.currency),
         previous=_money(r.current, r.currency),
         floor=_money(r.floor, r.currency),
         rule_id=r.rule_id,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from soleflip.common.contracts.bounds import NonNegativeMoney, check_ratio
 from soleflip.common.contracts.pricing import Money
 from soleflip.pricing.domain import CENT, Quote
 
@@ -26,8 +27,11 @@ class QuoteRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`POST /api/v1/quote`: the variant, the landed cost and the wanted margin in percent."""
 
     variant_id: Annotated[str, msgspec.Meta(min_length=1)]
-    cost: Money
+    cost: NonNegativeMoney
     min_margin_pct: Decimal = Decimal("0")
+
+    def __post_init__(self) -> None:
+        check_ratio(self.min_margin_pct, "min_margin_pct")
 
 
 class QuoteLineOut(msgspec.Struct, frozen=True, kw_only=True):
