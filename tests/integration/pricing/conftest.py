@@ -22,8 +22,11 @@ from soleflip.common.db import migrate
 from soleflip.common.http import hash_token
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import ApiToken, Settings
+from soleflip.common.stockx import ClientConfig, LocalBudget, StaticToken, StockXClient
 from soleflip.pricing.app import create_app
 from soleflip.pricing.settings import PricingSettings
+from soleflip.stockx_sim import SimConfig
+from soleflip.stockx_sim import create_app as create_sim
 from tests.support.wait import until
 
 WRITE_TOKEN = "sf_pricing-writer"
@@ -76,6 +79,40 @@ class Service:
                 found.extend(msgspec.json.decode(m.data) for m in msgs)
         await sub.unsubscribe()
         return found
+
+
+class Sim:
+    """An in-process StockX simulator: its control plane (`http`) and a client of its API."""
+
+    def __init__(self, http: httpx.AsyncClient, client: StockXClient) -> None:
+        self.http, self.client = http, client
+
+
+@contextlib.asynccontextmanager
+async def in_process_sim(
+    config: SimConfig, client_config: ClientConfig | None = None
+) -> AsyncIterator[Sim]:
+    """The simulator over ASGI, with a client that has a static token and no pacing of its own
+    (the poller's share, not the key's rate, is what the tests measure)."""
+    transport = httpx.ASGITransport(app=create_sim(Settings(), config))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+        form = {
+            "grant_type": "refresh_token", "refresh_token": "sim-refresh",
+            "client_id": "sim-client", "client_secret": "sim-secret",
+            "audience": "gateway.stockx.com",
+        }  # fmt: skip
+        token = (await http.post("/oauth/token", data=form)).json()["access_token"]
+        api = httpx.AsyncClient(transport=transport, base_url="http://sim/v2/")
+        settings = Settings(stockx_api_key="sim-api-key", stockx_api_url="http://sim/v2")
+        client = StockXClient(
+            settings,
+            tokens=StaticToken(token),
+            budget=LocalBudget(rate_per_s=1e6, daily=10**9),
+            http=api,
+            config=client_config,
+        )
+        yield Sim(http, client)
+        await api.aclose()
 
 
 def pricing_settings(**overrides: Any) -> PricingSettings:

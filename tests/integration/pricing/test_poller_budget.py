@@ -9,24 +9,15 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
-from soleflip.common.settings import Settings
-from soleflip.common.stockx import LocalBudget, StaticToken, StockXClient
 from soleflip.pricing.pollers import DAY_S, MarketPoller
 from soleflip.pricing.settings import PricingSettings
 from soleflip.stockx_sim import SimConfig
-from soleflip.stockx_sim import create_app as create_sim
 from soleflip.stockx_sim.clock import parse_iso
-from tests.integration.pricing.conftest import Service
+from tests.integration.pricing.conftest import Service, Sim, in_process_sim
 
 TICK_S = 60.0
-
-
-class Sim:
-    def __init__(self, http: httpx.AsyncClient, client: StockXClient) -> None:
-        self.http, self.client = http, client
 
 
 @pytest.fixture
@@ -35,24 +26,8 @@ async def sim() -> AsyncIterator[Sim]:
         seed=11, products=200, listings=0, orders=0, rate_per_s=0, daily_limit=10**9,
         settle_delay_s=0.0, token_ttl_s=10**8,
     )  # fmt: skip
-    transport = httpx.ASGITransport(app=create_sim(Settings(), config))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
-        form = {
-            "grant_type": "refresh_token", "refresh_token": "sim-refresh",
-            "client_id": "sim-client", "client_secret": "sim-secret",
-            "audience": "gateway.stockx.com",
-        }  # fmt: skip
-        token = (await http.post("/oauth/token", data=form)).json()["access_token"]
-        api = httpx.AsyncClient(transport=transport, base_url="http://sim/v2/")
-        settings = Settings(stockx_api_key="sim-api-key", stockx_api_url="http://sim/v2")
-        client = StockXClient(
-            settings,
-            tokens=StaticToken(token),
-            budget=LocalBudget(rate_per_s=1e6, daily=10**9),
-            http=api,
-        )
-        yield Sim(http, client)
-        await api.aclose()
+    async with in_process_sim(config) as served:
+        yield served
 
 
 async def _track(service: Service, products: list[dict[str, Any]]) -> dict[str, str]:

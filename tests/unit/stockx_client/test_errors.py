@@ -15,15 +15,21 @@ from soleflip.common.errors import (
     Unavailable,
 )
 from soleflip.common.stockx import (
+    StockXAuthError,
     StockXBadRequest,
+    StockXBudgetTimeout,
+    StockXCircuitOpen,
     StockXClient,
     StockXConflict,
     StockXError,
     StockXForbidden,
     StockXNotFound,
+    StockXRateLimited,
     StockXServerError,
+    StockXTransportError,
     StockXUnexpectedResponse,
     error_message,
+    is_item_failure,
 )
 from tests.unit.stockx_client.conftest import FakeStockX, json_response
 
@@ -115,3 +121,22 @@ async def test_html_503_is_a_server_error_after_retries(
     assert isinstance(caught.value, Unavailable)
     assert not isinstance(caught.value, RateLimited)
     assert not isinstance(caught.value, Unauthorized)
+
+
+@pytest.mark.parametrize(
+    ("error", "about_the_item"),
+    [
+        (StockXNotFound("gone"), True),
+        (StockXServerError("500 for this id"), True),
+        (StockXUnexpectedResponse("undecodable"), True),
+        (StockXCircuitOpen("outage"), False),
+        (StockXTransportError("refused"), False),
+        (StockXRateLimited("429"), False),
+        (StockXBudgetTimeout("no slot"), False),
+        (StockXAuthError("re-authorize"), False),
+    ],
+)
+def test_item_failures_are_told_apart_from_stockx_being_unavailable(
+    error: StockXError, about_the_item: bool
+) -> None:
+    assert is_item_failure(error) is about_the_item

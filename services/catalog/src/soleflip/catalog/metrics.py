@@ -14,6 +14,12 @@ OLDER_SNAPSHOTS = Counter(
     "soleflip_catalog_older_snapshots",
     "Product snapshots (late events, slow fetches) dropped: the stored one is newer.",
 )
+REFRESH_FAILURES = Counter(
+    "soleflip_catalog_refresh_failures",
+    "Product refreshes that failed on the product itself (5xx or an undecodable body for its "
+    "id): `failed` (asked again later), `gave_up` (the bound of failures in a row reached).",
+    ["outcome"],
+)
 ENRICH_DEFERRALS = Counter(
     "soleflip_catalog_enrich_deferrals",
     "Enrichment items put back to pending after a transient StockX failure, by error class "

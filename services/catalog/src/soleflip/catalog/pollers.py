@@ -2,7 +2,11 @@
 
 Both run in one process across all replicas (leader tasks). The refresh poller is the safety
 net behind the product relays: products older than the TTL are re-fetched, oldest first, at the
-lowest budget priority; a stored id that now 404s is found again by style id and remapped.
+lowest budget priority; a stored id that now 404s is found again by style id and remapped (or
+flagged `stockx_missing_since` when nothing matches). One product StockX fails on (5xx, an
+undecodable body) never stops a round: it is counted on its row, asked after the others, and no
+more after `MAX_REFRESH_FAILURES` in a row. An outage (circuit open, transport, rate limit,
+budget) ends the round with nothing counted; the next round starts where it stopped.
 """
 
 from __future__ import annotations
@@ -15,15 +19,19 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from soleflip.catalog import jobs, queries
+from soleflip.catalog import jobs, queries, repository
 from soleflip.catalog.handlers import CatalogSource, refresh_product
+from soleflip.catalog.metrics import REFRESH_FAILURES
 from soleflip.common.errors import SoleflipError
 from soleflip.common.observability import get_logger
+from soleflip.common.stockx import StockXError, is_item_failure
 
 log = get_logger(__name__)
 
 #: Products refreshed per round: at 1 request/s shared by every service, 2 calls each.
 REFRESH_BATCH = 20
+#: Refreshes of one product that may fail in a row before the poller stops asking for it.
+MAX_REFRESH_FAILURES = 5
 JOB_POLL_S = 1.0
 
 
@@ -32,18 +40,38 @@ async def refresh_round(
 ) -> Counter[str]:
     """Refresh up to `batch` products older than `ttl_s`; counts of each outcome."""
     async with pool.acquire() as conn:
-        due = await queries.stale_products(conn, ttl_s, batch)
+        due = await queries.stale_products(conn, ttl_s, batch, MAX_REFRESH_FAILURES)
     outcomes: Counter[str] = Counter()
     for stale in due:
         try:
-            outcomes[await refresh_product(pool, stockx, stale)] += 1
+            outcome = await refresh_product(pool, stockx, stale)
         except SoleflipError as exc:
-            # One product's trouble (budget, 5xx) must not stop the round; it stays due.
-            log.warning("catalog.refresh_failed", product_id=stale.id, error=repr(exc))
-            outcomes["failed"] += 1
-            if exc.transient:
+            if not _about_the_item(exc):
+                # StockX as a whole is unavailable: wait for it, count nothing against products.
+                log.warning("catalog.refresh_paused", product_id=stale.id, error=repr(exc))
+                outcomes["paused"] += 1
                 break
+            outcomes[await _failed(pool, stale.id, exc)] += 1
+            continue
+        if outcome != "lost":  # a lost product keeps its missing flag (set by the handler)
+            async with pool.acquire() as conn:
+                await repository.clear_refresh_failures(conn, stale.id)
+        outcomes[outcome] += 1
     return outcomes
+
+
+def _about_the_item(exc: SoleflipError) -> bool:
+    return is_item_failure(exc) if isinstance(exc, StockXError) else not exc.transient
+
+
+async def _failed(pool: asyncpg.Pool, product_id: str, exc: SoleflipError) -> str:
+    """Count a refresh that failed on this product; "gave_up" once the bound is reached."""
+    async with pool.acquire() as conn:
+        failures = await repository.record_refresh_failure(conn, product_id, repr(exc)[:500])
+    outcome = "gave_up" if failures >= MAX_REFRESH_FAILURES else "failed"
+    REFRESH_FAILURES.labels(outcome).inc()
+    log.warning("catalog.refresh_failed", product_id=product_id, failures=failures, error=repr(exc))
+    return outcome
 
 
 @dataclass(slots=True)

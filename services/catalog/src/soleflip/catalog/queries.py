@@ -75,8 +75,8 @@ WHERE s.product_id = $1::uuid AND s.size_type = $2 AND s.size_value = $3
 KNOWN_STOCKX_IDS_SQL = "SELECT stockx_product_id FROM product WHERE stockx_product_id = ANY($1)"
 STALE_PRODUCTS_SQL = """
 SELECT id::text AS id, stockx_product_id, style_id FROM product
-WHERE last_enriched_at < now() - $1::interval
-ORDER BY last_enriched_at
+WHERE last_enriched_at < now() - $1::interval AND refresh_failures < $3
+ORDER BY refresh_failures, last_enriched_at
 LIMIT $2
 """
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -212,8 +212,14 @@ async def known_stockx_ids(conn: Conn, stockx_ids: list[str]) -> set[str]:
     return {r[0] for r in await conn.fetch(KNOWN_STOCKX_IDS_SQL, stockx_ids)}
 
 
-async def stale_products(conn: Conn, older_than_s: float, limit: int) -> list[StaleProduct]:
-    rows = await conn.fetch(STALE_PRODUCTS_SQL, timedelta(seconds=older_than_s), limit)
+async def stale_products(
+    conn: Conn, older_than_s: float, limit: int, max_failures: int
+) -> list[StaleProduct]:
+    """Products older than `older_than_s` that failed fewer than `max_failures` refreshes in a
+    row; those that failed come after the others."""
+    rows = await conn.fetch(
+        STALE_PRODUCTS_SQL, timedelta(seconds=older_than_s), limit, max_failures
+    )
     return [StaleProduct(r["id"], r["stockx_product_id"], r["style_id"]) for r in rows]
 
 

@@ -91,7 +91,7 @@ async def _refresh_before(pool: asyncpg.Pool, client: StockXClient, since: str) 
     with tqdm(desc="refresh", unit="product", file=sys.stderr) as bar:
         while True:
             outcomes = await refresh_round(pool, client, ttl_s=age_s)
-            done = sum(n for kind, n in outcomes.items() if kind != "failed")
+            done = sum(outcomes[kind] for kind in ("refreshed", "remapped", "lost"))
             bar.update(done)
             if not done:  # nothing older left (or only failures: stop rather than spin)
                 return

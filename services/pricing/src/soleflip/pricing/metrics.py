@@ -16,6 +16,7 @@ MARKET_OBSERVATIONS = Counter(
 )
 MARKET_POLLS = Counter(
     "soleflip_pricing_market_polls",
-    "Per-product market-data calls made by the poller, by tier and result.",
+    "Per-product market-data calls made by the poller, by tier and result (ok; error: failed on "
+    "the product, counted on its market_poll_failure row; gave_up: its bound reached).",
     ["tier", "result"],
 )

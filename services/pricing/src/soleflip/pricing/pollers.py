@@ -15,6 +15,12 @@ rate (one minute of it as burst) gates every call, so a backlog (a tier change, 
 arriving right after start-up) drains at the share's pace instead of at the key's 1 request/s.
 When a product's interval shrinks and it is already overdue, its next poll is spread over the
 new interval by its phase rather than made due at once with every other such product.
+
+One product StockX fails on (404, 5xx, an undecodable body) never stops a tick: the failure is
+counted in `market_poll_failure` (metric, log), the others are polled, and the product is not
+asked again after `MAX_POLL_FAILURES` in a row. StockX as a whole being unavailable (circuit
+open, transport, rate limit, budget) ends the tick without counting anything against products
+or moving their cadence; `run` backs off and the due products are polled once StockX is back.
 """
 
 from __future__ import annotations
@@ -24,18 +30,31 @@ import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import InvalidOperation
+
+import msgspec
 
 from soleflip.common.db import UnitOfWork, prune_inbox, prune_outbox
 from soleflip.common.observability import get_logger
 from soleflip.common.runtime import ServiceRuntime
-from soleflip.common.stockx import Priority, StockXBudgetExhausted, StockXClient, StockXError
-from soleflip.pricing import handlers, queries
+from soleflip.common.stockx import (
+    Priority,
+    StockXBudgetExhausted,
+    StockXClient,
+    StockXError,
+    is_item_failure,
+)
+from soleflip.pricing import handlers, queries, repository
 from soleflip.pricing.metrics import MARKET_POLLS
 from soleflip.pricing.settings import PricingSettings
 
 log = get_logger(__name__)
 DAY_S = 86_400.0
 Sleep = Callable[[float], Awaitable[None]]
+#: Polls of one product that may fail in a row before the poller stops asking for it.
+MAX_POLL_FAILURES = 5
+#: Longest pause of the poller while StockX as a whole is unavailable.
+MAX_PAUSE_S = 60.0
 TIERS = ("listed", "stocked", "tracked")  # tier 2, 1, 0 of queries.tracked_products
 
 
@@ -124,18 +143,25 @@ class MarketPoller:
         self._interval_of: dict[str, float] = {}  # the interval each product was last due by
 
     async def run(self) -> None:
+        pauses = 0
         while True:
             try:
                 await self.tick()
+                pauses = 0
             except StockXBudgetExhausted as exc:
                 log.warning("pricing.poll_budget_exhausted", error=str(exc))
                 await self._sleep(min(exc.retry_after or 600.0, 3600.0))
+            except StockXError as exc:  # StockX unavailable: nothing was counted against products
+                pauses += 1
+                pause = min(MAX_PAUSE_S, exc.retry_after or 2.0**pauses)
+                log.warning("pricing.poll_paused", error=str(exc), pause_s=pause)
+                await self._sleep(pause)
             await self._sleep(self.settings.poll_tick_s)
 
     async def plan(self) -> tuple[list[tuple[str, str]], list[str]]:
         """Products with their tier, and the currencies to poll."""
         async with self.runtime.pool.acquire() as conn:
-            tracked = await queries.tracked_products(conn)
+            tracked = await queries.tracked_products(conn, MAX_POLL_FAILURES)
             currencies = await queries.listing_currencies(conn)
         products = [(product_id, TIERS[2 - tier]) for product_id, tier in tracked]
         return products, sorted(currencies) or [self.settings.default_currency]
@@ -198,19 +224,32 @@ class MarketPoller:
             data = await self._stockx().get_product_market_data(
                 product_id, currency_code=currency, priority=Priority.MARKET_DATA
             )
-        except StockXBudgetExhausted:
-            raise
         except StockXError as exc:
-            MARKET_POLLS.labels(tier, "error").inc()
-            log.warning("pricing.poll_failed", product_id=product_id, error=str(exc))
-            return False
-        MARKET_POLLS.labels(tier, "ok").inc()
+            if not is_item_failure(exc):
+                raise  # StockX as a whole: the tick stops, `run` waits
+            return await self._failed(product_id, tier, exc)
         now = self.clock()
-        observed = [handlers.from_poll(item, currency, now) for item in data]
+        try:
+            observed = [handlers.from_poll(item, currency, now) for item in data]
+        except (msgspec.ValidationError, ValueError, InvalidOperation) as exc:
+            return await self._failed(product_id, tier, exc)
+        MARKET_POLLS.labels(tier, "ok").inc()
         async with UnitOfWork(self.runtime.pool) as uow:
             await handlers.record_market(uow.conn, observed, source="poll", now=now)
+            await repository.clear_poll_failure(uow.conn, product_id)
             await uow.commit()
         return True
+
+    async def _failed(self, product_id: str, tier: str, exc: Exception) -> bool:
+        """Count a poll that failed on this product (False: the call did not go through)."""
+        async with self.runtime.pool.acquire() as conn:
+            failures = await repository.record_poll_failure(
+                conn, product_id, repr(exc), self.clock()
+            )
+        outcome = "gave_up" if failures >= MAX_POLL_FAILURES else "error"
+        MARKET_POLLS.labels(tier, outcome).inc()
+        log.warning("pricing.poll_failed", product_id=product_id, failures=failures, error=str(exc))
+        return False
 
 
 class Reevaluator:

@@ -79,7 +79,8 @@ ORDER BY created_at DESC, id DESC
 LIMIT $6
 """
 #: Products worth watching, by their best tier: listed (an active listing) > stocked (unsold
-#: stock) > tracked (known from catalog or seen in market data).
+#: stock) > tracked (known from catalog or seen in market data); not those whose polls failed
+#: `$1` times in a row.
 TRACKED_PRODUCTS_SQL = """
 WITH tiers AS (
     SELECT variant_id, 2 AS tier FROM listing WHERE status = 'ACTIVE' AND variant_id IS NOT NULL
@@ -98,6 +99,9 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) m ON v.product_id IS NULL
 WHERE coalesce(v.product_id, m.product_id) IS NOT NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM market_poll_failure f
+      WHERE f.product_id = coalesce(v.product_id, m.product_id) AND f.failures >= $1)
 GROUP BY 1
 """
 LISTING_CURRENCIES_SQL = """
@@ -197,9 +201,11 @@ async def recommendations(
     )
 
 
-async def tracked_products(conn: Conn) -> list[tuple[str, int]]:
-    """Every product worth polling with its best tier (2 listed, 1 stocked, 0 tracked)."""
-    return [(r["product_id"], r["tier"]) for r in await conn.fetch(TRACKED_PRODUCTS_SQL)]
+async def tracked_products(conn: Conn, max_failures: int) -> list[tuple[str, int]]:
+    """Every product worth polling with its best tier (2 listed, 1 stocked, 0 tracked), but
+    those whose polls failed `max_failures` times in a row."""
+    rows = await conn.fetch(TRACKED_PRODUCTS_SQL, max_failures)
+    return [(r["product_id"], r["tier"]) for r in rows]
 
 
 async def listing_currencies(conn: Conn) -> list[str]:

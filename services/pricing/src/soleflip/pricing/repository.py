@@ -271,3 +271,25 @@ async def upsert_variants(
 
 async def remap_product(conn: Conn, old_product_id: str, new_product_id: str) -> None:
     await conn.execute(REMAP_PRODUCT_SQL, old_product_id, new_product_id)
+
+
+RECORD_POLL_FAILURE_SQL = """
+INSERT INTO market_poll_failure AS f (product_id, failures, first_failed_at, last_failed_at,
+                                      last_error)
+VALUES ($1, 1, $2, $2, $3)
+ON CONFLICT (product_id) DO UPDATE SET
+    failures = f.failures + 1, last_failed_at = excluded.last_failed_at,
+    last_error = excluded.last_error
+RETURNING failures
+"""
+CLEAR_POLL_FAILURE_SQL = "DELETE FROM market_poll_failure WHERE product_id = $1"
+
+
+async def record_poll_failure(conn: Conn, product_id: str, error: str, at: datetime) -> int:
+    """Count one failed market poll of the product; its failures in a row so far."""
+    return int(await conn.fetchval(RECORD_POLL_FAILURE_SQL, product_id, at, error[:500]))
+
+
+async def clear_poll_failure(conn: Conn, product_id: str) -> None:
+    """A poll of the product went through: its failure count starts over."""
+    await conn.execute(CLEAR_POLL_FAILURE_SQL, product_id)

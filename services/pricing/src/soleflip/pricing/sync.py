@@ -22,7 +22,7 @@ from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
 from soleflip.common.observability import configure_observability
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import load_settings
-from soleflip.common.stockx import StockXBudgetExhausted
+from soleflip.common.stockx import StockXError
 from soleflip.pricing.app import SERVICE, STREAMS
 from soleflip.pricing.http import utc_now
 from soleflip.pricing.pollers import MarketPoller
@@ -43,7 +43,7 @@ async def sync_market() -> int:
                     for currency in currencies:
                         failures += not await poller.poll_product(product_id, currency, tier)
                         bar.update(1)
-            except StockXBudgetExhausted as exc:
+            except StockXError as exc:  # budget spent, or StockX unavailable
                 print(f"sync market: stopped, {exc}", file=sys.stderr)
                 return 1
     print(f"sync market: {len(products)} products, {failures} failed calls")

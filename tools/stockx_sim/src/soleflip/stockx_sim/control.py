@@ -179,6 +179,11 @@ async def set_faults(request: Req) -> dict[str, Any]:
     faults.operation_failure_rate = _number(
         body, "operation_failure_rate", faults.operation_failure_rate
     )
+    if "failing_ids" in body:
+        raw_ids = body["failing_ids"]
+        if not isinstance(raw_ids, list) or not all(isinstance(i, str) for i in raw_ids):
+            raise bad_request("failing_ids must be a list of ids")
+        faults.failing_ids = set(raw_ids)
     if "retry_after_s" in body:
         raw = body["retry_after_s"]
         faults.retry_after_s = None if raw is None else _number(body, "retry_after_s", 0.0)
@@ -191,6 +196,7 @@ async def set_faults(request: Req) -> dict[str, Any]:
         "latency_ms": faults.latency_ms,
         "operation_failure_rate": faults.operation_failure_rate,
         "retry_after_s": faults.retry_after_s,
+        "failing_ids": sorted(faults.failing_ids),
         "stale_product_ids": sorted(faults.stale_product_ids),
         "remapped": remapped,
         "config": _summary(world)["config"],

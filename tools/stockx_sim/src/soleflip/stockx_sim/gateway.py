@@ -2,7 +2,7 @@
 
 Checks run in gateway order: unknown key 403, then 429 (per-second bucket and daily quota per
 key, injected storms; `Retry-After` only when configured), then 401 for the token, then injected
-5xx. Every call is logged.
+5xx (random, or every call naming one of `failing_ids`). Every call is logged.
 """
 
 from __future__ import annotations
@@ -100,6 +100,10 @@ class Gateway:
             raise ApiError(429, "Too Many Requests")
         self.limiter.check(world, key)
         verify_bearer(world, _header(scope, b"authorization"))
+        path = str(scope.get("path", ""))
+        failing = world.faults.failing_ids
+        if failing and any(part in failing for part in path.split("/")):
+            raise ApiError(500, "The request did not succeed")
         if world.fault_rng.random() < world.faults.error_rate:
             status = world.fault_rng.choice([500, 502, 503])
             raise ApiError(status, "The request did not succeed")

@@ -23,6 +23,8 @@ class Faults:
     latency_ms: int = 0
     operation_failure_rate: float = 0.0
     stale_product_ids: set[str] = field(default_factory=set)
+    #: Ids (product, variant, listing, order) whose every `/v2` call answers 500.
+    failing_ids: set[str] = field(default_factory=set)
     #: `Retry-After` seconds on a 429; None sends none (StockX documents no such header).
     retry_after_s: float | None = None
 

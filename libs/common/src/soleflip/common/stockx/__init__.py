@@ -44,6 +44,7 @@ from soleflip.common.stockx._errors import (
     StockXUnauthorized,
     StockXUnexpectedResponse,
     error_message,
+    is_item_failure,
 )
 from soleflip.common.stockx._filters import ActiveOrderFilters, ListingFilters, OrderHistoryFilters
 from soleflip.common.stockx._kv import (
@@ -227,6 +228,7 @@ __all__ = [
     "error_message",
     "format_amount",
     "format_timestamp",
+    "is_item_failure",
     "new_http_client",
     "open_bucket",
     "shipping_id_from_url",

@@ -98,6 +98,25 @@ class StockXPollTimeout(StockXError, Unavailable):
     """An operation or batch was still not final when `await_*` reached its timeout."""
 
 
+#: Failures that speak about the one resource asked for, not about StockX as a whole: it is
+#: gone or refused (404, 4xx), or answered 5xx or an undecodable body for it after the client's
+#: retries while other calls went through (a whole outage opens the circuit and shows as
+#: `StockXCircuitOpen`, `StockXTransportError` or a budget/rate limit error instead).
+_ITEM_FAILURES = (
+    StockXNotFound,
+    StockXBadRequest,
+    StockXConflict,
+    StockXServerError,
+    StockXUnexpectedResponse,
+)
+
+
+def is_item_failure(error: StockXError) -> bool:
+    """Whether a poller should count `error` against the item and go on with the others (True),
+    or stop the round and wait for StockX (False: outage, rate limit, budget, credentials)."""
+    return isinstance(error, _ITEM_FAILURES)
+
+
 _BY_STATUS: dict[int, type[StockXError]] = {
     400: StockXBadRequest,
     401: StockXUnauthorized,

@@ -46,6 +46,7 @@ async def _find_again(
         log.warning("catalog.product_lost", product_id=stale.id, style_id=stale.style_id)
         async with pool.acquire() as conn:
             await repository.touch_product(conn, stale.id)
+            await repository.mark_missing(conn, stale.id)
         return "lost"
     product = await fetch_product(stockx, new_id)
     async with UnitOfWork(pool) as uow:

@@ -13,7 +13,10 @@ from soleflip.catalog.repository._jobs import (
     unlock_runner,
 )
 from soleflip.catalog.repository._products import (
+    clear_refresh_failures,
+    mark_missing,
     product_id_of,
+    record_refresh_failure,
     remap_product,
     touch_product,
     upsert_product,
@@ -21,12 +24,15 @@ from soleflip.catalog.repository._products import (
 
 __all__ = [
     "claim_item",
+    "clear_refresh_failures",
     "defer_item",
     "finish_item",
     "finish_job",
     "insert_job",
     "lock_runner",
+    "mark_missing",
     "product_id_of",
+    "record_refresh_failure",
     "remap_product",
     "reopen_failed",
     "start_job",

@@ -51,6 +51,20 @@ WHERE product.source_time IS NULL OR excluded.source_time >= product.source_time
 RETURNING id, updated_at
 """
 TOUCH_PRODUCT_SQL = "UPDATE product SET last_enriched_at = now() WHERE id = $1"
+MISSING_PRODUCT_SQL = """
+UPDATE product SET stockx_missing_since = coalesce(stockx_missing_since, now()) WHERE id = $1
+"""
+REFRESH_FAILED_SQL = """
+UPDATE product
+SET refresh_failures = refresh_failures + 1, refresh_failed_at = now(), refresh_error = $2
+WHERE id = $1
+RETURNING refresh_failures
+"""
+REFRESH_OK_SQL = """
+UPDATE product SET refresh_failures = 0, refresh_error = NULL, stockx_missing_since = NULL
+WHERE id = $1
+  AND (refresh_failures > 0 OR refresh_error IS NOT NULL OR stockx_missing_since IS NOT NULL)
+"""
 DELETE_CODES_SQL = "DELETE FROM style_code WHERE product_id = $1"
 INSERT_CODES_SQL = """
 INSERT INTO style_code (code_key, product_id, code)
@@ -217,6 +231,21 @@ async def publish_upserted(conn: Conn, data: ProductData) -> None:
 async def touch_product(conn: Conn, product_id: str) -> None:
     """Mark a product fresh without a change (nothing to publish)."""
     await conn.execute(TOUCH_PRODUCT_SQL, product_id)
+
+
+async def mark_missing(conn: Conn, product_id: str) -> None:
+    """Flag a product StockX answers 404 for (and whose style id finds nothing), from when."""
+    await conn.execute(MISSING_PRODUCT_SQL, product_id)
+
+
+async def record_refresh_failure(conn: Conn, product_id: str, error: str) -> int:
+    """Count one failed refresh of the product; the failures in a row so far."""
+    return int(await conn.fetchval(REFRESH_FAILED_SQL, product_id, error) or 0)
+
+
+async def clear_refresh_failures(conn: Conn, product_id: str) -> None:
+    """A refresh went through: the product's failure count and missing flag start over."""
+    await conn.execute(REFRESH_OK_SQL, product_id)
 
 
 async def remap_product(
