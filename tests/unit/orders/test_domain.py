@@ -1,4 +1,4 @@
-"""Orders domain: fees and payout to the cent (docs/domain.md), profit, never-backwards."""
+"""Orders domain: fees and payout to the cent (docs/domain.md) and the never-backwards rule."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from soleflip.orders.domain import (
     fees_from_payout,
     newer_chain,
     order_rank,
-    profit_of,
     version,
 )
 
@@ -71,14 +70,6 @@ def test_payout_breakdown_is_the_truth() -> None:
         Decimal("10.00"),
     )
     assert fees.payout == Decimal("80.78")
-
-
-def test_profit_and_roi_against_landed_cost() -> None:
-    result = profit_of(Decimal("79.76"), Decimal("60.00"))
-    assert result is not None
-    assert result.profit == Decimal("19.76")
-    assert result.roi == Decimal("0.3293")
-    assert profit_of(Decimal("79.76"), Decimal("0")) is None
 
 
 T1 = datetime(2026, 1, 1, tzinfo=UTC)

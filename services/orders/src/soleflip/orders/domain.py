@@ -176,23 +176,6 @@ class FeeSchedule:
         return None if rule is None else rule.cancellation_fee
 
 
-@dataclass(frozen=True, slots=True)
-class Profit:
-    """What a sale earned against the stock item's landed cost."""
-
-    profit: Decimal
-    roi: Decimal
-
-
-def profit_of(net_proceeds: Decimal, landed_cost: Decimal) -> Profit | None:
-    """profit = payout - landed cost; roi = profit / landed cost (4 places); None without cost."""
-    if landed_cost <= 0:
-        return None
-    profit = net_proceeds - landed_cost
-    roi = (profit / landed_cost).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    return Profit(profit, roi)
-
-
 def fees_from_payout(
     total_payout: Decimal, adjustments: Iterable[tuple[str | None, Decimal | None]]
 ) -> Fees:

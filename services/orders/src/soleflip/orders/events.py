@@ -1,4 +1,5 @@
-"""Integration events from stored rows: the snapshots `orders.*.upserted` carry."""
+"""Stored rows to snapshots, once: the snapshots `orders.*.upserted` carry, which the REST views
+(`http/_views.py`) extend with what only the API shows."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from soleflip.common.contracts import CloudEvent, new_event
+from soleflip.common.contracts import new_event
 from soleflip.common.contracts.ingest import Money
 from soleflip.common.contracts.orders import (
     LISTING_UPSERTED,
@@ -18,11 +19,10 @@ from soleflip.common.contracts.orders import (
     OrderSnapshot,
     StockSnapshot,
 )
+from soleflip.common.db import OutboxEvent
 
-Outgoing = tuple[str, CloudEvent]
 
-
-def _money(amount: Decimal | None, currency: str | None) -> Money | None:
+def money(amount: Decimal | None, currency: str | None) -> Money | None:
     if amount is None or currency is None:
         return None
     return Money(amount=amount, currency=currency)
@@ -37,11 +37,11 @@ def order_snapshot(row: asyncpg.Record) -> OrderSnapshot:
         stock_item_id=row["stock_item_id"],
         variant_id=row["variant_id"],
         product_id=row["product_id"],
-        amount=_money(row["amount"], currency),
-        net_proceeds=_money(row["net_proceeds"], currency),
+        amount=money(row["amount"], currency),
+        net_proceeds=money(row["net_proceeds"], currency),
         fees_source=row["fees_source"],
-        landed_cost=_money(row["landed_cost"], currency),
-        profit=_money(row["profit"], currency),
+        landed_cost=money(row["landed_cost"], currency),
+        profit=money(row["profit"], currency),
         roi=row["roi"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -55,7 +55,7 @@ def listing_snapshot(row: asyncpg.Record) -> ListingSnapshot:
         variant_id=row["variant_id"],
         product_id=row["product_id"],
         stock_item_id=row["stock_item_id"],
-        amount=_money(row["amount"], row["currency"]),
+        amount=money(row["amount"], row["currency"]),
         expires_at=row["expires_at"],
         updated_at=row["updated_at"],
     )
@@ -73,26 +73,26 @@ def stock_snapshot(row: asyncpg.Record) -> StockSnapshot:
         variant_id=row["variant_id"],
         listing_id=row["listing_id"],
         order_number=row["order_number"],
-        landed_cost=_money(row["landed_cost"], row["currency"]),
+        landed_cost=money(row["landed_cost"], row["currency"]),
         cost_missing=row["cost_missing"],
     )
 
 
-def order_events(rows: Iterable[asyncpg.Record]) -> list[Outgoing]:
+def order_events(rows: Iterable[asyncpg.Record]) -> list[OutboxEvent]:
     return [
         (ORDER_UPSERTED, new_event(ORDER_UPSERTED, s, source=SOURCE, subject=s.order_number))
         for s in map(order_snapshot, rows)
     ]
 
 
-def listing_events(rows: Iterable[asyncpg.Record]) -> list[Outgoing]:
+def listing_events(rows: Iterable[asyncpg.Record]) -> list[OutboxEvent]:
     return [
         (LISTING_UPSERTED, new_event(LISTING_UPSERTED, s, source=SOURCE, subject=s.listing_id))
         for s in map(listing_snapshot, rows)
     ]
 
 
-def stock_events(rows: Iterable[asyncpg.Record]) -> list[Outgoing]:
+def stock_events(rows: Iterable[asyncpg.Record]) -> list[OutboxEvent]:
     return [
         (STOCK_UPSERTED, new_event(STOCK_UPSERTED, s, source=SOURCE, subject=str(s.stock_item_id)))
         for s in map(stock_snapshot, rows)

@@ -11,7 +11,13 @@ from soleflip.common.db._migrate import (
     migrate,
     role_name,
 )
-from soleflip.common.db._outbox import OutboxMessage, enqueue, enqueue_many, prune_outbox
+from soleflip.common.db._outbox import (
+    OutboxEvent,
+    OutboxMessage,
+    enqueue,
+    enqueue_many,
+    prune_outbox,
+)
 from soleflip.common.db._poll_state import get_poll_state, set_poll_state
 from soleflip.common.db._pool import check_ready, create_pool, init_connection, quote_ident
 from soleflip.common.db._relay import OutboxRelay, Publish
@@ -22,6 +28,7 @@ __all__ = [
     "LeaderLock",
     "Migration",
     "MigrationError",
+    "OutboxEvent",
     "OutboxMessage",
     "OutboxRelay",
     "Publish",

@@ -36,6 +36,9 @@ DELETE FROM outbox WHERE id IN (
 )
 """
 
+#: An event to enqueue and the subject it is published on.
+OutboxEvent = tuple[str, CloudEvent]
+
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
@@ -77,7 +80,7 @@ async def enqueue(
 
 async def enqueue_many(
     conn: Conn,
-    items: Sequence[tuple[str, CloudEvent]],
+    items: Sequence[OutboxEvent],
     headers: dict[str, str] | None = None,
 ) -> None:
     """Add several `(subject, event)` pairs in one statement, in the given order."""

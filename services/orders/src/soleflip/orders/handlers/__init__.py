@@ -1,8 +1,9 @@
 """Orders handlers: plain async functions that decide (in the domain) and write.
 
-Sync handlers write in the caller's unit of work and do not commit, so a consumer batch or a
-poll page lands as one transaction with its inbox claims and outbox events; listing writes
-commit their own unit of work once StockX accepted the write.
+Handlers write in the caller's unit of work and never commit: the edge that opened it (a
+consumer, a poller, a controller) commits, so a consumer batch or a poll page lands as one
+transaction with its inbox claims and outbox events. Listing writes call StockX inside that unit
+of work, so their operation row commits only once StockX accepted the write.
 """
 
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending

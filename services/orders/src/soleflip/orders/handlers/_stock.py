@@ -111,7 +111,6 @@ async def change_stock(
     await repo.stock_context(uow.conn, source, actor=actor, reason="edit")
     await repo.update_stock(uow.conn, command.stock_item_id, values)
     await _publish(uow.conn, [unit["id"]], [unit["order_number"]] if unit["order_number"] else [])
-    await uow.commit()
 
 
 async def _costs(uow: UnitOfWork, unit: asyncpg.Record, values: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +149,6 @@ async def set_vat_reclaimable(value: bool, *, uow: UnitOfWork, actor: str | None
         await repo.set_landed_costs(uow.conn, costs)
         sold = [u["order_number"] for u in units if u["order_number"]]
         await _publish(uow.conn, [u["id"] for u in units], sold)
-    await uow.commit()
 
 
 def _parts(row: asyncpg.Record) -> CostParts:

@@ -96,7 +96,6 @@ async def create_listing(
         uow.conn, op.listing_id, variant_id, command.amount, command.currency, unit["id"]
     )
     await repo.mark_listed(uow.conn, command.stock_item_id, op.listing_id)
-    await uow.commit()
     return WriteAccepted(op.listing_id, op.operation_id, op.operation_status or "PENDING")
 
 
@@ -119,7 +118,6 @@ async def change_listing(
         )
         kind = "UPDATE"
     await _record(uow, op, kind, {"amount": command.amount, "active": command.active})
-    await uow.commit()
     return WriteAccepted(op.listing_id, op.operation_id, op.operation_status or "PENDING")
 
 
@@ -148,5 +146,4 @@ async def delete_listing(
             return WriteAccepted(command.listing_id, None, "DONE")
         raise
     await _record(uow, op, "DELETE", {})
-    await uow.commit()
     return WriteAccepted(op.listing_id, op.operation_id, op.operation_status or "PENDING")

@@ -111,7 +111,9 @@ class ListingController(Controller):
         )
         async with UnitOfWork(service.pool) as uow:
             await repo.stock_context(uow.conn, "api", actor=actor_of(request))
-            return _accepted(await create_listing(command, uow=uow, stockx=service.stockx))
+            result = await create_listing(command, uow=uow, stockx=service.stockx)
+            await uow.commit()
+        return _accepted(result)
 
     @patch("/{listing_id:str}", guards=[requires("write")], status_code=202)
     async def update_listing(
@@ -124,7 +126,9 @@ class ListingController(Controller):
         currency = data.amount.currency if data.amount else None
         command = ChangeListing(listing_id, amount, currency, data.active)
         async with UnitOfWork(service.pool) as uow:
-            return _accepted(await change_listing(command, uow=uow, stockx=service.stockx))
+            result = await change_listing(command, uow=uow, stockx=service.stockx)
+            await uow.commit()
+        return _accepted(result)
 
     @delete("/{listing_id:str}", guards=[requires("write")], status_code=202)
     async def delete_listing(
@@ -133,4 +137,5 @@ class ListingController(Controller):
         """Delete; an already sold, expired or deleted listing answers 202 with no operation."""
         async with UnitOfWork(service.pool) as uow:
             result = await delete_listing(DeleteListing(listing_id), uow=uow, stockx=service.stockx)
+            await uow.commit()
         return _accepted(result)

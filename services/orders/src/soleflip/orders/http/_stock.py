@@ -180,6 +180,7 @@ class StockSettingsController(Controller):
         """A change recomputes the landed cost of every unit with VAT, and its sale's profit."""
         async with UnitOfWork(service.pool) as uow:
             await set_vat_reclaimable(data.vat_reclaimable, uow=uow, actor=actor_of(request))
+            await uow.commit()
         async with service.pool.acquire() as conn:
             return _settings(await queries.stock_settings(conn))
 
@@ -254,4 +255,5 @@ class StockController(Controller):
         command = change_of(stock_item_id, data)
         async with UnitOfWork(service.pool) as uow:
             await change_stock(command, uow=uow, source="api", actor=actor_of(request))
+            await uow.commit()
         return await _unit(service, stock_item_id)

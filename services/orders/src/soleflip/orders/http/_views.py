@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 
 from soleflip.common.contracts.ingest import Money
+from soleflip.orders.events import listing_snapshot, money, order_snapshot, stock_snapshot
 
 
 class StatusChangeView(msgspec.Struct, frozen=True):
@@ -112,36 +113,20 @@ class Page(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
-def money(amount: Decimal | None, currency: str | None) -> Money | None:
-    if amount is None or currency is None:
-        return None
-    return Money(amount=amount, currency=currency)
-
-
 def order_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None) -> OrderView:
+    """The order's snapshot (as published) plus its fee breakdown, payout, shipment, history."""
+    fields = msgspec.structs.asdict(order_snapshot(row))
     c = row["currency"]
     fees = FeesView(
-        row["fees_source"],
+        fields.pop("fees_source"),
         money(row["transaction_fee"], c),
         money(row["processing_fee"], c),
         money(row["shipping_fee"], c),
     )
     return OrderView(
-        order_number=row["order_number"],
-        status=row["status"],
-        listing_id=row["listing_id"],
-        stock_item_id=row["stock_item_id"],
-        variant_id=row["variant_id"],
-        product_id=row["product_id"],
-        amount=money(row["amount"], c),
+        **fields,
         fees=fees,
-        net_proceeds=money(row["net_proceeds"], c),
-        landed_cost=money(row["landed_cost"], c),
-        profit=money(row["profit"], c),
-        roi=row["roi"],
         unmatched=row["stock_item_id"] is None,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
         payout=row["payout"],
         shipment=row["shipment"],
         history=None if history is None else [StatusChangeView(*h.values()) for h in history],
@@ -149,39 +134,27 @@ def order_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
 
 
 def listing_view(row: asyncpg.Record) -> ListingView:
+    """The listing's snapshot (as published) plus what only the API shows."""
     return ListingView(
-        listing_id=row["listing_id"],
-        status=row["status"],
-        variant_id=row["variant_id"],
-        product_id=row["product_id"],
-        stock_item_id=row["stock_item_id"],
-        amount=money(row["amount"], row["currency"]),
+        **msgspec.structs.asdict(listing_snapshot(row)),
         inventory_type=row["inventory_type"],
-        expires_at=row["expires_at"],
         order_number=row["order_number"],
         created_at=row["created_at"],
-        updated_at=row["updated_at"],
         last_operation_id=row["last_operation_id"],
     )
 
 
 def stock_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None) -> StockView:
+    """The unit's snapshot (as published) plus its costs, provenance and history."""
+    fields = msgspec.structs.asdict(stock_snapshot(row))
+    fields["id"] = fields.pop("stock_item_id")
     c = row["currency"]
     return StockView(
-        id=row["id"],
-        external_id=row["external_id"],
+        **fields,
         unit=row["unit"],
-        sku=row["sku"],
-        size=row["size"],
-        size_type=row["size_type"],
-        variant_id=row["variant_id"],
-        unit_cost=Money(amount=row["unit_cost"], currency=c),
         inbound_cost=Money(amount=row["inbound_cost"], currency=c),
         supplier=row["supplier"],
         purchased_at=row["purchased_at"],
-        status=row["status"],
-        listing_id=row["listing_id"],
-        order_number=row["order_number"],
         location=row["location"],
         condition=row["condition"],
         notes=row["notes"],
@@ -190,7 +163,5 @@ def stock_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
         vat_rate_pct=row["vat_rate_pct"],
         inbound_shipping=Money(amount=row["inbound_cost"], currency=c),
         other_costs=Money(amount=row["other_cost"], currency=c),
-        landed_cost=money(row["landed_cost"], c),
-        cost_missing=row["cost_missing"],
         history=None if history is None else [StockChangeView(**dict(h)) for h in history],
     )
