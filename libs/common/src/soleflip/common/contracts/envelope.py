@@ -11,13 +11,22 @@ from typing import Any
 import msgspec
 
 
+def _spec_version() -> str:
+    return "1.0"
+
+
 class CloudEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A CloudEvents 1.0 event. `data` stays raw JSON-compatible until a consumer decodes it."""
+    """A CloudEvents 1.0 event. `data` stays raw JSON-compatible until a consumer decodes it.
+
+    Unset optional attributes are omitted (CloudEvents forbids null attribute values), but
+    `specversion` is required on the wire: a `default_factory` that is not an empty collection is
+    never omitted by msgspec, while a missing `specversion` on decode still reads as "1.0".
+    """
 
     id: str
     source: str
     type: str
-    specversion: str = "1.0"
+    specversion: str = msgspec.field(default_factory=_spec_version)
     subject: str | None = None
     time: datetime | None = None
     datacontenttype: str = "application/json"
