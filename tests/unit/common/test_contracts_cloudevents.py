@@ -9,6 +9,7 @@ without editing this test.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,12 +24,15 @@ from soleflip.common.contracts import encode_event, new_event
 from soleflip.common.contracts.envelope import CloudEvent
 from tests.unit.common.test_contracts import DECODERS, MODULES, tagged
 
-_PATTERNS = {"^[A-Z]{3}$": "EUR"}
+# Values tried in order against a string's pattern (currency codes, amounts, ids).
+_CANDIDATES = ("x", "EUR", "1", "1.00", "a-1")
 
 
 def sample(t: msgspec.inspect.Type) -> Any:
     """A valid value of type `t` with every optional field filled in (fields are exercised)."""
     match t:
+        case msgspec.inspect.Metadata():
+            return sample(t.type)
         case msgspec.inspect.StructType():
             return {f.encode_name: sample(f.type) for f in t.fields}
         case msgspec.inspect.UnionType():
@@ -36,7 +40,9 @@ def sample(t: msgspec.inspect.Type) -> Any:
         case msgspec.inspect.ListType():
             return [sample(t.item_type)]
         case msgspec.inspect.StrType():
-            return _PATTERNS[t.pattern] if t.pattern else "x" * max(t.min_length or 1, 1)
+            if t.pattern:
+                return next(c for c in _CANDIDATES if re.search(t.pattern, c))
+            return "x" * max(t.min_length or 1, 1)
         case msgspec.inspect.IntType():
             return t.ge if t.ge is not None else (t.gt + 1 if t.gt is not None else 1)
         case msgspec.inspect.DecimalType() | msgspec.inspect.FloatType():
@@ -78,7 +84,9 @@ def test_every_event_type_is_a_valid_cloudevent(event_type: str, subject: str | 
     cls = TYPES[event_type]
     module = next(m for m in MODULES if cls.__module__ == m.__name__)
     cause = new_event("stockx.order.updated", {}, source="/webhooks/stockx")
-    event = new_event(event_type, _typed_data(cls), source="soleflip.test", subject=subject, cause=cause)
+    event = new_event(
+        event_type, _typed_data(cls), source="soleflip.test", subject=subject, cause=cause
+    )
     raw = encode_event(event)
     assert_valid_cloudevent(raw)
     decoded = DECODERS[module].decode(raw)  # and it is still the contract's typed event
@@ -101,4 +109,5 @@ def test_sample_values_cover_what_the_contracts_use() -> None:
     assert msgspec.convert({"d": sample(msgspec.inspect.type_info(Decimal))}, dict[str, Decimal])
     assert msgspec.convert(sample(msgspec.inspect.type_info(date)), date) == date(2026, 1, 2)
     moment = msgspec.convert(sample(msgspec.inspect.type_info(datetime)), datetime)
-    assert moment.tzinfo is not None and moment.astimezone(UTC).year == 2026
+    assert moment.tzinfo is not None
+    assert moment.astimezone(UTC).year == 2026

@@ -125,7 +125,7 @@ def test_webhook_ids_that_could_not_be_a_nats_header_are_rejected(webhook_id: st
 
 
 def test_a_single_event_keeps_its_own_id_and_bytes() -> None:
-    body = json.dumps({**ORDER, "id": "evt-1", "extension": 1}).encode()
+    body = json.dumps({**ORDER, "specversion": "1.0", "id": "evt-1", "extension": 1}).encode()
     events, is_list = parse_events(body, "wh-1", "stockx")
     assert not is_list
     assert [(e.id, e.subject, e.payload) for e in events] == [

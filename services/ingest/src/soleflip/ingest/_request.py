@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
+from urllib.parse import unquote
 
+import msgspec
 from litestar.types import Receive
 from opentelemetry import trace
 
@@ -27,6 +29,10 @@ _WANTED = {
     b"traceparent": "traceparent",
     b"tracestate": "tracestate",
 }
+#: More `ce-*` headers than this is not an event, it is an attempt to make us build a big one.
+_MAX_CE_HEADERS = 32
+# CloudEvents attribute names: lower-case ASCII letters and digits; `data` is not an attribute.
+_ATTRIBUTE = re.compile(r"[a-z0-9]{1,20}")
 
 
 class Disconnected(Exception):
@@ -36,15 +42,19 @@ class Disconnected(Exception):
 class RequestHeaders:
     """The request headers ingest reads (latin-1 decoded, as HTTP defines them)."""
 
-    __slots__ = tuple(_WANTED.values())
+    __slots__ = (*_WANTED.values(), "ce")
 
     def __init__(self, raw: Any) -> None:
-        for slot in self.__slots__:
+        for slot in _WANTED.values():
             setattr(self, slot, None)
+        #: CloudEvents binary-mode attributes (`ce-<name>` headers), name without the prefix.
+        self.ce: dict[str, str] = {}
         for name, value in raw:
             attr = _WANTED.get(name)
             if attr is not None:
                 setattr(self, attr, value.decode("latin-1"))
+            elif name.startswith(b"ce-"):
+                self.ce[name[3:].decode("latin-1")] = value.decode("latin-1")
 
     content_type: str | None
     content_length: str | None
@@ -87,6 +97,34 @@ async def read_body(receive: Receive, cap: int, content_length: str | None) -> b
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def structured_body(h: RequestHeaders, body: bytes) -> bytes:
+    """The request as a structured-mode event: the body itself, or for CloudEvents binary mode
+    (a `ce-specversion` header and a body that is only the data) an envelope built from the
+    `ce-*` headers with the body as `data`, so both modes are answered alike.
+
+    The body is spliced in unchanged, so `data` keeps the sender's bytes, as in structured mode.
+    """
+    media = (h.content_type or "").partition(";")[0].strip().lower()
+    if "specversion" not in h.ce or media.startswith("application/cloudevents"):
+        return body
+    if len(h.ce) > _MAX_CE_HEADERS:
+        raise BadRequest(f"more than {_MAX_CE_HEADERS} ce-* headers")
+    try:
+        msgspec.json.decode(body, type=msgspec.Raw)  # one JSON value: nothing may follow it
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    members = [b'"datacontenttype":' + msgspec.json.encode(media)]
+    for name, value in h.ce.items():
+        if not _ATTRIBUTE.fullmatch(name) or name in ("data", "datacontenttype"):
+            raise BadRequest(f"ce-{name} is not a CloudEvents attribute header")
+        try:
+            decoded = unquote(value, errors="strict")  # the HTTP binding percent-encodes values
+        except UnicodeDecodeError:
+            raise BadRequest(f"ce-{name} is not percent-encoded UTF-8") from None
+        members.append(msgspec.json.encode(name) + b":" + msgspec.json.encode(decoded))
+    return b"{" + b",".join(members) + b',"data":' + body + b"}"
 
 
 def trace_context(h: RequestHeaders) -> dict[str, str]:

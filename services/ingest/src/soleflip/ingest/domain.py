@@ -149,7 +149,7 @@ class _Envelope(msgspec.Struct, frozen=True):
     type: Token
     id: Token | msgspec.UnsetType = msgspec.UNSET
     source: Annotated[str, msgspec.Meta(min_length=1)] | msgspec.UnsetType = msgspec.UNSET
-    specversion: Literal["1.0"] = "1.0"
+    specversion: Literal["1.0"] | msgspec.UnsetType = msgspec.UNSET
     subject: str | None = None
     time: datetime | None = None
     datacontenttype: str = "application/json"
@@ -179,9 +179,10 @@ def parse_events(body: bytes, webhook_id: str | None, source: str) -> tuple[list
     """The events of a request body and whether it was a list; raises 400/413/422 errors.
 
     Ids: the event's own `id`; else the `webhook-id` for a single event, `<webhook-id>:<index>`
-    for a list item. The payload is the sender's bytes untouched unless `id` or `source` had to
-    be filled in, so nothing the sender sent is lost to re-serialisation. Every byte is checked
-    (valid UTF-8, no NUL in any string), not only the fields ingest reads: consumers decode more.
+    for a list item. The payload is the sender's bytes untouched unless `id`, `source` or
+    `specversion` had to be filled in, so nothing the sender sent is lost to re-serialisation.
+    Every byte is checked (valid UTF-8, no NUL in any string), not only the fields ingest reads:
+    consumers decode more.
     """
     _check_text(body)
     try:
@@ -247,6 +248,8 @@ def _event(
         event_id = missing["id"] = fallback_id
     if envelope.source is msgspec.UNSET:
         missing["source"] = f"/webhooks/{source}"
+    if envelope.specversion is msgspec.UNSET:
+        missing["specversion"] = "1.0"  # required by CloudEvents readers of the stream
     payload = _splice(raw, missing) if missing else raw
     return Event(event_id, envelope.type, subject_for(envelope.type, source), payload)
 

@@ -35,6 +35,7 @@ from soleflip.ingest._request import (
     check_content_type,
     loggable,
     read_body,
+    structured_body,
     trace_context,
 )
 from soleflip.ingest.domain import (
@@ -143,7 +144,7 @@ class WebhookEndpoint:
                 h.signature or "",
             )
             policy.verifier.verify(webhook_id, timestamp, signature, body, self._clock())
-        events, is_list = parse_events(body, h.webhook_id, policy.name)
+        events, is_list = parse_events(structured_body(h, body), h.webhook_id, policy.name)
         duplicates = await self._sink.publish(events, trace_context(h))
         m = policy.metrics
         for duplicate in duplicates:
