@@ -40,7 +40,7 @@ async def test_profit_uses_the_landed_cost_and_follows_the_vat_setting(rest: Res
     await until(lambda: priced("40.00"))  # 200 pays 166.00; 166 - 126
     assert (await _order(rest, number))["roi"] == Decimal("0.3175")
     response = await rest.call("PUT", "/api/v1/stock/settings", json={"vat_reclaimable": True})
-    assert response.json() == {"vat_reclaimable": True}
+    assert response.json() == {"vat_reclaimable": True, "link_strategy": "fifo"}
     await until(lambda: priced("59.00"))  # the VAT comes back: 166 - 107
     row = await _order(rest, number)
     assert (row["landed_cost"], row["roi"]) == (Decimal("107.00"), Decimal("0.5514"))

@@ -173,3 +173,48 @@ async def test_a_sale_moves_its_unit_and_history_names_the_path(rest: Rest) -> N
     ]
     restock = await rest.call("PATCH", f"/api/v1/stock/{unit['id']}", json={"status": "IN_STOCK"})
     assert restock.json()["order_number"] is None
+
+
+async def test_lifo_picks_the_newest_unit_and_a_link_is_fixed_by_hand(rest: Rest) -> None:
+    [old] = await record(rest, purchased_at="2025-06-01T10:00:00Z")
+    [new] = await record(rest, purchased_at="2025-09-01T10:00:00Z")
+    for unit in (old, new):
+        body = (
+            await rest.call("PATCH", f"/api/v1/stock/{unit['id']}", json={"variant_id": "var-1"})
+        ).json()
+        assert body["variant_status"] == "resolved"
+    settings = {"vat_reclaimable": False, "link_strategy": "lifo"}
+    assert (await rest.call("PUT", "/api/v1/stock/settings", json=settings)).json() == settings
+    number = f"1-{uuid7()}"
+    publisher = rest.service.runtime.publisher
+    await publish_events(publisher, [event("stockx.order.updated", order_resource(number))])
+
+    async def linked_to() -> int | None:
+        order = (await rest.call("GET", f"/api/v1/orders/{number}")).json()
+        return order.get("stock_item_id")
+
+    assert await until(linked_to, what="the sale linked") == new["id"]
+    path = f"/api/v1/orders/{number}/stock-item"
+    fixed = await rest.call("PUT", path, json={"stock_item_id": old["id"]})
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["stock_item_id"] == old["id"]
+    assert fixed.json()["profit"] == {"amount": "19.76", "currency": "EUR"}  # 79.76 - 60
+    freed = (await rest.call("GET", f"/api/v1/stock/{new['id']}")).json()
+    taken = (await rest.call("GET", f"/api/v1/stock/{old['id']}")).json()
+    assert (freed["status"], freed["order_number"]) == ("IN_STOCK", None)
+    assert (taken["status"], taken["order_number"]) == ("SOLD", number)
+    last = taken["history"][-1]
+    assert (last["actor"], last["reason"]) == ("writer", f"linked by hand to {number}")
+    # The hand-made link holds: a later snapshot of the order does not relink it.
+    later = order_resource(number, "SHIPPED", "2026-01-02T10:00:00.000Z")
+    await publish_events(publisher, [event("stockx.order.updated", later)])
+    shipped = await until(
+        lambda: _status(rest, old["id"], "SHIPPED"), what="the hand-linked unit shipped"
+    )
+    assert shipped
+    assert (await rest.call("PUT", path, json={"stock_item_id": 99999999})).status_code == 404
+
+
+async def _status(rest: Rest, stock_item_id: int, want: str) -> bool:
+    unit = (await rest.call("GET", f"/api/v1/stock/{stock_item_id}")).json()
+    return bool(unit["status"] == want)

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from soleflip.common.bus import ConsumerRunner, Message, Outcome
+from soleflip.common.contracts.catalog import ProductUpserted, catalog_event_decoder
 from soleflip.common.contracts.ingest import ItemPurchase
 from soleflip.common.contracts.pricing import RepriceRequested, pricing_event_decoder
-from soleflip.common.db import UnitOfWork, claim_many
+from soleflip.common.db import UnitOfWork, claim, claim_many
 from soleflip.common.errors import InvalidInput
 from soleflip.common.stockx import Listing, Order
 from soleflip.orders.handlers import (
     apply_listings,
     apply_orders,
+    apply_product,
     record_purchases,
     reprice_listings,
 )
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 INGEST_CONSUMER = "orders-ingest"
 REPRICE_CONSUMER = "orders-reprice"
+CATALOG_CONSUMER = "orders-catalog"
 INGEST_SUBJECTS = (
     "ingest.stockx.order.*",
     "ingest.stockx.listing.*",
@@ -181,5 +184,34 @@ def reprice_consumer(service: OrdersService) -> ConsumerRunner:
         batch_handler=handle,
         batch_size=200,
         ack_wait=120.0,
+        publisher=runtime.publisher,
+    )
+
+
+async def apply_catalog(service: OrdersService, message: Message) -> None:
+    """A catalog product: keep its copy and resolve the units waiting for its variants."""
+    event = catalog_event_decoder.decode(message.data)
+    async with UnitOfWork(service.pool) as uow:
+        if await claim(uow.conn, CATALOG_CONSUMER, event.id):
+            match event:
+                case ProductUpserted(data=product):
+                    await apply_product(uow.conn, product, source="catalog")
+        await uow.commit()
+
+
+def catalog_consumer(service: OrdersService) -> ConsumerRunner:
+    """The durable `orders-catalog` consumer of `catalog.product.upserted` (variant at purchase)."""
+    runtime: ServiceRuntime = service.runtime
+
+    async def handle(message: Message) -> None:
+        await apply_catalog(service, message)
+
+    return ConsumerRunner(
+        runtime.nc,
+        runtime.names,
+        stream="CATALOG",
+        durable=CATALOG_CONSUMER,
+        subjects=("catalog.product.upserted",),
+        handler=handle,
         publisher=runtime.publisher,
     )

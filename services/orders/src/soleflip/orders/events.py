@@ -75,6 +75,7 @@ def stock_snapshot(row: asyncpg.Record) -> StockSnapshot:
         order_number=row["order_number"],
         landed_cost=money(row["landed_cost"], row["currency"]),
         cost_missing=row["cost_missing"],
+        variant_status=row["variant_status"],
     )
 
 

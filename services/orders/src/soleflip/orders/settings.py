@@ -27,6 +27,10 @@ class OrdersSettings(msgspec.Struct, frozen=True, kw_only=True):
     operation_poll_s: float = 1.0
     #: More reprice commands than this in one batch go through StockX's batch update.
     batch_update_threshold: int = 5
+    #: Seconds between announcements of a stock unit whose variant is still pending.
+    variant_retry_s: float = 3600.0
+    #: Most pending units announced per pass.
+    variant_retry_batch: int = 100
     #: Database pool size of one process.
     pool_size: int = 10
 

@@ -81,6 +81,8 @@ class StockSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     #: Readers of events without these fields use `unit_cost`.
     landed_cost: Money | None = None
     cost_missing: bool = False
+    #: resolved | pending | ambiguous (null from publishers before variant resolution).
+    variant_status: str | None = None
 
 
 class _OrdersEvent(TypedEvent, frozen=True):

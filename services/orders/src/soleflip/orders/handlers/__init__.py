@@ -6,12 +6,15 @@ transaction with its inbox claims and outbox events. Listing writes call StockX 
 of work, so their operation row commits only once StockX accepted the write.
 """
 
+from soleflip.orders.handlers._link import link_stock_by_hand
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending
+from soleflip.orders.handlers._resolve import apply_product, resolve_units, retry_pending
 from soleflip.orders.handlers._stock import (
     ChangeStock,
     change_stock,
     purchase_units,
     record_purchases,
+    set_link_strategy,
     set_vat_reclaimable,
 )
 from soleflip.orders.handlers._sync import apply_listings, apply_orders
@@ -34,14 +37,19 @@ __all__ = [
     "WriteAccepted",
     "apply_listings",
     "apply_orders",
+    "apply_product",
     "change_listing",
     "change_stock",
     "create_listing",
     "delete_listing",
     "is_already_done",
+    "link_stock_by_hand",
     "purchase_units",
     "record_purchases",
     "reprice_listings",
+    "resolve_units",
+    "retry_pending",
+    "set_link_strategy",
     "set_vat_reclaimable",
     "settle_pending",
 ]

@@ -16,9 +16,11 @@ import asyncpg
 from soleflip.common.contracts.ingest import ItemPurchase
 from soleflip.common.db import Conn, UnitOfWork, enqueue_many
 from soleflip.common.errors import InvalidInput, NotFound
+from soleflip.common.matching import code_keys
 from soleflip.orders import repository as repo
 from soleflip.orders.domain import CostParts, check_transition, landed_cost, vat_included
 from soleflip.orders.events import order_events, stock_events
+from soleflip.orders.handlers._resolve import attach_sales, resolve_units
 
 ZERO = Decimal(0)
 #: The columns a landed cost is made of (a change of one recomputes it).
@@ -60,6 +62,7 @@ def purchase_units(
             inbound_cost=parts.inbound_cost,
             other_cost=parts.other_cost,
             landed_cost=landed_cost(parts, vat_reclaimable=vat_reclaimable),
+            sku_keys=tuple(code_keys(purchase.sku)),
         )
         for unit in range(1, purchase.quantity + 1)
     ]
@@ -76,6 +79,9 @@ async def record_purchases(
     await repo.stock_context(conn, source, reason="purchase")
     created = await repo.insert_units(conn, units)
     if created:
+        # Known to the catalog copy already: the unit has its variant (and a waiting sale its
+        # unit) before the purchase is even published.
+        await resolve_units(conn, source=source, ids=created)
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, created)))
     return created
 
@@ -108,8 +114,12 @@ async def change_stock(
         values["status"] = command.status
     if (COST_COLUMNS | {"vat_rate_pct"}) & values.keys():
         values |= await _costs(uow, unit, values)
+    if "variant_id" in values:
+        values["variant_status"] = "resolved" if values["variant_id"] else "pending"
     await repo.stock_context(uow.conn, source, actor=actor, reason="edit")
     await repo.update_stock(uow.conn, command.stock_item_id, values)
+    if values.get("variant_id") and unit["order_number"] is None:
+        await attach_sales(uow.conn, [str(values["variant_id"])], source=source)
     await _publish(uow.conn, [unit["id"]], [unit["order_number"]] if unit["order_number"] else [])
 
 
@@ -153,3 +163,8 @@ async def set_vat_reclaimable(value: bool, *, uow: UnitOfWork, actor: str | None
 
 def _parts(row: asyncpg.Record) -> CostParts:
     return CostParts(row["unit_cost"], row["vat_amount"], row["inbound_cost"], row["other_cost"])
+
+
+async def set_link_strategy(conn: Conn, strategy: str) -> None:
+    """How a sale of a variant picks its unit: fifo, lifo or specific."""
+    await repo.set_link_strategy(conn, strategy)

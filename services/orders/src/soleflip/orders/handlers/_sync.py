@@ -66,7 +66,7 @@ async def apply_orders(
     rows += [order_row(o, fees) for n, o in same.items() if n not in chains]
     changed = await repo.upsert_orders(conn, rows)
     await repo.insert_history(conn, _history(orders, source))
-    return await _after_orders(conn, changed, source)
+    return await after_orders(conn, changed, source)
 
 
 def _history(orders: Sequence[OrderSummary], source: str) -> list[repo.StatusChange]:
@@ -76,11 +76,14 @@ def _history(orders: Sequence[OrderSummary], source: str) -> list[repo.StatusCha
     return [repo.StatusChange(n, s, at, source) for n, s, at in sorted(facts)]
 
 
-async def _after_orders(conn: Conn, changed: set[str], source: str) -> set[str]:
+async def after_orders(
+    conn: Conn, changed: set[str], source: str, *, reason: str = "sale"
+) -> set[str]:
+    """Link and price changed orders, publish them and the units they moved."""
     if not changed:
         return changed
     numbers = sorted(changed)
-    sold = await repo.link_and_price(conn, numbers, source)
+    sold = await repo.link_and_price(conn, numbers, source, reason=reason)
     await enqueue_many(conn, order_events(await repo.select_orders(conn, numbers)))
     if sold:
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, sorted(sold))))

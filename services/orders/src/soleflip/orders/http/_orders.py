@@ -7,18 +7,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
+from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import Conflict, InvalidInput, NotFound
 from soleflip.common.http import requires
 from soleflip.common.stockx import Priority, shipping_id_from_url
 from soleflip.orders import queries
 from soleflip.orders.control import request_sync
 from soleflip.orders.domain import NO_SALE_STATUSES
+from soleflip.orders.handlers import link_stock_by_hand
 from soleflip.orders.http._params import (
+    actor_of,
     bad,
     bool_of,
     decode_cursor,
@@ -32,6 +35,15 @@ from soleflip.orders.service import OrdersService
 
 Service = NamedDependency[OrdersService]
 _GROUPS = {"day": "day", "week": "week", "month": "month"}
+
+
+async def _order(service: OrdersService, order_number: str) -> OrderView:
+    async with service.pool.acquire() as conn:
+        row = await queries.get_order(conn, order_number)
+        if row is None:
+            raise NotFound(f"order {order_number} is not known")
+        history = await queries.order_history(conn, order_number)
+    return order_view(row, history)
 
 
 class OrderController(Controller):
@@ -71,12 +83,23 @@ class OrderController(Controller):
     @get("/{order_number:str}", guards=[requires("read")])
     async def get_order(self, service: Service, order_number: FromPath[str]) -> OrderView:
         """One order with its status history."""
-        async with service.pool.acquire() as conn:
-            row = await queries.get_order(conn, order_number)
-            if row is None:
-                raise NotFound(f"order {order_number} is not known")
-            history = await queries.order_history(conn, order_number)
-        return order_view(row, history)
+        return await _order(service, order_number)
+
+    @put("/{order_number:str}/stock-item", guards=[requires("write")])
+    async def put_stock_item(
+        self,
+        service: Service,
+        request: Request[Any, Any, Any],
+        order_number: FromPath[str],
+        data: JSONBody[StockLink],
+    ) -> OrderView:
+        """Fix which unit a sale sold, by hand (kept; the unit's history names who did it)."""
+        unit = data.stock_item_id
+        if unit is not None and not 1 <= unit <= 2**63 - 1:
+            raise NotFound(f"stock item {unit} does not exist")
+        async with UnitOfWork(service.pool) as uow:
+            await link_stock_by_hand(order_number, unit, uow=uow, actor=actor_of(request))
+        return await _order(service, order_number)
 
     @get("/{order_number:str}/shipping-label", guards=[requires("read")])
     async def get_shipping_label(self, service: Service, order_number: FromPath[str]) -> Stream:
@@ -105,6 +128,12 @@ class OrderController(Controller):
             media_type="application/pdf",
             headers={"content-disposition": f'attachment; filename="{filename}"'},
         )
+
+
+class StockLink(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The unit a sale sold (null: none)."""
+
+    stock_item_id: int | None
 
 
 class ProfitController(Controller):

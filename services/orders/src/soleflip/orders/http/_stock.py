@@ -23,6 +23,7 @@ from soleflip.orders.handlers import (
     ChangeStock,
     change_stock,
     record_purchases,
+    set_link_strategy,
     set_vat_reclaimable,
 )
 from soleflip.orders.http._params import (
@@ -60,6 +61,8 @@ class StockChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     location: Text | None = None
     condition: Condition | None = None
     notes: Notes | None = None
+    #: Pick the StockX variant by hand (an ambiguous unit); "" forgets it.
+    variant_id: Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[^\x00]*$")] | None = None
 
 
 def cost_of(field: str, value: Money) -> Decimal:
@@ -110,7 +113,7 @@ def change_of(stock_item_id: int, data: StockChange) -> ChangeStock:
     for name in ("supplier", "condition"):
         if getattr(data, name) is not None:
             values[name] = getattr(data, name)
-    for name in ("location", "notes"):
+    for name in ("location", "notes", "variant_id"):
         if getattr(data, name) is not None:
             values[name] = getattr(data, name) or None
     status = status_of(data.status) if data.status is not None else None
@@ -156,10 +159,13 @@ class StockSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     #: A VAT-registered seller reclaims the VAT of purchases: it is not part of the cost.
     vat_reclaimable: bool = False
+    #: Which free unit a sale of a variant takes: the oldest purchase, the newest, or none
+    #: by itself (`specific`: only its listing's unit or one linked by hand).
+    link_strategy: Literal["fifo", "lifo", "specific"] = "fifo"
 
 
 def _settings(row: asyncpg.Record) -> StockSettings:
-    return StockSettings(vat_reclaimable=row["vat_reclaimable"])
+    return StockSettings(vat_reclaimable=row["vat_reclaimable"], link_strategy=row["link_strategy"])
 
 
 class StockSettingsController(Controller):
@@ -179,6 +185,7 @@ class StockSettingsController(Controller):
     ) -> StockSettings:
         """A change recomputes the landed cost of every unit with VAT, and its sale's profit."""
         async with UnitOfWork(service.pool) as uow:
+            await set_link_strategy(uow.conn, data.link_strategy)
             await set_vat_reclaimable(data.vat_reclaimable, uow=uow, actor=actor_of(request))
             await uow.commit()
         async with service.pool.acquire() as conn:

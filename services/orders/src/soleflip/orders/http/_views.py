@@ -103,6 +103,8 @@ class StockView(msgspec.Struct, frozen=True):
     #: price - VAT (when reclaimable) + inbound shipping + other costs; null: cost unknown.
     landed_cost: Money | None = None
     cost_missing: bool = False
+    #: resolved (variant_id known), pending (not in the catalog yet) or ambiguous (pick one).
+    variant_status: str = "pending"
     history: list[StockChangeView] | None = None
 
 

@@ -50,7 +50,8 @@ FROM listing WHERE listing_id = $1
 STOCK_COLUMNS = """
 id, external_id, unit, sku, size, size_type, variant_id, unit_cost, inbound_cost, currency,
 supplier, purchased_at, status, listing_id, order_number, location, condition, notes,
-created_at, updated_at, vat_amount, vat_rate_pct, other_cost, landed_cost, cost_missing
+created_at, updated_at, vat_amount, vat_rate_pct, other_cost, landed_cost, cost_missing,
+variant_status
 """
 STOCK_BY_IDS_SQL = f"""
 SELECT {STOCK_COLUMNS} FROM stock_item WHERE id = ANY($1::bigint[]) ORDER BY id
@@ -59,7 +60,7 @@ STOCK_HISTORY_SQL = """
 SELECT status, previous_status, changes, source, actor, reason, changed_at
 FROM stock_history WHERE stock_item_id = $1 ORDER BY id
 """
-STOCK_SETTINGS_SQL = "SELECT vat_reclaimable FROM stock_settings"
+STOCK_SETTINGS_SQL = "SELECT vat_reclaimable, link_strategy FROM stock_settings"
 LISTING_OPERATIONS_SQL = """
 SELECT operation_id, kind, status, error, created_at, settled_at FROM listing_operation
 WHERE listing_id = $1 ORDER BY created_at DESC LIMIT 10

@@ -128,23 +128,27 @@ RETURNING s.id
 LINK_BY_LISTING_SQL = """
 UPDATE "order" o SET stock_item_id = l.stock_item_id
 FROM listing l
-WHERE o.order_number = ANY($1::text[]) AND o.stock_item_id IS NULL
+WHERE o.order_number = ANY($1::text[]) AND o.stock_item_id IS NULL AND NOT o.link_manual
   AND o.status <> ALL($2::text[])
   AND l.listing_id = o.listing_id AND l.stock_item_id IS NOT NULL
 """
-# A sale whose listing we did not create (listed in the StockX app) takes the oldest free unit
-# of the same variant; each unit goes to one order (row numbers pair them up per variant).
+# A sale whose listing we did not create (listed in the StockX app) takes a free unit of the
+# same variant: the oldest purchase (fifo) or the newest (lifo); each unit goes to one order
+# (row numbers pair them up per variant).
 LINK_BY_VARIANT_SQL = """
 WITH wanted AS (
     SELECT order_number, variant_id,
            row_number() OVER (PARTITION BY variant_id ORDER BY created_at, order_number) AS k
     FROM "order"
     WHERE order_number = ANY($1::text[]) AND stock_item_id IS NULL AND variant_id IS NOT NULL
-      AND status <> ALL($2::text[])
+      AND NOT link_manual AND status <> ALL($2::text[])
 ),
 free AS (
     SELECT id, variant_id,
-           row_number() OVER (PARTITION BY variant_id ORDER BY purchased_at, id) AS k
+           CASE WHEN $3::text = 'lifo'
+                THEN row_number() OVER (PARTITION BY variant_id ORDER BY purchased_at DESC, id DESC)
+                ELSE row_number() OVER (PARTITION BY variant_id ORDER BY purchased_at, id)
+           END AS k
     FROM stock_item
     WHERE status IN ('IN_STOCK', 'ORDERED') AND order_number IS NULL
       AND variant_id IN (SELECT variant_id FROM wanted)
@@ -153,6 +157,7 @@ UPDATE "order" o SET stock_item_id = f.id
 FROM wanted w JOIN free f USING (variant_id, k)
 WHERE o.order_number = w.order_number
 """
+LINK_STRATEGY_SQL = "SELECT link_strategy FROM stock_settings"
 # A linked sale makes its unit SOLD, and SHIPPED once StockX has the pair.
 MARK_SOLD_SQL = """
 UPDATE stock_item s
@@ -175,6 +180,22 @@ SET landed_cost = s.landed_cost,
 FROM stock_item s
 WHERE o.order_number = ANY($1::text[]) AND s.id = o.stock_item_id
   AND s.currency = o.currency AND o.net_proceeds IS NOT NULL
+"""
+LOCK_ORDER_LINK_SQL = """
+SELECT order_number, status, stock_item_id FROM "order" WHERE order_number = $1 FOR UPDATE
+"""
+# A hand-made link replaces the automatic one and is kept (link_manual): the unit it had is
+# free again, the profit is recomputed for the new one.
+UNLINK_UNIT_SQL = """
+UPDATE stock_item SET status = 'IN_STOCK', order_number = NULL, listing_id = NULL,
+                      updated_at = now()
+WHERE id = $1 AND order_number = $2
+RETURNING id
+"""
+SET_ORDER_LINK_SQL = """
+UPDATE "order" SET stock_item_id = $2, link_manual = true, landed_cost = NULL, roi = NULL,
+                   profit = -cancellation_fee
+WHERE order_number = $1
 """
 SELECT_ORDERS_SQL = """
 SELECT order_number, status, listing_id, stock_item_id, variant_id, product_id, amount, currency,
@@ -239,7 +260,9 @@ async def insert_history(conn: Conn, changes: Sequence[StatusChange]) -> None:
         await conn.execute(INSERT_HISTORY_SQL, _encoder.encode(changes).decode())
 
 
-async def link_and_price(conn: Conn, numbers: Sequence[str], source: str) -> set[int]:
+async def link_and_price(
+    conn: Conn, numbers: Sequence[str], source: str, *, reason: str = "sale"
+) -> set[int]:
     """Link sales to stock (by listing, then by variant), mark units sold, compute profit.
 
     `source` (webhook, poll, api) goes into the units' history. Returns the ids of stock items
@@ -252,8 +275,10 @@ async def link_and_price(conn: Conn, numbers: Sequence[str], source: str) -> set
     await stock_context(conn, source, reason="sale fell through")
     released = await conn.fetch(RELEASE_UNSOLD_SQL, numbers, unsold, list(RETURNED_ORDER_STATUSES))
     await conn.execute(LINK_BY_LISTING_SQL, numbers, unsold)
-    await conn.execute(LINK_BY_VARIANT_SQL, numbers, unsold)
-    await stock_context(conn, source, reason="sale")
+    strategy = await conn.fetchval(LINK_STRATEGY_SQL)
+    if strategy != "specific":
+        await conn.execute(LINK_BY_VARIANT_SQL, numbers, unsold, strategy)
+    await stock_context(conn, source, reason=reason)
     sold = await conn.fetch(MARK_SOLD_SQL, numbers, list(SHIPPED_ORDER_STATUSES))
     await conn.execute(PROFIT_SQL, numbers)
     return {row["id"] for row in [*released, *sold]}
@@ -266,3 +291,16 @@ async def reprice_profit(conn: Conn, numbers: Sequence[str]) -> None:
 
 async def select_orders(conn: Conn, numbers: Sequence[str]) -> list[asyncpg.Record]:
     return list(await conn.fetch(SELECT_ORDERS_SQL, list(numbers)))
+
+
+async def lock_order_link(conn: Conn, order_number: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(LOCK_ORDER_LINK_SQL, order_number)
+    return row
+
+
+async def unlink_unit(conn: Conn, stock_item_id: int, order_number: str) -> list[int]:
+    return [r["id"] for r in await conn.fetch(UNLINK_UNIT_SQL, stock_item_id, order_number)]
+
+
+async def set_order_link(conn: Conn, order_number: str, stock_item_id: int | None) -> None:
+    await conn.execute(SET_ORDER_LINK_SQL, order_number, stock_item_id)

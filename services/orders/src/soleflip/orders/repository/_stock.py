@@ -17,18 +17,21 @@ _encoder = msgspec.json.Encoder(decimal_format="string")
 INSERT_UNITS_SQL = """
 INSERT INTO stock_item (external_id, unit, sku, size, size_type, unit_cost, currency, supplier,
                         purchased_at, status, vat_amount, vat_rate_pct, inbound_cost, other_cost,
-                        landed_cost, cost_missing, variant_id, listing_id)
+                        landed_cost, cost_missing, variant_id, listing_id, sku_keys,
+                        variant_status)
 SELECT external_id, unit, sku, size, size_type, unit_cost, currency, supplier, purchased_at,
        status, vat_amount, vat_rate_pct, inbound_cost, other_cost, landed_cost, cost_missing,
-       variant_id, listing_id
+       variant_id, listing_id, sku_keys, variant_status
 FROM json_to_recordset($1::text::json) AS t(
     external_id text, unit int, sku text, size text, size_type text, unit_cost numeric,
     currency text, supplier text, purchased_at timestamptz, status text, vat_amount numeric,
     vat_rate_pct numeric, inbound_cost numeric, other_cost numeric, landed_cost numeric,
-    cost_missing boolean, variant_id text, listing_id text)
+    cost_missing boolean, variant_id text, listing_id text, sku_keys text[],
+    variant_status text)
 ON CONFLICT (external_id, unit) DO NOTHING
 RETURNING id
 """
+SET_LINK_STRATEGY_SQL = "UPDATE stock_settings SET link_strategy = $1, updated_at = now()"
 VAT_RECLAIMABLE_SQL = "SELECT vat_reclaimable FROM stock_settings"
 SET_VAT_RECLAIMABLE_SQL = """
 UPDATE stock_settings SET vat_reclaimable = $1, updated_at = now()
@@ -43,12 +46,15 @@ WHERE vat_amount <> 0 AND NOT cost_missing ORDER BY id FOR UPDATE
 SET_LANDED_COST_SQL = "UPDATE stock_item SET landed_cost = $2, updated_at = now() WHERE id = $1"
 SELECT_STOCK_SQL = """
 SELECT id, external_id, sku, size, size_type, status, unit_cost, currency, variant_id,
-       listing_id, order_number, landed_cost, cost_missing
+       listing_id, order_number, landed_cost, cost_missing, variant_status
 FROM stock_item WHERE id = ANY($1::bigint[])
 ORDER BY id
 """
 LOCK_STOCK_ITEM_SQL = "SELECT * FROM stock_item WHERE id = $1 FOR UPDATE"
-SET_VARIANT_SQL = "UPDATE stock_item SET variant_id = $2, updated_at = now() WHERE id = $1"
+SET_VARIANT_SQL = """
+UPDATE stock_item SET variant_id = $2, variant_status = 'resolved', updated_at = now()
+WHERE id = $1
+"""
 MARK_LISTED_SQL = """
 UPDATE stock_item SET status = 'LISTED', listing_id = $2, updated_at = now()
 WHERE id = $1 AND status = 'IN_STOCK'
@@ -74,6 +80,8 @@ EDITABLE_COLUMNS = (
     "other_cost",
     "landed_cost",
     "cost_missing",
+    "variant_id",
+    "variant_status",
 )
 RELEASE_SQL = """
 UPDATE stock_item SET status = 'IN_STOCK', listing_id = NULL, updated_at = now()
@@ -104,6 +112,9 @@ class StockUnit:
     cost_missing: bool = False
     variant_id: str | None = None
     listing_id: str | None = None
+    #: `soleflip.common.matching.code_keys(sku)`: what the catalog copy is matched on.
+    sku_keys: tuple[str, ...] = ()
+    variant_status: str = "pending"
 
 
 async def insert_units(conn: Conn, units: Sequence[StockUnit]) -> list[int]:
@@ -177,3 +188,8 @@ async def update_stock(conn: Conn, stock_item_id: int, values: dict[str, object]
     assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
     sql = f"UPDATE stock_item SET {assignments}, updated_at = now() WHERE id = $1"  # noqa: S608
     await conn.execute(sql, stock_item_id, *(values[c] for c in columns))
+
+
+async def set_link_strategy(conn: Conn, strategy: str) -> None:
+    """fifo, lifo or specific (the table's CHECK refuses anything else)."""
+    await conn.execute(SET_LINK_STRATEGY_SQL, strategy)

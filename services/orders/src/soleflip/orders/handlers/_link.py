@@ -1,0 +1,48 @@
+"""Fixing a sale's stock unit by hand (`PUT /api/v1/orders/{n}/stock-item`), with history."""
+
+from __future__ import annotations
+
+from soleflip.common.db import UnitOfWork, enqueue_many
+from soleflip.common.errors import Conflict, NotFound
+from soleflip.orders import repository as repo
+from soleflip.orders.domain import NO_SALE_STATUSES
+from soleflip.orders.events import stock_events
+from soleflip.orders.handlers._sync import after_orders
+
+#: Units a sale may be given by hand: not sold, shipped, kept, written off or returned.
+_LINKABLE = frozenset({"IN_STOCK", "ORDERED", "LISTED"})
+
+
+async def link_stock_by_hand(
+    order_number: str, stock_item_id: int | None, *, uow: UnitOfWork, actor: str | None
+) -> None:
+    """Give the sale `stock_item_id` (None: no unit); the link is never changed automatically."""
+    order = await repo.lock_order_link(uow.conn, order_number)
+    if order is None:
+        raise NotFound(f"order {order_number} is not known")
+    if order["status"] in NO_SALE_STATUSES:
+        raise Conflict(f"order {order_number} is {order['status']}: it sold nothing")
+    if stock_item_id is not None and stock_item_id != order["stock_item_id"]:
+        await _check_free(uow, stock_item_id)
+    reason = f"linked by hand to {order_number}"
+    await repo.stock_context(uow.conn, "api", actor=actor, reason=reason)
+    freed: list[int] = []
+    if order["stock_item_id"] is not None and order["stock_item_id"] != stock_item_id:
+        freed = await repo.unlink_unit(uow.conn, order["stock_item_id"], order_number)
+    await repo.set_order_link(uow.conn, order_number, stock_item_id)
+    await after_orders(uow.conn, {order_number}, "api", reason=reason)
+    if freed:
+        await enqueue_many(uow.conn, stock_events(await repo.select_stock(uow.conn, freed)))
+    await uow.commit()
+
+
+async def _check_free(uow: UnitOfWork, stock_item_id: int) -> None:
+    unit = await repo.lock_stock_item(uow.conn, stock_item_id)
+    if unit is None:
+        raise NotFound(f"stock item {stock_item_id} does not exist")
+    if unit["order_number"] is not None or unit["status"] not in _LINKABLE:
+        raise Conflict(
+            f"stock item {stock_item_id} is {unit['status']}"
+            + (f" for order {unit['order_number']}" if unit["order_number"] else "")
+            + f"; a sale takes a unit that is {', '.join(sorted(_LINKABLE))}"
+        )

@@ -1,0 +1,96 @@
+"""Variant at purchase: a unit's StockX variant from orders' copy of the catalog.
+
+A unit is matched by its style codes (every code of its SKU on one product, compared as
+`soleflip.common.matching` keys, as the catalog does) and its size as a (system, value) pair.
+One variant: resolved. Several: ambiguous (a person picks one). None yet: pending, until the
+catalog publishes the product (it enriches purchases it does not know, within the StockX
+budget); `retry_pending` re-announces old pending units so the catalog tries again. Resolving
+a unit attaches it to a sale of its variant that had no unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from soleflip.common.contracts.catalog import ProductData
+from soleflip.common.db import Conn, enqueue_many
+from soleflip.common.matching import code_keys, size_type, size_value
+from soleflip.orders import repository as repo
+from soleflip.orders.domain import NO_SALE_STATUSES
+from soleflip.orders.events import stock_events
+from soleflip.orders.handlers._sync import after_orders
+
+#: Most units one resolution pass looks at (a product event wakes only its own units).
+MAX_OPEN_UNITS = 1000
+
+
+def _wanted(row: asyncpg.Record) -> tuple[int, list[str], str, str]:
+    kind = size_type(row["size_type"])
+    return row["id"], list(row["sku_keys"]), kind, size_value(row["size"], kind)
+
+
+def _outcome(variants: Sequence[str]) -> tuple[str | None, str]:
+    if len(variants) == 1:
+        return variants[0], "resolved"
+    return None, "ambiguous" if variants else "pending"
+
+
+async def resolve_units(
+    conn: Conn, *, source: str, ids: Sequence[int] | None = None, keys: Sequence[str] | None = None
+) -> list[int]:
+    """Resolve open units (`ids`, or those a product with `keys` may carry); returns the ids
+    whose variant or status changed. Sales waiting for a resolved variant get their unit."""
+    units = await repo.open_units(conn, ids=ids, keys=keys, limit=MAX_OPEN_UNITS)
+    if not units:
+        return []
+    matches = await repo.match_variants(conn, [_wanted(u) for u in units])
+    outcomes = [(u["id"], *_outcome(matches.get(u["id"], []))) for u in units]
+    await repo.stock_context(conn, source, reason="variant resolved")
+    changed = await repo.set_variants(conn, [o for o in outcomes if o[2] != "pending"])
+    resolved = sorted({v for i, v, _ in outcomes if v is not None and i in set(changed)})
+    if resolved:
+        await attach_sales(conn, resolved, source=source)
+    return changed
+
+
+async def attach_sales(conn: Conn, variant_ids: Sequence[str], *, source: str) -> None:
+    """Sales of these variants without a unit (a purchase recorded after its sale) take one."""
+    numbers = await repo.unmatched_sales(conn, variant_ids, sorted(NO_SALE_STATUSES))
+    if numbers:
+        await after_orders(conn, set(numbers), source)
+
+
+def product_sizes(product: ProductData) -> list[tuple[str, str, str]]:
+    """(StockX variant id, size type, size value) of every size of every listed variant."""
+    rows = {
+        (v.stockx_variant_id, size_type(s.type), size_value(s.value, size_type(s.type)))
+        for v in product.variants
+        for s in v.sizes
+    }
+    for v in product.variants:
+        if v.variant_value and v.default_size_type:
+            kind = size_type(v.default_size_type)
+            rows.add((v.stockx_variant_id, kind, size_value(v.variant_value, kind)))
+    return sorted(rows)
+
+
+async def apply_product(conn: Conn, product: ProductData, *, source: str = "catalog") -> None:
+    """Keep the copy of a catalog product, resolve the units it may carry, publish them."""
+    keys = code_keys("/".join([product.style_id or "", *product.style_codes]))
+    await repo.store_product(conn, product.stockx_product_id, keys, product_sizes(product))
+    if not keys:
+        return
+    changed = await resolve_units(conn, source=source, keys=keys)
+    if changed:
+        await enqueue_many(conn, stock_events(await repo.select_stock(conn, changed)))
+
+
+async def retry_pending(conn: Conn, *, older_than_s: float, limit: int) -> int:
+    """Announce pending units again (the catalog enriches what it does not hold); each unit
+    waits `older_than_s` between announcements. Returns how many were announced."""
+    ids = await repo.touch_pending(conn, older_than_s=older_than_s, limit=limit)
+    if ids:
+        await enqueue_many(conn, stock_events(await repo.select_stock(conn, ids)))
+    return len(ids)

@@ -1,0 +1,117 @@
+"""Write SQL of variant resolution: orders' copy of the catalog, and units matched against it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+import msgspec
+
+from soleflip.common.db import Conn
+
+_encoder = msgspec.json.Encoder()
+
+DELETE_PRODUCT_SIZES_SQL = "DELETE FROM catalog_size WHERE stockx_product_id = $1"
+UPSERT_PRODUCT_SQL = """
+INSERT INTO catalog_product (stockx_product_id, style_keys) VALUES ($1, $2)
+ON CONFLICT (stockx_product_id) DO UPDATE SET style_keys = excluded.style_keys
+"""
+INSERT_SIZES_SQL = """
+INSERT INTO catalog_size (stockx_product_id, stockx_variant_id, size_type, size_value)
+SELECT $1, v, t, s FROM unnest($2::text[], $3::text[], $4::text[]) AS x(v, t, s)
+ON CONFLICT DO NOTHING
+"""
+# Units still without a variant: all of `ids`, or those whose codes a product with `keys` has.
+OPEN_UNITS_SQL = """
+SELECT id, sku_keys, size, size_type FROM stock_item
+WHERE variant_status <> 'resolved' AND variant_id IS NULL
+  AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
+  AND ($2::text[] IS NULL OR (sku_keys <@ $2::text[] AND sku_keys <> '{}'))
+ORDER BY id
+LIMIT $3
+"""
+# Every variant of every product carrying all the unit's codes, in the unit's size.
+MATCH_SQL = """
+SELECT u.id, array_agg(DISTINCT cs.stockx_variant_id ORDER BY cs.stockx_variant_id) AS variants
+FROM json_to_recordset($1::text::json) AS u(id bigint, keys text[], st text, sv text)
+JOIN catalog_product p ON p.style_keys @> u.keys AND cardinality(u.keys) > 0
+JOIN catalog_size cs ON cs.stockx_product_id = p.stockx_product_id
+                    AND cs.size_type = u.st AND cs.size_value = u.sv
+GROUP BY u.id
+"""
+SET_VARIANTS_SQL = """
+UPDATE stock_item s SET variant_id = t.variant_id, variant_status = t.status, updated_at = now()
+FROM json_to_recordset($1::text::json) AS t(id bigint, variant_id text, status text)
+WHERE s.id = t.id AND s.variant_id IS NULL
+  AND (s.variant_status, s.variant_id) IS DISTINCT FROM (t.status, t.variant_id)
+RETURNING s.id
+"""
+# Pending units not announced for a while; touching updated_at spaces the announcements.
+TOUCH_PENDING_SQL = """
+UPDATE stock_item SET updated_at = now()
+WHERE id IN (
+    SELECT id FROM stock_item
+    WHERE variant_status = 'pending' AND variant_id IS NULL
+      AND updated_at < now() - make_interval(secs => $1)
+    ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+UNMATCHED_SALES_SQL = """
+SELECT order_number FROM "order"
+WHERE stock_item_id IS NULL AND NOT link_manual AND variant_id = ANY($1::text[])
+  AND status <> ALL($2::text[])
+ORDER BY created_at, order_number
+"""
+
+
+async def store_product(
+    conn: Conn, product_id: str, keys: Sequence[str], sizes: Sequence[tuple[str, str, str]]
+) -> None:
+    """Replace the copy of one product: its style keys and (variant, size type, value) rows."""
+    await conn.execute(UPSERT_PRODUCT_SQL, product_id, list(keys))
+    await conn.execute(DELETE_PRODUCT_SIZES_SQL, product_id)
+    if sizes:
+        columns = [list(c) for c in zip(*sizes, strict=True)]
+        await conn.execute(INSERT_SIZES_SQL, product_id, *columns)
+
+
+async def open_units(
+    conn: Conn, *, ids: Sequence[int] | None, keys: Sequence[str] | None, limit: int
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            OPEN_UNITS_SQL,
+            None if ids is None else list(ids),
+            None if keys is None else list(keys),
+            limit,
+        )
+    )
+
+
+async def match_variants(
+    conn: Conn, wanted: Sequence[tuple[int, list[str], str, str]]
+) -> dict[int, list[str]]:
+    """Per unit id, the variant ids its (codes, size type, size value) fit."""
+    rows = [{"id": i, "keys": k, "st": t, "sv": v} for i, k, t, v in wanted]
+    found = await conn.fetch(MATCH_SQL, _encoder.encode(rows).decode())
+    return {row["id"]: list(row["variants"]) for row in found}
+
+
+async def set_variants(conn: Conn, outcomes: Sequence[tuple[int, str | None, str]]) -> list[int]:
+    """Store (id, variant id, status) for units still without a variant; the ids changed."""
+    rows = [{"id": i, "variant_id": v, "status": s} for i, v, s in outcomes]
+    changed = await conn.fetch(SET_VARIANTS_SQL, _encoder.encode(rows).decode())
+    return [row["id"] for row in changed]
+
+
+async def unmatched_sales(
+    conn: Conn, variant_ids: Sequence[str], unsold: Sequence[str]
+) -> list[str]:
+    """Sales of these variants with no unit yet (oldest first), not fixed by hand."""
+    rows = await conn.fetch(UNMATCHED_SALES_SQL, list(variant_ids), list(unsold))
+    return [row["order_number"] for row in rows]
+
+
+async def touch_pending(conn: Conn, *, older_than_s: float, limit: int) -> list[int]:
+    rows = await conn.fetch(TOUCH_PENDING_SQL, older_than_s, limit)
+    return sorted(row["id"] for row in rows)
