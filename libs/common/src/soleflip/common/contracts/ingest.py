@@ -155,11 +155,11 @@ class ItemPurchase(msgspec.Struct, frozen=True, kw_only=True):
     external_id: NonEmptyStr
     #: False: bought but not received yet (the units start ORDERED instead of IN_STOCK).
     received: bool = True
-    vat_amount: Money | None = None
+    vat_amount: NonNegativeMoney | None = None
     #: The VAT rate in percent, 0 to 100.
     vat_rate_pct: Decimal | None = None
-    inbound_shipping: Money | None = None
-    other_costs: Money | None = None
+    inbound_shipping: NonNegativeMoney | None = None
+    other_costs: NonNegativeMoney | None = None
 
     def __post_init__(self) -> None:
         currency = self.unit_cost.currency
