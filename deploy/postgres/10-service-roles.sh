@@ -1,11 +1,12 @@
 #!/bin/sh
 # Postgres image init step (runs once, on an empty data directory): create the per-service login
-# roles WITH their passwords, from the environment. Everything else (schemas, ownership, grants,
-# tables) is `soleflip migrate all`, which finds these roles and leaves their passwords alone.
+# roles and the read-only BI role soleflip_analytics WITH their passwords, from the environment.
+# Everything else (schemas, ownership, grants, tables, views, the analytics role's read-only
+# default) is `soleflip migrate all`, which finds these roles and leaves their passwords alone.
 # Used by docker-compose.yml and the k8s dev overlay (same file, kept in sync by a test).
 set -eu
 
-for service in catalog orders pricing; do
+for service in catalog orders pricing analytics; do
   var="SOLEFLIP_$(echo "$service" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD"
   eval "password=\${$var:-}"
   if [ -z "$password" ]; then

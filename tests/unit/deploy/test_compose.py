@@ -32,6 +32,7 @@ FAKE_ENV = {
     "SOLEFLIP_CATALOG_DB_PASSWORD": "fake-catalog",
     "SOLEFLIP_ORDERS_DB_PASSWORD": "fake-orders",
     "SOLEFLIP_PRICING_DB_PASSWORD": "fake-pricing",
+    "SOLEFLIP_ANALYTICS_DB_PASSWORD": "fake-analytics",
     "SOLEFLIP_FERNET_KEYS": "fake-fernet",
 }
 
@@ -81,7 +82,7 @@ def test_every_image_is_pinned_by_a_tag(compose: dict[str, Any]) -> None:
         if tag.startswith("${"):
             assert ":-" in tag, f"{name}: an interpolated tag needs a default ({image})"
         else:
-            assert re.match(r"\d+\.\d+", tag), f"{name}: {image} is not a version tag"
+            assert re.match(r"v?\d+\.\d+", tag), f"{name}: {image} is not a version tag"
 
 
 def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
@@ -113,8 +114,34 @@ def test_nats_runs_jetstream_on_a_file_store(compose: dict[str, Any]) -> None:
 
 def test_simulator_runs_only_under_the_dev_profile(full: dict[str, Any]) -> None:
     assert full["services"]["stockx-sim"]["profiles"] == ["dev"]
-    profiled = [n for n, s in full["services"].items() if s.get("profiles")]
-    assert profiled == ["stockx-sim"]
+    profiled = {n: s["profiles"] for n, s in full["services"].items() if s.get("profiles")}
+    assert profiled == {"stockx-sim": ["dev"], "metabase": ["bi"]}
+
+
+def test_bi_profile_runs_metabase_after_the_views_exist(full: dict[str, Any]) -> None:
+    metabase = full["services"]["metabase"]
+    assert metabase["image"].startswith("metabase/metabase:v")
+    assert _depends(metabase) == {
+        "postgres": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
+    assert metabase["ports"] == ["127.0.0.1:3000:3000"]
+    # Its own state on a volume of its own, never in SoleFlip's database.
+    assert metabase["environment"]["MB_DB_TYPE"] == "h2"
+    mount = metabase["environment"]["MB_DB_FILE"].rpartition("/")[0]
+    assert f"metabase-data:{mount}" in metabase["volumes"]
+    assert "metabase-data" in full["volumes"]
+
+
+def test_postgres_creates_the_analytics_role_with_a_password_from_env(
+    full: dict[str, Any],
+) -> None:
+    postgres = full["services"]["postgres"]
+    value = postgres["environment"]["SOLEFLIP_ANALYTICS_DB_PASSWORD"]
+    assert INTERPOLATION.fullmatch(value), value
+    assert ":?" in value, value
+    script = (ROOT / "deploy" / "postgres" / "10-service-roles.sh").read_text()
+    assert re.search(r"for service in [a-z ]*\banalytics\b", script)
 
 
 def test_soleflip_containers_are_hardened_like_the_pods(full: dict[str, Any]) -> None:
@@ -150,7 +177,8 @@ def test_no_secret_value_is_written_into_the_compose_files(compose: dict[str, An
 
 
 def test_soleflip_variables_are_the_contract_settings(full: dict[str, Any]) -> None:
-    own = {f"SOLEFLIP_{s.upper()}_DB_PASSWORD" for s in ("catalog", "orders", "pricing")}
+    roles = ("catalog", "orders", "pricing", "analytics")
+    own = {f"SOLEFLIP_{s.upper()}_DB_PASSWORD" for s in roles}
     for service, key, _ in _environment(full):
         if key.startswith("SOLEFLIP_"):
             assert key in _PARSERS or key in own, f"{service}: unknown setting {key}"
@@ -196,7 +224,13 @@ def _compose_cli() -> list[str] | None:
 
 
 @pytest.mark.parametrize(
-    ("path", "profiles"), [(COMPOSE, ["--profile", "dev"]), (COMPOSE, []), (INFRA, [])]
+    ("path", "profiles"),
+    [
+        (COMPOSE, ["--profile", "dev"]),
+        (COMPOSE, ["--profile", "bi"]),
+        (COMPOSE, []),
+        (INFRA, []),
+    ],
 )
 def test_docker_compose_config_accepts_the_file(path: Path, profiles: list[str]) -> None:
     command = _compose_cli()

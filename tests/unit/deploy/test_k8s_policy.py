@@ -267,7 +267,7 @@ def test_prod_postgres_is_three_instances_with_a_synchronous_replica(
     assert spec["postgresql"]["synchronous"]["dataDurability"] == "required"
     assert spec["affinity"]["podAntiAffinityType"] == "required"
     roles = {r["name"]: r["passwordSecret"]["name"] for r in spec["managed"]["roles"]}
-    assert roles == {f"soleflip_{s}": f"soleflip-db-{s}" for s in DATA_SERVICES}
+    assert roles == {f"soleflip_{s}": f"soleflip-db-{s}" for s in (*DATA_SERVICES, "analytics")}
     assert spec["superuserSecret"]["name"] == "soleflip-db-admin"
 
 

@@ -4,6 +4,7 @@ poll state and leader election (asyncpg with explicit SQL, no ORM)."""
 from soleflip.common.db._inbox import Conn, claim, claim_many, prune_inbox, seen
 from soleflip.common.db._leader import LeaderLock, leader, run_as_leader
 from soleflip.common.db._migrate import (
+    ANALYTICS_ROLE,
     Migration,
     MigrationError,
     library_migrations,
@@ -24,6 +25,7 @@ from soleflip.common.db._relay import OutboxRelay, Publish
 from soleflip.common.db._uow import UnitOfWork
 
 __all__ = [
+    "ANALYTICS_ROLE",
     "Conn",
     "LeaderLock",
     "Migration",

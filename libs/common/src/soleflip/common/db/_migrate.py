@@ -5,6 +5,9 @@ poll_state) and then the service's `NNNN_name.sql` files, each in its own transa
 service role, so the role owns every object of its schema and nothing else. A session-level advisory
 lock keyed on the schema serialises concurrent migrators; each file is recorded with its checksum in
 `<schema>.schema_migrations`, and a changed file is refused.
+
+Every migrated schema also lets the read-only role `soleflip_analytics` (BI tools) look up names
+in it; what it may read is only what a migration grants it: the schema's documented `v_*` views.
 """
 
 from __future__ import annotations
@@ -49,6 +52,15 @@ SELECT EXISTS (
 )
 """
 CREATE_ROLE_SQL = "CREATE ROLE {role} LOGIN"
+ANALYTICS_ROLE = "soleflip_analytics"
+ROLE_READ_ONLY_SQL = """
+SELECT coalesce(s.setconfig, '{}'::text[]) @> ARRAY['default_transaction_read_only=on']
+FROM pg_roles r
+LEFT JOIN pg_db_role_setting s ON s.setrole = r.oid AND s.setdatabase = 0
+WHERE r.rolname = $1
+"""
+ALTER_ROLE_READ_ONLY_SQL = "ALTER ROLE {role} SET default_transaction_read_only = on"
+GRANT_SCHEMA_USAGE_SQL = "GRANT USAGE ON SCHEMA {schema} TO {role}"
 ALTER_ROLE_SEARCH_PATH_SQL = "ALTER ROLE {role} SET search_path = {path}"
 GRANT_ROLE_TO_ADMIN_SQL = "GRANT {role} TO CURRENT_USER"
 CREATE_SCHEMA_SQL = "CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}"
@@ -161,6 +173,7 @@ async def migrate(
         await conn.execute(LOCK_SQL, lock_key)
         try:
             await _ensure_role(conn, target, password)
+            await _ensure_analytics_role(conn)
             await _ensure_schema(conn, target)
             return await _apply_pending(conn, target, plan)
         finally:
@@ -199,6 +212,27 @@ async def _ensure_role(conn: asyncpg.Connection, target: _Target, password: str 
     await _ensure_admin_can_become(conn, target)
 
 
+async def _ensure_analytics_role(conn: asyncpg.Connection) -> None:
+    """The BI role: it logs in (its password is set by the roles scripts, never here), reads
+    only what migrations grant it, and its sessions are read-only by default as a second guard."""
+    role = quote_ident(ANALYTICS_ROLE)
+    if not await conn.fetchval(ROLE_EXISTS_SQL, ANALYTICS_ROLE):
+        await _cluster_ddl(conn, CREATE_ROLE_SQL.format(role=role))
+        log.info("db.role_created", role=ANALYTICS_ROLE)
+    if not await conn.fetchval(ROLE_READ_ONLY_SQL, ANALYTICS_ROLE):
+        await _cluster_ddl(conn, ALTER_ROLE_READ_ONLY_SQL.format(role=role))
+    await _ensure_connect(conn, ANALYTICS_ROLE)
+
+
+async def _ensure_connect(conn: asyncpg.Connection, role: str) -> None:
+    # A shared row other services' migrators may touch too: only when needed, and retried.
+    if not await conn.fetchval(CAN_CONNECT_SQL, role):
+        database = quote_ident(await conn.fetchval(CURRENT_DATABASE_SQL))
+        await _cluster_ddl(
+            conn, GRANT_CONNECT_SQL.format(database=database, role=quote_ident(role))
+        )
+
+
 async def _ensure_admin_can_become(conn: asyncpg.Connection, target: _Target) -> None:
     """Migrations run as the service role (`SET ROLE`), which a non-superuser admin may only do
     as a member of it; PostgreSQL 16 made that a separate `SET` option of the membership."""
@@ -212,17 +246,15 @@ async def _ensure_admin_can_become(conn: asyncpg.Connection, target: _Target) ->
 async def _ensure_schema(conn: asyncpg.Connection, target: _Target) -> None:
     await conn.execute(CREATE_SCHEMA_SQL.format(schema=target.schema, role=target.role))
     await conn.execute(SCHEMA_OWNER_SQL.format(schema=target.schema, role=target.role))
-    # Both statements below change shared rows that other services' migrators may touch too,
-    # so they run only when needed and through the retrying helper.
-    if not await conn.fetchval(CAN_CONNECT_SQL, target.role_name):
-        database = quote_ident(await conn.fetchval(CURRENT_DATABASE_SQL))
-        await _cluster_ddl(conn, GRANT_CONNECT_SQL.format(database=database, role=target.role))
+    await _ensure_connect(conn, target.role_name)
     if await conn.fetchval(PUBLIC_CAN_CREATE_SQL):
         # Without ownership of `public` this only warns ("no privileges were revoked").
         await _cluster_ddl(conn, REVOKE_PUBLIC_CREATE_SQL)
     async with conn.transaction():
         await conn.execute(AS_SERVICE_SQL.format(role=target.role, schema=target.schema))
         await conn.execute(CREATE_MIGRATIONS_TABLE_SQL.format(schema=target.schema))
+        analytics = quote_ident(ANALYTICS_ROLE)
+        await conn.execute(GRANT_SCHEMA_USAGE_SQL.format(schema=target.schema, role=analytics))
 
 
 async def _apply_pending(
