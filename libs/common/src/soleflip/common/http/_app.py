@@ -1,8 +1,9 @@
 """`create_app`: the Litestar application every service builds, with the shared HTTP edge.
 
 What every app gets: health, readiness and metrics endpoints, OpenAPI under `/schema`,
-problem+json for every error, a body size cap, bearer-token state for `requires`, request logs,
-server spans continuing the caller's `traceparent`, and request metrics.
+problem+json for every error, a body size cap, NUL and undecodable input refused with 4xx,
+bearer-token state for `requires`, request logs, server spans continuing the caller's
+`traceparent`, and request metrics.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from litestar.types import ASGIApp, ControllerRouterHandler, Middleware, Receive
 from litestar.types.callable_types import LifespanHook
 
 from soleflip.common.http._health import ReadinessSource, health_handlers
+from soleflip.common.http._input import refuse_unstorable_input
 from soleflip.common.http._middleware import TelemetryMiddleware
 from soleflip.common.http._problems import exception_handlers
 from soleflip.common.http.auth import STATE_KEY, TokenAuthenticator
@@ -80,6 +82,8 @@ def create_app(
         middleware=list(middleware),
         state=State(app_state),
         exception_handlers=exception_handlers(),
+        # NUL and undecodable bodies are refused here, once for every route (see `_input`).
+        before_request=refuse_unstorable_input,
         openapi_config=_openapi(service, version, description, openapi_tags),
         request_max_body_size=max_body_bytes or settings.max_body_bytes,
         # Money is Decimal: Litestar's default would turn it into a float or an int.

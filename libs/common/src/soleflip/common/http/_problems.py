@@ -29,6 +29,7 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:soleflip:problem:"
 
 _log = get_logger("soleflip.http")
+_NAMED = re.compile(r"^([A-Za-z_][\w.]*) must ")
 #: What a 503 answers when the error does not say (seconds; a restarting Postgres takes a few).
 RETRY_AFTER_S = "5"
 HTTP_OUTAGES = Counter(
@@ -194,7 +195,12 @@ def _field_errors(extra: Any) -> list[dict[str, str]]:
         if not isinstance(item, Mapping):
             continue
         source = item.get("source")
-        entry = {"field": str(item.get("key") or ""), "message": str(item.get("message", ""))}
+        field, message = str(item.get("key") or ""), str(item.get("message", ""))
+        # A struct's own check (`Money`: "amount must ...") names a field inside `key`.
+        named = _NAMED.match(message)
+        if named and field:
+            field = f"{field}.{named.group(1)}"
+        entry = {"field": field, "message": message}
         if source is not None:
             entry["source"] = str(getattr(source, "value", source))
         errors.append(entry)
