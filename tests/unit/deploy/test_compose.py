@@ -115,7 +115,7 @@ def test_nats_runs_jetstream_on_a_file_store(compose: dict[str, Any]) -> None:
 def test_simulator_runs_only_under_the_dev_profile(full: dict[str, Any]) -> None:
     assert full["services"]["stockx-sim"]["profiles"] == ["dev"]
     profiled = {n: s["profiles"] for n, s in full["services"].items() if s.get("profiles")}
-    assert profiled == {"stockx-sim": ["dev"], "metabase": ["bi"]}
+    assert profiled == {"stockx-sim": ["dev"], "metabase": ["bi"], "jaeger": ["observability"]}
 
 
 def test_bi_profile_runs_metabase_after_the_views_exist(full: dict[str, Any]) -> None:
@@ -142,6 +142,19 @@ def test_postgres_creates_the_analytics_role_with_a_password_from_env(
     assert ":?" in value, value
     script = (ROOT / "deploy" / "postgres" / "10-service-roles.sh").read_text()
     assert re.search(r"for service in [a-z ]*\banalytics\b", script)
+
+
+def test_services_export_traces_to_jaeger_only_when_an_endpoint_is_set(
+    full: dict[str, Any],
+) -> None:
+    jaeger = full["services"]["jaeger"]
+    assert jaeger["profiles"] == ["observability"]
+    assert str(jaeger["environment"]["COLLECTOR_OTLP_ENABLED"]) == "true"
+    for name in APP_SERVICES:
+        env = full["services"][name]["environment"]
+        assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf", name
+        # Interpolated from .env, empty by default: no collector, no export, no errors.
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] in ("", "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"), name
 
 
 def test_soleflip_containers_are_hardened_like_the_pods(full: dict[str, Any]) -> None:

@@ -249,6 +249,16 @@ def test_prod_creates_streams_with_three_replicas(prod: list[Manifest]) -> None:
     assert common["data"]["SOLEFLIP_NATS_REPLICAS"] == "3"
 
 
+def test_traces_are_exported_in_prod_and_not_in_dev(rendered: dict[str, list[Manifest]]) -> None:
+    prod = named(rendered["overlays/prod"], "ConfigMap", "soleflip-common")["data"]
+    dev = named(rendered["overlays/dev"], "ConfigMap", "soleflip-common")["data"]
+    assert prod["OTEL_EXPORTER_OTLP_ENDPOINT"].endswith(":4318")
+    assert dev["OTEL_EXPORTER_OTLP_ENDPOINT"] == ""
+    assert (
+        prod["OTEL_EXPORTER_OTLP_PROTOCOL"] == dev["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    )
+
+
 def test_prod_spreads_every_service_across_nodes(prod: list[Manifest]) -> None:
     for service in SERVICES:
         constraints = pod_spec(named(prod, "Deployment", service))["topologySpreadConstraints"]
@@ -362,6 +372,10 @@ def test_network_policies_deny_by_default_and_open_only_the_needed_flows(
     assert not _selects(stockx, "ingest")
     for service in DATA_SERVICES:
         assert _selects(stockx, service)
+    otlp = policies["otlp-egress"]
+    (collector,) = otlp["egress"][0]["to"]
+    assert collector["namespaceSelector"]["matchLabels"]  # one namespace, not the world
+    assert [p["port"] for p in otlp["egress"][0]["ports"]] == [4317, 4318]
     ingress = policies["ingest-from-ingress-controller"]
     assert _selects(ingress, "ingest")
     (source,) = ingress["ingress"][0]["from"]

@@ -43,14 +43,14 @@ def server_spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
 def test_incoming_traceparent_is_continued_by_the_server_span(
     client: TestClient[Litestar], spans: InMemorySpanExporter
 ) -> None:
-    client.get("/health/live", headers={"traceparent": TRACEPARENT})
+    client.get("/echo-trace", headers={"traceparent": TRACEPARENT})
     (span,) = server_spans(spans)
     assert format(span.context.trace_id, "032x") == TRACE_ID
     assert span.parent is not None
     assert format(span.parent.span_id, "016x") == PARENT_ID
-    assert span.name == "GET /health/live"
+    assert span.name == "GET /echo-trace"
     assert span.attributes is not None
-    assert span.attributes["http.route"] == "/health/live"
+    assert span.attributes["http.route"] == "/echo-trace"
     assert span.attributes["http.response.status_code"] == 200
 
 
@@ -69,9 +69,19 @@ def test_inject_headers_in_a_handler_carries_the_same_trace(
 def test_without_traceparent_a_new_trace_starts(
     client: TestClient[Litestar], spans: InMemorySpanExporter
 ) -> None:
-    client.get("/health/live")
+    client.get("/echo-trace")
     (span,) = server_spans(spans)
     assert span.parent is None
+
+
+def test_health_probes_and_scrapes_make_no_trace(
+    client: TestClient[Litestar], spans: InMemorySpanExporter
+) -> None:
+    for path in ("/health/live", "/health/ready", "/metrics"):
+        assert client.get(path, headers={"traceparent": TRACEPARENT}).status_code < 500
+    assert spans.get_finished_spans() == ()
+    client.get("/echo-trace")
+    assert len(server_spans(spans)) == 1  # the exporter does record other requests
 
 
 def test_server_errors_mark_the_span_as_failed(

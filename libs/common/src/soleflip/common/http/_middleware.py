@@ -10,13 +10,15 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from soleflip.common.observability import (
@@ -82,12 +84,9 @@ class TelemetryMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        parent = extract_context(scope.get("headers"))
         start = time.perf_counter()
         HTTP_REQUESTS_IN_PROGRESS.labels(self.service).inc()
-        with _tracer.start_as_current_span(
-            exchange.method, context=parent, kind=SpanKind.SERVER, attributes=exchange.attributes()
-        ) as span:
+        with self._span(scope, exchange) as span:
             try:
                 await self.app(cast("Scope", scope), receive, send_with_request_id)
             finally:
@@ -95,6 +94,20 @@ class TelemetryMiddleware:
                 HTTP_REQUESTS_IN_PROGRESS.labels(self.service).dec()
                 exchange.route = _route(scope)
                 self._finish(span, exchange)
+
+    @contextmanager
+    def _span(self, scope: RawScope, exchange: _Exchange) -> Iterator[trace.Span]:
+        """The request's server span; none for probes and scrapes, whose traces (one every few
+        seconds per replica, with a database span each) would bury the real ones."""
+        if exchange.path.startswith(_QUIET_PREFIXES):
+            with trace.use_span(trace.INVALID_SPAN), suppress_instrumentation():
+                yield trace.INVALID_SPAN
+            return
+        parent = extract_context(scope.get("headers"))
+        with _tracer.start_as_current_span(
+            exchange.method, context=parent, kind=SpanKind.SERVER, attributes=exchange.attributes()
+        ) as span:
+            yield span
 
     def _finish(self, span: trace.Span, exchange: _Exchange) -> None:
         method, route, status = exchange.method, exchange.route, exchange.status

@@ -1,7 +1,10 @@
 """OpenTelemetry tracing: one TracerProvider per process and W3C trace-context propagation.
 
-The exporter follows the standard `OTEL_*` variables. Without an OTLP exporter package installed,
-spans are still created (their ids appear in logs and are propagated) but not exported.
+The exporter follows the standard `OTEL_*` variables: `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set exports OTLP over HTTP/protobuf (`grpc` as protocol
+when `opentelemetry-exporter-otlp-proto-grpc` is installed); unset, spans are still created (their
+ids appear in logs and are propagated) but nothing is exported and no error is logged. Only while
+exporting are asyncpg and httpx instrumented: database and HTTP client spans cost time per call.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-# Tried in order when OTLP is wanted: the HTTP exporter is lighter than gRPC.
-_OTLP_EXPORTERS = (
-    ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
-    ("opentelemetry.exporter.otlp.proto.grpc.trace_exporter", "OTLPSpanExporter"),
-)
+# The exporter module of each OTLP protocol (OTEL_EXPORTER_OTLP_PROTOCOL); HTTP is installed,
+# gRPC (grpcio, a large native wheel) only where someone adds it.
+_OTLP_EXPORTERS = {
+    "http/protobuf": "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "grpc": "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+}
 
 _provider: TracerProvider | None = None
 
@@ -50,7 +54,20 @@ def configure_tracing(service: str, env: Mapping[str, str]) -> str:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     _provider = provider
+    if exporter is not None:
+        _instrument_libraries(provider)
     return description
+
+
+def _instrument_libraries(provider: TracerProvider) -> None:
+    """Client spans for every asyncpg query and every httpx request (StockX calls, webhooks)."""
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    asyncpg = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]  # untyped constructor
+    for instrumentor in (asyncpg, HTTPXClientInstrumentor()):
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=provider)
 
 
 def tracer_provider() -> TracerProvider | None:
@@ -64,20 +81,36 @@ def _exporter_from_env(env: Mapping[str, str]) -> tuple[SpanExporter | None, str
         return None, "none"
     if kind == "console":
         return ConsoleSpanExporter(), "console"
-    endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get(
-        "OTEL_EXPORTER_OTLP_ENDPOINT"
-    )
+    protocol = (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    ).strip()
+    endpoint = _traces_endpoint(env, signal_path=protocol != "grpc")
     if not endpoint:
         return None, "none (no OTEL_EXPORTER_OTLP_ENDPOINT)"
-    for module_name, class_name in _OTLP_EXPORTERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        # The exporter reads its endpoint, headers and protocol from the same OTEL_* variables.
-        exporter: SpanExporter = getattr(module, class_name)()
-        return exporter, f"otlp ({module_name.split('.')[4]}) to {endpoint}"
-    return None, "none (OTLP endpoint set but no opentelemetry-exporter-otlp package installed)"
+    module_name = _OTLP_EXPORTERS.get(protocol)
+    if module_name is None:
+        return None, f"none (unsupported OTLP protocol {protocol!r})"
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None, f"none (no exporter package for OTLP {protocol})"
+    # Headers, timeout, compression and certificates: the exporter reads its own OTEL_* variables.
+    exporter: SpanExporter = module.OTLPSpanExporter(endpoint=endpoint)
+    return exporter, f"otlp ({protocol}) to {endpoint}"
+
+
+def _traces_endpoint(env: Mapping[str, str], *, signal_path: bool) -> str | None:
+    """The traces URL: the signal's own variable as is, else the base (plus `/v1/traces` for
+    OTLP/HTTP; gRPC takes the collector's address alone), as the OTLP exporter spec says."""
+    signal = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if signal:
+        return signal
+    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if not base:
+        return None
+    return f"{base.rstrip('/')}/v1/traces" if signal_path else base
 
 
 def inject_headers(headers: dict[str, str], context: Context | None = None) -> dict[str, str]:
