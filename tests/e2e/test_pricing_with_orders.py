@@ -23,7 +23,8 @@ import msgspec
 import pytest
 
 from soleflip.common.bus import Names
-from soleflip.common.contracts.ingest import ItemPurchase, Money
+from soleflip.common.contracts.bounds import Money
+from soleflip.common.contracts.ingest import ItemPurchase
 from soleflip.common.db import UnitOfWork, migrate
 from soleflip.ingest.app import create_app as create_ingest_app
 from soleflip.orders.handlers import CreateListing, create_listing, record_purchases

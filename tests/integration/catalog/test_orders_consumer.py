@@ -13,7 +13,7 @@ from soleflip.catalog.app import Catalog
 from soleflip.catalog.consumers import ORDERS_DURABLE
 from soleflip.common.bus import list_dead_letters
 from soleflip.common.contracts import CloudEvent, encode_event, new_event
-from soleflip.common.contracts.ingest import Money
+from soleflip.common.contracts.bounds import Money
 from soleflip.common.contracts.orders import (
     LISTING_UPSERTED,
     ORDER_UPSERTED,

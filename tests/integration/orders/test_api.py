@@ -13,7 +13,7 @@ import pytest
 
 from soleflip.common.bus import Outgoing
 from soleflip.common.contracts import new_event
-from soleflip.common.contracts.ingest import Money
+from soleflip.common.contracts.bounds import Money
 from soleflip.common.contracts.pricing import REPRICE_REQUESTED, RepriceRequest
 from soleflip.common.http import hash_token
 from soleflip.common.settings import ApiToken, Settings

@@ -9,13 +9,19 @@ statements whatever its size.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import msgspec
 
 from soleflip.common.bus import ConsumerRunner, Message, Outcome
 from soleflip.common.contracts.catalog import ProductUpserted, catalog_event_decoder
-from soleflip.common.contracts.ingest import ItemPurchase
+from soleflip.common.contracts.ingest import (
+    InventoryItemPurchased,
+    ItemPurchase,
+    StockxListingUpdated,
+    StockxOrderUpdated,
+    ingest_event_decoder,
+)
 from soleflip.common.contracts.pricing import RepriceRequested, pricing_event_decoder
 from soleflip.common.db import UnitOfWork, claim, claim_many
 from soleflip.common.errors import InvalidInput
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
     from soleflip.common.runtime import ServiceRuntime
     from soleflip.orders.service import OrdersService
 
+T = TypeVar("T")
 INGEST_CONSUMER = "orders-ingest"
 REPRICE_CONSUMER = "orders-reprice"
 CATALOG_CONSUMER = "orders-catalog"
@@ -42,76 +49,66 @@ INGEST_SUBJECTS = (
 )
 
 
-class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    id: str
+class _Resource(msgspec.Struct, Generic[T], frozen=True):
+    """Only the `data` of an event, read in full as the StockX model the upsert path takes."""
+
+    data: T
 
 
-class OrderChanged(_Event, frozen=True, tag="stockx.order.updated"):
-    """A StockX order (list-item or detailed shape) as a relay or ingest forwarded it."""
-
-    data: Order
-
-
-class ListingChanged(_Event, frozen=True, tag="stockx.listing.updated"):
-    """A StockX listing as a relay forwarded it."""
-
-    data: Listing
+_order_resource = msgspec.json.Decoder(_Resource[Order])
+_listing_resource = msgspec.json.Decoder(_Resource[Listing])
+Change = Order | Listing | ItemPurchase
 
 
-class ItemPurchased(_Event, frozen=True, tag="inventory.item.purchased"):
-    """A purchase the seller logged (n8n)."""
-
-    data: ItemPurchase
-
-
-IngestEvent = OrderChanged | ListingChanged | ItemPurchased
-_decoder: msgspec.json.Decoder[IngestEvent] = msgspec.json.Decoder(IngestEvent)
-
-
-def decode(message: Message) -> IngestEvent:
-    """The typed event; raises (→ dead letter) on bad JSON, an unknown type or missing keys."""
-    event = _decoder.decode(message.data)
+def decode(message: Message) -> tuple[str, Change]:
+    """The event's id and what to apply; raises (→ dead letter) when the event fails the shared
+    ingest contract (bad JSON, a type orders does not take, missing or out-of-bounds fields).
+    The contract checks what a relay must send; a StockX order or listing is then read in full
+    from the same bytes, as the poll path reads it."""
+    event = ingest_event_decoder.decode(message.data)
     match event:
-        case OrderChanged(data=order) if not order.order_number or not order.status:
-            raise InvalidInput("stockx.order.updated needs orderNumber and status")
-        case ListingChanged(data=listing) if not listing.listing_id or not listing.status:
-            raise InvalidInput("stockx.listing.updated needs listingId and status")
-    return event
+        case StockxOrderUpdated():
+            return event.id, _order_resource.decode(message.data).data
+        case StockxListingUpdated():
+            return event.id, _listing_resource.decode(message.data).data
+        case InventoryItemPurchased(data=purchase):
+            return event.id, purchase
+    raise InvalidInput(f"orders-ingest does not take {type(event).__name__}")
 
 
 async def apply_batch(service: OrdersService, messages: Sequence[Message]) -> list[Outcome]:
     """Decode, claim and apply a whole batch in one transaction; one outcome per message."""
     outcomes = [Outcome.ack()] * len(messages)
-    events: list[tuple[str, IngestEvent]] = []
+    events: list[tuple[str, Change]] = []
     for index, message in enumerate(messages):
         try:
-            event = decode(message)
+            event_id, change = decode(message)
         except (msgspec.MsgspecError, InvalidInput) as exc:
             outcomes[index] = Outcome.dead(exc)
             continue
         # The envelope id is the event's identity (ingest uses it as Nats-Msg-Id too); keying the
         # inbox on it also catches a copy re-published under another message id.
-        events.append((event.id or message.event_id or "", event))
+        events.append((event_id or message.event_id or "", change))
     if events:
         await _apply(service, events)
     return outcomes
 
 
-async def _apply(service: OrdersService, events: list[tuple[str, IngestEvent]]) -> None:
+async def _apply(service: OrdersService, events: list[tuple[str, Change]]) -> None:
     async with UnitOfWork(service.pool) as uow:
         fresh = await claim_many(uow.conn, INGEST_CONSUMER, [eid for eid, _ in events])
         orders, listings, purchases = [], [], []
-        for event_id, event in events:
+        for event_id, change in events:
             if event_id not in fresh:
                 continue  # seen before, or twice in this batch
             fresh.discard(event_id)
-            match event:
-                case OrderChanged(data=order):
-                    orders.append(order)
-                case ListingChanged(data=listing):
-                    listings.append(listing)
-                case ItemPurchased(data=purchase):
-                    purchases.append(purchase)
+            match change:
+                case Order():
+                    orders.append(change)
+                case Listing():
+                    listings.append(change)
+                case ItemPurchase():
+                    purchases.append(change)
         fees = await service.fees(uow.conn)
         await apply_listings(uow.conn, listings, source="webhook")
         await apply_orders(uow.conn, orders, fees=fees, source="webhook")

@@ -9,7 +9,7 @@ from decimal import Decimal
 import asyncpg
 
 from soleflip.common.contracts import new_event
-from soleflip.common.contracts.ingest import Money
+from soleflip.common.contracts.bounds import Money
 from soleflip.common.contracts.orders import (
     LISTING_UPSERTED,
     ORDER_UPSERTED,

@@ -12,7 +12,8 @@ from litestar import Controller, Request, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from soleflip.common.contracts.ingest import ItemPurchase, Money
+from soleflip.common.contracts.bounds import Money
+from soleflip.common.contracts.ingest import ItemPurchase
 from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import InvalidInput, NotFound
 from soleflip.common.http import requires

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from soleflip.common.contracts.ingest import Money
+from soleflip.common.contracts.bounds import Money
 from soleflip.orders.events import listing_snapshot, money, order_snapshot, stock_snapshot
 
 
