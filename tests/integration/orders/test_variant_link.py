@@ -23,6 +23,7 @@ from soleflip.common.db import migrate
 from soleflip.common.settings import Settings
 from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
+from soleflip.orders.sync import backfill
 from tests.integration.orders.support import (
     event,
     publish_events,
@@ -43,6 +44,7 @@ class World:
 
     sim: str
     orders: OrdersService
+    settings: Settings
 
     async def unit(self, external_id: str) -> dict[str, Any]:
         async with self.orders.pool.acquire() as conn:
@@ -67,7 +69,7 @@ async def world(orders_settings: Settings) -> AsyncIterator[World]:
         options = OrdersSettings(poll_interval_s=3600)
         async with catalog.runtime.lifespan(), run_service(settings, options) as orders:
             await wait_for_poll(orders)
-            yield World(url, orders)
+            yield World(url, orders, settings)
 
 
 async def app_listings(sim: str) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
@@ -168,3 +170,32 @@ async def test_an_unknown_style_id_stays_pending(world: World) -> None:
 
     unit = await until(recorded, 30, what="the unit recorded")
     assert (unit["variant_status"], unit["variant_id"]) == ("pending", None)
+
+
+async def test_adopted_listings_get_one_unit_each_and_their_sale_is_linked(world: World) -> None:
+    active = {x["listingId"] for x, _, _ in await app_listings(world.sim)}
+    _, adopted = await backfill(world.settings, "listings", None, progress=False, adopt=True)
+    assert adopted >= len(active) > 0
+    _, again = await backfill(world.settings, "listings", None, progress=False, adopt=True)
+    assert again == 0  # idempotent: a listing is adopted once
+    listing_id = sorted(active)[0]
+    async with world.orders.pool.acquire() as conn:
+        unit = dict(
+            await conn.fetchrow("SELECT * FROM stock_item WHERE listing_id = $1", listing_id)
+        )
+        owner = await conn.fetchval(
+            "SELECT stock_item_id FROM listing WHERE listing_id = $1", listing_id
+        )
+    assert (unit["status"], unit["cost_missing"], unit["landed_cost"]) == ("LISTED", True, None)
+    assert unit["variant_status"] == "resolved"
+    assert owner == unit["id"]
+    number = await sell(world, listing_id)
+
+    async def linked() -> dict[str, Any] | None:
+        order = await world.order(number)
+        return order if order.get("stock_item_id") else None
+
+    order = await until(linked, 30, what="the adopted listing's sale linked")
+    assert order["stock_item_id"] == unit["id"]
+    assert order["profit"] is None  # the cost is unknown: no invented profit
+    assert (await world.unit(unit["external_id"]))["status"] == "SOLD"

@@ -241,3 +241,25 @@ async def test_a_remapped_product_is_polled_under_its_new_id(service: Service) -
         " (SELECT product_id FROM variant UNION ALL SELECT product_id FROM market_latest) x"
     )
     assert await service.until(lambda: service.fetchval(moved))
+
+
+async def test_a_unit_whose_cost_is_missing_holds_its_listing_and_landed_cost_sets_the_floor(
+    service: Service,
+) -> None:
+    await _setup(service, auto=True)
+    unknown = STOCK_ITEM | {"cost_missing": True, "unit_cost": {"amount": "0", "currency": "EUR"}}
+    await service.publish(STOCK, STOCK, unknown)
+    await service.until(
+        lambda: service.fetchval("SELECT count(*) FROM stock_item WHERE unit_cost IS NULL")
+    )
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
+    held = await service.until(lambda: _recs(service, status="held"))
+    assert "landed cost unknown" in held[0]["reason"]
+    assert await service.published("pricing.reprice.requested", wait=0.5) == []
+    # The landed cost (not the bare price) is the floor's input once it is known.
+    known = STOCK_ITEM | {"landed_cost": {"amount": "80.00", "currency": "EUR"},
+                          "unit_cost": {"amount": "60.00", "currency": "EUR"}}  # fmt: skip
+    await service.publish(STOCK, STOCK, known)
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "149"))
+    requests = await service.until(lambda: service.published("pricing.reprice.requested", wait=0.2))
+    assert requests[0]["data"]["floor"]["amount"] == "103.00"  # covers 80, not 60

@@ -6,6 +6,7 @@ transaction with its inbox claims and outbox events. Listing writes call StockX 
 of work, so their operation row commits only once StockX accepted the write.
 """
 
+from soleflip.orders.handlers._adopt import adopt_listings
 from soleflip.orders.handlers._link import link_stock_by_hand
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending
 from soleflip.orders.handlers._resolve import apply_product, resolve_units, retry_pending
@@ -35,6 +36,7 @@ __all__ = [
     "CreateListing",
     "DeleteListing",
     "WriteAccepted",
+    "adopt_listings",
     "apply_listings",
     "apply_orders",
     "apply_product",

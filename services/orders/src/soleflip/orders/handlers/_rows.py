@@ -95,4 +95,6 @@ def listing_row(listing: ListingSummary) -> ListingRow:
         created_at=listing.created_at,
         updated_at=listing.updated_at or EPOCH,
         last_operation_id=last_op.operation_id if last_op is not None else None,
+        style_id=listing.product.style_id if listing.product else None,
+        variant_value=listing.variant.variant_value if listing.variant else None,
     )

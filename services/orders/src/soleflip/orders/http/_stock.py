@@ -22,6 +22,7 @@ from soleflip.orders import repository as repo
 from soleflip.orders.domain import MAX_COST, STOCK_STATES
 from soleflip.orders.handlers import (
     ChangeStock,
+    adopt_listings,
     change_stock,
     record_purchases,
     set_link_strategy,
@@ -248,6 +249,16 @@ class StockController(Controller):
             rows = await queries.stock_by_ids(uow.conn, ids)
             await uow.commit()
         return [stock_view(r) for r in rows]
+
+    @post("/adopt", guards=[requires("write")], status_code=200)
+    async def adopt_listings(
+        self, service: Service, request: Request[Any, Any, Any]
+    ) -> dict[str, int | bool]:
+        """A unit (LISTED, cost unknown) for each active listing that has none; repeatable."""
+        async with UnitOfWork(service.pool) as uow:
+            adopted, more = await adopt_listings(uow.conn, source="api", actor=actor_of(request))
+            await uow.commit()
+        return {"adopted": adopted, "more": more}
 
     @patch("/{stock_item_id:int}", guards=[requires("write")])
     async def update_stock(

@@ -2,7 +2,9 @@
 
 from soleflip.orders.repository._listings import (
     ListingRow,
+    adoptable_listings,
     claim_listing_for_stock,
+    claim_listings_for_units,
     lock_listings,
     pending_operations,
     record_operation,
@@ -54,7 +56,9 @@ __all__ = [
     "OrderRow",
     "StatusChange",
     "StockUnit",
+    "adoptable_listings",
     "claim_listing_for_stock",
+    "claim_listings_for_units",
     "insert_history",
     "insert_units",
     "link_and_price",

@@ -24,13 +24,16 @@ FOR UPDATE
 UPSERT_LISTINGS_SQL = """
 INSERT INTO listing AS x (
     listing_id, status, status_rank, variant_id, product_id, amount, currency, inventory_type,
-    expires_at, order_number, created_at, updated_at, last_operation_id)
+    expires_at, order_number, created_at, updated_at, last_operation_id, style_id,
+    variant_value)
 SELECT listing_id, status, status_rank, variant_id, product_id, amount, currency, inventory_type,
-       expires_at, order_number, created_at, updated_at, last_operation_id
+       expires_at, order_number, created_at, updated_at, last_operation_id, style_id,
+       variant_value
 FROM json_to_recordset($1::text::json) AS t(
     listing_id text, status text, status_rank int, variant_id text, product_id text,
     amount numeric, currency text, inventory_type text, expires_at timestamptz,
-    order_number text, created_at timestamptz, updated_at timestamptz, last_operation_id text)
+    order_number text, created_at timestamptz, updated_at timestamptz, last_operation_id text,
+    style_id text, variant_value text)
 ON CONFLICT (listing_id) DO UPDATE SET
     status = excluded.status,
     status_rank = excluded.status_rank,
@@ -44,11 +47,14 @@ ON CONFLICT (listing_id) DO UPDATE SET
     created_at = coalesce(x.created_at, excluded.created_at),
     updated_at = excluded.updated_at,
     last_operation_id = coalesce(excluded.last_operation_id, x.last_operation_id),
+    style_id = coalesce(excluded.style_id, x.style_id),
+    variant_value = coalesce(excluded.variant_value, x.variant_value),
     synced_at = now()
 WHERE (excluded.updated_at, excluded.status_rank) > (x.updated_at, x.status_rank)
    OR ((excluded.updated_at, excluded.status_rank) = (x.updated_at, x.status_rank)
        AND (x.amount IS DISTINCT FROM excluded.amount
-            OR x.expires_at IS DISTINCT FROM excluded.expires_at))
+            OR x.expires_at IS DISTINCT FROM excluded.expires_at
+            OR (x.style_id IS NULL AND excluded.style_id IS NOT NULL)))
 RETURNING listing_id
 """
 SELECT_LISTINGS_SQL = """
@@ -56,6 +62,23 @@ SELECT listing_id, status, variant_id, product_id, stock_item_id, amount, curren
        updated_at
 FROM listing WHERE listing_id = ANY($1::text[])
 ORDER BY listing_id
+"""
+# Active listings no unit stands for (made in the StockX app, or before SoleFlip).
+ADOPTABLE_SQL = """
+SELECT l.listing_id, l.variant_id, l.product_id, l.style_id, l.variant_value, l.currency,
+       l.created_at
+FROM listing l
+WHERE l.status = 'ACTIVE' AND l.stock_item_id IS NULL AND l.variant_id IS NOT NULL
+  AND l.currency IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM stock_item s WHERE s.listing_id = l.listing_id)
+ORDER BY l.listing_id
+LIMIT $1
+"""
+CLAIM_FOR_UNITS_SQL = """
+UPDATE listing l SET stock_item_id = s.id
+FROM stock_item s
+WHERE s.id = ANY($1::bigint[]) AND l.listing_id = s.listing_id AND l.stock_item_id IS NULL
+RETURNING l.listing_id
 """
 INSERT_OPERATION_SQL = """
 INSERT INTO listing_operation (operation_id, listing_id, kind, status, batch_id, request)
@@ -104,6 +127,8 @@ class ListingRow:
     created_at: datetime | None
     updated_at: datetime
     last_operation_id: str | None
+    style_id: str | None = None
+    variant_value: str | None = None
 
 
 async def lock_listings(conn: Conn, ids: Sequence[str]) -> dict[str, asyncpg.Record]:
@@ -164,3 +189,12 @@ async def claim_listing_for_stock(
     await conn.execute(
         INSERT_PLACEHOLDER_SQL, listing_id, variant_id, amount, currency, stock_item_id
     )
+
+
+async def adoptable_listings(conn: Conn, limit: int) -> list[asyncpg.Record]:
+    return list(await conn.fetch(ADOPTABLE_SQL, limit))
+
+
+async def claim_listings_for_units(conn: Conn, stock_ids: Sequence[int]) -> list[str]:
+    """Each listing of these units now names its unit; returns the listing ids."""
+    return [r["listing_id"] for r in await conn.fetch(CLAIM_FOR_UNITS_SQL, list(stock_ids))]
