@@ -138,6 +138,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return int(sync.main(argv) or 0)
 
 
+def cmd_stock(args: argparse.Namespace) -> int:
+    """Delegate to `soleflip.orders.stock.main(argv) -> int` (`import <file> [--dry-run]`)."""
+    stock = _lazy("soleflip.orders.stock", "stock is not available yet: orders is not built")
+    return int(stock.main([args.action, args.file, *args.extra]) or 0)
+
+
 def cmd_webhook_send(args: argparse.Namespace) -> int:
     """Delegate to `soleflip.ingest.sender.main(argv) -> int`, passing unknown options through."""
     sender = _lazy(
@@ -224,6 +230,10 @@ def _add_ops(sub: Any) -> None:
     sync.add_argument("what", choices=sorted(SYNC_TARGETS))
     sync.add_argument("--since", help="start date (YYYY-MM-DD)")
     sync.set_defaults(func=cmd_sync, passthrough=True)
+    stock = sub.add_parser("stock", help="stock units: import purchases from a CSV file")
+    stock.add_argument("action", choices=["import"])
+    stock.add_argument("file", help="CSV file with a header row (columns: see README)")
+    stock.set_defaults(func=cmd_stock, passthrough=True)
     dlq = sub.add_parser("dlq", help="inspect and replay dead letters")
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("--consumer", help="contract consumer name, e.g. orders-ingest")

@@ -7,6 +7,7 @@ of work, so their operation row commits only once StockX accepted the write.
 """
 
 from soleflip.orders.handlers._adopt import adopt_listings
+from soleflip.orders.handlers._import import ImportReport, import_purchases
 from soleflip.orders.handlers._link import link_stock_by_hand
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending
 from soleflip.orders.handlers._resolve import apply_product, resolve_units, retry_pending
@@ -35,6 +36,7 @@ __all__ = [
     "ChangeStock",
     "CreateListing",
     "DeleteListing",
+    "ImportReport",
     "WriteAccepted",
     "adopt_listings",
     "apply_listings",
@@ -44,6 +46,7 @@ __all__ = [
     "change_stock",
     "create_listing",
     "delete_listing",
+    "import_purchases",
     "is_already_done",
     "link_stock_by_hand",
     "purchase_units",

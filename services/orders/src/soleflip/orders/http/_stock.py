@@ -15,15 +15,17 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from soleflip.common.contracts.bounds import Money
 from soleflip.common.contracts.ingest import ItemPurchase
 from soleflip.common.db import UnitOfWork
-from soleflip.common.errors import InvalidInput, NotFound
+from soleflip.common.errors import InvalidInput, NotFound, UnsupportedMediaType
 from soleflip.common.http import requires
 from soleflip.orders import queries
 from soleflip.orders import repository as repo
 from soleflip.orders.domain import MAX_COST, STOCK_STATES
 from soleflip.orders.handlers import (
     ChangeStock,
+    ImportReport,
     adopt_listings,
     change_stock,
+    import_purchases,
     record_purchases,
     set_link_strategy,
     set_vat_reclaimable,
@@ -31,6 +33,7 @@ from soleflip.orders.handlers import (
 from soleflip.orders.http._params import (
     actor_of,
     bad,
+    bool_of,
     days_of,
     decode_cursor,
     encode_cursor,
@@ -259,6 +262,24 @@ class StockController(Controller):
             adopted, more = await adopt_listings(uow.conn, source="api", actor=actor_of(request))
             await uow.commit()
         return {"adopted": adopted, "more": more}
+
+    @post("/import", guards=[requires("write")], status_code=200)
+    async def import_stock(
+        self,
+        service: Service,
+        request: Request[Any, Any, Any],
+        dry_run: FromQuery[str | None] = None,
+    ) -> ImportReport:
+        """Purchases from a CSV body (`text/csv`, columns in the README); `dry_run=true` records
+        nothing. Refused rows come back with their line and reason."""
+        if request.content_type[0] != "text/csv":
+            raise UnsupportedMediaType("send the purchases as text/csv")
+        try:
+            text = (await request.body()).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput("the CSV must be UTF-8") from None
+        dry = bool_of("dry_run", dry_run) or False
+        return await import_purchases(service.pool, text, dry_run=dry, actor=actor_of(request))
 
     @patch("/{stock_item_id:int}", guards=[requires("write")])
     async def update_stock(

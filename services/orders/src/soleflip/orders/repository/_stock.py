@@ -59,6 +59,7 @@ MARK_LISTED_SQL = """
 UPDATE stock_item SET status = 'LISTED', listing_id = $2, updated_at = now()
 WHERE id = $1 AND status = 'IN_STOCK'
 """
+RECORDED_SQL = "SELECT DISTINCT external_id FROM stock_item WHERE external_id = ANY($1::text[])"
 # Names the writer of the transaction's stock changes for the `stock_item_audit` trigger; a
 # NULL leaves that name as it was (the API names the actor, the handler the reason).
 STOCK_CONTEXT_SQL = """
@@ -193,3 +194,9 @@ async def update_stock(conn: Conn, stock_item_id: int, values: dict[str, object]
 async def set_link_strategy(conn: Conn, strategy: str) -> None:
     """fifo, lifo or specific (the table's CHECK refuses anything else)."""
     await conn.execute(SET_LINK_STRATEGY_SQL, strategy)
+
+
+async def recorded_external_ids(conn: Conn, external_ids: Sequence[str]) -> set[str]:
+    """Which of these purchases are recorded already."""
+    rows = await conn.fetch(RECORDED_SQL, list(external_ids))
+    return {row["external_id"] for row in rows}
