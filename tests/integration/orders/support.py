@@ -126,16 +126,16 @@ def sim_config(**overrides: Any) -> SimConfig:
 
 
 @asynccontextmanager
-async def running_sim(config: SimConfig) -> AsyncIterator[str]:
+async def running_sim(config: SimConfig, port: int | None = None) -> AsyncIterator[str]:
     """The simulator served over HTTP in this event loop; yields its base URL."""
-    async with serving(create_sim_app(Settings(), config)) as url:
+    async with serving(create_sim_app(Settings(), config), port) as url:
         yield url
 
 
 @asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
+async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
     """An ASGI app served by uvicorn in this event loop (lifespan included); yields its URL."""
-    port = free_port()
+    port = port or free_port()
     server = build_server(app, host="127.0.0.1", port=port, install_signal_handlers=False)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -221,6 +221,21 @@ def _listing_diff(truth: dict[str, Any], held: dict[str, Any]) -> list[str]:
         "updated_at": _ts(truth["updatedAt"]),
     }
     return [f"{k}: {row[k]!r} != {v!r}" for k, v in want.items() if row[k] != v]
+
+
+async def shipment_mismatches(service: OrdersService, sim_url: str) -> list[str]:
+    """Orders whose tracking number differs from the simulator's (order detail fields)."""
+    orders = (await sim_get(sim_url, "/_sim/state/orders"))["orders"]
+    async with service.pool.acquire() as conn:
+        rows = await conn.fetch('SELECT order_number, shipment FROM "order"')
+    ours = {r["order_number"]: r["shipment"] or {} for r in rows}
+    problems = []
+    for order in orders:
+        want = (order.get("shipment") or {}).get("trackingNumber")
+        held = ours.get(order["orderNumber"], {}).get("trackingNumber")
+        if want != held:
+            problems.append(f"order {order['orderNumber']}: tracking {held!r} != {want!r}")
+    return problems
 
 
 async def wait_for_poll(service: OrdersService, timeout: float = 60.0) -> None:  # noqa: ASYNC109

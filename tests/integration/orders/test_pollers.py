@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from tests.integration.orders.support import (
     mismatches,
     run_service,
     running_sim,
+    shipment_mismatches,
     sim_config,
     sim_get,
     sim_post,
@@ -24,17 +26,19 @@ from tests.integration.orders.support import (
 from tests.support.wait import until
 
 ORDER_DETAIL = "/v2/selling/orders/"
+HISTORY = {"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"}
 
 
 @pytest.fixture
 async def sim_url() -> AsyncIterator[str]:
-    async with running_sim(sim_config(orders=240, listings=60)) as url:
+    # A still clock: no seeded order takes its next step while a test compares rows.
+    async with running_sim(sim_config(orders=240, listings=60, clock_speed=0)) as url:
         yield url
 
 
 @pytest.fixture
 async def polling(orders_settings: Settings, sim_url: str) -> AsyncIterator[OrdersService]:
-    options = OrdersSettings(poll_interval_s=3600)
+    options = OrdersSettings(poll_interval_s=3600, details_per_poll=1000)
     async with run_service(with_sim(orders_settings, sim_url), options) as service:
         await wait_for_poll(service)
         yield service
@@ -63,22 +67,24 @@ async def test_first_poll_mirrors_every_order_and_listing(
     assert await mismatches(polling, sim_url) == []
 
 
-async def test_backfill_costs_a_list_call_per_100_orders_plus_needed_details(
+async def test_backfill_costs_a_list_call_per_100_orders_plus_one_detail_per_order(
     orders_settings: Settings, sim_url: str
 ) -> None:
     truth = (await sim_get(sim_url, "/_sim/state/orders"))["orders"]
     await sim_post(sim_url, "/_sim/requests/clear", {})
-    options = OrdersSettings(poll_interval_s=3600)
+    options = OrdersSettings(poll_interval_s=3600, details_per_poll=1000)
     async with run_service(with_sim(orders_settings, sim_url), options) as service:
         await wait_for_poll(service)
-    kinds = _kinds((await sim_get(sim_url, "/_sim/requests"))["requests"])
-    history = {"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"}
-    active = sum(o["status"] not in history for o in truth)
-    created = sum(o["status"] == "CREATED" for o in truth)
+    requests = (await sim_get(sim_url, "/_sim/requests"))["requests"]
+    kinds = _kinds(requests)
+    active = sum(o["status"] not in HISTORY for o in truth)
     # Page counts are rounded up per list (active, history), so at most one extra call.
     assert kinds["active"] + kinds["history"] <= math.ceil(len(truth) / 100) + 1
     assert kinds["active"] == max(1, math.ceil(active / 100))
-    assert kinds["order_detail"] == created  # only orders that must ship lack a shipment
+    # List pages carry no shipment: every order's detail is read, once.
+    details = Counter(r["path"] for r in requests if _kinds([r]) == {"order_detail": 1})
+    assert len(details) == len(truth)
+    assert set(details.values()) == {1}
 
 
 async def test_idle_shop_costs_one_call_per_resource_kind(
@@ -87,12 +93,17 @@ async def test_idle_shop_costs_one_call_per_resource_kind(
     await sim_post(sim_url, "/_sim/requests/clear", {})
     await wait_for_poll(polling)
     kinds = _kinds((await sim_get(sim_url, "/_sim/requests"))["requests"])
-    # 240 orders span several active pages; the idle cost is what a quiet shop pays on top.
-    active_pages = kinds.pop("active")
-    listing_pages = kinds.pop("listings")
-    assert kinds == Counter({"history": 1})
-    assert active_pages >= 1
-    assert listing_pages >= 2  # changeable listings and expired ones
+    orders = (await sim_get(sim_url, "/_sim/state/orders"))["orders"]
+    listings = (await sim_get(sim_url, "/_sim/state/listings"))["listings"]
+    changeable = [x for x in listings if x["status"] in ("ACTIVE", "INACTIVE", "MATCHED")]
+    # 240 orders and their listings span several pages (StockX has no date filter there);
+    # nothing else is read: no history, no expired listings, no details.
+    assert kinds == Counter(
+        {
+            "active": math.ceil(sum(o["status"] not in HISTORY for o in orders) / 100),
+            "listings": math.ceil(len(changeable) / 100),
+        }
+    )
 
 
 async def test_small_idle_shop_costs_exactly_one_call_per_kind(
@@ -103,9 +114,25 @@ async def test_small_idle_shop_costs_exactly_one_call_per_kind(
         async with run_service(with_sim(orders_settings, url), options) as service:
             await wait_for_poll(service)
             await sim_post(url, "/_sim/requests/clear", {})
+            for _ in range(3):
+                await wait_for_poll(service)
+            kinds = _kinds((await sim_get(url, "/_sim/requests"))["requests"])
+    # three idle polls: active orders and changeable listings, once each per poll
+    assert kinds == Counter({"active": 3, "listings": 3})
+
+
+async def test_settled_lists_are_read_again_after_the_settled_interval(
+    orders_settings: Settings,
+) -> None:
+    async with running_sim(sim_config(orders=10, listings=20)) as url:
+        options = OrdersSettings(poll_interval_s=3600, settled_poll_interval_s=0.5)
+        async with run_service(with_sim(orders_settings, url), options) as service:
+            await wait_for_poll(service)
+            await sim_post(url, "/_sim/requests/clear", {})
+            await asyncio.sleep(0.6)
             await wait_for_poll(service)
             kinds = _kinds((await sim_get(url, "/_sim/requests"))["requests"])
-    # active orders, order history, changeable listings + expired listings (two kinds, one path)
+    # history from the watermark and the expired listings, on top of the idle calls
     assert kinds == Counter({"active": 1, "history": 1, "listings": 2})
 
 
@@ -136,3 +163,18 @@ async def test_requested_poll_of_listings_reads_only_listings(
     kinds = _kinds((await sim_get(sim_url, "/_sim/requests"))["requests"])
     assert kinds["listings"] >= 1
     assert kinds["active"] == kinds["history"] == 0
+
+
+async def test_orders_first_seen_past_created_get_their_shipment_once(
+    polling: OrdersService, sim_url: str
+) -> None:
+    orders = (await sim_get(sim_url, "/_sim/state/orders"))["orders"]
+    assert sum(o["status"] != "CREATED" for o in orders) > 100
+    assert await shipment_mismatches(polling, sim_url) == []
+    await sim_post(sim_url, "/_sim/requests/clear", {})
+    await sim_post(sim_url, "/_sim/advance", {"seconds": 86_400})  # statuses move on
+    await wait_for_poll(polling)
+    await wait_for_poll(polling)
+    kinds = _kinds((await sim_get(sim_url, "/_sim/requests"))["requests"])
+    assert kinds["order_detail"] == 0  # the shipment is held: no second read
+    assert await mismatches(polling, sim_url) == []

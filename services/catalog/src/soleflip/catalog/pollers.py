@@ -24,6 +24,7 @@ from soleflip.catalog.handlers import CatalogSource, refresh_product
 from soleflip.catalog.metrics import REFRESH_FAILURES
 from soleflip.common.errors import SoleflipError
 from soleflip.common.observability import get_logger
+from soleflip.common.polling import poll_forever
 from soleflip.common.stockx import StockXError, is_item_failure
 
 log = get_logger(__name__)
@@ -89,11 +90,14 @@ class Background:
         self._wake.set()
 
     async def refresh_forever(self) -> None:
-        while True:
+        """A refresh round every interval, start to start; a failed round retries sooner."""
+
+        async def round_(_: bool) -> None:
             outcomes = await refresh_round(self.pool(), self.stockx(), ttl_s=self.ttl_s)
             if outcomes:
                 log.info("catalog.refresh_round", **outcomes)
-            await asyncio.sleep(self.interval_s)
+
+        await poll_forever(round_, name="catalog.refresh", interval_s=self.interval_s)
 
     async def jobs_forever(self) -> None:
         while True:

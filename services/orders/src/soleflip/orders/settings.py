@@ -23,6 +23,13 @@ class OrdersSettings(msgspec.Struct, frozen=True, kw_only=True):
     batch_size: int = 1000
     #: Days of overlap when polling history from the watermark (StockX filters by date only).
     history_overlap_days: int = 1
+    #: Seconds between reads of what rarely changes and no other signal reveals: order history
+    #: from the watermark and the expired listings (default: 12 poll intervals).
+    settled_poll_interval_s: float | None = None
+    #: 404s from StockX after which an order or listing is no longer asked for.
+    missing_max_tries: int = 3
+    #: Lowest-priority order-detail calls (shipment, tracking) per poll at most.
+    details_per_poll: int = 100
     #: Seconds between scans of unsettled listing operations.
     operation_poll_s: float = 1.0
     #: More reprice commands than this in one batch go through StockX's batch update.
@@ -33,6 +40,10 @@ class OrdersSettings(msgspec.Struct, frozen=True, kw_only=True):
     variant_retry_batch: int = 100
     #: Database pool size of one process.
     pool_size: int = 10
+
+    @property
+    def settled_interval_s(self) -> float:
+        return self.settled_poll_interval_s or 12 * self.poll_interval_s
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OrdersSettings:

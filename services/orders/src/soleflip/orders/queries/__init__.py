@@ -24,6 +24,7 @@ from soleflip.orders.queries._sync import (
     newest_created,
     orders_needing_detail,
     unseen_listings,
+    unseen_orders,
     vanished_since,
 )
 
@@ -47,5 +48,6 @@ __all__ = [
     "stock_history",
     "stock_settings",
     "unseen_listings",
+    "unseen_orders",
     "vanished_since",
 ]
