@@ -5,6 +5,14 @@ Services call `create_app(...)` in their composition root, put `guards=[requires
 """
 
 from soleflip.common.http._app import SERVICE_STATE_KEY, SETTINGS_STATE_KEY, create_app
+from soleflip.common.http._csv import (
+    CSV_MEDIA_TYPE,
+    csv_cell,
+    csv_lines,
+    csv_stream,
+    keyset_chunks,
+    wants_csv,
+)
 from soleflip.common.http._health import (
     Check,
     Degraded,
@@ -41,6 +49,7 @@ from soleflip.common.http.auth import (
 
 __all__ = [
     "BEARER_SECURITY",
+    "CSV_MEDIA_TYPE",
     "GRACEFUL_SHUTDOWN_S",
     "PROBLEM_JSON",
     "SCOPES",
@@ -57,10 +66,14 @@ __all__ = [
     "build_server",
     "check_name",
     "create_app",
+    "csv_cell",
+    "csv_lines",
+    "csv_stream",
     "current_principal",
     "generate_token",
     "granted_scopes",
     "hash_token",
+    "keyset_chunks",
     "problem_response",
     "problem_responses",
     "problem_type",
@@ -68,4 +81,5 @@ __all__ = [
     "run_checks",
     "serve",
     "serve_async",
+    "wants_csv",
 ]

@@ -9,11 +9,12 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Stream
 
 from soleflip.common.contracts.bounds import PositiveMoney, RowId
 from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import InvalidInput, NotFound
-from soleflip.common.http import requires
+from soleflip.common.http import requires, wants_csv
 from soleflip.orders import queries
 from soleflip.orders import repository as repo
 from soleflip.orders.handlers import (
@@ -25,6 +26,7 @@ from soleflip.orders.handlers import (
     create_listing,
     delete_listing,
 )
+from soleflip.orders.http._export import Format, listings_csv
 from soleflip.orders.http._params import (
     actor_of,
     decode_cursor,
@@ -81,10 +83,14 @@ class ListingController(Controller):
     async def list_listings(
         self,
         service: Service,
+        request: Request[Any, Any, Any],
         status: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-    ) -> Page:
+        format_: Format = None,
+    ) -> Page | Stream:
+        if wants_csv(request, format_):
+            return await listings_csv(service, statuses=statuses_of(status))
         size = limit_of(limit)
         async with service.pool.acquire() as conn:
             rows = await queries.list_listings(

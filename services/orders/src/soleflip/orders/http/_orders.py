@@ -14,12 +14,13 @@ from litestar.response import Stream
 
 from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import Conflict, InvalidInput, NotFound
-from soleflip.common.http import requires
+from soleflip.common.http import requires, wants_csv
 from soleflip.common.stockx import Priority, shipping_id_from_url
 from soleflip.orders import queries
 from soleflip.orders.control import request_sync
 from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.orders.handlers import link_stock_by_hand
+from soleflip.orders.http._export import Format, orders_csv
 from soleflip.orders.http._params import (
     actor_of,
     bad,
@@ -56,14 +57,24 @@ class OrderController(Controller):
     async def list_orders(
         self,
         service: Service,
+        request: Request[Any, Any, Any],
         status: FromQuery[str | None] = None,
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
         unmatched: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-    ) -> Page:
+        format_: Format = None,
+    ) -> Page | Stream:
         """Newest first; `unmatched=true` lists sales not linked to a stock item."""
+        if wants_csv(request, format_):
+            return await orders_csv(
+                service,
+                statuses=statuses_of(status),
+                since=time_of("since", since),
+                until=time_of("until", until),
+                unmatched=bool_of("unmatched", unmatched),
+            )
         size = limit_of(limit)
         after = decode_cursor(cursor, tuple[datetime, str])
         async with service.pool.acquire() as conn:

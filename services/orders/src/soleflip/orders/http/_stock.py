@@ -11,12 +11,13 @@ import msgspec
 from litestar import Controller, Request, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Stream
 
 from soleflip.common.contracts.bounds import Money
 from soleflip.common.contracts.ingest import ItemPurchase
 from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import InvalidInput, NotFound, UnsupportedMediaType
-from soleflip.common.http import requires
+from soleflip.common.http import requires, wants_csv
 from soleflip.orders import queries
 from soleflip.orders import repository as repo
 from soleflip.orders.domain import MAX_COST, STOCK_STATES
@@ -30,6 +31,7 @@ from soleflip.orders.handlers import (
     set_link_strategy,
     set_vat_reclaimable,
 )
+from soleflip.orders.http._export import Format, stock_csv
 from soleflip.orders.http._params import (
     actor_of,
     bad,
@@ -207,6 +209,7 @@ class StockController(Controller):
     async def list_stock(
         self,
         service: Service,
+        request: Request[Any, Any, Any],
         status: FromQuery[str | None] = None,
         sku: FromQuery[str | None] = None,
         supplier: FromQuery[str | None] = None,
@@ -216,9 +219,9 @@ class StockController(Controller):
         max_age_days: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-    ) -> Page:
+        format_: Format = None,
+    ) -> Page | Stream:
         """Units by id; filters combine (status list, sku, supplier, purchase time, age)."""
-        size = limit_of(limit)
         where = _filter(
             status,
             sku,
@@ -228,6 +231,9 @@ class StockController(Controller):
             days_of("min_age_days", min_age_days),
             days_of("max_age_days", max_age_days),
         )
+        if wants_csv(request, format_):
+            return await stock_csv(service, where)
+        size = limit_of(limit)
         async with service.pool.acquire() as conn:
             rows = await queries.list_stock(
                 conn, where, after=decode_cursor(cursor, int), limit=size
