@@ -154,6 +154,7 @@ async def lock_stock_item(conn: Conn, stock_item_id: int) -> asyncpg.Record | No
 
 
 async def set_variant(conn: Conn, stock_item_id: int, variant_id: str) -> None:
+    await stock_context(conn, reason="variant resolved")
     await conn.execute(SET_VARIANT_SQL, stock_item_id, variant_id)
 
 
