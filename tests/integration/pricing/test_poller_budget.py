@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from soleflip.pricing.pollers import DAY_S, MarketPoller
+from soleflip.pricing.service import PricingService
 from soleflip.pricing.settings import PricingSettings
 from soleflip.stockx_sim import SimConfig
 from soleflip.stockx_sim.clock import parse_iso
@@ -69,7 +70,9 @@ async def test_market_refresh_fits_its_budget_share_by_tier(
     tiers = await _track(service, products)
     await sim.http.post("/_sim/requests/clear")
     settings = PricingSettings()
-    poller = MarketPoller(service.runtime, settings, clock=service.clock, stockx=lambda: sim.client)
+    poller = MarketPoller(
+        PricingService(service.runtime, settings, service.clock), stockx=lambda: sim.client
+    )
     for _ in range(int(hours * 3600 / TICK_S)):
         await poller.tick()
         service.clock.advance(TICK_S)
@@ -130,7 +133,9 @@ async def test_market_calls_stay_within_the_share_in_every_window_as_tiers_chang
                 )  # fmt: skip
     await sim.http.post("/_sim/requests/clear")
     settings = PricingSettings()
-    poller = MarketPoller(service.runtime, settings, clock=service.clock, stockx=lambda: sim.client)
+    poller = MarketPoller(
+        PricingService(service.runtime, settings, service.clock), stockx=lambda: sim.client
+    )
     for minute in range(120):
         if minute == 2:  # orders' first listing sync reaches pricing
             for index in range(60):

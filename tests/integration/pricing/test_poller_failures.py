@@ -11,6 +11,7 @@ import pytest
 
 from soleflip.common.stockx import ClientConfig, RetryPolicy, StockXError
 from soleflip.pricing.pollers import MAX_POLL_FAILURES, MarketPoller
+from soleflip.pricing.service import PricingService
 from soleflip.pricing.settings import PricingSettings
 from soleflip.stockx_sim import SimConfig
 from tests.integration.pricing.conftest import Service, Sim, in_process_sim
@@ -67,7 +68,9 @@ async def test_failing_products_are_bounded_and_the_others_polled_every_time(
     await sim.http.put("/_sim/faults", json={"failing_ids": [broken]})
     await sim.http.post("/_sim/requests/clear")
     settings = PricingSettings(tier_weights=(1.0, 1.0, 1.0), min_poll_interval_s=TICK_S)
-    poller = MarketPoller(service.runtime, settings, clock=service.clock, stockx=lambda: sim.client)
+    poller = MarketPoller(
+        PricingService(service.runtime, settings, service.clock), stockx=lambda: sim.client
+    )
     for _ in range(3 * MAX_POLL_FAILURES):
         await poller.tick()
         service.clock.advance(TICK_S)
@@ -94,8 +97,10 @@ async def test_stockx_rate_limiting_everyone_counts_nothing_and_keeps_products_d
         p["productId"] for p in (await sim.http.get("/_sim/state/products")).json()["products"]
     ]
     await _track(service, products)
-    poller = MarketPoller(service.runtime, PricingSettings(tier_weights=(1.0, 1.0, 1.0)),
-                          clock=service.clock, stockx=lambda: sim.client)  # fmt: skip
+    even = PricingSettings(tier_weights=(1.0, 1.0, 1.0))
+    poller = MarketPoller(
+        PricingService(service.runtime, even, service.clock), stockx=lambda: sim.client
+    )
     service.clock.advance(3600)  # every product due
     await poller.tick()
     service.clock.advance(3600)

@@ -9,6 +9,7 @@ from typing import Any
 from soleflip.common.db import UnitOfWork
 from soleflip.pricing.handlers import reevaluate
 from soleflip.pricing.pollers import Reevaluator
+from soleflip.pricing.service import PricingService
 from tests.integration.pricing.conftest import AUTH, READ_AUTH, Service, pricing_settings
 from tests.integration.pricing.test_market_and_api import MARKET_SUBJECT, market
 
@@ -165,7 +166,7 @@ async def test_unconfirmed_reprice_is_halted_by_the_sweep(service: Service) -> N
     await _setup(service, auto=True)
     await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "150"))
     await service.until(lambda: service.published("pricing.reprice.requested", wait=0.2))
-    sweeper = Reevaluator(service.runtime, pricing_settings(), clock=service.clock)
+    sweeper = Reevaluator(PricingService(service.runtime, pricing_settings(), service.clock))
     await sweeper.sweep()  # within the window: still pending
     assert await service.fetchval("SELECT pending_amount FROM listing") == 149
     service.clock.advance(61)

@@ -18,6 +18,7 @@ from soleflip.pricing.pollers import (
     planned_calls_per_day,
     refresh_intervals,
 )
+from soleflip.pricing.service import PricingService
 from soleflip.pricing.settings import PricingSettings
 
 SETTINGS = PricingSettings()
@@ -31,7 +32,8 @@ def simulate_day(
     """Run the poller's own scheduling (`due`, `polled`) tick by tick over one day; calls per
     tier. The runtime only lends its settings: nothing here needs a connection."""
     runtime = SimpleNamespace(settings=Settings(stockx_daily_budget=int(calls_per_day / 0.4)))
-    poller = MarketPoller(runtime, SETTINGS, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    service = PricingService(runtime, SETTINGS, lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    poller = MarketPoller(service)
     calls = dict.fromkeys(TIERS, 0)
     tiers = dict(products)
     for step in range(int(DAY_S / tick_s)):

@@ -7,9 +7,6 @@ from ingest, orders' listings/stock/orders, catalog's products) and three leader
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi.spec import Tag
@@ -19,8 +16,9 @@ from soleflip.common.observability import configure_observability
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import Settings
 from soleflip.pricing.consumers import PricingConsumers, register
-from soleflip.pricing.http import CONTROLLERS, Pricing, utc_now
+from soleflip.pricing.http import CONTROLLERS
 from soleflip.pricing.pollers import MarketPoller, Reevaluator, housekeeping
+from soleflip.pricing.service import Clock, PricingService, utc_now
 from soleflip.pricing.settings import PricingSettings, load_pricing_settings
 
 DEFAULT_PORT = 8003
@@ -29,44 +27,45 @@ STREAMS = ("INGEST", "ORDERS", "CATALOG", "PRICING", "DLQ")
 TAGS = ("quote", "market", "rules", "fees", "recommendations", "autoreprice")
 
 
-def build_runtime(
+def build_service(
     settings: Settings,
-    pricing: PricingSettings,
+    options: PricingSettings | None = None,
     *,
-    clock: Callable[[], datetime] = utc_now,
+    clock: Clock = utc_now,
     poll: bool = True,
-) -> ServiceRuntime:
-    """The runtime with pricing's consumers and tasks registered (tests pass `poll=False`)."""
+) -> PricingService:
+    """The service with pricing's consumers and tasks registered on its runtime (tests pass
+    `poll=False`: no market poller and no StockX client)."""
     runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS, use_stockx=poll)
-    register(runtime, PricingConsumers(runtime, pricing, clock))
+    service = PricingService(runtime, options or load_pricing_settings(), clock)
+    register(runtime, PricingConsumers(service))
     if poll:
-        poller = MarketPoller(runtime, pricing, clock=clock)
+        poller = MarketPoller(service)
         runtime.add_task("market-poller", lambda _rt: poller.run(), leader=True)
-    reevaluator = Reevaluator(runtime, pricing, clock=clock)
+    reevaluator = Reevaluator(service)
     runtime.add_task("reevaluate", lambda _rt: reevaluator.run(), leader=True)
     runtime.add_task("housekeeping", housekeeping, leader=True)
-    return runtime
+    return service
 
 
 def create_app(
     settings: Settings,
-    pricing: PricingSettings | None = None,
+    options: PricingSettings | None = None,
     *,
-    clock: Callable[[], datetime] = utc_now,
+    clock: Clock = utc_now,
     poll: bool = True,
 ) -> Litestar:
     """The pricing app: `/api/v1` market, rules, fees, recommendations, autoreprice, quote."""
     configure_observability(SERVICE, settings)
-    runtime = build_runtime(settings, pricing or load_pricing_settings(), clock=clock, poll=poll)
-    deps = Pricing(runtime, clock)
+    service = build_service(settings, options, clock=clock, poll=poll)
     return create_http_app(
         service=SERVICE,
         settings=settings,
         route_handlers=CONTROLLERS,
-        lifespan=[runtime.lifespan],
-        readiness=runtime.readiness(),
-        dependencies={"pricing": Provide(lambda: deps, sync_to_thread=False)},
+        lifespan=[service.runtime.lifespan],
+        readiness=service.runtime.readiness(),
+        dependencies={"service": Provide(lambda: service, sync_to_thread=False)},
         openapi_tags=[Tag(name=name) for name in TAGS],
         description="Market data, fee-true repricing rules, recommendations and auto-reprice.",
-        state={"runtime": runtime},
+        state={"runtime": service.runtime, "service": service},
     )

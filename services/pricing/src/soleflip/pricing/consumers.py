@@ -4,7 +4,7 @@ handler and commit. Errors map to ack/nak/term in the library's consumer runner.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import msgspec
 
@@ -24,26 +24,21 @@ from soleflip.common.contracts.orders import (
 from soleflip.common.db import UnitOfWork, claim
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.pricing import handlers
-from soleflip.pricing.settings import PricingSettings
+from soleflip.pricing.service import PricingService
 
-Clock = Callable[[], datetime]
 MARKET_DURABLE = "pricing-market"
 ORDERS_DURABLE = "pricing-orders"
 CATALOG_DURABLE = "pricing-catalog"
 _market_decoder = msgspec.json.Decoder(StockxMarketUpdated)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class PricingConsumers:
     """The handlers behind pricing's three durable consumers."""
 
-    def __init__(self, runtime: ServiceRuntime, settings: PricingSettings, clock: Clock = _now):
-        self.runtime, self.clock = runtime, clock
-        self.reject_after = timedelta(seconds=settings.reject_after_s)
-        self.fetch_timeout = settings.consumer_fetch_timeout_s
+    def __init__(self, service: PricingService) -> None:
+        self.runtime, self.clock = service.runtime, service.clock
+        self.reject_after = timedelta(seconds=service.options.reject_after_s)
+        self.fetch_timeout = service.options.consumer_fetch_timeout_s
 
     async def on_market(self, message: Message) -> None:
         event = _market_decoder.decode(message.data)

@@ -29,7 +29,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import InvalidOperation
 
 import msgspec
@@ -46,7 +46,7 @@ from soleflip.common.stockx import (
 )
 from soleflip.pricing import handlers, queries, repository
 from soleflip.pricing.metrics import MARKET_POLLS
-from soleflip.pricing.settings import PricingSettings
+from soleflip.pricing.service import PricingService
 
 log = get_logger(__name__)
 DAY_S = 86_400.0
@@ -125,14 +125,14 @@ class MarketPoller:
 
     def __init__(
         self,
-        runtime: ServiceRuntime,
-        settings: PricingSettings,
+        service: PricingService,
         *,
-        clock: Callable[[], datetime],
         stockx: Callable[[], StockXClient] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.runtime, self.settings, self.clock, self._sleep = runtime, settings, clock, sleep
+        runtime, settings = service.runtime, service.options
+        self.runtime, self.settings, self._sleep = runtime, settings, sleep
+        self.clock = service.clock
         self._stockx = stockx or (lambda: runtime.stockx)
         weights = settings.tier_weights
         self.weights = dict(zip(TIERS, weights, strict=True))
@@ -258,16 +258,14 @@ class Reevaluator:
 
     def __init__(
         self,
-        runtime: ServiceRuntime,
-        settings: PricingSettings,
+        service: PricingService,
         *,
-        clock: Callable[[], datetime],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.runtime, self.interval, self.clock, self._sleep = (
-            runtime, settings.reevaluate_interval_s, clock, sleep,
+            service.runtime, service.options.reevaluate_interval_s, service.clock, sleep,
         )  # fmt: skip
-        self.reject_after = timedelta(seconds=settings.reject_after_s)
+        self.reject_after = timedelta(seconds=service.options.reject_after_s)
 
     async def run(self) -> None:
         while True:

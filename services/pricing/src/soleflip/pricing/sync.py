@@ -24,8 +24,8 @@ from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import load_settings
 from soleflip.common.stockx import StockXError
 from soleflip.pricing.app import SERVICE, STREAMS
-from soleflip.pricing.http import utc_now
 from soleflip.pricing.pollers import MarketPoller
+from soleflip.pricing.service import PricingService
 from soleflip.pricing.settings import load_pricing_settings
 
 
@@ -34,7 +34,7 @@ async def sync_market() -> int:
     configure_observability(SERVICE, settings)
     runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS)
     async with runtime.lifespan():
-        poller = MarketPoller(runtime, load_pricing_settings(), clock=utc_now)
+        poller = MarketPoller(PricingService(runtime, load_pricing_settings()))
         products, currencies = await poller.plan()
         failures = 0
         with tqdm(total=len(products) * len(currencies), unit="call", file=sys.stderr) as bar:

@@ -1,6 +1,6 @@
-"""The REST edge of pricing (`/api/v1`): controllers, shapes and their injected dependencies."""
+"""The REST edge of pricing (`/api/v1`): controllers and their request and response shapes; the
+controllers receive the `PricingService` as the `service` dependency."""
 
 from soleflip.pricing.http._controllers import CONTROLLERS
-from soleflip.pricing.http._deps import Pricing, utc_now
 
-__all__ = ["CONTROLLERS", "Pricing", "utc_now"]
+__all__ = ["CONTROLLERS"]

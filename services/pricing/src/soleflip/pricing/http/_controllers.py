@@ -14,7 +14,6 @@ from soleflip.common.errors import InvalidInput, NotFound
 from soleflip.common.http import BEARER_SECURITY, problem_responses, requires
 from soleflip.pricing import handlers, queries
 from soleflip.pricing.domain import AutoReprice, FeeSchedule, Rule, schedule_at
-from soleflip.pricing.http._deps import Pricing as PricingDeps
 from soleflip.pricing.http._shapes import (
     AutoRepriceBody,
     MarketOut,
@@ -28,10 +27,11 @@ from soleflip.pricing.http._shapes import (
     money,
 )
 from soleflip.pricing.queries import load_autoreprice, load_fee_schedules, load_rules
+from soleflip.pricing.service import PricingService
 
 _READ, _WRITE = [requires("read")], [requires("write")]
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Pricing = NamedDependency[PricingDeps]
+Service = NamedDependency[PricingService]
 
 
 class _Api(Controller):
@@ -46,7 +46,7 @@ class QuoteController(_Api):
     tags = ["quote"]
 
     @post("/", status_code=200, responses=problem_responses(401, 403, 422))
-    async def create_quote(self, data: JSONBody[QuoteRequest], pricing: Pricing) -> QuoteOut:
+    async def create_quote(self, data: JSONBody[QuoteRequest], service: Service) -> QuoteOut:
         """Floor, payout at the floor, and one price per strategy from the latest market."""
         cost, currency = data.cost.amount, data.cost.currency
         for field, value in (("cost.amount", cost), ("min_margin_pct", data.min_margin_pct)):
@@ -55,9 +55,9 @@ class QuoteController(_Api):
                     f"{field} must be a number of at least 0",
                     errors=[{"field": field, "message": "must be at least 0"}],
                 )
-        async with pricing.pool.acquire() as conn:
+        async with service.pool.acquire() as conn:
             answer = await handlers.quote_variant(
-                conn, data.variant_id, cost, currency, data.min_margin_pct, pricing.now()
+                conn, data.variant_id, cost, currency, data.min_margin_pct, service.now()
             )
         return QuoteOut.of(answer, currency)
 
@@ -72,11 +72,11 @@ class MarketController(_Api):
     async def get_market(
         self,
         variant_id: FromPath[str],
-        pricing: Pricing,
+        service: Service,
         currency: FromQuery[str | None] = None,
         limit: Limit = 50,
     ) -> VariantMarketOut:
-        async with pricing.pool.acquire() as conn:
+        async with service.pool.acquire() as conn:
             latest, history, sales = await queries.variant_market(conn, variant_id, currency, limit)
         if not latest and not sales:
             raise NotFound(f"no market data for variant {variant_id}")
@@ -96,9 +96,9 @@ class MarketController(_Api):
 
     @get("/", responses=problem_responses(401, 403))
     async def list_market(
-        self, pricing: Pricing, product_id: FromQuery[str], currency: FromQuery[str | None] = None
+        self, service: Service, product_id: FromQuery[str], currency: FromQuery[str | None] = None
     ) -> MarketPage:
-        async with pricing.pool.acquire() as conn:
+        async with service.pool.acquire() as conn:
             rows = await queries.product_markets(conn, product_id, currency)
         return MarketPage(items=[MarketOut.of(r) for r in rows])
 
@@ -110,31 +110,31 @@ class RuleController(_Api):
     tags = ["rules"]
 
     @get("/")
-    async def list_rules(self, pricing: Pricing) -> dict[str, Any]:
-        async with pricing.pool.acquire() as conn:
+    async def list_rules(self, service: Service) -> dict[str, Any]:
+        async with service.pool.acquire() as conn:
             rules = await load_rules(conn)
         return {"items": rules, "next_cursor": None}
 
     @post("/", guards=_WRITE, responses=problem_responses(401, 403, 422))
-    async def create_rule(self, data: JSONBody[dict[str, Any]], pricing: Pricing) -> Rule:
-        async with UnitOfWork(pricing.pool) as uow:
-            rule = await handlers.create_rule(uow.conn, data, pricing.now())
+    async def create_rule(self, data: JSONBody[dict[str, Any]], service: Service) -> Rule:
+        async with UnitOfWork(service.pool) as uow:
+            rule = await handlers.create_rule(uow.conn, data, service.now())
             await uow.commit()
         return rule
 
     @patch("/{rule_id:str}", guards=_WRITE, responses=problem_responses(401, 403, 404, 409, 422))
     async def update_rule(
-        self, rule_id: FromPath[str], data: JSONBody[dict[str, Any]], pricing: Pricing
+        self, rule_id: FromPath[str], data: JSONBody[dict[str, Any]], service: Service
     ) -> Rule:
-        async with UnitOfWork(pricing.pool) as uow:
-            rule = await handlers.update_rule(uow.conn, rule_id, data, pricing.now())
+        async with UnitOfWork(service.pool) as uow:
+            rule = await handlers.update_rule(uow.conn, rule_id, data, service.now())
             await uow.commit()
         return rule
 
     @delete("/{rule_id:str}", guards=_WRITE, responses=problem_responses(401, 403, 404))
-    async def delete_rule(self, rule_id: FromPath[str], pricing: Pricing) -> None:
-        async with UnitOfWork(pricing.pool) as uow:
-            await handlers.delete_rule(uow.conn, rule_id, pricing.now())
+    async def delete_rule(self, rule_id: FromPath[str], service: Service) -> None:
+        async with UnitOfWork(service.pool) as uow:
+            await handlers.delete_rule(uow.conn, rule_id, service.now())
             await uow.commit()
 
 
@@ -145,17 +145,17 @@ class FeeController(_Api):
     tags = ["fees"]
 
     @get("/")
-    async def get_fees(self, pricing: Pricing) -> dict[str, Any]:
-        async with pricing.pool.acquire() as conn:
+    async def get_fees(self, service: Service) -> dict[str, Any]:
+        async with service.pool.acquire() as conn:
             schedules = await load_fee_schedules(conn)
-        return {"current": schedule_at(schedules, pricing.now()), "schedules": schedules}
+        return {"current": schedule_at(schedules, service.now()), "schedules": schedules}
 
     @put("/", guards=_WRITE, responses=problem_responses(401, 403, 422))
-    async def put_fees(self, data: JSONBody[dict[str, Any]], pricing: Pricing) -> FeeSchedule:
+    async def put_fees(self, data: JSONBody[dict[str, Any]], service: Service) -> FeeSchedule:
         """A new schedule, in force from `effective_from` (default: now)."""
-        schedule = handlers.fee_schedule_from(data, pricing.now())
-        async with UnitOfWork(pricing.pool) as uow:
-            await handlers.set_fees(uow.conn, schedule, pricing.now())
+        schedule = handlers.fee_schedule_from(data, service.now())
+        async with UnitOfWork(service.pool) as uow:
+            await handlers.set_fees(uow.conn, schedule, service.now())
             await uow.commit()
         return schedule
 
@@ -169,7 +169,7 @@ class RecommendationController(_Api):
     @get("/", responses=problem_responses(401, 403, 422))
     async def list_recommendations(
         self,
-        pricing: Pricing,
+        service: Service,
         listing_id: FromQuery[str | None] = None,
         variant_id: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
@@ -177,7 +177,7 @@ class RecommendationController(_Api):
         cursor: FromQuery[str | None] = None,
     ) -> RecommendationPage:
         after_time, after_id = _cursor(cursor)
-        async with pricing.pool.acquire() as conn:
+        async with service.pool.acquire() as conn:
             rows = await queries.recommendations(
                 conn,
                 listing_id=listing_id,
@@ -201,17 +201,17 @@ class AutoRepriceController(_Api):
     tags = ["autoreprice"]
 
     @get("/")
-    async def get_autoreprice(self, pricing: Pricing) -> AutoReprice:
-        async with pricing.pool.acquire() as conn:
+    async def get_autoreprice(self, service: Service) -> AutoReprice:
+        async with service.pool.acquire() as conn:
             return await load_autoreprice(conn)
 
     @put("/", guards=_WRITE)
     async def put_autoreprice(
-        self, data: JSONBody[AutoRepriceBody], pricing: Pricing
+        self, data: JSONBody[AutoRepriceBody], service: Service
     ) -> AutoReprice:
         switch = AutoReprice(enabled=data.enabled, dry_run=data.dry_run)
-        async with UnitOfWork(pricing.pool) as uow:
-            await handlers.set_autoreprice(uow.conn, switch, pricing.now())
+        async with UnitOfWork(service.pool) as uow:
+            await handlers.set_autoreprice(uow.conn, switch, service.now())
             await uow.commit()
         return switch
 
