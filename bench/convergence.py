@@ -1,11 +1,16 @@
 """Convergence and StockX budget benchmarks against the simulator, one scenario per function.
 Not a test.
 
-    .venv/bin/python bench/convergence.py [--scenario market] [--products 200]
+    .venv/bin/python bench/convergence.py [--scenario orders|market] [--products 200]
+        [--orders 300] [--listings 500]
 
 Uses SOLEFLIP_BENCH_DATABASE_URL (an admin DSN; default the local dev Postgres) for a throwaway
 database and SOLEFLIP_BENCH_NATS_URL (default nats://127.0.0.1:4222) under a random prefix.
 Prints one JSON document, a key per scenario.
+
+`orders`: a real orders service against the simulator, relay lossy, relay off, a clock jump;
+time from the last change to zero mismatches against one interval plus the longest poll; idle
+StockX calls per poll per kind; 429s. See `bench/_orders_convergence.py`.
 
 `market`: pricing's market poller against an in-process simulator (no per-second limit, so the
 poller's share and not the key's rate is measured), 200 products on a simulated clock moved a
@@ -29,16 +34,21 @@ import json
 import logging
 import os
 import secrets
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._orders_convergence import orders
 from soleflip.common.db import migrate
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import Settings
@@ -51,6 +61,7 @@ from soleflip.stockx_sim import SimConfig
 from soleflip.stockx_sim import create_app as create_sim
 from soleflip.stockx_sim.clock import parse_iso
 
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TICK_S = 60.0
 WINDOW_S = 600.0
 TOKEN_FORM = {
@@ -230,6 +241,12 @@ async def _tier_change(pool: asyncpg.Pool, firsts: list[str]) -> None:
 
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] = {
+    "orders": lambda args: orders(
+        os.environ.get("SOLEFLIP_BENCH_DATABASE_URL", ADMIN_DSN),
+        os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222"),
+        args.orders,
+        args.listings,
+    ),
     "market": lambda args: market(args.products, args.realtime_s),
 }
 
@@ -243,6 +260,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--products", type=int, default=200)
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--listings", type=int, default=500)
     parser.add_argument("--realtime-s", type=float, default=60.0)
     logging.basicConfig(level=logging.WARNING, force=True)  # keep stdout for the JSON
     print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))

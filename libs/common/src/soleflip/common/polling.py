@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, NoReturn, TypeVar
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from soleflip.common.errors import NotFound
 from soleflip.common.observability import get_logger
@@ -33,6 +33,11 @@ K = TypeVar("K")
 POLL_FAILURES = Counter(
     "soleflip_poll_failures",
     "Polls that failed as a whole (retried with backoff), by poller.",
+    ["poller"],
+)
+POLL_DURATION = Gauge(
+    "soleflip_poll_duration_seconds",
+    "How long the last poll took, by poller (the convergence bound is interval + this).",
     ["poller"],
 )
 ITEM_FAILURES = Counter(
@@ -83,17 +88,20 @@ async def poll_forever(
         requested = await _wait(due, wake, clock)
         if wake is not None:
             wake.clear()  # a request arriving during the poll runs another one after it
+        started = clock()
         try:
             await poll(requested)
         except asyncio.CancelledError:
             raise
         except Exception:
+            POLL_DURATION.labels(name).set(clock() - started)
             failures += 1
             delay = retry_delay(failures, interval_s, first_retry_s)
             POLL_FAILURES.labels(name).inc()
             log.exception("poll.failed", poller=name, failures=failures, retry_in_s=delay)
             due = min(due, clock() + delay) if requested else clock() + delay
             continue
+        POLL_DURATION.labels(name).set(clock() - started)
         failures = 0
         if not requested:
             # Keep the grid; after a poll longer than the interval start the next one at once
