@@ -6,6 +6,7 @@ import math
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from soleflip.common.settings import Settings
 from soleflip.orders.service import OrdersService
@@ -68,6 +69,11 @@ async def _webhooks_only(service: OrdersService) -> None:
     await until(held, 30)
 
 
+def _missing_metric(kind: str) -> float:
+    labels = {"poller": "orders", "kind": kind, "reason": "missing"}
+    return REGISTRY.get_sample_value("soleflip_poll_item_failures_total", labels) or 0.0
+
+
 async def _asked(sim_url: str, path: str) -> int:
     requests = (await sim_get(sim_url, "/_sim/requests"))["requests"]
     return sum(r["path"] == path for r in requests)
@@ -77,6 +83,7 @@ async def test_unknown_order_and_listing_never_stop_the_poll_and_are_asked_at_mo
     polling: OrdersService, sim_url: str
 ) -> None:
     await sim_post(sim_url, "/_sim/requests/clear", {})
+    missing_before = _missing_metric("order")
     await _webhooks_only(polling)
     await wait_for_poll(polling, timeout=120)
     # The 200 real orders converge within that poll, details (shipments) included.
@@ -99,6 +106,7 @@ async def test_unknown_order_and_listing_never_stop_the_poll_and_are_asked_at_mo
     for _ in range(TRIES + 2):
         await wait_for_poll(polling, timeout=60)
     assert await _asked(sim_url, f"/v2/selling/orders/{UNKNOWN_ORDER}") == TRIES
+    assert _missing_metric("order") - missing_before == TRIES
     assert await _asked(sim_url, f"/v2/selling/listings/{UNKNOWN_LISTING}") == TRIES
     # Once given up, they no longer make history or the expired listings worth reading: the
     # poll costs only the pages of active orders and changeable listings.
