@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import stat
+import sys
 from pathlib import Path
 
 import pytest
 
 from soleflip.common import cli
+from soleflip.common.cli_env import dev_defaults, read_env_file, write_env_values
 from soleflip.common.localinfra import devstack
+from soleflip.common.progress import PlainProgress, progress
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -205,3 +209,53 @@ def test_workspace_root_is_the_directory_with_uv_lock(tmp_path: Path) -> None:
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     assert devstack.workspace_root(nested) == tmp_path
+
+
+def test_dev_records_its_urls_in_dev_env_next_to_the_secrets(tmp_path: Path) -> None:
+    stack = devstack.DevStack(devstack.DevOptions(data_dir=str(tmp_path)), environ={})
+    secrets, _ = devstack.load_or_create_secrets(tmp_path / "dev.env")
+    stack.env |= {
+        "SOLEFLIP_DATABASE_URL": "postgresql://postgres@127.0.0.1:5433/soleflip",
+        "SOLEFLIP_NATS_URL": "nats://127.0.0.1:4223",
+    }
+    stack._record_urls()
+    stack.env["SOLEFLIP_NATS_URL"] = "nats://127.0.0.1:4224"  # a later run on another port
+    stack._record_urls()
+    recorded = read_env_file(tmp_path / "dev.env")
+    assert recorded == secrets | {
+        "SOLEFLIP_DATABASE_URL": "postgresql://postgres@127.0.0.1:5433/soleflip",
+        "SOLEFLIP_NATS_URL": "nats://127.0.0.1:4224",
+    }
+    assert stat.S_IMODE((tmp_path / "dev.env").stat().st_mode) == 0o600
+
+
+def test_dev_env_fills_only_what_the_environment_does_not_set(tmp_path: Path) -> None:
+    (tmp_path / ".soleflip").mkdir()
+    write_env_values(tmp_path / ".soleflip" / "dev.env", {"A": "from-file", "B": "from-file"})
+    below = tmp_path / "services" / "orders"
+    below.mkdir(parents=True)
+    assert dev_defaults({"A": "mine"}, below) == {"B": "from-file"}  # found from a subdirectory
+    assert dev_defaults({}, tmp_path.parent) == {}
+
+
+def test_progress_off_a_terminal_is_a_plain_periodic_line() -> None:
+    out = io.StringIO()
+    now = [0.0]
+    bar = PlainProgress("sync orders", unit="order", stream=out, every=10, clock=lambda: now[0])
+    with bar:
+        for _ in range(25):
+            now[0] += 1
+            bar.update(4)
+    assert out.getvalue().splitlines() == [
+        "sync orders: 40 order (10 s)",
+        "sync orders: 80 order (20 s)",
+        "sync orders: 100 order (25 s)",
+    ]
+    assert "\r" not in out.getvalue()
+
+
+def test_progress_is_a_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert isinstance(progress("x"), PlainProgress)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert not isinstance(progress("x"), PlainProgress)

@@ -11,17 +11,23 @@ import asyncio
 import importlib
 import importlib.resources
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from soleflip.common.settings import SettingsError
+from soleflip.common.cli_env import dev_defaults, unreachable
+from soleflip.common.settings import Settings, SettingsError
 
 SERVICES = ("ingest", "catalog", "orders", "pricing", "stockx-sim")
 # Services that own a Postgres schema (ARCHITECTURE.md section 4); the others are skipped.
 SCHEMA_SERVICES = ("catalog", "orders", "pricing")
 SYNC_TARGETS = {"orders": "orders", "listings": "orders", "catalog": "catalog", "market": "pricing"}
+# Commands an operator runs next to a system: they read `./.soleflip/dev.env` for what the
+# environment does not set, and fail with one line when a dependency is down.
+OPERATOR_COMMANDS = ("migrate", "sync", "dlq", "webhook")
 
 
 class CliError(Exception):
@@ -73,6 +79,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def require(
+    command: str, settings: Settings, *, postgres: str | None = None, nats: bool = False
+) -> None:
+    """Fail at once, in one line, when a dependency the command needs does not answer."""
+    needed = [("Postgres", [postgres], 5432)] if postgres else []
+    needed += [("NATS", list(settings.nats_url), 4222)] if nats else []
+    problem = unreachable(needed)
+    if problem:
+        raise CliError(f"{command}: {problem}", code=1)
+
+
 def has_migrations(service: str) -> bool:
     """True when the service's package ships `migrations/` (it may not serve HTTP yet)."""
     package = package_of(service)
@@ -102,7 +119,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         why = "no service with a schema is built" if args.target == "all" else "it has no schema"
         print(f"migrate {args.target}: skipped ({why})")
         return 0
-    return migrate_services(load_settings().admin_dsn, services)
+    settings = load_settings()
+    require(f"migrate {args.target}", settings, postgres=settings.admin_dsn)
+    return migrate_services(settings.admin_dsn, services)
 
 
 def migrate_services(admin_dsn: str, services: Sequence[str]) -> int:
@@ -134,6 +153,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"{package_of(service)}.sync",
         f"sync {args.what} is not available yet: the {service} service is not built",
     )
+    from soleflip.common.settings import load_settings
+
+    settings = load_settings()
+    require(f"sync {args.what}", settings, postgres=settings.database_url, nats=True)
     argv = [args.what, *(["--since", args.since] if args.since else []), *args.extra]
     return int(sync.main(argv) or 0)
 
@@ -172,6 +195,7 @@ async def _dlq(args: argparse.Namespace) -> int:
     from soleflip.common.settings import load_settings
 
     settings = load_settings()
+    require(f"dlq {args.action}", settings, nats=True)
     # stdout is the command's result (`--json` is piped to jq): connection logs go to stderr.
     configure_observability("soleflip-cli", settings, logs_to_stderr=True)
     names = Names(prefix=settings.nats_prefix)
@@ -277,16 +301,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     func: Callable[[argparse.Namespace], int] = args.func
+    if args.command in OPERATOR_COMMANDS:
+        # The process boundary: settings (and sync's own parsers) read the environment after.
+        os.environ.update(dev_defaults(os.environ, Path.cwd()))
     try:
         return func(args)
-    except CliError as exc:
-        print(f"soleflip: error: {exc}", file=sys.stderr)
-        return exc.code
-    except SettingsError as exc:
-        print(f"soleflip: error: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        return _failed(args.command, exc)
     except KeyboardInterrupt:
         return 130
+
+
+def _failed(command: str, exc: Exception) -> int:
+    """One line on stderr for a user-facing failure or an outage; a bug keeps its traceback."""
+    from soleflip.common.outages import is_outage
+
+    if isinstance(exc, CliError):
+        print(f"soleflip: error: {exc}", file=sys.stderr)
+        return exc.code
+    if isinstance(exc, SettingsError):
+        print(f"soleflip: error: {exc}", file=sys.stderr)
+        return 2
+    if is_outage(exc):
+        detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+        print(f"soleflip: error: {command}: a dependency is unavailable: {detail}", file=sys.stderr)
+        return 1
+    raise exc
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 
 SKUs go into a job (the same as `POST /api/v1/products/enrich`), so a killed run is resumed by
 the next one without repeating finished SKUs' StockX calls. `--since DATE` also refreshes the
-products last enriched before DATE. A tqdm bar shows progress on stderr.
+products last enriched before DATE. Progress goes to stderr (a bar on a terminal, a plain
+line otherwise).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
 
 from soleflip.catalog import jobs, queries
 from soleflip.catalog.app import SERVICE
@@ -28,6 +28,7 @@ from soleflip.catalog.settings import CatalogSettings
 from soleflip.common.bus import Names, connect, disconnect
 from soleflip.common.db import create_pool
 from soleflip.common.observability import configure_observability
+from soleflip.common.progress import progress as progress_bar
 from soleflip.common.settings import Settings, load_settings
 from soleflip.common.stockx import StockXClient
 
@@ -62,7 +63,7 @@ async def _run_job(
     options: CatalogSettings,
 ) -> None:
     total = await queries.job_total(pool, job_id)
-    with tqdm(total=total, desc=f"job {job_id[:8]}", unit="sku", file=sys.stderr) as bar:
+    with progress_bar(f"job {job_id[:8]}", total=total, unit="sku") as bar:
 
         def progress(done: int) -> None:
             bar.update(done - bar.n)
@@ -88,7 +89,7 @@ def since_age_s(since: str) -> float:
 
 async def _refresh_before(pool: asyncpg.Pool, client: StockXClient, since: str) -> None:
     age_s = since_age_s(since)
-    with tqdm(desc="refresh", unit="product", file=sys.stderr) as bar:
+    with progress_bar("refresh", unit="product") as bar:
         while True:
             outcomes = await refresh_round(pool, client, ttl_s=age_s)
             done = sum(outcomes[kind] for kind in ("refreshed", "remapped", "lost"))
@@ -126,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `soleflip sync catalog` (argv: `catalog [--since DATE] ...`)."""
     args = _parser().parse_args(argv)
     settings = load_settings()
-    configure_observability("catalog-sync", settings)
+    configure_observability("catalog-sync", settings, logs_to_stderr=True)
     return asyncio.run(run(settings, args))
 
 

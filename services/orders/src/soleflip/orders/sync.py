@@ -13,10 +13,9 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
-
 from soleflip.common.db import UnitOfWork
 from soleflip.common.observability import configure_observability
+from soleflip.common.progress import progress as progress_bar
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import Settings, load_settings
 from soleflip.orders.app import SERVICE, STREAMS
@@ -49,7 +48,7 @@ async def backfill(
     """Poll `what` once (orders: history from `since`, or all of it) and return the report."""
     runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS)
     service = OrdersService(runtime, OrdersSettings.from_settings(settings))
-    bar = tqdm(desc=f"sync {what}", unit=what[:-1], disable=not progress, file=sys.stderr)
+    bar = progress_bar(f"sync {what}", unit=what[:-1], disable=not progress)
     with contextlib.closing(bar):
         async with runtime.lifespan():
             if what == "orders":
@@ -74,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point used by `soleflip sync` (argv: `<what> [--since DATE]`)."""
     args = _parser().parse_args(argv)
     settings = load_settings()
-    configure_observability(SERVICE, settings)
+    configure_observability(SERVICE, settings, logs_to_stderr=True)
     if args.adopt and args.what != "listings":
         print("sync: --adopt goes with listings", file=sys.stderr)
         return 2

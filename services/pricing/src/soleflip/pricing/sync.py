@@ -5,8 +5,8 @@
 Every product pricing tracks (listed, stocked or known from catalog) gets one per-product
 market-data call per listing currency, recorded through the same path as webhooks and polls
 (changes are stored, published and re-evaluate their listings). It spends from the shared StockX
-budget at market-data priority, so a large catalog may stop at the budget and say so. A tqdm bar
-shows progress on stderr. `--since` is accepted for symmetry and ignored: market data has no
+budget at market-data priority, so a large catalog may stop at the budget and say so. Progress goes
+to stderr. `--since` is accepted for symmetry and ignored: market data has no
 history to backfill.
 """
 
@@ -17,9 +17,8 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
-
 from soleflip.common.observability import configure_observability
+from soleflip.common.progress import progress
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import load_settings
 from soleflip.common.stockx import StockXError
@@ -31,13 +30,13 @@ from soleflip.pricing.settings import load_pricing_settings
 
 async def sync_market() -> int:
     settings = load_settings()
-    configure_observability(SERVICE, settings)
+    configure_observability(SERVICE, settings, logs_to_stderr=True)
     runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS)
     async with runtime.lifespan():
         poller = MarketPoller(PricingService(runtime, load_pricing_settings()))
         products, currencies = await poller.plan()
         failures = 0
-        with tqdm(total=len(products) * len(currencies), unit="call", file=sys.stderr) as bar:
+        with progress("sync market", total=len(products) * len(currencies), unit="call") as bar:
             try:
                 for product_id, tier in products:
                     for currency in currencies:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from soleflip.common.cli_env import write_env_values
 from soleflip.common.localinfra._child import Child, answers_ready
 from soleflip.common.localinfra._devsecrets import load_or_create_secrets
 from soleflip.common.localinfra._nats import NatsServer
@@ -37,6 +38,13 @@ __all__ = [
 # Start order: the simulator first (services talk to it), then the contract's services.
 DEV_PORTS = {"stockx-sim": 8090, "ingest": 8000, "catalog": 8001, "orders": 8002, "pricing": 8003}
 PG_PORT, NATS_PORT = 5433, 4223
+#: What `soleflip dev` writes into dev.env after starting (the connection URLs it uses).
+_WRITTEN_URLS = (
+    "SOLEFLIP_DATABASE_URL",
+    "SOLEFLIP_ADMIN_DATABASE_URL",
+    "SOLEFLIP_NATS_URL",
+    "SOLEFLIP_NATS_PREFIX",
+)
 STOP_GRACE_S = 30.0  # uvicorn drains for up to 25 s
 SIM_ENV = {
     "SOLEFLIP_STOCKX_API_URL": "http://127.0.0.1:8090/v2",
@@ -117,12 +125,14 @@ class DevStack:
         if self.admin_token:  # print it now: startup may still fail, and it is never stored
             print(f"soleflip dev: new admin API token (shown once): {self.admin_token}")
         for key, value in values.items():
-            self.env.setdefault(key, value)  # the developer's own variables win
+            if key not in _WRITTEN_URLS:  # this run's servers decide those, below
+                self.env.setdefault(key, value)  # the developer's own variables win
         self.env.setdefault("SOLEFLIP_LOG_FORMAT", "console")
         services = [s for s in DEV_PORTS if built(s)]
         self._wire_simulator(services)
         self._check_ports(services)
         self._start_infra()
+        self._record_urls()
         self._migrate()
         for name in services:
             self._start_child(name)
@@ -146,6 +156,12 @@ class DevStack:
             self.nats.start()
             self.env["SOLEFLIP_NATS_URL"] = self.nats.url
         self._check_interrupt()
+
+    def _record_urls(self) -> None:
+        """Put this run's Postgres and NATS URLs into dev.env, so `soleflip dlq list`, `sync`,
+        `migrate` and `webhook send` run in the same directory find them without exports."""
+        urls = {key: self.env[key] for key in _WRITTEN_URLS if self.env.get(key)}
+        write_env_values(self.base / "dev.env", urls)
 
     def _wire_simulator(self, services: list[str]) -> None:
         if self.environ.get("SOLEFLIP_STOCKX_API_URL"):
