@@ -2,6 +2,7 @@
 
 from soleflip.orders.http._listings import ListingController
 from soleflip.orders.http._orders import OrderController, ProfitController, SyncController
+from soleflip.orders.http._reports import ReportController
 from soleflip.orders.http._stock import StockController, StockSettingsController
 
 CONTROLLERS = [
@@ -11,6 +12,7 @@ CONTROLLERS = [
     ListingController,
     StockController,
     StockSettingsController,
+    ReportController,
 ]
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "ListingController",
     "OrderController",
     "ProfitController",
+    "ReportController",
     "StockController",
     "StockSettingsController",
     "SyncController",

@@ -1,5 +1,6 @@
 """Read SQL of the orders schema: the pollers' questions and the REST views."""
 
+from soleflip.orders.queries import _reports as reports
 from soleflip.orders.queries._api import (
     StockFilter,
     get_listing,
@@ -44,6 +45,7 @@ __all__ = [
     "order_history",
     "orders_needing_detail",
     "profit",
+    "reports",
     "stock_by_ids",
     "stock_history",
     "stock_settings",
