@@ -96,3 +96,21 @@ async def test_sent_events_land_on_the_stream(
         names.stream("INGEST"), names.subject("ingest.stockx.product.updated")
     )
     assert json.loads(stored.data or b"")["data"] == {"productId": "p-9"}
+
+
+@pytest.mark.parametrize("setting", ["SOLEFLIP_HTTP_PORT", "SOLEFLIP_INGEST_URL"])
+def test_send_without_url_finds_ingest_from_the_port_or_url_setting(
+    served: str,
+    webhook_secrets: Secrets,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+) -> None:
+    data = tmp_path / "skus.json"
+    data.write_text(json.dumps({"skus": ["DD1391-100"]}))
+    port = served.rpartition(":")[2]
+    monkeypatch.setenv(setting, port if setting.endswith("PORT") else served)
+    argv = ["catalog.enrichment.requested", str(data), "--source", "n8n", "--token", N8N_TOKEN]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.startswith("202 ")

@@ -274,7 +274,9 @@ def _add_webhook(sub: Any) -> None:
     send = actions.add_parser("send", help="sign and send a webhook")
     send.add_argument("type", help="event type, e.g. stockx.order.updated")
     send.add_argument("json_file", help="the event's data (or a whole event) as JSON")
-    send.add_argument("--url", help="ingest URL (default http://127.0.0.1:8000)")
+    send.add_argument(
+        "--url", help="ingest URL (default SOLEFLIP_INGEST_URL, else 127.0.0.1:SOLEFLIP_HTTP_PORT)"
+    )
     send.add_argument("--source", choices=["stockx", "n8n"], default="stockx")
     send.add_argument("--secret", help="whsec_... (default from SOLEFLIP_WEBHOOK_SECRETS_*)")
     send.set_defaults(func=cmd_webhook_send, passthrough=True)

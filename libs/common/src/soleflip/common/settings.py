@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_replicas: int = 1
     http_host: str = "127.0.0.1"
     http_port: int | None = None
+    # Where `soleflip webhook send` posts; unset: 127.0.0.1 on SOLEFLIP_HTTP_PORT, else 8000.
+    ingest_url: str | None = None
     stockx_api_url: str = "https://api.stockx.com/v2"
     stockx_auth_url: str = "https://accounts.stockx.com"
     stockx_client_id: str = ""
@@ -197,6 +199,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "SOLEFLIP_NATS_REPLICAS": ("nats_replicas", _replicas),
     "SOLEFLIP_HTTP_HOST": ("http_host", str),
     "SOLEFLIP_HTTP_PORT": ("http_port", _port),
+    "SOLEFLIP_INGEST_URL": ("ingest_url", _http_url),
     "SOLEFLIP_STOCKX_API_URL": ("stockx_api_url", _http_url),
     "SOLEFLIP_STOCKX_AUTH_URL": ("stockx_auth_url", _http_url),
     "SOLEFLIP_STOCKX_CLIENT_ID": ("stockx_client_id", str),

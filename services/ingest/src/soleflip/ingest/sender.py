@@ -77,7 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("type", help="event type, e.g. inventory.item.purchased")
     parser.add_argument("json_file", help="file with the event's data as JSON ('-': stdin)")
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="ingest base URL")
+    parser.add_argument(
+        "--url",
+        help="ingest base URL (default SOLEFLIP_INGEST_URL, else 127.0.0.1 on SOLEFLIP_HTTP_PORT "
+        "or 8000)",
+    )
     parser.add_argument("--source", choices=("stockx", "n8n"), default="stockx")
     parser.add_argument("--secret", help="whsec_... (default: first configured for the source)")
     parser.add_argument("--token", help="n8n bearer token")
@@ -97,6 +101,11 @@ def _credentials(args: argparse.Namespace, settings: Settings) -> tuple[str | No
     return secret, token
 
 
+def ingest_url(given: str | None, settings: Settings) -> str:
+    """`--url`, else `SOLEFLIP_INGEST_URL`, else this machine on ingest's port."""
+    return given or settings.ingest_url or f"http://127.0.0.1:{settings.http_port or 8000}"
+
+
 def _read_data(path: str) -> Any:
     raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     return msgspec.json.decode(raw)
@@ -106,7 +115,8 @@ def main(argv: list[str]) -> int:
     """Run the command; 0 when ingest answered 2xx, 1 when it refused, 2 for usage errors."""
     args = _parser().parse_args(argv)
     try:
-        secret, token = _credentials(args, load_settings())
+        settings = load_settings()
+        secret, token = _credentials(args, settings)
         data = _read_data(args.json_file)
         if not secret and not token:
             raise ValueError(f"no secret for {args.source}: pass --secret (or --token for n8n)")
@@ -116,7 +126,7 @@ def main(argv: list[str]) -> int:
     except (OSError, ValueError, SettingsError, msgspec.DecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    url = f"{args.url.rstrip('/')}/webhooks/{args.source}"
+    url = f"{ingest_url(args.url, settings).rstrip('/')}/webhooks/{args.source}"
     try:
         answer = httpx.post(url, content=body, headers=headers, timeout=args.timeout)
     except httpx.HTTPError as exc:
