@@ -31,6 +31,9 @@ from tests.support.wait import until
 # Sorts before every real order number: a poll that stops at it reads no detail after it.
 UNKNOWN_ORDER = "000000000-000000000"
 UNKNOWN_LISTING = "00000000-0000-0000-0000-000000000000"
+#: Named only by a listing a relay sent: no order row to count its 404s on.
+REFERENCED_ORDER = "000000000-000000001"
+SOLD_LISTING = "00000000-0000-0000-0000-000000000001"
 TRIES = 3
 
 
@@ -48,11 +51,21 @@ async def polling(orders_settings: Settings, sim_url: str) -> AsyncIterator[Orde
         yield service
 
 
+def _sold_listing() -> dict[str, object]:
+    order = {
+        "orderNumber": REFERENCED_ORDER,
+        "orderCreatedAt": "2026-01-01T09:00:00.000Z",
+        "orderStatus": "COMPLETED",
+    }
+    return listing_resource(SOLD_LISTING, "COMPLETED") | {"order": order}
+
+
 async def _webhooks_only(service: OrdersService) -> None:
     """An order and a listing only a relay told us about."""
     events = [
         event("stockx.order.updated", order_resource(UNKNOWN_ORDER, "CREATED")),
         event("stockx.listing.updated", listing_resource(UNKNOWN_LISTING, "ACTIVE")),
+        event("stockx.listing.updated", _sold_listing()),
     ]
     await publish_events(service.runtime.publisher, events)
 
@@ -106,7 +119,8 @@ async def test_unknown_order_and_listing_never_stop_the_poll_and_are_asked_at_mo
     for _ in range(TRIES + 2):
         await wait_for_poll(polling, timeout=60)
     assert await _asked(sim_url, f"/v2/selling/orders/{UNKNOWN_ORDER}") == TRIES
-    assert _missing_metric("order") - missing_before == TRIES
+    assert await _asked(sim_url, f"/v2/selling/orders/{REFERENCED_ORDER}") == TRIES
+    assert _missing_metric("order") - missing_before == 2 * TRIES
     assert await _asked(sim_url, f"/v2/selling/listings/{UNKNOWN_LISTING}") == TRIES
     # Once given up, they no longer make history or the expired listings worth reading: the
     # poll costs only the pages of active orders and changeable listings.

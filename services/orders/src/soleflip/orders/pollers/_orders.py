@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from soleflip.common.db import UnitOfWork, get_poll_state, set_poll_state
+from soleflip.common.db import Conn, UnitOfWork, get_poll_state, set_poll_state
 from soleflip.common.observability import get_logger
 from soleflip.common.polling import each_item
 from soleflip.common.stockx import OrderHistoryFilters, OrderSummary, Priority
@@ -40,6 +40,8 @@ from soleflip.orders.service import OrdersService
 
 log = get_logger(__name__)
 HISTORY_STATE = "orders.history"
+#: 404s of order numbers only a listing names (no order row to count them on): number -> tries.
+MISSING_REFS_STATE = "orders.missing_refs"
 
 
 async def poll_orders(
@@ -102,7 +104,11 @@ async def _save_history_state(service: OrdersService) -> None:
 async def _single_orders(service: OrdersService, report: PollReport) -> None:
     tries = service.options.missing_max_tries
     async with service.pool.acquire() as conn:
-        unseen = await queries.unseen_orders(conn, report.seen, tries, DETAIL_LIMIT)
+        refs: dict[str, int] = (await get_poll_state(conn, MISSING_REFS_STATE) or {}).get(
+            "tries", {}
+        )
+        given_up = [n for n, count in refs.items() if count >= tries]
+        unseen = await queries.unseen_orders(conn, report.seen, tries, DETAIL_LIMIT, given_up)
     await _read_orders(service, report, unseen, Priority.ORDER_SYNC)
     async with service.pool.acquire() as conn:
         wanted = await queries.orders_needing_detail(conn, tries, service.options.details_per_poll)
@@ -125,9 +131,20 @@ async def _read_orders(
     report.details += result.calls
     if result.missing:
         async with UnitOfWork(service.pool) as uow:
-            await repo.mark_orders_missing(uow.conn, result.missing)
+            held = await repo.mark_orders_missing(uow.conn, result.missing)
+            await _count_missing_refs(uow.conn, [n for n in result.missing if n not in held])
             await uow.commit()
         log.warning(
             "orders.missing_at_stockx", orders=result.missing[:20], count=len(result.missing)
         )
         report.missing += result.missing
+
+
+async def _count_missing_refs(conn: Conn, numbers: Sequence[str]) -> None:
+    if not numbers:
+        return
+    state = await get_poll_state(conn, MISSING_REFS_STATE) or {}
+    refs: dict[str, int] = state.get("tries", {})
+    for number in numbers:
+        refs[number] = refs.get(number, 0) + 1
+    await set_poll_state(conn, MISSING_REFS_STATE, {"tries": refs})

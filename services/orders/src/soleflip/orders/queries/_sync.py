@@ -29,6 +29,7 @@ UNSEEN_ORDERS_SQL = """
 UNION
 (SELECT DISTINCT l.order_number FROM listing l
  WHERE l.order_number IS NOT NULL AND l.order_number <> ALL($2::text[])
+   AND l.order_number <> ALL($5::text[])
    AND NOT EXISTS (SELECT 1 FROM "order" o WHERE o.order_number = l.order_number)
  ORDER BY l.order_number LIMIT $4)
 """
@@ -66,8 +67,14 @@ async def newest_created(conn: Conn) -> date | None:
     return value
 
 
-async def unseen_orders(conn: Conn, seen: Collection[str], max_tries: int, limit: int) -> list[str]:
-    rows = await conn.fetch(UNSEEN_ORDERS_SQL, list(HISTORY_STATUSES), list(seen), max_tries, limit)
+async def unseen_orders(
+    conn: Conn, seen: Collection[str], max_tries: int, limit: int, given_up: Collection[str] = ()
+) -> list[str]:
+    """Orders to ask for one by one; `given_up`: numbers only a listing names that StockX
+    answered 404 for `max_tries` times (they have no row to count on)."""
+    rows = await conn.fetch(
+        UNSEEN_ORDERS_SQL, list(HISTORY_STATUSES), list(seen), max_tries, limit, list(given_up)
+    )
     return sorted(row["order_number"] for row in rows)[:limit]
 
 

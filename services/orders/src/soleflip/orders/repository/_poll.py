@@ -10,6 +10,7 @@ MARK_ORDERS_MISSING_SQL = """
 UPDATE "order" SET stockx_missing_since = coalesce(stockx_missing_since, now()),
                    stockx_missing_tries = stockx_missing_tries + 1
 WHERE order_number = ANY($1::text[])
+RETURNING order_number
 """
 MARK_LISTINGS_MISSING_SQL = """
 UPDATE listing SET stockx_missing_since = coalesce(stockx_missing_since, now()),
@@ -34,9 +35,10 @@ UPDATE "order" SET detail_status = status WHERE order_number = ANY($1::text[])
 """
 
 
-async def mark_orders_missing(conn: Conn, numbers: Sequence[str]) -> None:
-    """StockX answered 404 for these orders: flag them and count the try."""
-    await conn.execute(MARK_ORDERS_MISSING_SQL, list(numbers))
+async def mark_orders_missing(conn: Conn, numbers: Sequence[str]) -> set[str]:
+    """StockX answered 404 for these orders: flag them and count the try; returns those held."""
+    rows = await conn.fetch(MARK_ORDERS_MISSING_SQL, list(numbers))
+    return {row["order_number"] for row in rows}
 
 
 async def mark_listings_missing(conn: Conn, listing_ids: Sequence[str]) -> None:
