@@ -56,6 +56,7 @@ from soleflip.common.stockx import LocalBudget, StaticToken, StockXClient
 from soleflip.common.testing.plugin import database_dsn
 from soleflip.pricing.app import SERVICE, STREAMS
 from soleflip.pricing.pollers import DAY_S, MarketPoller
+from soleflip.pricing.service import PricingService
 from soleflip.pricing.settings import PricingSettings
 from soleflip.stockx_sim import SimConfig
 from soleflip.stockx_sim import create_app as create_sim
@@ -175,7 +176,7 @@ async def market(products: int, realtime_s: float) -> dict[str, Any]:
         firsts = await _seed_tiers(runtime.pool, state)
         settings = PricingSettings()
         clock = Clock()
-        poller = MarketPoller(runtime, settings, clock=clock, stockx=lambda: client)
+        poller = MarketPoller(PricingService(runtime, settings, clock), stockx=lambda: client)
         await control.post("/_sim/requests/clear")
         changes: dict[int, Callable[[], Awaitable[None]]] = {
             2: lambda: _list(runtime.pool, firsts, 0, 60),
@@ -213,10 +214,10 @@ async def _realtime(products: int, seconds: float) -> dict[str, Any]:
         state = (await sim.get("/_sim/state/products")).json()["products"]
         firsts = await _seed_tiers(runtime.pool, state)
         await _list(runtime.pool, firsts, 0, 60)
-        poller = MarketPoller(
-            runtime, PricingSettings(poll_tick_s=1.0), clock=lambda: datetime.now(UTC),
-            stockx=lambda: client,
-        )  # fmt: skip
+        service = PricingService(
+            runtime, PricingSettings(poll_tick_s=1.0), lambda: datetime.now(UTC)
+        )
+        poller = MarketPoller(service, stockx=lambda: client)
         started = time.monotonic()
         task = asyncio.create_task(poller.run())
         await asyncio.sleep(seconds)

@@ -22,7 +22,7 @@ import httpx
 import msgspec
 import pytest
 
-from soleflip.catalog.app import Catalog
+from soleflip.catalog.app import build_service
 from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.pollers import MAX_REFRESH_FAILURES
 from soleflip.catalog.settings import CatalogSettings
@@ -30,8 +30,8 @@ from soleflip.common.bus import Names
 from soleflip.common.db import migrate
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.pricing.app import SERVICE, STREAMS
-from soleflip.pricing.http import utc_now
 from soleflip.pricing.pollers import MAX_POLL_FAILURES, MarketPoller
+from soleflip.pricing.service import PricingService
 from soleflip.pricing.settings import PricingSettings
 from soleflip.stockx_sim.process import served_simulator
 from tests.support.sim import settings_for
@@ -63,7 +63,7 @@ async def test_pollers_resume_and_converge_after_three_minutes_of_5xx(
     base = settings_for(fresh_database, nats_url, names, sim_url)
     sim = httpx.AsyncClient(base_url=sim_url, timeout=30)
     products = (await sim.get("/_sim/state/products")).json()["products"]
-    catalog = Catalog(
+    catalog = build_service(
         base, CatalogSettings(refresh_ttl_s=20.0, refresh_interval_s=1.0, fetch_timeout_s=0.4)
     )
     # Pricing's runtime with its StockX client but no tasks: the test runs the poller itself.
@@ -72,13 +72,13 @@ async def test_pollers_resume_and_converge_after_three_minutes_of_5xx(
     )
     async with catalog.runtime.lifespan(), pricing.lifespan():
         for product in products:
-            await enrich_sku(catalog.pool(), catalog.runtime.stockx, product["styleId"], ttl_s=60)
+            await enrich_sku(catalog.pool, catalog.runtime.stockx, product["styleId"], ttl_s=60)
             await pricing.pool.execute(
                 "INSERT INTO variant (variant_id, product_id) VALUES ($1, $2)"
                 " ON CONFLICT DO NOTHING",
                 product["variants"][0]["variantId"], product["productId"],
             )  # fmt: skip
-        poller = MarketPoller(pricing, pricing_settings(), clock=utc_now)
+        poller = MarketPoller(PricingService(pricing, pricing_settings()))
         await sim.put("/_sim/faults", json={"error_rate": 1.0})
         market = asyncio.create_task(poller.run())
         try:
@@ -103,7 +103,7 @@ async def test_pollers_resume_and_converge_after_three_minutes_of_5xx(
                 return all(seen.get(v) == ask for v, ask in asks.items())
 
             async def refreshed() -> bool:
-                oldest = await catalog.pool().fetchval("SELECT min(last_enriched_at) FROM product")
+                oldest = await catalog.pool.fetchval("SELECT min(last_enriched_at) FROM product")
                 return bool(oldest and oldest.timestamp() > ended)
 
             await until(mirrored, CONVERGE_S, what="market mirrored after the outage")
@@ -116,7 +116,7 @@ async def test_pollers_resume_and_converge_after_three_minutes_of_5xx(
         given_up = await pricing.pool.fetchval(
             "SELECT count(*) FROM market_poll_failure WHERE failures >= $1", MAX_POLL_FAILURES
         )
-        parked = await catalog.pool().fetchval(
+        parked = await catalog.pool.fetchval(
             "SELECT count(*) FROM product WHERE refresh_failures >= $1", MAX_REFRESH_FAILURES
         )
     await sim.aclose()

@@ -1,4 +1,4 @@
-"""Catalog fixtures: the simulator in its own process, a migrated `catalog` schema, a StockX
+"""CatalogService fixtures: the simulator in its own process, a migrated `catalog` schema, a StockX
 client and a pool on one test's database and NATS namespace."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from soleflip.catalog.app import SERVICE, Catalog
+from soleflip.catalog.app import SERVICE, build_service
+from soleflip.catalog.service import CatalogService
 from soleflip.catalog.settings import CatalogSettings
 from soleflip.common.bus import Names, connect, disconnect
 from soleflip.common.db import create_pool, migrate
@@ -58,9 +59,9 @@ async def stockx(catalog_settings: Settings, names: Names) -> AsyncIterator[Stoc
 
 
 @pytest.fixture
-async def catalog(catalog_settings: Settings) -> AsyncIterator[Catalog]:
+async def catalog(catalog_settings: Settings) -> AsyncIterator[CatalogService]:
     """A running catalog runtime (consumers, outbox relay, job runner; no refresh poller)."""
-    catalog = Catalog(
+    catalog = build_service(
         catalog_settings, CatalogSettings(refreshing=False, pool_size=6, fetch_timeout_s=0.4)
     )
     async with catalog.runtime.lifespan():

@@ -10,8 +10,8 @@ import asyncpg
 from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
-from soleflip.catalog.app import Catalog
 from soleflip.catalog.handlers import PRIORITY, enrich_sku
+from soleflip.catalog.service import CatalogService
 from soleflip.common.bus import Message
 from soleflip.common.contracts import CloudEvent, encode_event
 from soleflip.common.stockx import (
@@ -76,7 +76,7 @@ async def enriched(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> str:
     return outcome.product_id
 
 
-async def send(catalog: Catalog, subject: str, event: CloudEvent, copy: int = 0) -> None:
+async def send(catalog: CatalogService, subject: str, event: CloudEvent, copy: int = 0) -> None:
     """Publish an event on the catalog runtime's NATS; `copy` gives a distinct message id."""
     await catalog.runtime.publisher.publish(
         subject, encode_event(event), msg_id=f"{event.id}-{copy}"

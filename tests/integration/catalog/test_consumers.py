@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from soleflip.catalog.app import Catalog
 from soleflip.catalog.consumers import INGEST_DURABLE
+from soleflip.catalog.service import CatalogService
 from soleflip.common.bus import list_dead_letters
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.catalog import UPSERTED
@@ -24,7 +24,9 @@ def _product_event(product: dict[str, Any]) -> CloudEvent:
     return new_event("stockx.product.updated", product, source="test")
 
 
-async def test_a_redelivered_product_event_is_applied_once(catalog: Catalog, sim: Sim) -> None:
+async def test_a_redelivered_product_event_is_applied_once(
+    catalog: CatalogService, sim: Sim
+) -> None:
     sim.seed(9, 15)
     product = sim.products()[3]
     event = _product_event(product)
@@ -38,7 +40,9 @@ async def test_a_redelivered_product_event_is_applied_once(catalog: Catalog, sim
     assert await pool.fetchval(VARIANTS_SQL) == len(product["variants"])
 
 
-async def test_poison_event_goes_to_the_dead_letter_queue(catalog: Catalog, sim: Sim) -> None:
+async def test_poison_event_goes_to_the_dead_letter_queue(
+    catalog: CatalogService, sim: Sim
+) -> None:
     await catalog.runtime.publisher.publish(
         "ingest.stockx.product.updated", b'{"not": "an event"', msg_id="poison-1"
     )
@@ -51,7 +55,7 @@ async def test_poison_event_goes_to_the_dead_letter_queue(catalog: Catalog, sim:
     assert await catalog.runtime.pool.fetchval("SELECT count(*) FROM product") == 0
 
 
-async def test_enrichment_request_event_runs_a_job(catalog: Catalog, sim: Sim) -> None:
+async def test_enrichment_request_event_runs_a_job(catalog: CatalogService, sim: Sim) -> None:
     sim.seed(9, 15)
     skus = ["DD1391-100", "CP9654", "DD1391-101"]
     event = new_event("catalog.enrichment.requested", {"skus": skus}, source="n8n")
@@ -69,7 +73,9 @@ async def _count(pool: Any, sql: str, expected: int) -> bool:
     return len(await pool.fetch(sql)) >= expected
 
 
-async def test_a_purchase_of_an_unknown_sku_enriches_it_once(catalog: Catalog, sim: Sim) -> None:
+async def test_a_purchase_of_an_unknown_sku_enriches_it_once(
+    catalog: CatalogService, sim: Sim
+) -> None:
     sim.seed(9, 15)
     event = new_event("inventory.item.purchased", purchase("b75806"), source="n8n")
     second = new_event("inventory.item.purchased", purchase("b75806"), source="n8n")

@@ -9,8 +9,8 @@ from typing import Any
 
 import msgspec
 
-from soleflip.catalog.app import Catalog
 from soleflip.catalog.consumers import ORDERS_DURABLE
+from soleflip.catalog.service import CatalogService
 from soleflip.common.bus import list_dead_letters
 from soleflip.common.contracts import CloudEvent, encode_event, new_event
 from soleflip.common.contracts.bounds import Money
@@ -43,7 +43,7 @@ def _stock(sku: str) -> StockSnapshot:
     )  # fmt: skip
 
 
-async def _products(catalog: Catalog, count: int) -> list[str]:
+async def _products(catalog: CatalogService, count: int) -> list[str]:
     pool = catalog.runtime.pool
 
     async def stored() -> bool:
@@ -53,7 +53,7 @@ async def _products(catalog: Catalog, count: int) -> list[str]:
     return [r[0] for r in await pool.fetch(PRODUCTS_SQL)]
 
 
-async def _handled(catalog: Catalog, count: int) -> None:
+async def _handled(catalog: CatalogService, count: int) -> None:
     async def claimed() -> bool:
         return int(await catalog.runtime.pool.fetchval(INBOX_SQL, ORDERS_DURABLE)) >= count
 
@@ -65,7 +65,7 @@ def _calls(sim: Sim, path: str) -> int:
 
 
 async def test_orders_listings_and_stock_enrich_unknown_products(
-    catalog: Catalog, sim: Sim
+    catalog: CatalogService, sim: Sim
 ) -> None:
     sim.seed(9, 15)
     products: list[dict[str, Any]] = sim.products()
@@ -83,7 +83,7 @@ async def test_orders_listings_and_stock_enrich_unknown_products(
 
 
 async def test_events_about_known_products_cost_no_stockx_call_and_apply_once(
-    catalog: Catalog, sim: Sim
+    catalog: CatalogService, sim: Sim
 ) -> None:
     sim.seed(9, 15)
     product = sim.products()[5]["productId"]
@@ -104,7 +104,7 @@ async def test_events_about_known_products_cost_no_stockx_call_and_apply_once(
 
 
 async def test_a_poison_orders_event_goes_to_the_dead_letter_queue(
-    catalog: Catalog, sim: Sim
+    catalog: CatalogService, sim: Sim
 ) -> None:
     sim.seed(9, 15)
     schema_breaking = new_event(STOCK_UPSERTED, {"stock_item_id": "one"}, source=SOURCE)

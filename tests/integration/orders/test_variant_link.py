@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from soleflip.catalog.app import Catalog
+from soleflip.catalog.app import build_service
 from soleflip.catalog.settings import CatalogSettings
 from soleflip.common.contracts import uuid7
 from soleflip.common.db import migrate
@@ -65,7 +65,7 @@ async def world(orders_settings: Settings) -> AsyncIterator[World]:
     await migrate(orders_settings.database_url, "catalog", migrations)
     async with running_sim(sim_config(orders=0, listings=30)) as url:
         settings = with_sim(orders_settings, url)
-        catalog = Catalog(settings, CatalogSettings(refreshing=False, fetch_timeout_s=0.4))
+        catalog = build_service(settings, CatalogSettings(refreshing=False, fetch_timeout_s=0.4))
         options = OrdersSettings(poll_interval_s=3600)
         async with catalog.runtime.lifespan(), run_service(settings, options) as orders:
             await wait_for_poll(orders)

@@ -6,7 +6,6 @@ Errors are `soleflip.common.errors` exceptions, turned into problem+json by the 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import asyncpg
@@ -17,13 +16,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from soleflip.catalog import domain, jobs, queries
 from soleflip.catalog.domain import AmbiguousSize, pick_variant
+from soleflip.catalog.service import CatalogService
 from soleflip.common.contracts.catalog import SizeData
 from soleflip.common.errors import Conflict, InvalidInput, NotFound
 from soleflip.common.http import requires
 
 MAX_LIMIT = 200
-Pool = NamedDependency[asyncpg.Pool]
-Wake = NamedDependency[Callable[[], None]]
+Service = NamedDependency[CatalogService]
 MAX_SKUS = 5_000
 
 
@@ -83,7 +82,7 @@ class ProductController(Controller):
     @get("/", guards=[requires("read")])
     async def list_products(
         self,
-        pool: Pool,
+        service: Service,
         q: FromQuery[str | None] = None,
         brand: FromQuery[str | None] = None,
         style_id: FromQuery[str | None] = None,
@@ -92,7 +91,7 @@ class ProductController(Controller):
     ) -> ProductPage:
         """Search local products by text, brand and style id, in title order."""
         after = decode_cursor(cursor) if cursor else None
-        async with pool.acquire() as conn:
+        async with service.pool.acquire() as conn:
             found = await queries.search_products(
                 conn, q=q, brand=brand, style_id=style_id, after=after, limit=limit + 1
             )
@@ -101,40 +100,40 @@ class ProductController(Controller):
         return ProductPage(items, encode_cursor(items[-1]) if more else None)
 
     @get("/{product_id:str}", guards=[requires("read")])
-    async def get_product(self, pool: Pool, product_id: FromPath[str]) -> queries.ProductView:
+    async def get_product(self, service: Service, product_id: FromPath[str]) -> queries.ProductView:
         """A product (by catalog id or StockX id) with every variant, size and GTIN."""
-        async with pool.acquire() as conn:
+        async with service.pool.acquire() as conn:
             found = await queries.product(conn, product_id)
         if found is None:
             raise NotFound(f"no product {product_id!r}")
         return found
 
     @get("/by-sku/{sku:path}", guards=[requires("read")])
-    async def get_product_by_sku(self, pool: Pool, sku: FromPath[str]) -> queries.ProductView:
+    async def get_product_by_sku(self, service: Service, sku: FromPath[str]) -> queries.ProductView:
         """The one product carrying this style id (case, spaces and combined codes normalised).
 
         The rest of the path is the style id, so a combined one such as `315122-111/CW2288-111`
         works as typed or with its slash encoded (servers decode `%2F` before routing)."""
-        return await _product_by_sku(pool, sku.removeprefix("/"))
+        return await _product_by_sku(service.pool, sku.removeprefix("/"))
 
     @get("/by-sku", guards=[requires("read")])
     async def get_product_by_sku_query(
-        self, pool: Pool, sku: FromQuery[str]
+        self, service: Service, sku: FromQuery[str]
     ) -> queries.ProductView:
         """`?sku=`: the same lookup, for clients that would rather not put a style id in a path."""
-        return await _product_by_sku(pool, sku)
+        return await _product_by_sku(service.pool, sku)
 
     @get("/{product_id:str}/variants/by-size", guards=[requires("read")])
     async def get_variant_by_size(
         self,
-        pool: Pool,
+        service: Service,
         product_id: FromPath[str],
         size_type: FromQuery[str],
         size_value: FromQuery[str],
     ) -> queries.VariantView:
         """The variant of a product with this (size type, size value); 409 when ambiguous."""
         kind = domain.size_type(size_type)
-        async with pool.acquire() as conn:
+        async with service.pool.acquire() as conn:
             product = await queries.product(conn, product_id)
             if product is None:
                 raise NotFound(f"no product {product_id!r}")
@@ -155,15 +154,15 @@ class ProductController(Controller):
 
     @post("/enrich", guards=[requires("write")], status_code=202)
     async def create_enrichment(
-        self, pool: Pool, data: JSONBody[EnrichRequest], wake_jobs: Wake
+        self, service: Service, data: JSONBody[EnrichRequest]
     ) -> Response[JobCreated]:
         """Start a batch enrichment job; follow it at `/api/v1/enrichment/{job_id}`."""
         skus = [s for s in data.skus if s.strip()]
         if not skus or len(skus) > MAX_SKUS:
             raise InvalidInput(f"skus must hold 1 to {MAX_SKUS} non-empty entries")
-        async with pool.acquire() as conn, conn.transaction():
+        async with service.pool.acquire() as conn, conn.transaction():
             job_id, total = await jobs.create_job(conn, skus)
-        wake_jobs()
+        service.wake_jobs()
         return Response(
             JobCreated(job_id, "pending", total),
             status_code=202,
@@ -178,9 +177,11 @@ class VariantController(Controller):
     tags = ["variants"]
 
     @get("/by-gtin/{gtin:str}", guards=[requires("read")])
-    async def get_variant_by_gtin(self, pool: Pool, gtin: FromPath[str]) -> queries.VariantView:
+    async def get_variant_by_gtin(
+        self, service: Service, gtin: FromPath[str]
+    ) -> queries.VariantView:
         """The variant carrying a UPC/EAN barcode."""
-        async with pool.acquire() as conn:
+        async with service.pool.acquire() as conn:
             found = await queries.variant_by_gtin(conn, gtin)
         if found is None:
             raise NotFound(f"no variant with GTIN {gtin!r}")
@@ -189,12 +190,12 @@ class VariantController(Controller):
     @get("/{variant_id:str}/sizes", guards=[requires("read")])
     async def get_size_conversion(
         self,
-        pool: Pool,
+        service: Service,
         variant_id: FromPath[str],
         size_type: FromQuery[str | None] = None,
     ) -> SizeConversion:
         """A variant's size in every system StockX lists (or only in `size_type`)."""
-        async with pool.acquire() as conn:
+        async with service.pool.acquire() as conn:
             found = await queries.variant(conn, variant_id)
         if found is None:
             raise NotFound(f"no variant {variant_id!r}")
@@ -212,10 +213,10 @@ class EnrichmentController(Controller):
     tags = ["enrichment"]
 
     @get("/{job_id:str}", guards=[requires("read")])
-    async def get_enrichment(self, pool: Pool, job_id: FromPath[str]) -> dict[str, Any]:
+    async def get_enrichment(self, service: Service, job_id: FromPath[str]) -> dict[str, Any]:
         """The job's status, counts and per-SKU outcomes (candidates for unresolved ones)."""
         try:
-            async with pool.acquire() as conn:
+            async with service.pool.acquire() as conn:
                 found = await queries.job_status(conn, job_id)
         except asyncpg.DataError:  # not a UUID
             found = None
@@ -225,17 +226,17 @@ class EnrichmentController(Controller):
 
     @post("/{job_id:str}/retry", guards=[requires("write")], status_code=202)
     async def retry_enrichment(
-        self, pool: Pool, job_id: FromPath[str], wake_jobs: Wake
+        self, service: Service, job_id: FromPath[str]
     ) -> Response[JobRetried]:
         """Put the job's failed items back to pending; the job runs again for them."""
         try:
-            found = await queries.job_exists(pool, job_id)
+            found = await queries.job_exists(service.pool, job_id)
         except asyncpg.DataError:  # not a UUID
             found = False
         if not found:
             raise NotFound(f"no enrichment job {job_id!r}")
-        retried = await jobs.retry_failed(pool, job_id)
-        wake_jobs()
+        retried = await jobs.retry_failed(service.pool, job_id)
+        service.wake_jobs()
         return Response(
             JobRetried(job_id, retried),
             status_code=202,
