@@ -7,6 +7,7 @@ plugin is installed, `docker compose config` validates both files too; it needs 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -115,7 +116,8 @@ def test_nats_runs_jetstream_on_a_file_store(compose: dict[str, Any]) -> None:
 def test_simulator_runs_only_under_the_dev_profile(full: dict[str, Any]) -> None:
     assert full["services"]["stockx-sim"]["profiles"] == ["dev"]
     profiled = {n: s["profiles"] for n, s in full["services"].items() if s.get("profiles")}
-    assert profiled == {"stockx-sim": ["dev"], "metabase": ["bi"], "jaeger": ["observability"]}
+    observability = {key: ["observability"] for key in ("jaeger", "prometheus", "grafana")}
+    assert profiled == {"stockx-sim": ["dev"], "metabase": ["bi"], **observability}
 
 
 def test_bi_profile_runs_metabase_after_the_views_exist(full: dict[str, Any]) -> None:
@@ -262,3 +264,24 @@ def test_docker_compose_config_accepts_the_file(path: Path, profiles: list[str])
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_observability_profile_scrapes_alerts_and_provisions_the_dashboard(
+    full: dict[str, Any],
+) -> None:
+    services = full["services"]
+    mounts = [v.split(":")[0] for v in services["prometheus"]["volumes"]]
+    assert "./deploy/prometheus/soleflip-rules.yml" in mounts
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["/etc/prometheus/soleflip-rules.yml"]
+    (targets,) = [c["static_configs"][0]["targets"] for c in config["scrape_configs"]]
+    ports = {name: services[name]["environment"]["SOLEFLIP_HTTP_PORT"] for name in APP_SERVICES}
+    assert sorted(targets) == sorted(f"{name}:{port}" for name, port in ports.items())
+    grafana = services["grafana"]
+    assert _depends(grafana) == {"prometheus": "service_healthy"}
+    dashboards = list((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
+    assert dashboards
+    for path in dashboards:
+        dashboard = json.loads(path.read_text())
+        assert dashboard["uid"]
+        assert dashboard["panels"]
