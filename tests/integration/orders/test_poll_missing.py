@@ -9,6 +9,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from soleflip.common.settings import Settings
+from soleflip.orders import queries
+from soleflip.orders.http._views import order_view
 from soleflip.orders.service import OrdersService
 from soleflip.orders.settings import OrdersSettings
 from tests.integration.orders.support import (
@@ -114,6 +116,9 @@ async def test_unknown_order_and_listing_never_stop_the_poll_and_are_asked_at_mo
         )
     assert order["stockx_missing_since"] is not None
     assert order["stockx_missing_tries"] == 1
+    async with polling.pool.acquire() as conn:
+        view = order_view(await queries.get_order(conn, UNKNOWN_ORDER))  # type: ignore[arg-type]
+    assert view.stockx_missing_since == order["stockx_missing_since"]  # GET /api/v1/orders/{n}
     assert listing["stockx_missing_since"] is not None
     assert listing["stockx_missing_tries"] == 1
     for _ in range(TRIES + 2):

@@ -47,6 +47,8 @@ class OrderView(msgspec.Struct, frozen=True):
     updated_at: datetime
     payout: Any = None
     shipment: Any = None
+    #: Since when StockX answers 404 for this order (known only from a webhook), else null.
+    stockx_missing_since: datetime | None = None
     history: list[StatusChangeView] | None = None
 
 
@@ -131,6 +133,7 @@ def order_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
         unmatched=row["stock_item_id"] is None,
         payout=row["payout"],
         shipment=row["shipment"],
+        stockx_missing_since=row["stockx_missing_since"],
         history=None if history is None else [StatusChangeView(*h.values()) for h in history],
     )
 

@@ -13,7 +13,7 @@ from soleflip.common.db import Conn
 ORDER_COLUMNS = """
 order_number, status, listing_id, stock_item_id, variant_id, product_id, amount, currency,
 inventory_type, payout, shipment, transaction_fee, processing_fee, shipping_fee, net_proceeds,
-fees_source, landed_cost, profit, roi, created_at, updated_at
+fees_source, landed_cost, profit, roi, created_at, updated_at, stockx_missing_since
 """
 # Newest first; the cursor is the (created_at, order_number) of the last row of the page.
 LIST_ORDERS_SQL = f"""
