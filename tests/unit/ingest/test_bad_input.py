@@ -250,3 +250,30 @@ async def test_a_valid_token_alone_or_with_a_valid_signature_is_accepted() -> No
     assert (await post(n8n_endpoint(sink), body, alone))[0] == 202
     assert (await post(n8n_endpoint(sink), body, with_token(signed(body))))[0] == 202
     assert len(sink.seen) == 2
+
+
+def binary(body: bytes, **ce: str) -> dict[str, str]:
+    """Signed CloudEvents binary-mode headers: the attributes travel as `ce-*`, the body is data."""
+    attributes = {"specversion": "1.0", "id": secrets.token_hex(6), "type": PURCHASE, **ce}
+    return signed(body) | {f"ce-{k}": v for k, v in attributes.items()}
+
+
+async def test_binary_mode_deep_nesting_is_400() -> None:
+    sink = RecordingSink()
+    body = b"[" * 100_000 + b"]" * 100_000
+    status, _ = await post(n8n_endpoint(sink), body, binary(body))
+    assert status == 400
+    assert sink.seen == []
+
+
+async def test_binary_mode_nul_in_an_attribute_or_the_data_is_422() -> None:
+    sink = RecordingSink()
+    data = json.dumps(purchase()).encode()
+    status, _ = await post(n8n_endpoint(sink), data, binary(data, subject="a%00b"))
+    assert status == 422
+    nul = json.dumps(purchase(sku="a\u0000b")).encode()
+    status, _ = await post(n8n_endpoint(sink), nul, binary(nul))
+    assert status == 422
+    assert sink.seen == []
+    status, _ = await post(n8n_endpoint(sink), data, binary(data))
+    assert status == 202

@@ -115,6 +115,8 @@ def structured_body(h: RequestHeaders, body: bytes) -> bytes:
         msgspec.json.decode(body, type=msgspec.Raw)  # one JSON value: nothing may follow it
     except msgspec.DecodeError as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("body is nested too deeply") from None
     members = [b'"datacontenttype":' + msgspec.json.encode(media)]
     for name, value in h.ce.items():
         if not _ATTRIBUTE.fullmatch(name) or name in ("data", "datacontenttype"):
