@@ -395,3 +395,22 @@ def test_dev_runs_single_node_infrastructure_with_the_compose_init_script(
     )
     compose_copy = (ROOT / "deploy" / "postgres" / "10-service-roles.sh").read_text()
     assert init["data"]["10-service-roles.sh"] == compose_copy
+
+
+RECOMMENDED_LABELS = ("name", "instance", "version", "component", "part-of", "managed-by")
+
+
+def test_soleflip_workloads_and_their_pods_carry_the_recommended_labels(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    prod = yaml.safe_load((ROOT / "deploy/k8s/overlays/prod/kustomization.yaml").read_text())
+    (image,) = [i for i in prod["images"] if i["name"] == "soleflip"]
+    for where, m in workloads(rendered):
+        if not is_soleflip(m):
+            continue
+        for labels in (m["metadata"]["labels"], m["spec"]["template"]["metadata"]["labels"]):
+            missing = [k for k in RECOMMENDED_LABELS if f"app.kubernetes.io/{k}" not in labels]
+            assert not missing, f"{where}: no app.kubernetes.io/{missing}"
+            assert labels["app.kubernetes.io/part-of"] == "soleflip", where
+            assert labels["app.kubernetes.io/managed-by"] == "kustomize", where
+            assert labels["app.kubernetes.io/version"] == image["newTag"], where
