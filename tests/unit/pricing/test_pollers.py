@@ -12,8 +12,10 @@ import pytest
 from soleflip.common.settings import Settings
 from soleflip.pricing.pollers import (
     DAY_S,
+    SHARE_RATE_HEADROOM,
     TIERS,
     MarketPoller,
+    ShareBucket,
     phase,
     planned_calls_per_day,
     refresh_intervals,
@@ -86,3 +88,26 @@ def test_phases_spread_first_polls() -> None:
     assert 0 <= phases[0] < 0.01
     assert 0.99 < phases[-1] < 1
     assert abs(phases[500] - 0.5) < 0.05
+
+
+def test_the_share_bucket_holds_any_ten_minutes_within_1_15_of_the_share() -> None:
+    rate = SHARE / DAY_S
+    bucket = ShareBucket(rate * SHARE_RATE_HEADROOM)
+    granted = []
+    for second in range(3600):  # a backlog that would take every call it could get
+        while bucket.take(1, float(second)):
+            granted.append(second)
+    most = max(sum(1 for t in granted if start <= t < start + 600) for start in range(0, 3000, 10))
+    assert most <= 1.15 * rate * 600 + 1
+    assert len(granted) >= rate * 3600  # and it does not starve the plan
+
+
+def test_an_overdue_product_whose_interval_shrank_is_spread_not_due_at_once() -> None:
+    runtime = SimpleNamespace(settings=Settings())
+    poller = MarketPoller(runtime, SETTINGS, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    products = [(f"p{i}", "tracked") for i in range(100)]
+    poller.due(products, 1, 0.0)
+    # Hours later all of them become listed: a 24x shorter interval, every one overdue.
+    listed = [(pid, "listed") for pid, _ in products]
+    due_now = poller.due(listed, 1, 20_000.0)
+    assert len(due_now) < 10  # spread by phase over the new interval, not a burst of 100
