@@ -104,7 +104,8 @@ def test_the_share_bucket_holds_any_ten_minutes_within_1_15_of_the_share() -> No
 
 def test_an_overdue_product_whose_interval_shrank_is_spread_not_due_at_once() -> None:
     runtime = SimpleNamespace(settings=Settings())
-    poller = MarketPoller(runtime, SETTINGS, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    service = PricingService(runtime, SETTINGS, lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    poller = MarketPoller(service)
     products = [(f"p{i}", "tracked") for i in range(100)]
     poller.due(products, 1, 0.0)
     # Hours later all of them become listed: a 24x shorter interval, every one overdue.
