@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Callable
 
 from litestar import Litestar
@@ -136,6 +137,16 @@ def test_openapi_ui_is_browsable(client: TestClient[Litestar]) -> None:
     response = client.get("/schema")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_the_docs_uis_load_pinned_script_versions(client: TestClient[Litestar]) -> None:
+    for path in ("/schema", "/schema/swagger"):
+        page = client.get(path).text
+        scripts = re.findall(r'src="(https://[^"]+)"', page)
+        assert scripts, path
+        for url in scripts:
+            assert re.search(r"@\d+\.\d+\.\d+", url), f"{path} loads an unpinned {url}"
+            assert "latest" not in url, url
 
 
 def test_openapi_documents_problem_answers(client: TestClient[Litestar]) -> None:

@@ -97,6 +97,11 @@ def create_app(
     return app
 
 
+#: The docs UIs' script versions (from the jsDelivr CDN); bump them deliberately.
+SCALAR_VERSION = "1.76.0"
+SWAGGER_UI_VERSION = "5.18.2"
+
+
 def _openapi(
     service: str, version: str, description: str | None, tags: Sequence[Tag]
 ) -> OpenAPIConfig:
@@ -107,7 +112,12 @@ def _openapi(
         tags=list(tags) or None,
         path="/schema",
         # Scalar at /schema itself; Swagger UI as an alternative; JSON at /schema/openapi.json.
-        render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        # Pinned: Litestar's default is Scalar's "latest", so the docs page could change (or
+        # break) under a running service with no release of ours.
+        render_plugins=[
+            ScalarRenderPlugin(path="/", version=SCALAR_VERSION),
+            SwaggerRenderPlugin(path="/swagger", version=SWAGGER_UI_VERSION),
+        ],
         components=Components(
             security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer")}
         ),
