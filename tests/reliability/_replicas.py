@@ -20,6 +20,7 @@ from soleflip.common.contracts import uuid7
 from tests.reliability._procs import (
     LeaderKey,
     ServiceProcess,
+    gaps,
     leader_key,
     migrated_db,
     replicas,
@@ -152,3 +153,20 @@ async def replica_set(
             procs_env = service_env(dsn, nats_url, names, url, **env)
             with replicas(service, procs_env, REPLICAS, logs) as procs:
                 yield ReplicaSet(service, procs, db, sim, nats_url, names)
+
+
+def assert_one_poller(
+    times: list[float], killed_at: float, what: str, *, takeover_s: float, min_gap_s: float
+) -> None:
+    """Calls of one poll, before and after the kill: the leader polled before it, a survivor
+    took over within `takeover_s`, and no two polls came closer than one poller allows."""
+    before = [t for t in times if t < killed_at]
+    after = [t for t in times if t >= killed_at]
+    assert len(before) >= 2, f"{what}: the leader polled {len(before)} times before the kill"
+    assert after, f"{what}: nobody polled after the leader was killed"
+    takeover = after[0] - killed_at
+    assert takeover < takeover_s, f"{what}: the first poll {takeover:.1f} s after the kill"
+    # A poll right after the kill is a handover, not a second poller: only steady gaps count.
+    for window in (before, after):
+        short = [round(g, 2) for g in gaps(window) if g < min_gap_s]
+        assert not short, f"{what}: polls {short} s apart: more than one poller"

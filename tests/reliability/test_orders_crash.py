@@ -10,7 +10,6 @@ order is at its last status and the status history holds exactly one row per eve
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -30,6 +29,7 @@ from tests.integration.orders.support import (
     order_resource,
     publish_events,
 )
+from tests.support.sim import env_for
 from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
@@ -39,16 +39,7 @@ ORDERS = 1000
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "SOLEFLIP_DATABASE_URL": settings.database_url,
-        "SOLEFLIP_NATS_URL": ",".join(settings.nats_url),
-        "SOLEFLIP_NATS_PREFIX": settings.nats_prefix,
-        "SOLEFLIP_STOCKX_API_URL": settings.stockx_api_url,
-        "SOLEFLIP_FERNET_KEYS": settings.fernet_keys[0],
-        "SOLEFLIP_POLL_INTERVAL_S": "3600",
-        "SOLEFLIP_LOG_LEVEL": "warning",
-    }
+    return env_for(settings) | {"SOLEFLIP_POLL_INTERVAL_S": "3600"}
 
 
 class OrdersProcess:

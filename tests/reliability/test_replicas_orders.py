@@ -18,8 +18,9 @@ import pytest
 
 from soleflip.common.bus import Names, Publisher
 from tests.integration.orders.support import event, listing_resource, order_resource, publish_events
-from tests.reliability._procs import ServiceProcess, call_times, gaps
+from tests.reliability._procs import ServiceProcess, call_times
 from tests.reliability._replicas import ReplicaSet, replica_set
+from tests.reliability._replicas import assert_one_poller as one_poller
 from tests.support.sim import Sim
 from tests.support.wait import until
 
@@ -98,16 +99,8 @@ async def publish_with_kill(
 
 def assert_one_poller(times: list[float], killed_at: float, what: str) -> None:
     """One poll per interval at most, before and after the kill; the survivors take over."""
-    before = [t for t in times if t < killed_at]
+    one_poller(times, killed_at, what, takeover_s=TAKEOVER_S, min_gap_s=0.75 * POLL_INTERVAL_S)
     after = [t for t in times if t >= killed_at]
-    assert len(before) >= 2, f"{what}: the leader polled {len(before)} times before the kill"
-    assert after, f"{what}: nobody polled after the leader was killed"
-    takeover = after[0] - killed_at
-    assert takeover < TAKEOVER_S, f"{what}: the first poll {takeover:.1f} s after the kill"
-    # A poll right after the kill is a handover, not a second poller: only steady gaps count.
-    for window in (before, after):
-        short = [round(g, 2) for g in gaps(window) if g < 0.75 * POLL_INTERVAL_S]
-        assert not short, f"{what}: polls {short} s apart: more than one poller"
     span = after[-1] - after[0]
     # Polls start one interval apart (start to start): n polls span n - 1 intervals, give or take
     # when inside its poll the call was made.

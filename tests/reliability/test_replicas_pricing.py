@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from soleflip.common.bus import Names, Outgoing, Publisher
-from tests.reliability._procs import ServiceProcess, call_times, gaps
-from tests.reliability._replicas import ReplicaSet, cloud_event, replica_set
+from tests.reliability._procs import ServiceProcess, call_times
+from tests.reliability._replicas import ReplicaSet, assert_one_poller, cloud_event, replica_set
 from tests.support.wait import until
 
 pytestmark = pytest.mark.slow
@@ -89,19 +89,6 @@ async def publish_with_kill(
     return killed_at
 
 
-def assert_one_poller(times: list[float], killed_at: float, what: str) -> None:
-    """Polls of one product: never closer than a poller allows, and resumed after the kill."""
-    before = [t for t in times if t < killed_at]
-    after = [t for t in times if t >= killed_at]
-    assert len(before) >= 2, f"{what}: polled {len(before)} times before the kill"
-    assert after, f"{what}: nobody polled after the leader was killed"
-    takeover = after[0] - killed_at
-    assert takeover < TAKEOVER_S, f"{what}: the first poll {takeover:.1f} s after the kill"
-    for window in (before, after):
-        short = [round(g, 2) for g in gaps(window) if g < MIN_GAP_S]
-        assert not short, f"{what}: polls {short} s apart: more than one poller"
-
-
 async def test_replicas_take_over_a_killed_one_and_poll_each_product_once_per_interval(
     cluster: ReplicaSet,
 ) -> None:
@@ -133,6 +120,8 @@ async def test_replicas_take_over_a_killed_one_and_poll_each_product_once_per_in
     assert int(await db.fetchval(INBOX_SQL)) == EVENTS + LISTED
     assert tuple(await db.fetchrow(SNAPSHOTS_SQL) or ()) == (EVENTS, EVENTS)
     for path in paths:
-        assert_one_poller(call_times(sim, path), killed_at, path)
+        assert_one_poller(
+            call_times(sim, path), killed_at, path, takeover_s=TAKEOVER_S, min_gap_s=MIN_GAP_S
+        )
 
     assert await cluster.assert_outbox_published_once("PRICING") >= EVENTS
