@@ -259,3 +259,23 @@ def test_progress_is_a_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -
     assert isinstance(progress("x"), PlainProgress)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert not isinstance(progress("x"), PlainProgress)
+
+
+@pytest.mark.parametrize(
+    ("what", "option"),
+    [("catalog", "--retry-failed"), ("orders", "--adopt"), ("market", "--since")],
+)
+def test_sync_help_of_a_target_shows_every_option_it_takes(
+    capsys: pytest.CaptureFixture[str], what: str, option: str
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["sync", what, "--help"])
+    assert exc.value.code == 0
+    assert option in capsys.readouterr().out
+
+
+def test_sync_help_lists_the_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["sync", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(target in out for target in cli.SYNC_TARGETS)
+    assert "sync <what> --help" in out

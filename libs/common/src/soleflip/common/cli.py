@@ -148,11 +148,16 @@ def _lazy(module: str, missing: str) -> ModuleType:
 def cmd_sync(args: argparse.Namespace) -> int:
     """Delegate to `soleflip.<svc>.sync.main(argv) -> int` (argv: `<what> [--since DATE] ...`);
     options the CLI does not know are passed through for the service's own parser."""
+    if args.what is None:
+        args.sync_parser.print_help()
+        return 0 if args.help else 2
     service = SYNC_TARGETS[args.what]
     sync = _lazy(
         f"{package_of(service)}.sync",
         f"sync {args.what} is not available yet: the {service} service is not built",
     )
+    if args.help:
+        return int(sync.main([args.what, "--help"]) or 0)  # argparse prints it and exits 0
     from soleflip.common.settings import load_settings
 
     settings = load_settings()
@@ -250,10 +255,18 @@ def _add_ops(sub: Any) -> None:
     migrate = sub.add_parser("migrate", help="apply a service's migrations (idempotent)")
     migrate.add_argument("target", help=f"'all' or one of: {', '.join(SERVICES)}")
     migrate.set_defaults(func=cmd_migrate)
-    sync = sub.add_parser("sync", help="one-off backfill/reconcile from StockX")
-    sync.add_argument("what", choices=sorted(SYNC_TARGETS))
+    # No argparse -h here: `sync <what> --help` goes to that target's own parser, which shows
+    # every option it takes (they are passed through).
+    sync = sub.add_parser(
+        "sync",
+        help="one-off backfill/reconcile from StockX",
+        add_help=False,
+        epilog="`soleflip sync <what> --help` shows every option of that target.",
+    )
+    sync.add_argument("what", choices=sorted(SYNC_TARGETS), nargs="?")
     sync.add_argument("--since", help="start date (YYYY-MM-DD)")
-    sync.set_defaults(func=cmd_sync, passthrough=True)
+    sync.add_argument("-h", "--help", action="store_true", help="show this help (or the target's)")
+    sync.set_defaults(func=cmd_sync, passthrough=True, sync_parser=sync)
     stock = sub.add_parser("stock", help="stock units: import purchases from a CSV file")
     stock.add_argument("action", choices=["import"])
     stock.add_argument("file", help="CSV file with a header row (columns: see README)")
