@@ -51,7 +51,7 @@ async def stored_ids(url: str, names: Names) -> set[str]:
         while True:
             try:
                 msgs = await sub.fetch(500, timeout=2)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats' own and the bare one its fetch may raise: nothing left
                 return ids
             ids.update((m.headers or {}).get("Nats-Msg-Id", "") for m in msgs)
     finally:

@@ -60,7 +60,10 @@ async def _track(service: Service, products: list[dict[str, Any]]) -> dict[str, 
     return tiers
 
 
-@pytest.mark.parametrize("hours", [2, pytest.param(24, marks=pytest.mark.slow, id="full-day")])
+@pytest.mark.parametrize(
+    "hours",
+    [2, pytest.param(24, marks=[pytest.mark.slow, pytest.mark.timeout(900)], id="full-day")],
+)
 async def test_market_refresh_fits_its_budget_share_by_tier(
     service: Service, sim: Sim, hours: int
 ) -> None:
