@@ -1,9 +1,10 @@
 """`soleflip stock import <purchases.csv> [--dry-run]`: record purchases from a CSV file.
 
 Talks to the orders database only (the running service's outbox relay publishes the new
-units), a chunk of rows per transaction, with a progress bar on a terminal. Idempotent on
-`external_id`; columns as in the README. Prints what it did (or would do) and every refused row
-with its line and reason; the exit status is 1 when a row was refused.
+units), a chunk of rows per transaction, with a progress bar on a terminal (a plain line every
+10 s otherwise). Idempotent on `external_id`; columns as in the README. Prints what it did (or
+would do) and every refused row with its line and reason; the exit status is 1 when a row was
+refused.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
-
 from soleflip.common.db import create_pool
 from soleflip.common.errors import InvalidInput
+from soleflip.common.progress import progress
 from soleflip.common.settings import Settings, load_settings
 from soleflip.orders.app import SERVICE
 from soleflip.orders.handlers import ImportReport, import_purchases
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def run_import(settings: Settings, text: str, *, dry_run: bool) -> ImportReport:
     pool = await create_pool(settings.database_url, schema=SERVICE, max_size=2)
-    bar = tqdm(desc="import", unit="row", disable=not sys.stderr.isatty(), file=sys.stderr)
+    bar = progress("import", unit="row")
     try:
         with contextlib.closing(bar):
             return await import_purchases(pool, text, dry_run=dry_run, on_progress=bar.update)
