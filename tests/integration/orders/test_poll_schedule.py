@@ -40,9 +40,7 @@ async def test_polls_start_one_interval_apart_and_a_change_is_mirrored_within_th
             await until(lambda: _converged(service, url), 30)
             await sim_post(url, "/_sim/faults", {"latency_ms": LATENCY_MS}, method="PUT")
             await sim_post(url, "/_sim/requests/clear", {})
-            await asyncio.sleep(5 * INTERVAL_S)
-            requests = (await sim_get(url, "/_sim/requests"))["requests"]
-            starts = [_at(r) for r in requests if r["path"] == "/v2/selling/orders/active"]
+            starts = await until(lambda: _poll_starts(url, 4), 30, what="4 polls", interval=0.5)
             gaps = [b - a for a, b in itertools.pairwise(starts)]
             # Each idle poll makes 2 calls of 0.3 s: waiting after the poll would make >= 2.6 s.
             assert len(gaps) >= 3
@@ -53,6 +51,12 @@ async def test_polls_start_one_interval_apart_and_a_change_is_mirrored_within_th
             changed = time.monotonic()
             await until(lambda: _converged(service, url), 30, interval=0.1)
             assert time.monotonic() - changed <= INTERVAL_S + 6 * LATENCY_MS / 1000 + 0.5
+
+
+async def _poll_starts(url: str, polls: int) -> list[float] | None:
+    requests = (await sim_get(url, "/_sim/requests"))["requests"]
+    starts = [_at(r) for r in requests if r["path"] == "/v2/selling/orders/active"]
+    return starts if len(starts) >= polls else None
 
 
 async def _converged(service: object, url: str) -> bool:
