@@ -73,8 +73,9 @@ SELECT {key} AS key, currency,
        coalesce(sum(profit) FILTER (WHERE sale), 0) AS sales_profit,
        count(*) FILTER (WHERE NOT sale) AS cancellations,
        coalesce(sum(cancellation_fee) FILTER (WHERE NOT sale), 0) AS cancellation_charges,
-       round(avg(extract(epoch FROM created_at - purchased_at) / 86400)
-             FILTER (WHERE sale AND purchased_at IS NOT NULL), 1) AS avg_days_to_sell,
+       -- float seconds: numeric extract() costs more than the rest of the row
+       round((avg(date_part('epoch', created_at - purchased_at) / 86400)
+              FILTER (WHERE sale AND purchased_at IS NOT NULL))::numeric, 1) AS avg_days_to_sell,
        count(*) FILTER (WHERE sale AND profit IS NULL) AS without_profit
 FROM sales
 GROUP BY 1, 2

@@ -1,0 +1,208 @@
+"""Benchmark of the orders reports (issue 14): KPI latency and CSV export. Not a test.
+
+    .venv/bin/python bench/reports.py [--orders 100000] [--units 50000] [--requests 50]
+
+Uses the Postgres and NATS of SOLEFLIP_BENCH_DATABASE_URL / SOLEFLIP_BENCH_NATS_URL (default: the
+local dev servers) with a fresh database. Seeds `--units` stock units and `--orders` orders (two
+years of sales, half linked to a unit, 2 % waiting to ship), runs `soleflip serve orders` as a
+process and measures, one request at a time after a warm-up, every KPI endpoint (p50/p90/p99),
+then the CSV export of every order and of every unit: wall time, rows, bytes and the server's
+resident memory before and at its peak while streaming (sampled every 20 ms). Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.orders import NATS, fresh_database, percentiles, served, settings_for
+from soleflip.common.http import hash_token
+
+SEED_UNITS = """
+INSERT INTO stock_item (external_id, unit, sku, size, size_type, unit_cost, landed_cost,
+                        currency, supplier, purchased_at, status)
+SELECT 'bench-' || i, 1, 'SKU-' || (i % 500), (6 + i % 8)::text, 'us m',
+       40 + (i % 200), 45 + (i % 200), CASE WHEN i % 5 = 0 THEN 'USD' ELSE 'EUR' END,
+       (ARRAY['Nike SNKRS', 'Zalando', 'Private', 'Auction'])[1 + i % 4],
+       now() - make_interval(days => i % 700, mins => i % 1440),
+       (ARRAY['IN_STOCK', 'LISTED', 'SOLD', 'SHIPPED', 'ORDERED', 'KEPT'])[1 + i % 6]
+FROM generate_series(1, $1) AS i
+"""
+SEED_ORDERS = """
+INSERT INTO "order" (order_number, status, status_rank, created_at, updated_at, currency,
+                     amount, net_proceeds, landed_cost, profit, cancellation_fee, stock_item_id,
+                     product_id, shipment)
+SELECT 'B-' || lpad(i::text, 7, '0'), st, 1, at, at, CASE WHEN i % 5 = 0 THEN 'USD' ELSE 'EUR' END,
+       100 + i % 300, 80 + i % 250, CASE WHEN linked THEN 45 + (i % 200) END,
+       CASE WHEN linked THEN 35 + i % 250 - i % 200 END,
+       CASE WHEN st = 'DIDNOTSHIP' THEN 15 END, CASE WHEN linked THEN i END,
+       'prod-' || (i % 800),
+       CASE WHEN st = 'CREATED'
+            THEN jsonb_build_object('shipByDate', to_char(at + interval '3 days',
+                                                          'YYYY-MM-DD"T"HH24:MI:SS"Z"')) END
+FROM (
+    SELECT i, now() - make_interval(mins => (i * 7) % (730 * 1440)) AS at,
+           i <= $2 AND i % 2 = 0 AS linked,
+           CASE WHEN i % 50 = 0 THEN 'CREATED' WHEN i % 37 = 0 THEN 'CANCELED'
+                WHEN i % 41 = 0 THEN 'DIDNOTSHIP' ELSE 'COMPLETED' END AS st
+    FROM generate_series(1, $1) AS i
+) s
+"""
+KPIS = {
+    "inventory": "/api/v1/reports/inventory",
+    "inventory_eur": "/api/v1/reports/inventory?currency=EUR",
+    "sales_by_day_90d": "/api/v1/reports/sales?group_by=day&from={d90}",
+    "sales_by_week_1y": "/api/v1/reports/sales?group_by=week&from={d365}",
+    "sales_by_month_2y": "/api/v1/reports/sales?group_by=month&from={d730}",
+    "sales_by_product_1y": "/api/v1/reports/sales?group_by=product&from={d365}",
+    "sales_by_size_1y": "/api/v1/reports/sales?group_by=size&from={d365}",
+    "sales_by_supplier_1y": "/api/v1/reports/sales?group_by=supplier&from={d365}",
+    "need_to_ship": "/api/v1/reports/need-to-ship?limit=50",
+}
+
+
+async def seed(dsn: str, orders: int, units: int) -> None:
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "orders"})
+    try:
+        await conn.execute("ALTER TABLE stock_item DISABLE TRIGGER stock_item_audit")
+        await conn.execute(SEED_UNITS, units)
+        await conn.execute("ALTER TABLE stock_item ENABLE TRIGGER stock_item_audit")
+        await conn.execute(SEED_ORDERS, orders, units)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+def _when(days: int) -> str:
+    stamp = time.gmtime(time.time() - days * 86400)
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", stamp)
+
+
+async def kpi_latency(client: httpx.AsyncClient, requests: int) -> dict[str, Any]:
+    days = {"d90": _when(90), "d365": _when(365), "d730": _when(730)}
+    result = {}
+    for name, template in KPIS.items():
+        path = template.format(**days)
+        for _ in range(5):
+            (await client.get(path)).raise_for_status()
+        samples = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = await client.get(path)
+            samples.append(time.perf_counter() - started)
+            response.raise_for_status()
+        result[name] = percentiles(samples)
+    return result
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+async def csv_export(client: httpx.AsyncClient, path: str, pid: int) -> dict[str, Any]:
+    before = _rss_mb(pid)
+    peak = before
+    sampling = True
+
+    async def sample() -> None:
+        nonlocal peak
+        while sampling:
+            peak = max(peak, _rss_mb(pid))
+            await asyncio.sleep(0.02)
+
+    sampler = asyncio.create_task(sample())
+    started = time.perf_counter()
+    size = lines = 0
+    async with client.stream("GET", path) as response:
+        response.raise_for_status()
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    elapsed = time.perf_counter() - started
+    sampling = False
+    await sampler
+    return {
+        "rows": lines - 1,
+        "bytes": size,
+        "seconds": round(elapsed, 3),
+        "rows_per_s": round((lines - 1) / elapsed),
+        "server_rss_mb_before": before,
+        "server_rss_mb_peak": peak,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--units", type=int, default=50_000)
+    parser.add_argument("--requests", type=int, default=50)
+    args = parser.parse_args()
+    result: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0],
+        "orders": args.orders,
+        "units": args.units,
+    }
+    token = secrets.token_urlsafe(24)
+    prefix = f"br{secrets.token_hex(3)}"
+    async with fresh_database() as dsn:
+        started = time.perf_counter()
+        await seed(dsn, args.orders, args.units)
+        result["seed_s"] = round(time.perf_counter() - started, 1)
+        s = settings_for(dsn, prefix)
+        env = {
+            "SOLEFLIP_DATABASE_URL": dsn, "SOLEFLIP_NATS_URL": NATS,
+            "SOLEFLIP_NATS_PREFIX": prefix, "SOLEFLIP_STOCKX_API_URL": s.stockx_api_url,
+            "SOLEFLIP_FERNET_KEYS": s.fernet_keys[0], "SOLEFLIP_POLL_INTERVAL_S": "3600",
+            "SOLEFLIP_LOG_LEVEL": "warning",
+            "SOLEFLIP_API_TOKENS": f"bench:read:{hash_token(token)}",
+        }  # fmt: skip
+        async with served("orders", env) as url:
+            pid = _server_pid(url)
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
+                result["kpi"] = await kpi_latency(client, args.requests)
+                result["kpi_worst_p99_ms"] = max(v["p99_ms"] for v in result["kpi"].values())
+                result["csv_orders"] = await csv_export(client, "/api/v1/orders?format=csv", pid)
+                result["csv_stock"] = await csv_export(client, "/api/v1/stock?format=csv", pid)
+    print(json.dumps(result, indent=2))
+
+
+def _server_pid(url: str) -> int:
+    """The pid of the process listening on `url`'s port (the served orders process)."""
+    port = int(url.rsplit(":", 1)[1])
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":
+            inode = fields[9]
+            break
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return int(proc.name)
+        except OSError:
+            continue
+    raise RuntimeError(f"no process listens on port {port}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
