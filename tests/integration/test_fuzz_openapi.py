@@ -2,7 +2,7 @@
 NATS and simulator): whatever a client sends, no service answers 5xx (issue 10, "a property/fuzz
 suite in CI").
 
-Each operation gets `SOLEFLIP_FUZZ_EXAMPLES` generated requests (default 15: the whole file stays
+Each operation gets `SOLEFLIP_FUZZ_EXAMPLES` generated requests (default 10: the whole file stays
 within a few minutes on two cores; raise it for a deeper run), authenticated with an admin token,
 positive and negative (schema-violating) cases both. The check is `not_a_server_error`.
 """
@@ -35,7 +35,7 @@ from soleflip.ingest.domain import sign
 from soleflip.ingest.openapi import add_webhook_operation
 from tests.support.stack import SERVICES, Stack, served_stack
 
-EXAMPLES = int(os.environ.get("SOLEFLIP_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("SOLEFLIP_FUZZ_EXAMPLES", "10"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

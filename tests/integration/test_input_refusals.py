@@ -208,3 +208,26 @@ def test_a_huge_quantity_on_the_stream_is_dead_lettered_without_growing_orders(
             time.sleep(0.2)
         assert http.get("/health/live").status_code == 200
     assert _rss_mb(stack, "orders") - before < 100
+
+
+PRICING_BOUNDS = [
+    ("POST", "/api/v1/rules", {"priority": 2**31}, "priority"),
+    ("POST", "/api/v1/rules", {"cooldown_s": 10**18}, "cooldown_s"),
+    ("POST", "/api/v1/rules", {"strategy": "beat_lowest_ask", "beat_pct": "NaN"}, "beat_pct"),
+    ("POST", "/api/v1/rules", {"strategy": "fixed", "fixed_price": "1e999999"}, "fixed_price"),
+    ("POST", "/api/v1/rules", {"min_margin_pct": "1e999999"}, "min_margin_pct"),
+    ("PUT", "/api/v1/fees", {"shipping": {"EUR": "1e999999"}}, "shipping.EUR"),
+    ("PUT", "/api/v1/fees", {"processing_rate": "NaN"}, "processing_rate"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    PRICING_BOUNDS,
+    ids=[f"{r[0]} {r[1]} {r[3]}" for r in PRICING_BOUNDS],
+)
+def test_pricing_configuration_out_of_bounds_is_422_naming_it(
+    stack: Stack, method: str, path: str, body: Any, field: str
+) -> None:
+    with client(stack, "pricing") as http:
+        assert_problem(http.request(method, path, json=body), 422, field)

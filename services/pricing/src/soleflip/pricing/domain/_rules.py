@@ -9,7 +9,12 @@ from enum import StrEnum
 
 import msgspec
 
+from soleflip.common.contracts.bounds import MAX_RATIO, amount_problem
 from soleflip.pricing.domain._fees import ZERO
+
+#: `rule.priority` is a Postgres `integer`; a cool-down longer than ten years is a typo.
+MAX_PRIORITY = 2**31 - 1
+MAX_COOLDOWN_S = 10 * 365 * 86_400
 
 
 class Strategy(StrEnum):
@@ -161,9 +166,30 @@ def reprice_hold(
     return None
 
 
+def bound_problems(rule: Rule) -> list[tuple[str, str]]:
+    """Numbers of a rule outside their domain (money, ratios, integer ranges)."""
+    problems = []
+    for field in ("beat_amount", "fixed_price", "ceiling", "min_change"):
+        value = getattr(rule, field)
+        problem = None if value is None else amount_problem(value)
+        if problem is not None:
+            problems.append((field, problem))
+    for field in ("beat_pct", "min_margin_pct"):
+        value = getattr(rule, field)
+        if value is not None and not (value.is_finite() and abs(value) <= MAX_RATIO):
+            problems.append((field, f"must be a finite number within +-{MAX_RATIO}"))
+    if not -MAX_PRIORITY <= rule.priority <= MAX_PRIORITY:
+        problems.append(("priority", f"must be within +-{MAX_PRIORITY}"))
+    if not rule.cooldown_s <= MAX_COOLDOWN_S:
+        problems.append(("cooldown_s", f"must be at most {MAX_COOLDOWN_S} (ten years)"))
+    return problems
+
+
 def rule_problems(rule: Rule) -> list[tuple[str, str]]:
     """Field problems of a rule, as (field, message); empty when the rule is usable."""
-    problems = []
+    problems = bound_problems(rule)
+    if problems:
+        return problems  # the checks below compare numbers, which needs them finite
     if rule.strategy is Strategy.FIXED and (rule.fixed_price is None or rule.fixed_price < 1):
         problems.append(("fixed_price", "the fixed strategy needs a price of at least 1"))
     if rule.beat_amount is not None and rule.beat_amount < 0:

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from soleflip.common.contracts.bounds import amount_problem
 from soleflip.common.db import Conn
 from soleflip.common.errors import Conflict, InvalidInput, NotFound
 from soleflip.pricing import queries, repository
@@ -121,6 +122,37 @@ def _rule_uuid(rule_id: str) -> uuid.UUID:
 def fee_schedule_from(fields: dict[str, Any], now: datetime) -> FeeSchedule:
     """A schedule from a request body; without `effective_from` it applies from now."""
     try:
-        return msgspec.convert({"effective_from": now, **fields}, FeeSchedule, strict=False)
+        schedule = msgspec.convert({"effective_from": now, **fields}, FeeSchedule, strict=False)
     except msgspec.ValidationError as exc:
         raise InvalidInput(str(exc)) from None
+    problems = _fee_problems(schedule)
+    if problems:
+        raise InvalidInput(
+            "the fee schedule is out of bounds",
+            errors=[{"field": field, "message": message} for field, message in problems],
+        )
+    return schedule
+
+
+_MAX_FEE_ENTRIES = 64
+
+
+def _fee_problems(schedule: FeeSchedule) -> list[tuple[str, str]]:
+    """Rates are finite ratios, fees storable money, tables of a sane size."""
+    ratios = {"processing_rate": schedule.processing_rate, "bonus_rate": schedule.bonus_rate}
+    ratios |= {f"level_rates.{k}": v for k, v in schedule.level_rates.items()}
+    amounts = {f"minimum_fees.{k}": v for k, v in schedule.minimum_fees.items()}
+    amounts |= {f"shipping.{k}": v for k, v in schedule.shipping.items()}
+    problems = [
+        (field, "must be a finite rate from 0 to 1")
+        for field, value in ratios.items()
+        if not (value.is_finite() and 0 <= value <= 1)
+    ]
+    for field, value in amounts.items():
+        problem = amount_problem(value, minimum=Decimal(0))
+        if problem is not None:
+            problems.append((field, problem))
+    tables = (schedule.level_rates, schedule.minimum_fees, schedule.shipping)
+    if any(len(table) > _MAX_FEE_ENTRIES for table in tables):
+        problems.append(("$", f"at most {_MAX_FEE_ENTRIES} entries per table"))
+    return problems
