@@ -106,6 +106,7 @@ async def _list_stock(loop: Loop, amount: int) -> tuple[str, str]:
     async with UnitOfWork(loop.orders.pool) as uow:
         command = CreateListing(unit, Decimal(amount), "EUR", True)
         accepted = await create_listing(command, uow=uow, stockx=loop.orders.stockx)
+        await uow.commit()  # handlers never commit: the caller does
     return accepted.listing_id, variant["variantId"]
 
 

@@ -33,7 +33,6 @@ async def link_stock_by_hand(
     await after_orders(uow.conn, {order_number}, "api", reason=reason)
     if freed:
         await enqueue_many(uow.conn, stock_events(await repo.select_stock(uow.conn, freed)))
-    await uow.commit()
 
 
 async def _check_free(uow: UnitOfWork, stock_item_id: int) -> None:

@@ -110,6 +110,7 @@ class OrderController(Controller):
             raise NotFound(f"stock item {unit} does not exist")
         async with UnitOfWork(service.pool) as uow:
             await link_stock_by_hand(order_number, unit, uow=uow, actor=actor_of(request))
+            await uow.commit()
         return await _order(service, order_number)
 
     @get("/{order_number:str}/shipping-label", guards=[requires("read")])
