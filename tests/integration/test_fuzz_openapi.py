@@ -4,7 +4,8 @@ suite in CI").
 
 Each operation gets `SOLEFLIP_FUZZ_EXAMPLES` generated requests (default 10: the whole file stays
 within a few minutes on two cores; raise it for a deeper run), authenticated with an admin token,
-positive and negative (schema-violating) cases both. The check is `not_a_server_error`.
+positive and negative (schema-violating) cases both. The check is `not_a_server_error` (and the
+conformance checks with `SOLEFLIP_FUZZ_CONFORMANCE=1`, see `CHECKS`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar._openapi.plugin import OpenAPIPlugin
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
 from soleflip.common.contracts import ingest
 from soleflip.common.settings import Settings
@@ -42,7 +44,13 @@ FUZZ = settings(
     derandomize=True,  # CI fuzzes the same inputs on every run; raise EXAMPLES to explore
     suppress_health_check=list(HealthCheck),
 )
-CHECKS = [not_a_server_error]
+#: Status-code and content-type conformance fail today only because the documents do not list
+#: every answer (401/404/422 and problem+json are undocumented on many routes, issue 15);
+#: `SOLEFLIP_FUZZ_CONFORMANCE=1` runs them too.
+CONFORMANCE = os.environ.get("SOLEFLIP_FUZZ_CONFORMANCE") == "1"
+CHECKS = [not_a_server_error] + (
+    [status_code_conformance, content_type_conformance] if CONFORMANCE else []
+)
 
 pytestmark = pytest.mark.timeout(600)
 
