@@ -26,7 +26,7 @@ from litestar.types.callable_types import LifespanHook
 from soleflip.common.http._health import ReadinessSource, health_handlers
 from soleflip.common.http._input import refuse_unstorable_input
 from soleflip.common.http._middleware import TelemetryMiddleware
-from soleflip.common.http._problems import exception_handlers
+from soleflip.common.http._problems import exception_handlers, problem_responses
 from soleflip.common.http.auth import STATE_KEY, TokenAuthenticator
 from soleflip.common.settings import Settings
 
@@ -92,9 +92,27 @@ def create_app(
         logging_config=None,
         debug=debug,
     )
+    _document_problems(app)
     # Outermost, around Litestar's own exception handling, so 404s and 405s are observed too.
     app.asgi_handler = TelemetryMiddleware(app.asgi_handler, service=service)
     return app
+
+
+#: What any `/api` route may answer besides its own results, documented once for every route: bad
+#: or unstorable input (400, 413, 415, 422), credentials (401, 403), a missing resource or a state
+#: conflict (404, 409), a rate limit (429) and an outage (503) — all as problem+json.
+API_PROBLEMS = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+
+
+def _document_problems(app: Litestar) -> None:
+    """Add the problem+json answers of `API_PROBLEMS` to every `/api` operation's document; a
+    route's own `responses=` entries win (they may describe a status more precisely)."""
+    shared = problem_responses(*API_PROBLEMS)
+    for route in app.routes:
+        if not route.path.startswith("/api"):
+            continue
+        for handler in getattr(route, "route_handlers", ()):
+            handler.responses = {**shared, **(handler.responses or {})}
 
 
 #: The docs UIs' script versions (from the jsDelivr CDN); bump them deliberately.
