@@ -77,7 +77,12 @@ async def test_quote_answers_the_contract_shape(service: Service) -> None:
     assert lines["match_lowest_ask"]["payout"]["amount"] == "122.00"  # 150 - 13.50 - 4.50 - 10
     assert lines["match_lowest_ask"]["profit"]["amount"] == "42.00"
     assert lines["beat_lowest_ask"]["price"]["amount"] == "149.00"
-    bad = {"variant_id": "v1", "cost": {"amount": "80", "currency": "GBP"}}
+    # GBP has defaults now (refused as "no shipping for GBP" before): payout(100) = 100 - 9 - 3
+    # - 8 = 80 >= 80 > payout(99) = 79.12; a currency without shipping is still refused.
+    gbp = {"variant_id": "v1", "cost": {"amount": "80", "currency": "GBP"}}
+    answer = await service.client.post("/api/v1/quote", json=gbp, headers=READ_AUTH)
+    assert answer.json()["floor"] == {"amount": "100.00", "currency": "GBP"}, answer.text
+    bad = {"variant_id": "v1", "cost": {"amount": "8000", "currency": "JPY"}}
     assert (
         await service.client.post("/api/v1/quote", json=bad, headers=READ_AUTH)
     ).status_code == 422
@@ -121,6 +126,9 @@ async def test_fee_schedule_defaults_and_changes_apply_to_quotes(service: Servic
     # level 5 (7 %): payout(100) = 100 - 7 - 3 - 10 = 80 >= 80 > payout(99) = 79.10
     assert quote["floor"]["amount"] == "100.00"
     assert quote["recommendations"] == []  # no market known for v1
+    [published] = await service.published("pricing.fees.updated")  # orders keeps a copy
+    assert published["data"]["schedule"]["seller_level"] == 5
+    assert published["data"]["schedule_id"] >= 1
     assert (
         await client.put("/api/v1/fees", json={"seller_level": 9}, headers=AUTH)
     ).status_code == 422

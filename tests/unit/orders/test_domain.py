@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from soleflip.common.fees import FeeSchedule
 from soleflip.orders.domain import (
-    FeeRule,
-    FeeSchedule,
-    estimate_fees,
+    FeeBook,
+    Fees,
     fees_from_payout,
     newer_chain,
     order_rank,
     version,
 )
 
-EUR_2023 = FeeRule("EUR", date(2023, 7, 1), Decimal("0.09"), Decimal("5"), Decimal("0.03"),
-                   Decimal("10.00"))  # fmt: skip
+DEFAULT = FeeBook()
+SOLD = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def _estimate(price: str, book: FeeBook = DEFAULT, when: datetime = SOLD) -> Fees:
+    fees = book.estimate(Decimal(price), "EUR", when)
+    assert fees is not None
+    return fees
 
 
 def test_eur_102_sale_at_level_1_pays_79_76() -> None:
-    fees = estimate_fees(Decimal("102"), EUR_2023)
+    fees = _estimate("102")
     assert fees.transaction_fee == Decimal("9.18")
     assert fees.processing_fee == Decimal("3.06")
     assert fees.shipping_fee == Decimal("10.00")
@@ -30,30 +36,29 @@ def test_eur_102_sale_at_level_1_pays_79_76() -> None:
 
 
 def test_regional_minimum_applies_to_the_transaction_fee_only() -> None:
-    fees = estimate_fees(Decimal("40"), EUR_2023)  # 9 % of 40 = 3.60 < EUR 5 minimum
+    fees = _estimate("40")  # 9 % of 40 = 3.60 < EUR 5 minimum
     assert fees.transaction_fee == Decimal("5")
     assert fees.processing_fee == Decimal("1.20")
     assert fees.payout == Decimal("23.80")
 
 
 def test_each_fee_is_rounded_half_up_before_subtracting() -> None:
-    fees = estimate_fees(Decimal("105"), EUR_2023)  # 9.45 and 3.15 exactly; 0.5 cents never lost
-    assert fees.payout == Decimal("82.40")
-    odd = estimate_fees(Decimal("117"), EUR_2023)  # 10.53, 3.51
-    assert odd.payout == Decimal("92.96")
+    assert _estimate("105").payout == Decimal("82.40")  # 9.45 and 3.15 exactly
+    assert _estimate("117").payout == Decimal("92.96")  # 10.53, 3.51
 
 
-def test_schedule_picks_the_rule_in_force_on_the_sale_date() -> None:
-    newer = FeeRule("EUR", date(2026, 1, 1), Decimal("0.08"), Decimal("5"), Decimal("0.03"),
-                    Decimal("10.00"))  # fmt: skip
-    schedule = FeeSchedule([newer, EUR_2023])
-    old = schedule.estimate(Decimal("102"), "EUR", date(2025, 6, 1))
-    new = schedule.estimate(Decimal("102"), "EUR", date(2026, 2, 1))
-    assert old is not None
-    assert old.payout == Decimal("79.76")
-    assert new is not None
-    assert new.payout == Decimal("80.78")
-    assert schedule.estimate(Decimal("102"), "EUR", date(2020, 1, 1)) is None
+def test_book_picks_the_schedule_in_force_at_the_sale() -> None:
+    level3 = FeeSchedule(effective_from=datetime(2026, 1, 1, tzinfo=UTC), seller_level=3)
+    book = FeeBook([level3])
+    assert _estimate("102", book, datetime(2025, 6, 1, tzinfo=UTC)).payout == Decimal("79.76")
+    assert _estimate("102", book, datetime(2026, 2, 1, tzinfo=UTC)).payout == Decimal("80.78")
+
+
+def test_every_default_currency_has_an_estimate_and_a_cancellation_fee() -> None:
+    for currency in ("EUR", "USD", "GBP", "CHF", "CAD", "AUD"):
+        assert DEFAULT.estimate(Decimal("100"), currency, SOLD) is not None, currency
+        assert DEFAULT.cancellation_fee(currency, SOLD) == Decimal("15.00"), currency
+    assert DEFAULT.estimate(Decimal("100"), "XXX", SOLD) is None  # never a guessed figure
 
 
 def test_payout_breakdown_is_the_truth() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
+import msgspec
 import pytest
 
 from soleflip.common.errors import InvalidInput
@@ -40,11 +41,44 @@ def test_seller_level_and_bonus_change_the_payout() -> None:
     assert level3.payout(D("200")) == D("200") - D("16") - D("6") - D("10") + D("4")
 
 
+def test_every_default_region_quotes_including_gbp_and_chf() -> None:
+    # GBP and CHF were refused ("no shipping for GBP") before the defaults covered them.
+    for currency in ("EUR", "USD", "GBP", "CHF", "CAD", "AUD"):
+        assert FeeSchedule().terms(currency).floor(D("80")) > 80, currency
+    # GBP: 9 % of 102 = 9.18 (> GBP 5), 3.06, shipping GBP 8 (an assumption, docs/fees.md)
+    assert FeeSchedule().terms("GBP").payout(D("102")) == D("81.76")
+    # CHF: 9 % of 40 = 3.60 < CHF 4.50 minimum, 1.20, CHF 10
+    assert FeeSchedule().terms("CHF").payout(D("40")) == D("24.30")
+
+
 def test_unconfigured_currency_is_invalid_input_not_a_guess() -> None:
-    with pytest.raises(InvalidInput, match="shipping for GBP"):
-        FeeSchedule().terms("GBP")
-    with pytest.raises(InvalidInput, match="seller level 9"):
-        FeeSchedule(seller_level=9).terms("EUR")
+    with pytest.raises(InvalidInput, match="shipping for JPY"):
+        FeeSchedule().terms("JPY")
+    with pytest.raises(InvalidInput, match="seller level 6"):
+        FeeSchedule(seller_level=6).terms("EUR")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"seller_level": 11},
+        {"processing_rate": "0.5"},
+        {"bonus_rate": "-0.01"},
+        {"level_rates": {"1": "NaN"}},
+        {"shipping": {"EUR": "1000000"}},
+        {"shipping": {"EUR": "10.001"}},
+        {"minimum_fees": {"eur": "5"}},
+        {
+            "cancellation_fees": {
+                "".join(chr(65 + i // 26**k % 26) for k in range(3)): 1 for i in range(65)
+            }
+        },
+        {"effective_from": "2026-01-01T00:00:00"},
+    ],
+)
+def test_a_schedule_outside_its_domain_bounds_is_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert(fields, FeeSchedule, strict=False)
 
 
 def _brute_floor(cost: D, margin: D) -> D:

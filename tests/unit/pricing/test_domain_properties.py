@@ -28,7 +28,7 @@ schedules = st.builds(
     seller_level=st.integers(1, 5),
     bonus_rate=st.sampled_from([D("0"), D("0.01"), D("0.02")]),
 )
-currencies = st.sampled_from(["EUR", "USD"])
+currencies = st.sampled_from(["EUR", "USD", "GBP", "CHF", "CAD", "AUD"])
 rules = st.builds(
     Rule,
     id=st.just("r"),

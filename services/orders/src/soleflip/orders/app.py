@@ -1,8 +1,9 @@
 """Composition root of orders: settings in, a Litestar app out (port 8002, schema `orders`).
 
 The runtime opens the pool, NATS (INGEST, ORDERS, CATALOG, PRICING and DLQ streams), the
-StockX client and the outbox relay; orders adds its consumers, the leader-elected pollers, the
-listing operation settler and the variant retry, and the REST controllers.
+StockX client and the outbox relay; orders adds its consumers (`orders-fees` copies pricing's fee
+schedules), the leader-elected pollers, the listing operation settler and the variant retry, and
+the REST controllers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from soleflip.common.http import create_app as create_http_app
 from soleflip.common.observability import configure_observability
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.settings import Settings
-from soleflip.orders.consumers import catalog_consumer, ingest_consumer, reprice_consumer
+from soleflip.orders.consumers import (
+    catalog_consumer,
+    fees_consumer,
+    ingest_consumer,
+    reprice_consumer,
+)
 from soleflip.orders.http import CONTROLLERS
 from soleflip.orders.pollers import run_operation_settler, run_pollers
 from soleflip.orders.retry import run_variant_retry
@@ -36,6 +42,7 @@ def build_service(settings: Settings, options: OrdersSettings | None = None) -> 
     runtime.add_consumer(lambda _rt: reprice_consumer(service))
     runtime.add_consumer(lambda _rt: catalog_consumer(service))
     runtime.add_task("variant-retry", lambda _rt: run_variant_retry(service), leader=True)
+    runtime.add_consumer(lambda _rt: fees_consumer(service))
     runtime.add_task("operations", lambda _rt: run_operation_settler(service), leader=True)
     if options.polling:
         runtime.add_task("pollers", lambda _rt: run_pollers(service), leader=True)

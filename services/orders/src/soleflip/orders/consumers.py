@@ -22,11 +22,17 @@ from soleflip.common.contracts.ingest import (
     StockxOrderUpdated,
     ingest_event_decoder,
 )
-from soleflip.common.contracts.pricing import RepriceRequested, pricing_event_decoder
+from soleflip.common.contracts.pricing import (
+    FEES_UPDATED,
+    FeesUpdated,
+    RepriceRequested,
+    pricing_event_decoder,
+)
 from soleflip.common.db import UnitOfWork, claim, claim_many
 from soleflip.common.errors import InvalidInput
 from soleflip.common.stockx import Listing, Order
 from soleflip.orders.handlers import (
+    apply_fee_schedules,
     apply_listings,
     apply_orders,
     apply_product,
@@ -42,6 +48,7 @@ T = TypeVar("T")
 INGEST_CONSUMER = "orders-ingest"
 REPRICE_CONSUMER = "orders-reprice"
 CATALOG_CONSUMER = "orders-catalog"
+FEES_CONSUMER = "orders-fees"
 INGEST_SUBJECTS = (
     "ingest.stockx.order.*",
     "ingest.stockx.listing.*",
@@ -210,5 +217,46 @@ def catalog_consumer(service: OrdersService) -> ConsumerRunner:
         durable=CATALOG_CONSUMER,
         subjects=("catalog.product.upserted",),
         handler=handle,
+        publisher=runtime.publisher,
+    )
+
+
+async def apply_fee_updates(service: OrdersService, messages: Sequence[Message]) -> list[Outcome]:
+    """New fee schedules of a batch: copied and applied to unpaid sales in one transaction."""
+    outcomes = [Outcome.ack()] * len(messages)
+    updates: dict[str, FeesUpdated] = {}
+    for index, message in enumerate(messages):
+        try:
+            event = pricing_event_decoder.decode(message.data)
+        except msgspec.MsgspecError as exc:
+            outcomes[index] = Outcome.dead(exc)
+            continue
+        if isinstance(event, FeesUpdated):
+            updates.setdefault(event.id, event)
+    if updates:
+        async with UnitOfWork(service.pool) as uow:
+            fresh = await claim_many(uow.conn, FEES_CONSUMER, list(updates))
+            published = [u.data for eid, u in updates.items() if eid in fresh]
+            await apply_fee_schedules(uow.conn, published, load_fees=service.fees)
+            await uow.commit()
+    return outcomes
+
+
+def fees_consumer(service: OrdersService) -> ConsumerRunner:
+    """The durable `orders-fees` consumer of pricing's fee schedules (the one schedule)."""
+    runtime: ServiceRuntime = service.runtime
+
+    async def handle(messages: Sequence[Message]) -> Sequence[Outcome]:
+        return await apply_fee_updates(service, messages)
+
+    return ConsumerRunner(
+        runtime.nc,
+        runtime.names,
+        stream="PRICING",
+        durable=FEES_CONSUMER,
+        subjects=(FEES_UPDATED,),
+        batch_handler=handle,
+        batch_size=100,
+        ack_wait=120.0,
         publisher=runtime.publisher,
     )

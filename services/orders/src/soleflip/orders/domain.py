@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from soleflip.common.errors import Conflict
+from soleflip.common.errors import Conflict, InvalidInput
+from soleflip.common.fees import FeeSchedule, schedule_at
 
 CENT = Decimal("0.01")
 #: Far past: a resource without `updatedAt` loses every comparison against one with it.
@@ -120,20 +121,6 @@ def cents(value: Decimal) -> Decimal:
 
 
 @dataclass(frozen=True, slots=True)
-class FeeRule:
-    """The fee schedule of one currency from one date on (docs/domain.md: rates change)."""
-
-    currency: str
-    effective_from: date
-    transaction_rate: Decimal
-    minimum_fee: Decimal
-    processing_rate: Decimal
-    shipping_fee: Decimal
-    #: What a sale the seller fails costs (docs/domain.md: USD 15 or the local equivalent).
-    cancellation_fee: Decimal = Decimal("15.00")
-
-
-@dataclass(frozen=True, slots=True)
 class Fees:
     """The deductions of one sale and what the seller is paid."""
 
@@ -143,37 +130,30 @@ class Fees:
     payout: Decimal
 
 
-def estimate_fees(price: Decimal, rule: FeeRule) -> Fees:
-    """docs/domain.md: max(price x level rate, regional minimum) + 3 % processing + shipping."""
-    transaction = max(cents(price * rule.transaction_rate), rule.minimum_fee)
-    processing = cents(price * rule.processing_rate)
-    shipping = cents(rule.shipping_fee)
-    return Fees(transaction, processing, shipping, price - transaction - processing - shipping)
+class FeeBook:
+    """Orders' copy of pricing's fee schedules: the one in force at a sale's time decides.
 
+    The schedules and the fee formula are pricing's (`soleflip.common.fees`), so an estimate here
+    equals pricing's quote for the same price, currency and time.
+    """
 
-class FeeSchedule:
-    """Fee rules by currency and effective date; picks the rule in force on a sale's date."""
+    def __init__(self, schedules: Iterable[FeeSchedule] = ()) -> None:
+        self._schedules = sorted(schedules, key=lambda s: s.effective_from)
 
-    def __init__(self, rules: Iterable[FeeRule]) -> None:
-        self._rules: dict[str, list[FeeRule]] = {}
-        for rule in sorted(rules, key=lambda r: r.effective_from):
-            self._rules.setdefault(rule.currency, []).append(rule)
+    def at(self, when: datetime) -> FeeSchedule:
+        return schedule_at(self._schedules, when)
 
-    def rule_for(self, currency: str, on: date) -> FeeRule | None:
-        """The latest rule of `currency` effective on `on` (falls back to `*`, any currency)."""
-        for key in (currency, "*"):
-            due = [r for r in self._rules.get(key, []) if r.effective_from <= on]
-            if due:
-                return due[-1]
-        return None
+    def estimate(self, price: Decimal, currency: str, when: datetime) -> Fees | None:
+        """The fees of a sale at `when`; None when the schedule does not cover `currency`."""
+        try:
+            terms = self.at(when).terms(currency)
+        except InvalidInput:
+            return None
+        b = terms.breakdown(price)
+        return Fees(b.transaction_fee, b.processing_fee, b.shipping, b.payout)
 
-    def estimate(self, price: Decimal, currency: str, on: date) -> Fees | None:
-        rule = self.rule_for(currency, on)
-        return None if rule is None else estimate_fees(price, rule)
-
-    def cancellation_fee(self, currency: str, on: date) -> Decimal | None:
-        rule = self.rule_for(currency, on)
-        return None if rule is None else rule.cancellation_fee
+    def cancellation_fee(self, currency: str, when: datetime) -> Decimal | None:
+        return self.at(when).cancellation_fee(currency)
 
 
 def fees_from_payout(

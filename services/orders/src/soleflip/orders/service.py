@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import asyncpg
 
@@ -11,11 +10,8 @@ from soleflip.common.db import Conn
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.stockx import StockXClient
 from soleflip.orders import queries
-from soleflip.orders.domain import FeeSchedule
+from soleflip.orders.domain import FeeBook
 from soleflip.orders.settings import OrdersSettings
-
-#: The schedule changes rarely (a table edit); re-reading it once a minute is plenty.
-_FEES_TTL_S = 60.0
 
 
 class OrdersService:
@@ -24,8 +20,8 @@ class OrdersService:
     def __init__(self, runtime: ServiceRuntime, options: OrdersSettings) -> None:
         self.runtime = runtime
         self.options = options
-        self._fees: FeeSchedule | None = None
-        self._fees_at = 0.0
+        self._fees = FeeBook()
+        self._fees_version: tuple[int, int] | None = None
         #: Set by `POST /api/v1/sync` (or a test): the poller runs now instead of waiting.
         self.poll_now = asyncio.Event()
         #: What the next triggered poll covers: "orders", "listings" or "all".
@@ -47,9 +43,10 @@ class OrdersService:
     def stockx(self) -> StockXClient:
         return self.runtime.stockx
 
-    async def fees(self, conn: Conn) -> FeeSchedule:
-        """The fee schedule (cached for a minute)."""
-        if self._fees is None or time.monotonic() - self._fees_at > _FEES_TTL_S:
+    async def fees(self, conn: Conn) -> FeeBook:
+        """The copy of pricing's fee schedules, re-read whenever a schedule was added."""
+        current = await queries.fee_version(conn)
+        if current != self._fees_version:
             self._fees = await queries.fee_schedule(conn)
-            self._fees_at = time.monotonic()
+            self._fees_version = current
         return self._fees

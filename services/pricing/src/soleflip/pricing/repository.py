@@ -104,7 +104,9 @@ WHERE id = $1 AND version = $4
 RETURNING version
 """
 DELETE_RULE_SQL = "DELETE FROM rule WHERE id = $1 RETURNING id"
-INSERT_FEES_SQL = "INSERT INTO fee_schedule (effective_from, schedule) VALUES ($1, $2)"
+INSERT_FEES_SQL = """
+INSERT INTO fee_schedule (effective_from, schedule) VALUES ($1, $2) RETURNING id
+"""
 SET_AUTOREPRICE_SQL = """
 UPDATE autoreprice SET enabled = $1, dry_run = $2, updated_at = now() RETURNING enabled, dry_run
 """
@@ -176,8 +178,10 @@ async def delete_rule(conn: Conn, rule_id: Any) -> bool:
     return await conn.fetchval(DELETE_RULE_SQL, rule_id) is not None
 
 
-async def insert_fees(conn: Conn, effective_from: datetime, schedule: dict[str, Any]) -> None:
-    await conn.execute(INSERT_FEES_SQL, effective_from, schedule)
+async def insert_fees(conn: Conn, effective_from: datetime, schedule: dict[str, Any]) -> int:
+    """Store a schedule; returns its id (the key of orders' copy)."""
+    schedule_id: int = await conn.fetchval(INSERT_FEES_SQL, effective_from, schedule)
+    return schedule_id
 
 
 async def set_autoreprice(conn: Conn, enabled: bool, dry_run: bool) -> None:

@@ -20,10 +20,12 @@ from soleflip.common.contracts.bounds import (
     Money,
     NonEmptyStr,
     PositiveMoney,
+    RowId,
     check_amount,
     check_amounts,
 )
 from soleflip.common.contracts.envelope import TypedEvent
+from soleflip.common.fees import FeeSchedule
 
 #: Figures one recommendation records in `inputs`.
 MAX_INPUTS = 16
@@ -31,6 +33,7 @@ MAX_INPUTS = 16
 MARKET_UPDATED = "pricing.market.updated"
 RECOMMENDATION_CREATED = "pricing.recommendation.created"
 REPRICE_REQUESTED = "pricing.reprice.requested"
+FEES_UPDATED = "pricing.fees.updated"
 
 
 class MarketSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -100,6 +103,18 @@ class RepriceRequest(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class PublishedFeeSchedule(msgspec.Struct, frozen=True, kw_only=True):
+    """One fee schedule pricing stored, with its id there (a copy is keyed on it: idempotent).
+
+    `schedule` is the whole schedule (`soleflip.common.fees.FeeSchedule`, bounded figures), in
+    force from its `effective_from` until a later one; without any schedule the code's default
+    (DOMAIN.md level 1) applies on both sides.
+    """
+
+    schedule_id: RowId
+    schedule: FeeSchedule
+
+
 class _PricingEvent(TypedEvent, frozen=True):
     """The base of every pricing event (envelope fields from `TypedEvent`)."""
 
@@ -122,19 +137,29 @@ class RepriceRequested(_PricingEvent, frozen=True, tag=REPRICE_REQUESTED):
     data: RepriceRequest
 
 
-PricingEvent = MarketUpdated | RecommendationCreated | RepriceRequested
+class FeesUpdated(_PricingEvent, frozen=True, tag=FEES_UPDATED):
+    """The seller's fee schedule changed (`PUT /api/v1/fees`): orders re-estimates unpaid sales."""
+
+    data: PublishedFeeSchedule
+
+
+PricingEvent = MarketUpdated | RecommendationCreated | RepriceRequested | FeesUpdated
 
 pricing_event_decoder: msgspec.json.Decoder[PricingEvent] = msgspec.json.Decoder(PricingEvent)
 
 __all__ = [
+    "FEES_UPDATED",
     "MARKET_UPDATED",
     "RECOMMENDATION_CREATED",
     "REPRICE_REQUESTED",
+    "FeeSchedule",
+    "FeesUpdated",
     "MarketSnapshot",
     "MarketUpdated",
     "Money",
     "PositiveMoney",
     "PricingEvent",
+    "PublishedFeeSchedule",
     "Recommendation",
     "RecommendationCreated",
     "RepriceRequest",

@@ -7,6 +7,7 @@ of work, so their operation row commits only once StockX accepted the write.
 """
 
 from soleflip.orders.handlers._adopt import adopt_listings
+from soleflip.orders.handlers._fees import apply_fee_schedules
 from soleflip.orders.handlers._import import ImportReport, import_purchases
 from soleflip.orders.handlers._link import link_stock_by_hand
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending
@@ -39,6 +40,7 @@ __all__ = [
     "ImportReport",
     "WriteAccepted",
     "adopt_listings",
+    "apply_fee_schedules",
     "apply_listings",
     "apply_orders",
     "apply_product",

@@ -11,8 +11,8 @@ from soleflip.common.stockx import ListingSummary, Order, OrderSummary
 from soleflip.orders.domain import (
     EPOCH,
     SELLER_FAULT_STATUSES,
+    FeeBook,
     Fees,
-    FeeSchedule,
     fees_from_payout,
     listing_rank,
     order_rank,
@@ -31,25 +31,25 @@ def listing_version(listing: ListingSummary) -> tuple[datetime, int]:
     return version(listing.updated_at, listing_rank(listing.status or "UNKNOWN"))
 
 
-def _fees(order: OrderSummary, fees: FeeSchedule) -> tuple[Fees | None, str | None]:
+def _fees(order: OrderSummary, fees: FeeBook) -> tuple[Fees | None, str | None]:
     payout = order.payout
     if payout is not None and payout.total_payout is not None:
         pairs = [(a.adjustment_type, a.amount) for a in payout.adjustments]
         return fees_from_payout(payout.total_payout, pairs), "stockx"
     if order.amount is None or order.currency_code is None:
         return None, None
-    on = (order.created_at or order.updated_at or EPOCH).date()
+    on = order.created_at or order.updated_at or EPOCH
     return fees.estimate(order.amount, order.currency_code, on), "estimate"
 
 
-def _cancellation_fee(order: OrderSummary, status: str, fees: FeeSchedule) -> Decimal | None:
+def _cancellation_fee(order: OrderSummary, status: str, fees: FeeBook) -> Decimal | None:
     if status not in SELLER_FAULT_STATUSES or order.currency_code is None:
         return None
-    on = (order.updated_at or order.created_at or EPOCH).date()
+    on = order.updated_at or order.created_at or EPOCH
     return fees.cancellation_fee(order.currency_code, on)
 
 
-def order_row(order: OrderSummary, fees: FeeSchedule) -> OrderRow:
+def order_row(order: OrderSummary, fees: FeeBook) -> OrderRow:
     """The row of one order snapshot, with fees (StockX's breakdown, else the estimate)."""
     status = order.status or "UNKNOWN"
     computed, source = _fees(order, fees)

@@ -17,7 +17,7 @@ import asyncpg
 from soleflip.common.db import Conn, enqueue_many
 from soleflip.common.stockx import ListingSummary, OrderSummary
 from soleflip.orders import repository as repo
-from soleflip.orders.domain import EPOCH, FeeSchedule, newer_chain, version
+from soleflip.orders.domain import EPOCH, FeeBook, newer_chain, version
 from soleflip.orders.events import listing_events, order_events, stock_events
 from soleflip.orders.handlers._rows import listing_row, listing_version, order_row, order_version
 
@@ -48,7 +48,7 @@ def _stored(rows: Mapping[str, asyncpg.Record]) -> dict[str, tuple[datetime, int
 
 
 async def apply_orders(
-    conn: Conn, orders: Sequence[OrderSummary], *, fees: FeeSchedule, source: str
+    conn: Conn, orders: Sequence[OrderSummary], *, fees: FeeBook, source: str
 ) -> set[str]:
     """Move orders forward, record each status entered, link sales, price them, publish.
 

@@ -18,6 +18,7 @@ from soleflip.orders.queries._api import (
 from soleflip.orders.queries._state import (
     ListingAmount,
     fee_schedule,
+    fee_version,
     listing_amounts,
     listing_status,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ListingAmount",
     "StockFilter",
     "fee_schedule",
+    "fee_version",
     "get_listing",
     "get_order",
     "list_listings",

@@ -9,17 +9,16 @@ from decimal import Decimal
 import msgspec
 
 from soleflip.common.db import Conn
-from soleflip.orders.domain import FeeRule, FeeSchedule
+from soleflip.common.fees import FeeSchedule
+from soleflip.orders.domain import FeeBook
 
 LISTING_STATUS_SQL = "SELECT status FROM listing WHERE listing_id = $1"
 LISTING_AMOUNTS_SQL = """
 SELECT listing_id, status, amount FROM listing WHERE listing_id = ANY($1::text[])
 """
-FEE_SCHEDULE_SQL = """
-SELECT currency, effective_from, transaction_rate, minimum_fee, processing_rate, shipping_fee,
-       cancellation_fee
-FROM fee_schedule
-"""
+FEE_SCHEDULE_SQL = "SELECT schedule FROM fee_schedule ORDER BY effective_from, schedule_id"
+#: A cheap question per batch: did the copy of pricing's schedules change since it was read?
+FEE_VERSION_SQL = "SELECT count(*), coalesce(max(schedule_id), 0) FROM fee_schedule"
 
 
 class ListingAmount(msgspec.Struct, frozen=True):
@@ -42,18 +41,13 @@ async def listing_amounts(conn: Conn, listing_ids: Sequence[str]) -> dict[str, L
     return {r["listing_id"]: ListingAmount(r["listing_id"], r["status"], r["amount"]) for r in rows}
 
 
-async def fee_schedule(conn: Conn) -> FeeSchedule:
-    """Every fee rule of the `fee_schedule` table."""
+async def fee_version(conn: Conn) -> tuple[int, int]:
+    """How many schedules the copy holds and the newest id: changes whenever one is added."""
+    count, last = await conn.fetchrow(FEE_VERSION_SQL) or (0, 0)
+    return (count, last)
+
+
+async def fee_schedule(conn: Conn) -> FeeBook:
+    """Orders' copy of pricing's fee schedules (`pricing.fees.updated`)."""
     rows = await conn.fetch(FEE_SCHEDULE_SQL)
-    return FeeSchedule(
-        FeeRule(
-            r["currency"],
-            r["effective_from"],
-            r["transaction_rate"],
-            r["minimum_fee"],
-            r["processing_rate"],
-            r["shipping_fee"],
-            r["cancellation_fee"],
-        )
-        for r in rows
-    )
+    return FeeBook(msgspec.convert(r["schedule"], FeeSchedule, strict=False) for r in rows)

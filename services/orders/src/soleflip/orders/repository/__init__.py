@@ -1,5 +1,6 @@
 """Write SQL of the orders schema (the read side lives in `soleflip.orders.queries`)."""
 
+from soleflip.orders.repository._fees import store_fee_schedules
 from soleflip.orders.repository._listings import (
     ListingRow,
     adoptable_listings,
@@ -14,6 +15,7 @@ from soleflip.orders.repository._listings import (
     upsert_listings,
 )
 from soleflip.orders.repository._orders import (
+    Estimate,
     OrderRow,
     StatusChange,
     insert_history,
@@ -22,8 +24,10 @@ from soleflip.orders.repository._orders import (
     lock_orders,
     reprice_profit,
     select_orders,
+    set_estimates,
     set_order_link,
     unlink_unit,
+    unpaid_orders,
     upsert_orders,
 )
 from soleflip.orders.repository._poll import (
@@ -60,6 +64,7 @@ from soleflip.orders.repository._variants import (
 )
 
 __all__ = [
+    "Estimate",
     "ListingRow",
     "OrderRow",
     "StatusChange",
@@ -90,6 +95,7 @@ __all__ = [
     "select_listings",
     "select_orders",
     "select_stock",
+    "set_estimates",
     "set_landed_costs",
     "set_link_strategy",
     "set_order_link",
@@ -98,11 +104,13 @@ __all__ = [
     "set_vat_reclaimable",
     "settle_operation",
     "stock_context",
+    "store_fee_schedules",
     "store_product",
     "touch_operation",
     "touch_pending",
     "unlink_unit",
     "unmatched_sales",
+    "unpaid_orders",
     "update_stock",
     "upsert_listings",
     "upsert_orders",

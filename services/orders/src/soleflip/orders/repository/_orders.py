@@ -197,6 +197,26 @@ UPDATE "order" SET stock_item_id = $2, link_manual = true, landed_cost = NULL, r
                    profit = -cancellation_fee
 WHERE order_number = $1
 """
+# Sales StockX has not paid out yet carry an estimate (or none, when the schedule lacked their
+# currency): a new fee schedule re-estimates them, a page at a time in order-number order.
+UNPAID_SQL = """
+SELECT order_number, amount, currency, created_at, updated_at, net_proceeds, transaction_fee
+FROM "order"
+WHERE payout IS NULL AND amount IS NOT NULL AND currency IS NOT NULL
+  AND fees_source IS DISTINCT FROM 'stockx' AND order_number > $1
+ORDER BY order_number
+LIMIT $2
+"""
+SET_ESTIMATES_SQL = """
+UPDATE "order" o
+SET transaction_fee = t.transaction_fee, processing_fee = t.processing_fee,
+    shipping_fee = t.shipping_fee, net_proceeds = t.net_proceeds, fees_source = t.fees_source
+FROM json_to_recordset($1::text::json) AS t(
+    order_number text, transaction_fee numeric, processing_fee numeric, shipping_fee numeric,
+    net_proceeds numeric, fees_source text)
+WHERE o.order_number = t.order_number AND o.payout IS NULL
+RETURNING o.order_number
+"""
 SELECT_ORDERS_SQL = """
 SELECT order_number, status, listing_id, stock_item_id, variant_id, product_id, amount, currency,
        net_proceeds, fees_source, landed_cost, profit, roi, created_at, updated_at
@@ -287,6 +307,33 @@ async def link_and_price(
 async def reprice_profit(conn: Conn, numbers: Sequence[str]) -> None:
     """Recompute profit and ROI of linked sales (their unit's landed cost changed)."""
     await conn.execute(PROFIT_SQL, list(numbers))
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Re-estimated fees of one unpaid sale (None figures: the schedule lacks its currency)."""
+
+    order_number: str
+    transaction_fee: Decimal | None
+    processing_fee: Decimal | None
+    shipping_fee: Decimal | None
+    net_proceeds: Decimal | None
+    fees_source: str | None
+
+
+async def unpaid_orders(conn: Conn, after: str, limit: int) -> list[asyncpg.Record]:
+    """Sales without StockX's payout breakdown, after order number `after` (a page)."""
+    return list(await conn.fetch(UNPAID_SQL, after, limit))
+
+
+async def set_estimates(conn: Conn, estimates: Sequence[Estimate]) -> list[str]:
+    """Write new estimates and recompute the profit of linked sales; the numbers changed."""
+    if not estimates:
+        return []
+    rows = await conn.fetch(SET_ESTIMATES_SQL, _encoder.encode(estimates).decode())
+    numbers = sorted(row["order_number"] for row in rows)
+    await conn.execute(PROFIT_SQL, numbers)
+    return numbers
 
 
 async def select_orders(conn: Conn, numbers: Sequence[str]) -> list[asyncpg.Record]:

@@ -1,155 +1,23 @@
-"""StockX seller fees and the payout formula of docs/domain.md, exact in `Decimal`.
+"""Fees and payout: the one schedule shared with orders lives in `soleflip.common.fees`."""
 
-transaction fee = max(price x level rate, regional minimum); processing = price x 3 %;
-payout = price - transaction fee - processing - shipping (+ bonuses). Each fee is rounded to the
-cent (half up) before it is subtracted. Rates change over time, so a schedule carries the date from
-which it applies and the service keeps every schedule it was given.
-"""
+from soleflip.common.fees import (
+    CENT,
+    ZERO,
+    FeeSchedule,
+    FeeTerms,
+    PayoutBreakdown,
+    cents,
+    schedule_at,
+    whole_up,
+)
 
-from __future__ import annotations
-
-from datetime import UTC, datetime
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
-
-import msgspec
-
-from soleflip.common.errors import InvalidInput
-
-CENT = Decimal("0.01")
-UNIT = Decimal("1")
-ZERO = Decimal("0")
-EPOCH = datetime(2023, 7, 1, tzinfo=UTC)  # the July 2023 fee programme
-
-#: Transaction fee by seller level (docs/domain.md, since July 2023).
-LEVEL_RATES: dict[int, Decimal] = {
-    1: Decimal("0.09"),
-    2: Decimal("0.085"),
-    3: Decimal("0.08"),
-    4: Decimal("0.075"),
-    5: Decimal("0.07"),
-}
-#: Regional minimum transaction fee, by the currency of the region.
-MINIMUM_FEES: dict[str, Decimal] = {
-    "EUR": Decimal("5"),
-    "GBP": Decimal("5"),
-    "AUD": Decimal("7.50"),
-    "CAD": Decimal("7.00"),
-    "CHF": Decimal("4.50"),
-    "HKD": Decimal("45"),
-    "JPY": Decimal("800"),
-    "KRW": Decimal("7500"),
-    "MXN": Decimal("100"),
-    "NZD": Decimal("16"),
-    "SGD": Decimal("7"),
-    "USD": Decimal("10"),
-}
-#: Shipping deducted per sale; only the measured regions, others must be configured.
-SHIPPING: dict[str, Decimal] = {"EUR": Decimal("10.00"), "USD": Decimal("4.00")}
-
-
-def cents(value: Decimal) -> Decimal:
-    """Rounded to the cent, half up (how StockX rounds each fee)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def whole_up(value: Decimal) -> Decimal:
-    """The smallest whole currency unit not below `value`."""
-    return value.to_integral_value(rounding=ROUND_CEILING)
-
-
-class FeeSchedule(msgspec.Struct, frozen=True, kw_only=True):
-    """The seller's fee terms from `effective_from` on (the default is docs/domain.md's level 1)."""
-
-    effective_from: datetime = EPOCH
-    seller_level: int = 1
-    level_rates: dict[int, Decimal] = msgspec.field(default_factory=lambda: dict(LEVEL_RATES))
-    processing_rate: Decimal = Decimal("0.03")
-    minimum_fees: dict[str, Decimal] = msgspec.field(default_factory=lambda: dict(MINIMUM_FEES))
-    shipping: dict[str, Decimal] = msgspec.field(default_factory=lambda: dict(SHIPPING))
-    #: Quick-ship and successful-ship bonuses (about 1 % each from level 3), as a rate.
-    bonus_rate: Decimal = ZERO
-
-    def rate(self) -> Decimal:
-        try:
-            return self.level_rates[self.seller_level]
-        except KeyError:
-            raise InvalidInput(
-                f"no transaction fee rate for seller level {self.seller_level}"
-            ) from None
-
-    def terms(self, currency: str) -> FeeTerms:
-        """The figures that apply to a sale in `currency`; InvalidInput when unconfigured."""
-        minimum, shipping = self.minimum_fees.get(currency), self.shipping.get(currency)
-        if minimum is None or shipping is None:
-            missing = "minimum fee" if minimum is None else "shipping"
-            raise InvalidInput(f"the fee schedule has no {missing} for {currency}")
-        return FeeTerms(self.rate(), self.processing_rate, minimum, shipping, self.bonus_rate)
-
-
-class FeeTerms:
-    """The resolved figures of one schedule and currency: what the hot path computes with."""
-
-    __slots__ = ("bonus_rate", "minimum_fee", "processing_rate", "rate", "shipping")
-
-    def __init__(
-        self,
-        rate: Decimal,
-        processing: Decimal,
-        minimum: Decimal,
-        shipping: Decimal,
-        bonus: Decimal,
-    ) -> None:
-        self.rate, self.processing_rate, self.minimum_fee = rate, processing, minimum
-        self.shipping, self.bonus_rate = shipping, bonus
-
-    def payout(self, price: Decimal) -> Decimal:
-        """What the seller receives for a sale at `price`, to the cent."""
-        transaction = max(cents(price * self.rate), self.minimum_fee)
-        processing = cents(price * self.processing_rate)
-        return price - transaction - processing - self.shipping + cents(price * self.bonus_rate)
-
-    def breakdown(self, price: Decimal) -> PayoutBreakdown:
-        return PayoutBreakdown(
-            price=price,
-            transaction_fee=max(cents(price * self.rate), self.minimum_fee),
-            processing_fee=cents(price * self.processing_rate),
-            shipping=self.shipping,
-            bonus=cents(price * self.bonus_rate),
-            payout=self.payout(price),
-        )
-
-    def floor(self, cost: Decimal, min_margin_pct: Decimal = ZERO) -> Decimal:
-        """The lowest whole price whose payout covers `cost` plus `min_margin_pct` % of it.
-
-        payout(P) = P - max(rP, m) - pP - s + bP is the smaller of its two branches, so P must
-        satisfy both: P(1 - r - p + b) - s >= target and P(1 - p + b) - m - s >= target. Cent
-        rounding of each fee can move the answer by a unit, so the estimate is settled exactly
-        against `payout` (which is monotone in P) in both directions.
-        """
-        target = cost + cost * min_margin_pct / 100
-        keep = 1 - self.processing_rate + self.bonus_rate
-        by_rate = whole_up((target + self.shipping) / (keep - self.rate))
-        by_minimum = whole_up((target + self.minimum_fee + self.shipping) / keep)
-        price = max(by_rate, by_minimum, UNIT)
-        while price > UNIT and self.payout(price - 1) >= target:
-            price -= 1
-        while self.payout(price) < target:
-            price += 1
-        return price
-
-
-class PayoutBreakdown(msgspec.Struct, frozen=True, kw_only=True):
-    """Every figure of one sale, for explanations and reconciliation with StockX's payout."""
-
-    price: Decimal
-    transaction_fee: Decimal
-    processing_fee: Decimal
-    shipping: Decimal
-    bonus: Decimal
-    payout: Decimal
-
-
-def schedule_at(schedules: list[FeeSchedule], when: datetime) -> FeeSchedule:
-    """The schedule in force at `when`: the latest one whose `effective_from` is not after it."""
-    current = [s for s in schedules if s.effective_from <= when]
-    return max(current, key=lambda s: s.effective_from) if current else FeeSchedule()
+__all__ = [
+    "CENT",
+    "ZERO",
+    "FeeSchedule",
+    "FeeTerms",
+    "PayoutBreakdown",
+    "cents",
+    "schedule_at",
+    "whole_up",
+]

@@ -13,8 +13,10 @@ from typing import Any
 
 import msgspec
 
+from soleflip.common.contracts import new_event
 from soleflip.common.contracts.bounds import amount_problem
-from soleflip.common.db import Conn
+from soleflip.common.contracts.pricing import FEES_UPDATED, PublishedFeeSchedule
+from soleflip.common.db import Conn, enqueue
 from soleflip.common.errors import Conflict, InvalidInput, NotFound
 from soleflip.pricing import queries, repository
 from soleflip.pricing.domain import (
@@ -27,7 +29,7 @@ from soleflip.pricing.domain import (
     rule_problems,
     schedule_at,
 )
-from soleflip.pricing.handlers._reprice import reevaluate
+from soleflip.pricing.handlers._reprice import SOURCE, reevaluate
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
@@ -76,9 +78,12 @@ async def delete_rule(conn: Conn, rule_id: str, now: datetime) -> None:
 
 
 async def set_fees(conn: Conn, schedule: FeeSchedule, now: datetime) -> FeeSchedule:
+    """Store a schedule, publish it (`pricing.fees.updated`: orders keeps a copy), re-evaluate."""
     schedule.rate()  # an unknown seller level is refused before it is stored
     body = msgspec.json.decode(_encoder.encode(schedule))
-    await repository.insert_fees(conn, schedule.effective_from, body)
+    schedule_id = await repository.insert_fees(conn, schedule.effective_from, body)
+    published = PublishedFeeSchedule(schedule_id=schedule_id, schedule=schedule)
+    await enqueue(conn, FEES_UPDATED, new_event(FEES_UPDATED, published, source=SOURCE))
     await reevaluate(conn, now)
     return schedule
 
