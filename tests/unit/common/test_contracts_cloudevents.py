@@ -46,7 +46,8 @@ def sample(t: msgspec.inspect.Type) -> Any:
         case msgspec.inspect.IntType():
             return t.ge if t.ge is not None else (t.gt + 1 if t.gt is not None else 1)
         case msgspec.inspect.DecimalType() | msgspec.inspect.FloatType():
-            return "1" if isinstance(t, msgspec.inspect.DecimalType) else 1.0
+            # 0.1: a valid amount, rate (fees are at most 0.4 of a price) and ratio alike.
+            return "0.1" if isinstance(t, msgspec.inspect.DecimalType) else 1.0
         case msgspec.inspect.BoolType():
             return True
         case msgspec.inspect.DateTimeType():
@@ -56,7 +57,8 @@ def sample(t: msgspec.inspect.Type) -> Any:
         case msgspec.inspect.LiteralType():
             return t.values[0]
         case msgspec.inspect.DictType():
-            return {"k": sample(t.value_type)}
+            key = sample(t.key_type)  # currency codes are keys of fee and FX tables (not EUR)
+            return {"USD" if key == "EUR" else key: sample(t.value_type)}
         case msgspec.inspect.AnyType():
             return {"k": "v"}
     raise AssertionError(f"no sample for {t}")

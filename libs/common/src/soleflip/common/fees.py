@@ -18,7 +18,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 import msgspec
 
-from soleflip.common.contracts.bounds import check_amount
+from soleflip.common.contracts.bounds import CurrencyCode, check_amount
 from soleflip.common.errors import InvalidInput
 
 CENT = Decimal("0.01")
@@ -108,11 +108,13 @@ class FeeSchedule(msgspec.Struct, frozen=True, kw_only=True):
     seller_level: int = 1
     level_rates: dict[int, Decimal] = msgspec.field(default_factory=lambda: dict(LEVEL_RATES))
     processing_rate: Decimal = Decimal("0.03")
-    minimum_fees: dict[str, Decimal] = msgspec.field(default_factory=lambda: dict(MINIMUM_FEES))
-    shipping: dict[str, Decimal] = msgspec.field(default_factory=lambda: dict(SHIPPING))
+    minimum_fees: dict[CurrencyCode, Decimal] = msgspec.field(
+        default_factory=lambda: dict(MINIMUM_FEES)
+    )
+    shipping: dict[CurrencyCode, Decimal] = msgspec.field(default_factory=lambda: dict(SHIPPING))
     #: Quick-ship and successful-ship bonuses (about 1 % each from level 3), as a rate.
     bonus_rate: Decimal = ZERO
-    cancellation_fees: dict[str, Decimal] = msgspec.field(
+    cancellation_fees: dict[CurrencyCode, Decimal] = msgspec.field(
         default_factory=lambda: dict(CANCELLATION_FEES)
     )
 
