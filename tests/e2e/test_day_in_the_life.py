@@ -14,6 +14,7 @@ import re
 import shlex
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,9 @@ async def test_a_day_in_the_life_runs_as_the_readme_says(shell: Shell) -> None:
     assert env["SOLD"] == env["ORDER"]
     assert (shell.workdir / "label.pdf").read_bytes().startswith(b"%PDF")
     assert Decimal(env["PROFIT"]) == Decimal(env["PAYOUT"]) - Decimal("126.00")
+    assert Decimal(env["BASE"]) == Decimal(env["PROFIT"])  # sold in EUR, the base currency
+    assert Decimal(env["PENDING"]) == Decimal(env["PAYOUT"])  # expected, then received
+    assert datetime.fromisoformat(env["PAID_AT"]).tzinfo == UTC  # received (simulated time)
     _, unit = await shell.curl(f'curl -s -H "$AUTH" "$ORDERS/api/v1/stock/{env["UNIT"]}"')
     assert unit["status"] == "SHIPPED"
     reasons = [h["reason"] for h in unit["history"]]

@@ -54,12 +54,18 @@ def _valid(t: mi.Type) -> Any:
             return "1"
         case mi.DateTimeType():
             return datetime.now(UTC).isoformat()
+        case mi.DateType():
+            return "2026-01-02"
         case mi.BoolType():
             return True
         case mi.StructType() | mi.DataclassType():
             return {f.encode_name: _valid(f.type) for f in t.fields if f.required}
         case mi.ListType(min_length=n) | mi.TupleType(min_length=n) if n:
             return [_valid(t.item_type)]
+        case mi.DictType(min_length=n) if n:
+            # A currency key other than EUR: FX rate tables are quoted against EUR.
+            key = _valid(t.key_type)
+            return {"USD" if key == "EUR" else key: _valid(t.value_type)}
         case mi.ListType() | mi.VarTupleType():
             return []
         case _:

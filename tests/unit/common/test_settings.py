@@ -38,6 +38,7 @@ FULL_ENV = {
     "SOLEFLIP_MAX_BODY_BYTES": "2048",
     "SOLEFLIP_WEBHOOK_RATE_PER_S": "50",
     "SOLEFLIP_EXTRA_SECRETS": "extra-secret-1",
+    "SOLEFLIP_BASE_CURRENCY": "gbp",
 }
 
 EXPECTED = Settings(
@@ -71,6 +72,7 @@ EXPECTED = Settings(
     max_body_bytes=2048,
     webhook_rate_per_s=50.0,
     extra_secrets=("extra-secret-1",),
+    base_currency="GBP",
 )
 
 
@@ -142,6 +144,7 @@ def test_secret_values_lists_every_configured_secret() -> None:
         ("SOLEFLIP_LOG_FORMAT", "xml"),
         ("SOLEFLIP_MAX_BODY_BYTES", "0"),
         ("SOLEFLIP_WEBHOOK_RATE_PER_S", "nan?"),
+        ("SOLEFLIP_BASE_CURRENCY", "euro"),
     ],
 )
 def test_invalid_value_names_the_variable(variable: str, value: str) -> None:

@@ -172,6 +172,14 @@ def cmd_stock(args: argparse.Namespace) -> int:
     return int(stock.main([args.action, args.file, *args.extra]) or 0)
 
 
+def cmd_fx(args: argparse.Namespace) -> int:
+    """Delegate to `soleflip.orders.fx.main(argv) -> int` (argv: `import <csv> [options]`)."""
+    fx = _lazy(
+        "soleflip.orders.fx", "fx import is not available yet: the orders service is not built"
+    )
+    return int(fx.main([args.action, args.csv, *args.extra]) or 0)
+
+
 def cmd_webhook_send(args: argparse.Namespace) -> int:
     """Delegate to `soleflip.ingest.sender.main(argv) -> int`, passing unknown options through."""
     sender = _lazy(
@@ -271,6 +279,10 @@ def _add_ops(sub: Any) -> None:
     stock.add_argument("action", choices=["import"])
     stock.add_argument("file", help="CSV file with a header row (columns: see README)")
     stock.set_defaults(func=cmd_stock, passthrough=True)
+    fx = sub.add_parser("fx", help="FX reference rates (orders converts profit with them)")
+    fx.add_argument("action", choices=["import"])
+    fx.add_argument("csv", help="an ECB reference-rates CSV (eurofxref.csv or -hist.csv)")
+    fx.set_defaults(func=cmd_fx, passthrough=True)
     dlq = sub.add_parser("dlq", help="inspect and replay dead letters")
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("--consumer", help="contract consumer name, e.g. orders-ingest")

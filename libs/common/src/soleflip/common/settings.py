@@ -66,6 +66,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 1_048_576
     webhook_rate_per_s: float = 1_000.0
     extra_secrets: tuple[str, ...] = ()
+    #: The currency profit is also reported in (orders converts at the rate of the sale date).
+    base_currency: str = "EUR"
 
     @property
     def admin_dsn(self) -> str:
@@ -159,6 +161,13 @@ def _replicas(raw: str) -> int:
     return value
 
 
+def _currency(raw: str) -> str:
+    code = raw.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValueError("must be an ISO 4217 code such as EUR")
+    return code
+
+
 def _prefix(raw: str) -> str:
     if raw and not raw.replace("_", "").replace("-", "").isalnum():
         raise ValueError("may contain only letters, digits, '-' and '_'")
@@ -219,6 +228,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "SOLEFLIP_MAX_BODY_BYTES": ("max_body_bytes", _positive_int),
     "SOLEFLIP_WEBHOOK_RATE_PER_S": ("webhook_rate_per_s", _positive_float),
     "SOLEFLIP_EXTRA_SECRETS": ("extra_secrets", _csv),
+    "SOLEFLIP_BASE_CURRENCY": ("base_currency", _currency),
 }
 
 

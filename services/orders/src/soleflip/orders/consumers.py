@@ -1,9 +1,9 @@
 """NATS edge of orders: decode a fetched batch, apply it in one unit of work, settle each message.
 
-`orders-ingest` consumes StockX order/listing changes and n8n purchases from INGEST. Undecodable
-or invalid events are dead-lettered one by one (with the reason) and never block the rest; the
-valid ones are claimed in the inbox and applied together, so a batch costs a handful of
-statements whatever its size.
+`orders-ingest` consumes StockX order/listing changes, n8n purchases and FX rates from INGEST.
+Undecodable or invalid events are dead-lettered one by one (with the reason) and never block the
+rest; the valid ones are claimed in the inbox and applied together, so a batch costs a handful
+of statements whatever its size.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import msgspec
 from soleflip.common.bus import ConsumerRunner, Message, Outcome
 from soleflip.common.contracts.catalog import ProductUpserted, catalog_event_decoder
 from soleflip.common.contracts.ingest import (
+    FxRates,
+    FxRatesPublished,
     InventoryItemPurchased,
     ItemPurchase,
     StockxListingUpdated,
@@ -36,7 +38,9 @@ from soleflip.orders.handlers import (
     apply_listings,
     apply_orders,
     apply_product,
+    rates_of,
     record_purchases,
+    record_rates,
     reprice_listings,
 )
 
@@ -53,6 +57,7 @@ INGEST_SUBJECTS = (
     "ingest.stockx.order.*",
     "ingest.stockx.listing.*",
     "ingest.inventory.item.purchased",
+    "ingest.fx.rates.published",
 )
 
 
@@ -64,7 +69,7 @@ class _Resource(msgspec.Struct, Generic[T], frozen=True):
 
 _order_resource = msgspec.json.Decoder(_Resource[Order])
 _listing_resource = msgspec.json.Decoder(_Resource[Listing])
-Change = Order | Listing | ItemPurchase
+Change = Order | Listing | ItemPurchase | FxRates
 
 
 def decode(message: Message) -> tuple[str, Change]:
@@ -80,6 +85,8 @@ def decode(message: Message) -> tuple[str, Change]:
             return event.id, _listing_resource.decode(message.data).data
         case InventoryItemPurchased(data=purchase):
             return event.id, purchase
+        case FxRatesPublished(data=rates):
+            return event.id, rates
     raise InvalidInput(f"orders-ingest does not take {type(event).__name__}")
 
 
@@ -104,7 +111,7 @@ async def apply_batch(service: OrdersService, messages: Sequence[Message]) -> li
 async def _apply(service: OrdersService, events: list[tuple[str, Change]]) -> None:
     async with UnitOfWork(service.pool) as uow:
         fresh = await claim_many(uow.conn, INGEST_CONSUMER, [eid for eid, _ in events])
-        orders, listings, purchases = [], [], []
+        orders, listings, purchases, rates = [], [], [], []
         for event_id, change in events:
             if event_id not in fresh:
                 continue  # seen before, or twice in this batch
@@ -116,10 +123,14 @@ async def _apply(service: OrdersService, events: list[tuple[str, Change]]) -> No
                     listings.append(change)
                 case ItemPurchase():
                     purchases.append(change)
+                case FxRates():
+                    rates.append(change)
         fees = await service.fees(uow.conn)
         await apply_listings(uow.conn, listings, source="webhook")
         await apply_orders(uow.conn, orders, fees=fees, source="webhook")
         await record_purchases(uow.conn, purchases, source="webhook")
+        for source, found in rates_of(rates).items():
+            await record_rates(uow.conn, found, source)
         await uow.commit()
 
 

@@ -48,6 +48,15 @@ NO_SALE_STATUSES = frozenset(
 )
 #: Sales that fell through by the seller's fault: they cost the cancellation charge.
 SELLER_FAULT_STATUSES = frozenset({"DIDNOTSHIP"})
+#: Sales StockX has paid out: the first time an order entered one of these is the payout date
+#: (StockX's order detail carries no payout date: `Payout` has amounts only, docs/payouts.md).
+PAID_STATUSES = frozenset({"PAYOUTCOMPLETED", "COMPLETED"})
+#: Sales past authentication: StockX pays out after it.
+AUTHENTICATED_STATUSES = frozenset({"AUTHENTICATED", "PAYOUTPENDING"})
+#: Expected payout: this many days after authentication, or after the sale while it is not
+#: authenticated yet (assumptions, docs/payouts.md; the received date replaces them).
+PAYOUT_AFTER_AUTH_DAYS = 2
+PAYOUT_AFTER_SALE_DAYS = 10
 #: Statuses after which StockX lists an order under history, not active.
 HISTORY_STATUSES = frozenset({"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"})
 

@@ -40,6 +40,8 @@ class OrdersSettings(msgspec.Struct, frozen=True, kw_only=True):
     variant_retry_batch: int = 100
     #: Database pool size of one process.
     pool_size: int = 10
+    #: Profit is reported in the sale currency and in this one (`SOLEFLIP_BASE_CURRENCY`).
+    base_currency: str = "EUR"
 
     @property
     def settled_interval_s(self) -> float:
@@ -47,4 +49,4 @@ class OrdersSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OrdersSettings:
-        return cls(poll_interval_s=settings.poll_interval_s)
+        return cls(poll_interval_s=settings.poll_interval_s, base_currency=settings.base_currency)

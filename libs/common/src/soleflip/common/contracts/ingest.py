@@ -11,7 +11,7 @@ publishing, and an event whose type is not in it goes to `ingest.unrecognized.<s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -19,6 +19,7 @@ import msgspec
 
 from soleflip.common.contracts.bounds import (
     AmountText,
+    CurrencyCode,
     Money,
     NonEmptyStr,
     NonNegativeMoney,
@@ -28,6 +29,7 @@ from soleflip.common.contracts.bounds import (
     check_ratio,
 )
 from soleflip.common.contracts.envelope import TypedEvent
+from soleflip.common.fx import check_rate
 
 #: Variants in one `stockx.market.updated`, SKUs in one `catalog.enrichment.requested`.
 MAX_MARKET_ITEMS = 1_000
@@ -178,6 +180,32 @@ class EnrichmentRequest(msgspec.Struct, frozen=True, kw_only=True):
     skus: Annotated[list[NonEmptyStr], msgspec.Meta(min_length=1, max_length=MAX_SKUS)]
 
 
+#: Most currencies in one day's rate table (the ECB quotes about 30).
+MAX_FX_CURRENCIES = 200
+
+
+class FxRates(msgspec.Struct, frozen=True, kw_only=True):
+    """One day's FX reference rates: units of each currency per 1 `base` (EUR, as the ECB quotes).
+
+    `rates` holds 1 to 200 ISO 4217 codes (not EUR), each from 0.000001 to 1,000,000; `date`
+    from 1999-01-01 (the euro's first day) to 2099-12-31; `source` names the publisher (default
+    `ECB`). Orders stores them with their date and source and converts profit with them.
+    """
+
+    date: date
+    base: Annotated[str, msgspec.Meta(pattern=r"^EUR$")] = "EUR"
+    rates: Annotated[
+        dict[CurrencyCode, Decimal], msgspec.Meta(min_length=1, max_length=MAX_FX_CURRENCIES)
+    ]
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "ECB"
+
+    def __post_init__(self) -> None:
+        for currency, rate in self.rates.items():
+            check_rate(currency, self.date, rate)
+        if "\x00" in self.source:
+            raise ValueError("source must not contain NUL")
+
+
 class _IngestEvent(TypedEvent, frozen=True):
     """The base of every accepted event (envelope fields from `TypedEvent`)."""
 
@@ -218,6 +246,12 @@ class CatalogEnrichmentRequested(_IngestEvent, frozen=True, tag="catalog.enrichm
     data: EnrichmentRequest
 
 
+class FxRatesPublished(_IngestEvent, frozen=True, tag="fx.rates.published"):
+    """A day's FX reference rates (an n8n workflow that fetches the ECB's daily file)."""
+
+    data: FxRates
+
+
 IngestEvent = (
     StockxOrderUpdated
     | StockxListingUpdated
@@ -225,6 +259,7 @@ IngestEvent = (
     | StockxMarketUpdated
     | InventoryItemPurchased
     | CatalogEnrichmentRequested
+    | FxRatesPublished
 )
 
 #: The type of `data` for each accepted event type.
@@ -235,15 +270,19 @@ DATA_TYPES: dict[str, Any] = {
     "stockx.market.updated": MarketData,
     "inventory.item.purchased": ItemPurchase,
     "catalog.enrichment.requested": EnrichmentRequest,
+    "fx.rates.published": FxRates,
 }
 
 ingest_event_decoder: msgspec.json.Decoder[IngestEvent] = msgspec.json.Decoder(IngestEvent)
 
 __all__ = [
     "DATA_TYPES",
+    "MAX_FX_CURRENCIES",
     "MAX_UNIT_COST",
     "CatalogEnrichmentRequested",
     "EnrichmentRequest",
+    "FxRates",
+    "FxRatesPublished",
     "IngestEvent",
     "InventoryItemPurchased",
     "ItemPurchase",

@@ -8,6 +8,7 @@ of work, so their operation row commits only once StockX accepted the write.
 
 from soleflip.orders.handlers._adopt import adopt_listings
 from soleflip.orders.handlers._fees import apply_fee_schedules
+from soleflip.orders.handlers._fx import rates_of, record_rates
 from soleflip.orders.handlers._import import ImportReport, import_purchases
 from soleflip.orders.handlers._link import link_stock_by_hand
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending
@@ -52,7 +53,9 @@ __all__ = [
     "is_already_done",
     "link_stock_by_hand",
     "purchase_units",
+    "rates_of",
     "record_purchases",
+    "record_rates",
     "reprice_listings",
     "resolve_units",
     "retry_pending",

@@ -2,12 +2,14 @@
 
 from soleflip.orders.http._listings import ListingController
 from soleflip.orders.http._orders import OrderController, ProfitController, SyncController
+from soleflip.orders.http._payouts import PayoutController
 from soleflip.orders.http._reports import ReportController
 from soleflip.orders.http._stock import StockController, StockSettingsController
 
 CONTROLLERS = [
     OrderController,
     ProfitController,
+    PayoutController,
     SyncController,
     ListingController,
     StockController,
@@ -19,6 +21,7 @@ __all__ = [
     "CONTROLLERS",
     "ListingController",
     "OrderController",
+    "PayoutController",
     "ProfitController",
     "ReportController",
     "StockController",

@@ -124,6 +124,7 @@ async def orders_csv(
                 unmatched=unmatched,
                 after=after,
                 limit=limit,
+                base_currency=service.options.base_currency,
             )
 
     chunks = keyset_chunks(fetch, lambda r: (r["created_at"], r["order_number"]))

@@ -40,7 +40,7 @@ _GROUPS = {"day": "day", "week": "week", "month": "month"}
 
 async def _order(service: OrdersService, order_number: str) -> OrderView:
     async with service.pool.acquire() as conn:
-        row = await queries.get_order(conn, order_number)
+        row = await queries.get_order(conn, order_number, service.options.base_currency)
         if row is None:
             raise NotFound(f"order {order_number} is not known")
         history = await queries.order_history(conn, order_number)
@@ -86,6 +86,7 @@ class OrderController(Controller):
                 unmatched=bool_of("unmatched", unmatched),
                 after=after,
                 limit=size,
+                base_currency=service.options.base_currency,
             )
         last = rows[-1] if len(rows) == size else None
         token = encode_cursor([last["created_at"], last["order_number"]]) if last else None
@@ -172,7 +173,12 @@ class ProfitController(Controller):
             raise InvalidInput("from must be before to")
         async with service.pool.acquire() as conn:
             rows = await queries.profit(
-                conn, unit=unit, start=start, end=end, excluded=sorted(NO_SALE_STATUSES)
+                conn,
+                unit=unit,
+                start=start,
+                end=end,
+                excluded=sorted(NO_SALE_STATUSES),
+                base_currency=service.options.base_currency,
             )
         return {"group_by": unit, "from": start, "to": end, "rows": [dict(r) for r in rows]}
 

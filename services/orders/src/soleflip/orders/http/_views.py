@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +45,17 @@ class OrderView(msgspec.Struct, frozen=True):
     unmatched: bool
     created_at: datetime | None
     updated_at: datetime
+    #: The profit at the sale date's rate in the base currency (`SOLEFLIP_BASE_CURRENCY`).
+    profit_base: Money | None = None
+    roi_base: Decimal | None = None
+    #: `same_currency`, `converted` (an FX rate was used) or `fx_missing` (profit waits for a
+    #: rate; never a silent null); None while the sale has no profit to convert.
+    fx_status: str | None = None
+    fx_rate_date: date | None = None
+    #: When StockX paid the sale out (first PAYOUTCOMPLETED / COMPLETED), or when it is expected
+    #: to (docs/payouts.md); the expected amount is `net_proceeds`.
+    payout_expected_at: datetime | None = None
+    payout_received_at: datetime | None = None
     payout: Any = None
     shipment: Any = None
     #: Since when StockX answers 404 for this order (known only from a webhook), else null.
@@ -117,6 +128,18 @@ class Page(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+def fx_status_of(row: asyncpg.Record) -> str | None:
+    """Whether the sale's profit needed a rate, and whether one existed (README "Currencies")."""
+    if row["fx_status"] == "fx_missing" or (
+        row["profit"] is not None and row["profit_base"] is None
+    ):
+        return "fx_missing"
+    if row["profit"] is None:
+        return None
+    converted = row["fx_status"] == "converted" or row["currency"] != row["base_currency"]
+    return "converted" if converted else "same_currency"
+
+
 def order_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None) -> OrderView:
     """The order's snapshot (as published) plus its fee breakdown, payout, shipment, history."""
     fields = msgspec.structs.asdict(order_snapshot(row))
@@ -130,6 +153,12 @@ def order_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
     return OrderView(
         **fields,
         fees=fees,
+        profit_base=money(row["profit_base"], row["base_currency"]),
+        roi_base=row["roi"] if row["profit_base"] is not None else None,
+        fx_status=fx_status_of(row),
+        fx_rate_date=row["fx_rate_date"],
+        payout_expected_at=row["payout_expected_at"],
+        payout_received_at=row["payout_received_at"],
         unmatched=row["stock_item_id"] is None,
         payout=row["payout"],
         shipment=row["shipment"],
@@ -169,4 +198,56 @@ def stock_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
         inbound_shipping=Money(amount=row["inbound_cost"], currency=c),
         other_costs=Money(amount=row["other_cost"], currency=c),
         history=None if history is None else [StockChangeView(**dict(h)) for h in history],
+    )
+
+
+class PendingPayoutView(msgspec.Struct, frozen=True):
+    """One sale StockX has not paid out yet: what and when it is expected to pay."""
+
+    order_number: str
+    status: str
+    expected_payout: Money | None
+    #: `stockx` (StockX's payout breakdown) or `estimate` (the fee schedule's).
+    payout_source: str | None
+    expected_at: datetime | None
+    created_at: datetime | None
+
+
+class PayoutTotalView(msgspec.Struct, frozen=True):
+    """Pending payouts of one currency: how many sales, their sum, and how sure it is."""
+
+    currency: str
+    sales: int
+    amount: Money
+    estimated: int
+    unknown: int
+
+
+class PendingPayoutsPage(msgspec.Struct, frozen=True):
+    """`GET /api/v1/payouts/pending`: totals over every pending sale, then a page of them."""
+
+    totals: list[PayoutTotalView]
+    items: list[PendingPayoutView]
+    next_cursor: str | None
+
+
+def pending_view(row: asyncpg.Record) -> PendingPayoutView:
+    return PendingPayoutView(
+        order_number=row["order_number"],
+        status=row["status"],
+        expected_payout=money(row["net_proceeds"], row["currency"]),
+        payout_source=row["fees_source"],
+        expected_at=row["payout_expected_at"],
+        created_at=row["created_at"],
+    )
+
+
+def total_view(row: asyncpg.Record) -> PayoutTotalView:
+    amount = row["amount"] if row["amount"] is not None else Decimal("0.00")
+    return PayoutTotalView(
+        currency=row["currency"],
+        sales=row["sales"],
+        amount=Money(amount=amount, currency=row["currency"]),
+        estimated=row["estimated"],
+        unknown=row["unknown"],
     )

@@ -15,6 +15,7 @@ from soleflip.orders.queries._api import (
     stock_history,
     stock_settings,
 )
+from soleflip.orders.queries._payouts import payout_columns, pending_payouts, pending_totals
 from soleflip.orders.queries._state import (
     ListingAmount,
     fee_schedule,
@@ -46,6 +47,9 @@ __all__ = [
     "newest_created",
     "order_history",
     "orders_needing_detail",
+    "payout_columns",
+    "pending_payouts",
+    "pending_totals",
     "profit",
     "reports",
     "stock_by_ids",

@@ -9,15 +9,27 @@ from datetime import datetime
 import asyncpg
 
 from soleflip.common.db import Conn
+from soleflip.orders.queries._payouts import payout_columns
 
-ORDER_COLUMNS = """
+#: The sale date: the day whose FX rate converts its figures (UTC).
+SALE_DAY = "(coalesce(created_at, updated_at) AT TIME ZONE 'UTC')::date"
+
+
+def _order_columns(base: str) -> str:
+    """The order columns plus its profit in the base currency (`base`: the SQL parameter)."""
+    return f"""
 order_number, status, listing_id, stock_item_id, variant_id, product_id, amount, currency,
 inventory_type, payout, shipment, transaction_fee, processing_fee, shipping_fee, net_proceeds,
-fees_source, landed_cost, profit, roi, created_at, updated_at, stockx_missing_since
+fees_source, landed_cost, profit, roi, created_at, updated_at, stockx_missing_since,
+fx_status, fx_rate_date,
+{base}::text AS base_currency, fx_to(profit, currency, {base}::text, {SALE_DAY}) AS profit_base,
+{payout_columns()}
 """
+
+
 # Newest first; the cursor is the (created_at, order_number) of the last row of the page.
 LIST_ORDERS_SQL = f"""
-SELECT {ORDER_COLUMNS} FROM "order"
+SELECT {_order_columns("$8")} FROM "order"
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::timestamptz IS NULL OR created_at >= $2)
   AND ($3::timestamptz IS NULL OR created_at < $3)
@@ -26,7 +38,7 @@ WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
 ORDER BY created_at DESC, order_number DESC
 LIMIT $7
 """  # noqa: S608 - the interpolated part is a constant column list
-GET_ORDER_SQL = f'SELECT {ORDER_COLUMNS} FROM "order" WHERE order_number = $1'  # noqa: S608
+GET_ORDER_SQL = f'SELECT {_order_columns("$2")} FROM "order" WHERE order_number = $1'  # noqa: S608
 HISTORY_SQL = """
 SELECT status, lag(status) OVER (ORDER BY changed_at, id) AS previous_status, changed_at,
        source
@@ -77,13 +89,19 @@ ORDER BY id
 LIMIT $7
 """  # noqa: S608 - the interpolated part is a constant column list
 # Realised figures only: orders that reached payout or completion with a linked unit.
-PROFIT_SQL = """
+# `profit_base` sums the profit converted to the base currency ($5) at each sale's date;
+# `fx_missing` counts sales whose profit (or its conversion) waits for an FX rate.
+PROFIT_SQL = f"""
 SELECT date_trunc($1, created_at) AS period, currency,
        count(*) FILTER (WHERE status <> ALL($4::text[])) AS orders,
        sum(amount) FILTER (WHERE status <> ALL($4::text[])) AS revenue,
        sum(net_proceeds) FILTER (WHERE status <> ALL($4::text[])) AS net_proceeds,
        sum(landed_cost) AS landed_cost,
        sum(profit) AS profit,
+       sum(fx_to(profit, currency, $5::text, {SALE_DAY})) AS profit_base,
+       $5::text AS base_currency,
+       count(*) FILTER (WHERE fx_status = 'fx_missing' OR (profit IS NOT NULL
+                        AND fx_to(profit, currency, $5::text, {SALE_DAY}) IS NULL)) AS fx_missing,
        sum(cancellation_fee) AS cancellation_fees,
        count(*) FILTER (WHERE stock_item_id IS NULL AND status <> ALL($4::text[])) AS unmatched
 FROM "order"
@@ -92,7 +110,7 @@ WHERE created_at >= $2 AND created_at < $3
   AND (status <> ALL($4::text[]) OR cancellation_fee IS NOT NULL)
 GROUP BY 1, 2
 ORDER BY 1, 2
-"""
+"""  # noqa: S608 - the interpolated part is a constant expression
 
 
 async def list_orders(
@@ -104,6 +122,7 @@ async def list_orders(
     unmatched: bool | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    base_currency: str,
 ) -> list[asyncpg.Record]:
     after_at, after_number = after if after else (None, None)
     return list(
@@ -116,12 +135,15 @@ async def list_orders(
             after_at,
             after_number,
             limit,
+            base_currency,
         )
     )
 
 
-async def get_order(conn: Conn, order_number: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(GET_ORDER_SQL, order_number)
+async def get_order(
+    conn: Conn, order_number: str, base_currency: str = "EUR"
+) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(GET_ORDER_SQL, order_number, base_currency)
     return row
 
 
@@ -174,9 +196,15 @@ async def stock_history(conn: Conn, stock_item_id: int) -> list[asyncpg.Record]:
 
 
 async def profit(
-    conn: Conn, *, unit: str, start: datetime, end: datetime, excluded: Sequence[str]
+    conn: Conn,
+    *,
+    unit: str,
+    start: datetime,
+    end: datetime,
+    excluded: Sequence[str],
+    base_currency: str = "EUR",
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(PROFIT_SQL, unit, start, end, list(excluded)))
+    return list(await conn.fetch(PROFIT_SQL, unit, start, end, list(excluded), base_currency))
 
 
 async def get_listing(conn: Conn, listing_id: str) -> asyncpg.Record | None:

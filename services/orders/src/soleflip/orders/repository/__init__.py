@@ -1,6 +1,7 @@
 """Write SQL of the orders schema (the read side lives in `soleflip.orders.queries`)."""
 
 from soleflip.orders.repository._fees import store_fee_schedules
+from soleflip.orders.repository._fx import store_rates
 from soleflip.orders.repository._listings import (
     ListingRow,
     adoptable_listings,
@@ -106,6 +107,7 @@ __all__ = [
     "stock_context",
     "store_fee_schedules",
     "store_product",
+    "store_rates",
     "touch_operation",
     "touch_pending",
     "unlink_unit",

@@ -170,16 +170,35 @@ WHERE o.order_number = ANY($1::text[]) AND s.id = o.stock_item_id
        OR (s.status = 'SOLD' AND o.status = ANY($2::text[])))
 RETURNING s.id
 """
-# Profit only in the sale's currency: converting would need a rate we do not hold. The unit's
-# landed cost (domain.landed_cost) is NULL while its cost is unknown: then so is the profit.
+# Profit in the sale's currency: a unit bought in another currency has its landed cost converted
+# at the rate of the sale date (fx_cross, migration 0011); without a rate the profit is NULL and
+# fx_status says 'fx_missing' (a later rate import reprices it). The unit's landed cost
+# (domain.landed_cost) is NULL while its cost is unknown: then so is the profit.
 PROFIT_SQL = """
+WITH sale AS (
+    SELECT o.order_number, o.net_proceeds, s.landed_cost, s.currency = o.currency AS same, x.rate,
+           x.rate_date
+    FROM "order" o
+    JOIN stock_item s ON s.id = o.stock_item_id
+    LEFT JOIN LATERAL fx_cross(
+        s.currency, o.currency, (coalesce(o.created_at, o.updated_at) AT TIME ZONE 'UTC')::date
+    ) x ON s.currency <> o.currency
+    WHERE o.order_number = ANY($1::text[]) AND o.net_proceeds IS NOT NULL
+),
+priced AS (
+    SELECT order_number, net_proceeds, rate, rate_date,
+           CASE WHEN same THEN landed_cost ELSE round(landed_cost * rate, 2) END AS cost,
+           CASE WHEN same THEN NULL WHEN rate IS NULL THEN 'fx_missing' ELSE 'converted' END
+               AS fx_status
+    FROM sale
+)
 UPDATE "order" o
-SET landed_cost = s.landed_cost,
-    profit = o.net_proceeds - s.landed_cost,
-    roi = round((o.net_proceeds - s.landed_cost) / nullif(s.landed_cost, 0), 4)
-FROM stock_item s
-WHERE o.order_number = ANY($1::text[]) AND s.id = o.stock_item_id
-  AND s.currency = o.currency AND o.net_proceeds IS NOT NULL
+SET landed_cost = p.cost,
+    profit = p.net_proceeds - p.cost,
+    roi = round((p.net_proceeds - p.cost) / nullif(p.cost, 0), 4),
+    fx_status = p.fx_status, fx_rate = p.rate, fx_rate_date = p.rate_date
+FROM priced p
+WHERE o.order_number = p.order_number
 """
 LOCK_ORDER_LINK_SQL = """
 SELECT order_number, status, stock_item_id FROM "order" WHERE order_number = $1 FOR UPDATE
