@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from soleflip.common.contracts import new_event
-from soleflip.common.contracts.bounds import amount_problem
+from soleflip.common.contracts.bounds import amount_problem, field_of
 from soleflip.common.contracts.pricing import FEES_UPDATED, PublishedFeeSchedule
 from soleflip.common.db import Conn, enqueue
 from soleflip.common.errors import Conflict, InvalidInput, NotFound
@@ -129,7 +129,10 @@ def fee_schedule_from(fields: dict[str, Any], now: datetime) -> FeeSchedule:
     try:
         schedule = msgspec.convert({"effective_from": now, **fields}, FeeSchedule, strict=False)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(str(exc)) from None
+        # The schedule's own bounds (soleflip.common.fees) name the field they refuse.
+        field = field_of(exc).removeprefix("$.").removeprefix("$")
+        errors = [{"field": field or "body", "message": str(exc)}]
+        raise InvalidInput(str(exc), errors=errors) from None
     problems = _fee_problems(schedule)
     if problems:
         raise InvalidInput(
