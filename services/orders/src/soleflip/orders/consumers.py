@@ -154,21 +154,33 @@ def ingest_consumer(service: OrdersService) -> ConsumerRunner:
     )
 
 
-async def apply_reprices(service: OrdersService, messages: Sequence[Message]) -> list[Outcome]:
-    """Reprice commands of a batch: claimed and sent together (a batch update when many).
+P = TypeVar("P", RepriceRequested, FeesUpdated)
 
-    When it raises on one command, the runner calls it again on halves of the batch: commands
-    already sent to StockX in the rolled-back call are sent again, which sets the same price."""
+
+def _pricing_events(
+    messages: Sequence[Message], kind: type[P]
+) -> tuple[list[Outcome], dict[str, P]]:
+    """The batch's pricing events of `kind` by event id (first copy wins); an undecodable
+    message is dead-lettered alone, other pricing types are acknowledged untouched."""
     outcomes = [Outcome.ack()] * len(messages)
-    commands: dict[str, RepriceRequested] = {}
+    events: dict[str, P] = {}
     for index, message in enumerate(messages):
         try:
             event = pricing_event_decoder.decode(message.data)
         except msgspec.MsgspecError as exc:
             outcomes[index] = Outcome.dead(exc)
             continue
-        if isinstance(event, RepriceRequested):
-            commands.setdefault(event.id, event)
+        if isinstance(event, kind):
+            events.setdefault(event.id, event)
+    return outcomes, events
+
+
+async def apply_reprices(service: OrdersService, messages: Sequence[Message]) -> list[Outcome]:
+    """Reprice commands of a batch: claimed and sent together (a batch update when many).
+
+    When it raises on one command, the runner calls it again on halves of the batch: commands
+    already sent to StockX in the rolled-back call are sent again, which sets the same price."""
+    outcomes, commands = _pricing_events(messages, RepriceRequested)
     if commands:
         async with UnitOfWork(service.pool) as uow:
             fresh = await claim_many(uow.conn, REPRICE_CONSUMER, list(commands))
@@ -234,16 +246,7 @@ def catalog_consumer(service: OrdersService) -> ConsumerRunner:
 
 async def apply_fee_updates(service: OrdersService, messages: Sequence[Message]) -> list[Outcome]:
     """New fee schedules of a batch: copied and applied to unpaid sales in one transaction."""
-    outcomes = [Outcome.ack()] * len(messages)
-    updates: dict[str, FeesUpdated] = {}
-    for index, message in enumerate(messages):
-        try:
-            event = pricing_event_decoder.decode(message.data)
-        except msgspec.MsgspecError as exc:
-            outcomes[index] = Outcome.dead(exc)
-            continue
-        if isinstance(event, FeesUpdated):
-            updates.setdefault(event.id, event)
+    outcomes, updates = _pricing_events(messages, FeesUpdated)
     if updates:
         async with UnitOfWork(service.pool) as uow:
             fresh = await claim_many(uow.conn, FEES_CONSUMER, list(updates))
