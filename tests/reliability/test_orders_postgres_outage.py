@@ -8,10 +8,7 @@ service instance (no restart), which must answer 503, not 500, meanwhile.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import msgspec
@@ -20,8 +17,7 @@ import pytest
 from soleflip.common.bus import Names, list_dead_letters
 from soleflip.common.contracts import uuid7
 from soleflip.common.http import hash_token
-from soleflip.common.localinfra import InfraError, PostgresServer, find_postgres_bin
-from soleflip.common.localinfra import unprivileged_user as _unprivileged_user
+from soleflip.common.localinfra import PostgresServer
 from soleflip.common.settings import ApiToken, Settings
 from soleflip.orders.app import create_app
 from soleflip.orders.service import OrdersService
@@ -35,6 +31,7 @@ from tests.integration.orders.support import (
     run_service,
     serving,
 )
+from tests.support import servers
 from tests.support.wait import until
 
 OUTAGE_S = 180.0
@@ -46,19 +43,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A Postgres on a free port that this test may stop and start again."""
-    try:
-        find_postgres_bin(_unprivileged_user())
-    except InfraError as exc:
-        pytest.skip(f"no local Postgres binaries: {exc}")
-    base = Path(tempfile.mkdtemp(prefix="soleflip-pg-outage-"))
-    base.chmod(0o755)  # when root, Postgres runs as an unprivileged user who must reach it
-    pg = PostgresServer(base, durable=False)
-    pg.start()
-    try:
+    with servers.own_postgres("soleflip-pg-outage-") as pg:
         yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def settings_for(pg: PostgresServer, nats_url: str, names: Names) -> Settings:

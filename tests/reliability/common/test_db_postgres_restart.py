@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
@@ -21,8 +19,8 @@ from soleflip.common.db import (
     enqueue,
     migrate,
 )
-from soleflip.common.localinfra import InfraError, PostgresServer, find_postgres_bin
-from soleflip.common.localinfra import unprivileged_user as _unprivileged_user
+from soleflip.common.localinfra import PostgresServer
+from tests.support import servers
 
 pytestmark = pytest.mark.slow
 
@@ -30,19 +28,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def server() -> Iterator[PostgresServer]:
     """A Postgres that the test may stop and start again on the same port."""
-    try:
-        find_postgres_bin(_unprivileged_user())
-    except InfraError as exc:
-        pytest.skip(f"no local Postgres binaries: {exc}")
-    base = Path(tempfile.mkdtemp(prefix="soleflip-pg-restart-"))
-    base.chmod(0o755)  # when root, Postgres runs as an unprivileged user who must reach it
-    pg = PostgresServer(base, durable=False)
-    pg.start()
-    try:
+    with servers.own_postgres("soleflip-pg-restart-") as pg:
         yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 
 from soleflip.ingest.domain import Event, sign
 from soleflip.ingest.http import SourcePolicy, WebhookEndpoint
+from tests.unit.ingest.test_http import call
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 TOKEN = "n8n-" + secrets.token_hex(16)
@@ -37,27 +38,10 @@ def n8n_endpoint(sink: RecordingSink) -> WebhookEndpoint:
 
 
 async def post(app: WebhookEndpoint, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-    sent: list[Any] = []
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> Any:
-        return messages.pop(0)
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/webhooks/n8n",
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-    }
-    await app(scope, receive, send)
-    start, answer = sent
-    content_type = dict(start["headers"])[b"content-type"]
-    if start["status"] >= 400:
-        assert content_type == b"application/problem+json"
-    return start["status"], json.loads(answer["body"])
+    status, answer_headers, answer = await call(app, body, headers, path="/webhooks/n8n")
+    if status >= 400:
+        assert answer_headers["content-type"] == "application/problem+json"
+    return status, answer
 
 
 def signed(body: bytes, *, ts: int | None = None) -> dict[str, str]:

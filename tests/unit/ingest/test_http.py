@@ -40,8 +40,9 @@ def endpoint(sink: FakeSink, rate: float = 1000.0, cap: int = 4096) -> WebhookEn
 
 
 async def call(
-    app: WebhookEndpoint, body: bytes, headers: dict[str, str]
+    app: WebhookEndpoint, body: bytes, headers: dict[str, str], path: str = "/webhooks/stockx"
 ) -> tuple[int, dict[str, str], Any]:
+    """One ASGI request to the raw webhook endpoint: (status, answer headers, JSON body)."""
     sent: list[dict[str, Any]] = []
     messages = [{"type": "http.request", "body": body, "more_body": False}]
 
@@ -54,7 +55,7 @@ async def call(
     scope = {
         "type": "http",
         "method": "POST",
-        "path": "/webhooks/stockx",
+        "path": path,
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
     }
     await app(scope, receive, send)
