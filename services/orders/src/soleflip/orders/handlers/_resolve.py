@@ -6,6 +6,9 @@ One variant: resolved. Several: ambiguous (a person picks one). None yet: pendin
 catalog publishes the product (it enriches purchases it does not know, within the StockX
 budget); `retry_pending` re-announces old pending units so the catalog tries again. Resolving
 a unit attaches it to a sale of its variant that had no unit.
+
+A purchase and a product event of the same style codes take the codes' advisory locks
+(`repo.lock_style_keys`) before they match, so whichever commits second sees the other's row.
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ def product_sizes(product: ProductData) -> list[tuple[str, str, str]]:
 async def apply_product(conn: Conn, product: ProductData, *, source: str = "catalog") -> None:
     """Keep the copy of a catalog product, resolve the units it may carry, publish them."""
     keys = code_keys("/".join([product.style_id or "", *product.style_codes]))
+    await repo.lock_style_keys(conn, keys)  # a purchase of these codes commits first or waits
     await repo.store_product(conn, product.stockx_product_id, keys, product_sizes(product))
     if not keys:
         return

@@ -81,6 +81,7 @@ async def record_purchases(
     if created:
         # Known to the catalog copy already: the unit has its variant (and a waiting sale its
         # unit) before the purchase is even published.
+        await repo.lock_style_keys(conn, sorted({k for u in units for k in u.sku_keys}))
         await resolve_units(conn, source=source, ids=created)
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, created)))
     return created

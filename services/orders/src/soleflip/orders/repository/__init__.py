@@ -56,6 +56,7 @@ from soleflip.orders.repository._stock import (
     vat_units,
 )
 from soleflip.orders.repository._variants import (
+    lock_style_keys,
     match_variants,
     open_units,
     set_variants,
@@ -82,6 +83,7 @@ __all__ = [
     "lock_order_link",
     "lock_orders",
     "lock_stock_item",
+    "lock_style_keys",
     "mark_listed",
     "mark_listings_missing",
     "mark_orders_missing",

@@ -56,6 +56,13 @@ WHERE id IN (
     ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
 RETURNING id
 """
+# One transaction at a time per style key: a purchase and a product event of the same codes,
+# committed at the same moment, would each miss the other's row under READ COMMITTED (the unit
+# stays pending). Taken in key order, so two holders of overlapping keys cannot deadlock.
+LOCK_KEYS_SQL = """
+SELECT pg_advisory_xact_lock(hashtextextended('orders.style_key:' || k, 0))
+FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys
+"""
 UNMATCHED_SALES_SQL = """
 SELECT order_number FROM "order"
 WHERE stock_item_id IS NULL AND NOT link_manual AND variant_id = ANY($1::text[])
@@ -73,6 +80,12 @@ async def store_product(
     if sizes:
         columns = [list(c) for c in zip(*sizes, strict=True)]
         await conn.execute(INSERT_SIZES_SQL, product_id, *columns)
+
+
+async def lock_style_keys(conn: Conn, keys: Sequence[str]) -> None:
+    """Wait for, then hold until commit, the resolution locks of these style keys."""
+    if keys:
+        await conn.execute(LOCK_KEYS_SQL, list(keys))
 
 
 async def open_units(
