@@ -14,10 +14,15 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from soleflip.common.bus import ConsumerRunner, Message, Names, Outcome, Publisher
+from soleflip.common.bus import ConsumerRunner, Message, Names, Outcome, Publisher, _spans
 from soleflip.common.contracts import new_event
 from soleflip.common.errors import InvalidInput
-from soleflip.common.observability import configure_tracing, tracer_provider
+from soleflip.common.observability import (
+    add_span_processor,
+    configure_tracing,
+    inject_headers,
+    tracer_provider,
+)
 from tests.support.wait import until
 
 _EXPORTER = InMemorySpanExporter()
@@ -30,7 +35,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
     assert provider is not None
     # The provider is process-global and processors cannot be removed: attach ours once.
     if not getattr(provider, "_soleflip_bus_test_exporter", False):
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+        add_span_processor(SimpleSpanProcessor(_EXPORTER))
         provider._soleflip_bus_test_exporter = True  # type: ignore[attr-defined]
     _EXPORTER.clear()
     yield _EXPORTER
@@ -112,3 +117,89 @@ async def test_each_message_of_a_batch_gets_a_span_in_its_publishers_trace_and_i
         "delivery": 1,
     }
     assert dead["event_id"] in published
+
+
+async def test_a_batch_from_one_trace_continues_it_and_so_do_its_outbox_events(
+    bus_nc: Client, bus_js: JetStreamContext, names: Names, spans: InMemorySpanExporter
+) -> None:
+    publisher = Publisher(bus_js, names)
+    with trace.get_tracer("test").start_as_current_span("webhook") as webhook:
+        for n in range(2):
+            event = new_event("stockx.order.updated", {"orderNumber": f"2-{n}"}, source="test")
+            await publisher.publish_event("ingest.stockx.order.updated", event)
+    enqueued: list[dict[str, str]] = []
+
+    async def handle(messages: Sequence[Message]) -> Sequence[Outcome]:
+        enqueued.append(inject_headers({}))  # what an outbox row written here carries
+        return [Outcome.ack() for _ in messages]
+
+    runner = ConsumerRunner(
+        bus_nc,
+        names,
+        stream="INGEST",
+        durable="test-one-trace",
+        subjects=["ingest.>"],
+        batch_handler=handle,
+        batch_size=10,
+    )
+    await runner.start()
+    try:
+        await until(lambda: len(consumer_spans(spans, "test-one-trace process")) == 2)
+    finally:
+        await runner.stop(grace=5)
+
+    published = webhook.get_span_context()
+    batches = consumer_spans(spans, "test-one-trace process batch")
+    assert batches
+    for batch in batches:
+        assert batch.parent is not None
+        assert batch.context is not None
+        assert (batch.context.trace_id, batch.parent.span_id) == (
+            published.trace_id,
+            published.span_id,
+        )
+    assert {h["traceparent"].split("-")[1] for h in enqueued} == {f"{published.trace_id:032x}"}
+
+
+async def test_without_a_recorder_no_span_is_made_and_the_publishers_context_flows_on(
+    bus_nc: Client,
+    bus_js: JetStreamContext,
+    names: Names,
+    spans: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    publisher = Publisher(bus_js, names)
+    with trace.get_tracer("test").start_as_current_span("webhook") as webhook:
+        event = new_event("stockx.order.updated", {"orderNumber": "3-1"}, source="test")
+        await publisher.publish_event("ingest.stockx.order.updated", event)
+    monkeypatch.setattr(_spans, "recording", lambda: False)
+    seen: list[dict[str, str]] = []
+
+    async def handle_one(message: Message) -> None:
+        seen.append(inject_headers({}))
+
+    async def handle_batch(messages: Sequence[Message]) -> Sequence[Outcome]:
+        seen.append(inject_headers({}))
+        return [Outcome.ack() for _ in messages]
+
+    for count, (durable, kind) in enumerate(
+        (("test-quiet-one", "handler"), ("test-quiet-batch", "batch_handler")), start=1
+    ):
+        runner = ConsumerRunner(
+            bus_nc,
+            names,
+            stream="INGEST",
+            durable=durable,
+            subjects=["ingest.>"],
+            **{kind: handle_one if kind == "handler" else handle_batch},  # type: ignore[arg-type]
+        )
+        await runner.start()
+        try:
+            await until(lambda n=count: len(seen) == n)
+        finally:
+            await runner.stop(grace=5)
+
+    published = webhook.get_span_context()
+    ids = f"{published.trace_id:032x}-{published.span_id:016x}"
+    assert [h["traceparent"][3:-3] for h in seen] == [ids, ids]
+    assert not [s for s in spans.get_finished_spans() if s.name.startswith("test-quiet")]

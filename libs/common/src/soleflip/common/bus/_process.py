@@ -108,7 +108,7 @@ class Processor:
             ),
             batch_span(self._durable, live) as batch,
         ):
-            batch_link = [trace.Link(batch.get_span_context())]
+            batch_link = [trace.Link(batch.get_span_context())] if batch.is_recording() else []
             spans = {m.stream_seq: start_message_span(self._durable, m, batch_link) for m in live}
             try:
                 await self._settle_holding(live, attempt, spans)

@@ -19,10 +19,12 @@ from soleflip.common.observability._metrics import (
 )
 from soleflip.common.observability._redact import MASK, Redactor, is_secret_key
 from soleflip.common.observability._tracing import (
+    add_span_processor,
     configure_tracing,
     current_trace_ids,
     extract_context,
     inject_headers,
+    recording,
     tracer_provider,
 )
 from soleflip.common.settings import Settings
@@ -33,6 +35,7 @@ __all__ = [
     "MASK",
     "MetricsPayload",
     "Redactor",
+    "add_span_processor",
     "configure_observability",
     "current_trace_ids",
     "extract_context",
@@ -40,6 +43,7 @@ __all__ = [
     "inject_headers",
     "is_secret_key",
     "metrics_response",
+    "recording",
     "redact",
     "tracer_provider",
 ]
