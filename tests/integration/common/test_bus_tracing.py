@@ -1,8 +1,9 @@
+# ruff: noqa: F811 - a fixture is imported into this module, then requested by name
 """One span and one log context per message, batch or single, on a real NATS."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -10,40 +11,15 @@ import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from soleflip.common.bus import ConsumerRunner, Message, Names, Outcome, Publisher, _spans
 from soleflip.common.contracts import new_event
 from soleflip.common.errors import InvalidInput
-from soleflip.common.observability import (
-    add_span_processor,
-    configure_tracing,
-    inject_headers,
-    tracer_provider,
-)
+from soleflip.common.observability import inject_headers
+from tests.support.spans import named as consumer_spans
+from tests.support.spans import spans  # noqa: F401 - a fixture
 from tests.support.wait import until
-
-_EXPORTER = InMemorySpanExporter()
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    configure_tracing("test", {"OTEL_TRACES_EXPORTER": "none"})
-    provider = tracer_provider()
-    assert provider is not None
-    # The provider is process-global and processors cannot be removed: attach ours once.
-    if not getattr(provider, "_soleflip_bus_test_exporter", False):
-        add_span_processor(SimpleSpanProcessor(_EXPORTER))
-        provider._soleflip_bus_test_exporter = True  # type: ignore[attr-defined]
-    _EXPORTER.clear()
-    yield _EXPORTER
-    _EXPORTER.clear()
-
-
-def consumer_spans(exporter: InMemorySpanExporter, name: str) -> list[ReadableSpan]:
-    return [s for s in exporter.get_finished_spans() if s.name == name]
 
 
 async def test_each_message_of_a_batch_gets_a_span_in_its_publishers_trace_and_its_log_context(

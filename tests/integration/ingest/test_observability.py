@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - a fixture is imported into this module, then requested by name
 """Ingest's observability end to end: trace continuity into a consumer, per-source counters at
 `/metrics`, and rejection logs that never carry a signature, token or secret."""
 
@@ -13,6 +14,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from nats.aio.client import Client as Nats
 from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
 from soleflip.common.bus import ConsumerRunner, Message, Names, connect, disconnect
@@ -26,6 +28,7 @@ from tests.integration.ingest.conftest import (
     ingest_settings,
     order_event,
 )
+from tests.support.spans import named, spans  # noqa: F401 - a fixture
 
 Client = AsyncTestClient[Any]
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -42,13 +45,14 @@ async def bus(nats_url: str) -> AsyncIterator[Nats]:
 async def test_a_webhooks_traceparent_is_the_trace_of_the_consumer_span_that_handles_it(
     client: Client, bus: Nats, names: Names, signed: Sign, js: Any
 ) -> None:
-    handled: list[tuple[str, int, bool]] = []
+    handled: list[tuple[str, int]] = []
     done = asyncio.Event()
 
     async def handle(message: Message) -> None:
-        span = trace.get_current_span()  # the runner's CONSUMER span around this handler
-        context = span.get_span_context()
-        handled.append((message.event().id, context.trace_id, span.is_recording()))
+        # The runner's CONSUMER span around this handler (the publisher's context when no
+        # exporter records spans): its trace is the caller's either way.
+        context = trace.get_current_span().get_span_context()
+        handled.append((message.event().id, context.trace_id))
         done.set()
 
     runner = ConsumerRunner(
@@ -67,7 +71,29 @@ async def test_a_webhooks_traceparent_is_the_trace_of_the_consumer_span_that_han
     finally:
         await runner.stop()
 
-    assert handled == [(event["id"], int(TRACE_ID, 16), True)]
+    assert handled == [(event["id"], int(TRACE_ID, 16))]
+
+
+async def test_while_spans_are_recorded_ingest_publishes_under_a_server_span_of_its_own(
+    client: Client, signed: Sign, js: Any, names: Names, spans: InMemorySpanExporter
+) -> None:
+    event = order_event()
+    body = body_of(event)
+    headers = signed(body, traceparent=TRACEPARENT)
+    assert (await client.post("/webhooks/stockx", content=body, headers=headers)).status_code == 202
+
+    [span] = named(spans, "POST /webhooks/stockx")
+    assert span.kind == trace.SpanKind.SERVER
+    assert span.context is not None
+    assert span.parent is not None
+    assert (span.context.trace_id, span.parent.span_id) == (int(TRACE_ID, 16), 0x00F067AA0BA902B7)
+    assert span.attributes is not None
+    assert span.attributes["http.response.status_code"] == 202
+    stored = await js.get_last_msg(
+        names.stream("INGEST"), names.subject("ingest.stockx.order.updated")
+    )
+    ids = f"{TRACE_ID}-{span.context.span_id:016x}"
+    assert stored.headers["traceparent"][3:-3] == ids
 
 
 def _value(metrics: str, name: str, **labels: str) -> float:

@@ -53,7 +53,8 @@ async def test_a_signed_event_is_stored_with_its_id_type_and_trace(
     assert stored.headers is not None
     assert stored.headers["Nats-Msg-Id"] == event["id"]
     assert stored.headers["ce-type"] == "stockx.order.updated"
-    assert stored.headers["traceparent"] == parent
+    # The caller's trace: under ingest's own span while spans are recorded, else as it came.
+    assert stored.headers["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
 
 
 async def test_the_same_webhook_twice_is_stored_once_and_answered_200(

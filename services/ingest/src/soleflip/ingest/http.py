@@ -20,6 +20,8 @@ from typing import Any
 
 import msgspec
 from litestar.types import Receive, Scope, Send
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
 
 from soleflip.common.errors import (
     NotFound,
@@ -28,7 +30,7 @@ from soleflip.common.errors import (
     Unauthorized,
     Unavailable,
 )
-from soleflip.common.observability import get_logger
+from soleflip.common.observability import extract_context, get_logger, recording
 from soleflip.ingest._request import (
     Disconnected,
     RequestHeaders,
@@ -51,6 +53,7 @@ from soleflip.ingest.handlers import EventSink
 from soleflip.ingest.metrics import SourceMetrics
 
 _log = get_logger("soleflip.ingest")
+_tracer = trace.get_tracer("soleflip.ingest")
 _encode = msgspec.json.encode
 _JSON = [(b"content-type", b"application/json")]
 _PROBLEM_JSON = (b"content-type", b"application/problem+json")
@@ -106,6 +109,25 @@ class WebhookEndpoint:
         self._sink = sink or _NotConnected()
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
+        if not recording():
+            await self._handle(scope, receive, send)
+            return
+        # Ingest's own SERVER span, the parent of what it publishes; made only while spans are
+        # recorded (an SDK span costs more than verifying a webhook), else the caller's
+        # traceparent is passed on as it came (`trace_context`).
+        with _tracer.start_as_current_span(
+            f"POST {scope['path']}",
+            context=extract_context(scope["headers"]),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": scope["method"], "http.route": scope["path"]},
+        ) as span:
+            status = await self._handle(scope, receive, send)
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(StatusCode.ERROR)
+
+    async def _handle(self, scope: Any, receive: Receive, send: Send) -> int:
+        """Answer one request; returns the status sent (499: the client went away)."""
         started = time.perf_counter()
         source = scope["path"].rpartition("/")[2]
         policy = self._sources.get(source)
@@ -121,13 +143,14 @@ class WebhookEndpoint:
             status, body = await self._accept(policy, headers, receive)
         except SoleflipError as exc:
             await self._reject(scope, send, policy, headers, exc, started)
-            return
+            return exc.status
         except Disconnected:
             _reject_metrics(policy, 499, started)
-            return
+            return 499
         await _send(send, status, body, _JSON)
         if policy is not None:
             policy.metrics.latency[status].observe(time.perf_counter() - started)
+        return status
 
     async def _accept(
         self, policy: SourcePolicy, h: RequestHeaders, receive: Receive
