@@ -57,6 +57,8 @@ class ProductData(msgspec.Struct, frozen=True, kw_only=True):
     release_date: date | None = None
     variants: list[VariantData] = msgspec.field(default_factory=list)
     updated_at: datetime | None = None
+    #: A picture of the product where StockX has one (its v2 catalog API has none today).
+    image_url: str | None = None
 
     def __post_init__(self) -> None:
         check_amount(self.retail_price, "retail_price")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from soleflip.common.contracts.catalog import ProductData
+from soleflip.common.contracts.catalog import ProductData, VariantData
 from soleflip.common.db import Conn, enqueue_many
 from soleflip.common.matching import code_keys, size_type, size_value
 from soleflip.orders import repository as repo
@@ -79,11 +79,40 @@ def product_sizes(product: ProductData) -> list[tuple[str, str, str]]:
     return sorted(rows)
 
 
+def variant_size(variant: VariantData) -> tuple[str, str | None, str | None]:
+    """(StockX variant id, size type, size value) a row of this variant shows: its default
+    size system's value, else the first size the catalog knows."""
+    if variant.variant_value and variant.default_size_type:
+        kind = size_type(variant.default_size_type)
+        return variant.stockx_variant_id, kind, variant.variant_value
+    if variant.sizes:
+        first = variant.sizes[0]
+        return variant.stockx_variant_id, size_type(first.type), first.value
+    return variant.stockx_variant_id, None, variant.variant_value
+
+
+def product_copy(product: ProductData) -> repo.ProductCopy:
+    """What orders keeps of a catalog product (matching keys, readable text, sizes)."""
+    return repo.ProductCopy(
+        stockx_product_id=product.stockx_product_id,
+        keys=code_keys("/".join([product.style_id or "", *product.style_codes])),
+        sizes=product_sizes(product),
+        variants=[variant_size(v) for v in product.variants],
+        title=product.title,
+        brand=product.brand,
+        style_id=product.style_id,
+        colorway=product.colorway,
+        image_url=product.image_url,
+        updated_at=product.updated_at,
+    )
+
+
 async def apply_product(conn: Conn, product: ProductData, *, source: str = "catalog") -> None:
     """Keep the copy of a catalog product, resolve the units it may carry, publish them."""
-    keys = code_keys("/".join([product.style_id or "", *product.style_codes]))
+    copy = product_copy(product)
+    keys = list(copy.keys)
     await repo.lock_style_keys(conn, keys)  # a purchase of these codes commits first or waits
-    await repo.store_product(conn, product.stockx_product_id, keys, product_sizes(product))
+    await repo.store_product(conn, copy)
     if not keys:
         return
     changed = await resolve_units(conn, source=source, keys=keys)

@@ -25,6 +25,16 @@ Format = Annotated[
         name="format", description="csv: stream every page as CSV (or Accept: text/csv)"
     ),
 ]
+#: The readable product columns (`queries.readable`), last on every list.
+PRODUCT_COLUMNS = (
+    ("product_title", "product_title"),
+    ("brand", "brand"),
+    ("style_id", "style_id"),
+    ("colorway", "colorway"),
+    ("image_url", "image_url"),
+)
+#: The variant's own size (a unit's purchase size has its own `size_type`, `size` columns).
+VARIANT_SIZE_COLUMNS = (("size_type", "variant_size_type"), ("size", "variant_size"))
 #: (CSV header, column of the list query) in output order.
 ORDER_COLUMNS = (
     ("order_number", "order_number"),
@@ -45,6 +55,8 @@ ORDER_COLUMNS = (
     ("landed_cost", "landed_cost"),
     ("profit", "profit"),
     ("roi", "roi"),
+    *PRODUCT_COLUMNS,
+    *VARIANT_SIZE_COLUMNS,
 )
 LISTING_COLUMNS = (
     ("listing_id", "listing_id"),
@@ -59,6 +71,8 @@ LISTING_COLUMNS = (
     ("order_number", "order_number"),
     ("created_at", "created_at"),
     ("updated_at", "updated_at"),
+    *PRODUCT_COLUMNS,
+    *VARIANT_SIZE_COLUMNS,
 )
 STOCK_COLUMNS = (
     ("id", "id"),
@@ -86,6 +100,9 @@ STOCK_COLUMNS = (
     ("notes", "notes"),
     ("created_at", "created_at"),
     ("updated_at", "updated_at"),
+    *PRODUCT_COLUMNS,
+    ("variant_size_type", "variant_size_type"),
+    ("variant_size", "variant_size"),
 )
 Columns = Sequence[tuple[str, str]]
 

@@ -13,6 +13,33 @@ from soleflip.common.contracts.bounds import Money
 from soleflip.orders.events import listing_snapshot, money, order_snapshot, stock_snapshot
 
 
+class ProductView(msgspec.Struct, frozen=True):
+    """What a row is, readable: from orders' copy of the catalog (`catalog.product.upserted`);
+    null until the catalog knows the product. `size_type`/`size` are the variant's own size
+    (a unit's are its own purchase columns); `style_id` falls back to StockX's or the SKU."""
+
+    title: str | None = None
+    brand: str | None = None
+    style_id: str | None = None
+    colorway: str | None = None
+    size_type: str | None = None
+    size: str | None = None
+    image_url: str | None = None
+
+
+def product_view(row: asyncpg.Record) -> ProductView:
+    """The readable columns of a row (`queries.readable`); empty when the row lacks them."""
+    return ProductView(
+        title=row.get("product_title"),
+        brand=row.get("brand"),
+        style_id=row.get("style_id"),
+        colorway=row.get("colorway"),
+        size_type=row.get("variant_size_type"),
+        size=row.get("variant_size"),
+        image_url=row.get("image_url"),
+    )
+
+
 class StatusChangeView(msgspec.Struct, frozen=True):
     status: str
     previous_status: str | None
@@ -60,6 +87,7 @@ class OrderView(msgspec.Struct, frozen=True):
     shipment: Any = None
     #: Since when StockX answers 404 for this order (known only from a webhook), else null.
     stockx_missing_since: datetime | None = None
+    product: ProductView = ProductView()
     history: list[StatusChangeView] | None = None
 
 
@@ -76,6 +104,7 @@ class ListingView(msgspec.Struct, frozen=True):
     created_at: datetime | None
     updated_at: datetime | None
     last_operation_id: str | None
+    product: ProductView = ProductView()
 
 
 class StockChangeView(msgspec.Struct, frozen=True):
@@ -118,6 +147,7 @@ class StockView(msgspec.Struct, frozen=True):
     cost_missing: bool = False
     #: resolved (variant_id known), pending (not in the catalog yet) or ambiguous (pick one).
     variant_status: str = "pending"
+    product: ProductView = ProductView()
     history: list[StockChangeView] | None = None
 
 
@@ -163,6 +193,7 @@ def order_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
         payout=row["payout"],
         shipment=row["shipment"],
         stockx_missing_since=row["stockx_missing_since"],
+        product=product_view(row),
         history=None if history is None else [StatusChangeView(*h.values()) for h in history],
     )
 
@@ -175,6 +206,7 @@ def listing_view(row: asyncpg.Record) -> ListingView:
         order_number=row["order_number"],
         created_at=row["created_at"],
         last_operation_id=row["last_operation_id"],
+        product=product_view(row),
     )
 
 
@@ -197,6 +229,7 @@ def stock_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
         vat_rate_pct=row["vat_rate_pct"],
         inbound_shipping=Money(amount=row["inbound_cost"], currency=c),
         other_costs=Money(amount=row["other_cost"], currency=c),
+        product=product_view(row),
         history=None if history is None else [StockChangeView(**dict(h)) for h in history],
     )
 

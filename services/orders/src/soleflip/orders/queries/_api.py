@@ -13,6 +13,39 @@ from soleflip.orders.queries._payouts import payout_columns
 
 #: The sale date: the day whose FX rate converts its figures (UTC).
 SALE_DAY = "(coalesce(created_at, updated_at) AT TIME ZONE 'UTC')::date"
+#: A pending unit's product by its style codes, when exactly one product carries them all.
+_PRODUCT_OF_CODES = """(SELECT min(p.stockx_product_id) FROM catalog_product p
+     WHERE stock_item.variant_id IS NULL AND stock_item.sku_keys <> '{}'
+       AND p.style_keys @> stock_item.sku_keys HAVING count(*) = 1)"""
+
+
+def readable(table: str) -> str:
+    """The product and size a row of `table` names, from orders' copy of the catalog (read at
+    query time, so a row stored before its product's catalog event shows it once it arrives):
+    `product_title, brand, style_id, colorway, image_url, variant_size_type, variant_size`."""
+    if table == "stock_item":
+        product, style = f"coalesce(cv.stockx_product_id, {_PRODUCT_OF_CODES})", "stock_item.sku"
+    elif table == "listing":
+        product, style = "coalesce(cv.stockx_product_id, listing.product_id)", "listing.style_id"
+    else:
+        product, style = f"coalesce(cv.stockx_product_id, {table}.product_id)", "NULL::text"
+    size = "listing.variant_value" if table == "listing" else "NULL::text"
+    return f"""
+LEFT JOIN LATERAL (
+    SELECT cp.title AS product_title, cp.brand, coalesce(cp.style_id, {style}) AS style_id,
+           cp.colorway, cp.image_url, cv.size_type AS variant_size_type,
+           coalesce(cv.size_value, {size}) AS variant_size
+    FROM (SELECT 1) AS one
+    LEFT JOIN catalog_variant cv ON cv.stockx_variant_id = {table}.variant_id
+    LEFT JOIN catalog_product cp ON cp.stockx_product_id = {product}
+) AS readable ON true"""  # noqa: S608 - constant SQL chosen by table
+
+
+#: The readable columns `readable()` joins, as the select lists name them.
+READABLE_COLUMNS = (
+    "readable.product_title, readable.brand, readable.style_id, readable.colorway, "
+    "readable.image_url, readable.variant_size_type, readable.variant_size"
+)
 
 
 def _order_columns(base: str) -> str:
@@ -23,13 +56,13 @@ inventory_type, payout, shipment, transaction_fee, processing_fee, shipping_fee,
 fees_source, landed_cost, profit, roi, created_at, updated_at, stockx_missing_since,
 fx_status, fx_rate_date,
 {base}::text AS base_currency, fx_to(profit, currency, {base}::text, {SALE_DAY}) AS profit_base,
-{payout_columns()}
+{payout_columns()}, {READABLE_COLUMNS}
 """
 
 
 # Newest first; the cursor is the (created_at, order_number) of the last row of the page.
 LIST_ORDERS_SQL = f"""
-SELECT {_order_columns("$8")} FROM "order"
+SELECT {_order_columns("$8")} FROM "order" {readable('"order"')}
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::timestamptz IS NULL OR created_at >= $2)
   AND ($3::timestamptz IS NULL OR created_at < $3)
@@ -38,35 +71,38 @@ WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
 ORDER BY created_at DESC, order_number DESC
 LIMIT $7
 """  # noqa: S608 - the interpolated part is a constant column list
-GET_ORDER_SQL = f'SELECT {_order_columns("$2")} FROM "order" WHERE order_number = $1'  # noqa: S608
+GET_ORDER_SQL = f"""
+SELECT {_order_columns("$2")} FROM "order" {readable('"order"')} WHERE order_number = $1
+"""  # noqa: S608 - the interpolated parts are constant SQL
 HISTORY_SQL = """
 SELECT status, lag(status) OVER (ORDER BY changed_at, id) AS previous_status, changed_at,
        source
 FROM order_status_history
 WHERE order_number = $1 ORDER BY changed_at, id
 """
-LIST_LISTINGS_SQL = """
-SELECT listing_id, status, variant_id, product_id, stock_item_id, amount, currency,
-       inventory_type, expires_at, order_number, created_at, updated_at, last_operation_id
-FROM listing
+LISTING_COLUMNS = f"""
+listing_id, status, variant_id, product_id, stock_item_id, amount, currency, inventory_type,
+expires_at, order_number, created_at, updated_at, last_operation_id, {READABLE_COLUMNS}
+"""
+LIST_LISTINGS_SQL = f"""
+SELECT {LISTING_COLUMNS} FROM listing {readable("listing")}
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::text IS NULL OR listing_id > $2)
 ORDER BY listing_id
 LIMIT $3
-"""
-GET_LISTING_SQL = """
-SELECT listing_id, status, variant_id, product_id, stock_item_id, amount, currency,
-       inventory_type, expires_at, order_number, created_at, updated_at, last_operation_id
-FROM listing WHERE listing_id = $1
-"""
-STOCK_COLUMNS = """
+"""  # noqa: S608 - the interpolated parts are constant SQL
+GET_LISTING_SQL = f"""
+SELECT {LISTING_COLUMNS} FROM listing {readable("listing")} WHERE listing_id = $1
+"""  # noqa: S608 - the interpolated parts are constant SQL
+STOCK_COLUMNS = f"""
 id, external_id, unit, sku, size, size_type, variant_id, unit_cost, inbound_cost, currency,
 supplier, purchased_at, status, listing_id, order_number, location, condition, notes,
 created_at, updated_at, vat_amount, vat_rate_pct, other_cost, landed_cost, cost_missing,
-variant_status
+variant_status, {READABLE_COLUMNS}
 """
 STOCK_BY_IDS_SQL = f"""
-SELECT {STOCK_COLUMNS} FROM stock_item WHERE id = ANY($1::bigint[]) ORDER BY id
+SELECT {STOCK_COLUMNS} FROM stock_item {readable("stock_item")}
+WHERE id = ANY($1::bigint[]) ORDER BY id
 """  # noqa: S608 - the interpolated part is a constant column list
 STOCK_HISTORY_SQL = """
 SELECT status, previous_status, changes, source, actor, reason, changed_at
@@ -78,7 +114,7 @@ SELECT operation_id, kind, status, error, created_at, settled_at FROM listing_op
 WHERE listing_id = $1 ORDER BY created_at DESC LIMIT 10
 """
 LIST_STOCK_SQL = f"""
-SELECT {STOCK_COLUMNS} FROM stock_item
+SELECT {STOCK_COLUMNS} FROM stock_item {readable("stock_item")}
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::text IS NULL OR upper(sku) = upper($2))
   AND ($3::text IS NULL OR lower(supplier) = lower($3))

@@ -56,6 +56,7 @@ from soleflip.orders.repository._stock import (
     vat_units,
 )
 from soleflip.orders.repository._variants import (
+    ProductCopy,
     lock_style_keys,
     match_variants,
     open_units,
@@ -69,6 +70,7 @@ __all__ = [
     "Estimate",
     "ListingRow",
     "OrderRow",
+    "ProductCopy",
     "StatusChange",
     "StockUnit",
     "adoptable_listings",

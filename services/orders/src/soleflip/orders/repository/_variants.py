@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 import msgspec
@@ -13,8 +15,22 @@ _encoder = msgspec.json.Encoder()
 
 DELETE_PRODUCT_SIZES_SQL = "DELETE FROM catalog_size WHERE stockx_product_id = $1"
 UPSERT_PRODUCT_SQL = """
-INSERT INTO catalog_product (stockx_product_id, style_keys) VALUES ($1, $2)
-ON CONFLICT (stockx_product_id) DO UPDATE SET style_keys = excluded.style_keys
+INSERT INTO catalog_product
+    (stockx_product_id, style_keys, title, brand, style_id, colorway, image_url, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (stockx_product_id) DO UPDATE SET
+    style_keys = excluded.style_keys, title = excluded.title, brand = excluded.brand,
+    style_id = excluded.style_id, colorway = excluded.colorway,
+    image_url = excluded.image_url, updated_at = excluded.updated_at
+"""
+DELETE_PRODUCT_VARIANTS_SQL = "DELETE FROM catalog_variant WHERE stockx_product_id = $1"
+# A variant moved to another product (a StockX remap) follows its latest product event.
+UPSERT_VARIANTS_SQL = """
+INSERT INTO catalog_variant (stockx_variant_id, stockx_product_id, size_type, size_value)
+SELECT v, $1, t, s FROM unnest($2::text[], $3::text[], $4::text[]) AS x(v, t, s)
+ON CONFLICT (stockx_variant_id) DO UPDATE SET
+    stockx_product_id = excluded.stockx_product_id, size_type = excluded.size_type,
+    size_value = excluded.size_value
 """
 INSERT_SIZES_SQL = """
 INSERT INTO catalog_size (stockx_product_id, stockx_variant_id, size_type, size_value)
@@ -71,15 +87,45 @@ ORDER BY created_at, order_number
 """
 
 
-async def store_product(
-    conn: Conn, product_id: str, keys: Sequence[str], sizes: Sequence[tuple[str, str, str]]
-) -> None:
-    """Replace the copy of one product: its style keys and (variant, size type, value) rows."""
-    await conn.execute(UPSERT_PRODUCT_SQL, product_id, list(keys))
+@dataclass(frozen=True, slots=True)
+class ProductCopy:
+    """What orders keeps of a catalog product: its keys, its text and its variants' sizes."""
+
+    stockx_product_id: str
+    keys: Sequence[str]
+    sizes: Sequence[tuple[str, str, str]]
+    #: (StockX variant id, default size type, size value) per variant.
+    variants: Sequence[tuple[str, str | None, str | None]] = ()
+    title: str | None = None
+    brand: str | None = None
+    style_id: str | None = None
+    colorway: str | None = None
+    image_url: str | None = None
+    updated_at: datetime | None = None
+
+
+async def store_product(conn: Conn, copy: ProductCopy) -> None:
+    """Replace the copy of one product: keys, text, variants and (variant, type, value) rows."""
+    product_id = copy.stockx_product_id
+    await conn.execute(
+        UPSERT_PRODUCT_SQL,
+        product_id,
+        list(copy.keys),
+        copy.title,
+        copy.brand,
+        copy.style_id,
+        copy.colorway,
+        copy.image_url,
+        copy.updated_at,
+    )
     await conn.execute(DELETE_PRODUCT_SIZES_SQL, product_id)
-    if sizes:
-        columns = [list(c) for c in zip(*sizes, strict=True)]
+    if copy.sizes:
+        columns = [list(c) for c in zip(*copy.sizes, strict=True)]
         await conn.execute(INSERT_SIZES_SQL, product_id, *columns)
+    await conn.execute(DELETE_PRODUCT_VARIANTS_SQL, product_id)
+    if copy.variants:
+        ids, types, values = (list(c) for c in zip(*copy.variants, strict=True))
+        await conn.execute(UPSERT_VARIANTS_SQL, product_id, ids, types, values)
 
 
 async def lock_style_keys(conn: Conn, keys: Sequence[str]) -> None:

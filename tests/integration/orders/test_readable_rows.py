@@ -1,0 +1,148 @@
+"""Readable rows against real Postgres and NATS: orders, listings and units name their product
+and size from orders' copy of `catalog.product.upserted`, also when the event comes later."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from soleflip.common.contracts import encode_event, new_event, uuid7
+from tests.integration.orders.conftest import Rest
+from tests.integration.orders.support import (
+    event,
+    listing_resource,
+    order_resource,
+    publish_events,
+)
+from tests.support.wait import until
+
+STYLE = "RR1414-001"
+
+
+def _product(product_id: str, variant_id: str) -> dict[str, Any]:
+    return {
+        "product_id": f"c-{product_id}",
+        "stockx_product_id": product_id,
+        "title": "Dunk Low Panda",
+        "brand": "Nike",
+        "style_id": STYLE,
+        "style_codes": [STYLE],
+        "colorway": "White/Black",
+        "image_url": "https://images.example/dunk.jpg",
+        "variants": [
+            {
+                "variant_id": "cv-1",
+                "stockx_variant_id": variant_id,
+                "variant_value": "10",
+                "default_size_type": "us m",
+                "sizes": [{"type": "us m", "value": "10"}, {"type": "eu", "value": "44"}],
+            }
+        ],
+    }
+
+
+async def _seed(rest: Rest, product_id: str, variant_id: str) -> tuple[str, str, str]:
+    """An order, a listing and a purchase of one variant, before the catalog knows it."""
+    number, listing_id, external_id = f"o-{uuid7()}", f"l-{uuid7()}", f"po-{uuid7()}"
+    order = order_resource(number, variant_id=variant_id, listing_id=listing_id)
+    order["product"] = {"productId": product_id}
+    listing = listing_resource(listing_id, variant_id=variant_id)
+    listing["product"] = {"productId": product_id, "styleId": STYLE}
+    purchase = {
+        "sku": STYLE.lower(),
+        "size": "10",
+        "size_type": "us m",
+        "quantity": 1,
+        "unit_cost": {"amount": "90.00", "currency": "EUR"},
+        "purchased_at": "2026-01-10T10:00:00Z",
+        "supplier": "Nike SNKRS",
+        "external_id": external_id,
+    }
+    await publish_events(
+        rest.service.runtime.publisher,
+        [
+            event("stockx.listing.updated", listing),
+            event("stockx.order.updated", order),
+            event("inventory.item.purchased", purchase),
+        ],
+    )
+    return number, listing_id, external_id
+
+
+async def _rows(rest: Rest, number: str, listing_id: str) -> dict[str, Any] | None:
+    order = await rest.call("GET", f"/api/v1/orders/{number}")
+    listing = await rest.call("GET", f"/api/v1/listings/{listing_id}")
+    stock = await rest.call("GET", "/api/v1/stock", params={"sku": STYLE})
+    if order.status_code != 200 or listing.status_code != 200 or not stock.json()["items"]:
+        return None
+    return {"order": order.json(), "listing": listing.json(), "stock": stock.json()["items"][0]}
+
+
+async def test_a_catalog_event_after_the_order_makes_its_rows_readable(rest: Rest) -> None:
+    product_id, variant_id = f"prod-{uuid7()}", f"var-{uuid7()}"
+    number, listing_id, _ = await _seed(rest, product_id, variant_id)
+    before = await until(lambda: _rows(rest, number, listing_id), 30, what="rows stored")
+    assert before["order"]["product"]["title"] is None
+    assert before["listing"]["product"]["style_id"] == STYLE  # StockX's own, until the catalog
+    assert before["stock"]["product"]["title"] is None
+    assert before["stock"]["product"]["style_id"] == STYLE.lower()  # the SKU as typed
+
+    catalog = new_event("catalog.product.upserted", _product(product_id, variant_id), source="t")
+    await rest.service.runtime.publisher.publish(
+        "catalog.product.upserted", encode_event(catalog), msg_id=catalog.id
+    )
+
+    async def readable() -> dict[str, Any] | None:
+        rows = await _rows(rest, number, listing_id)
+        done = rows and all(r["product"]["title"] for r in rows.values())
+        return rows if done else None
+
+    rows = await until(readable, 30, what="the catalog event applied to every row")
+    expected = {
+        "title": "Dunk Low Panda",
+        "brand": "Nike",
+        "style_id": STYLE,
+        "colorway": "White/Black",
+        "size_type": "us m",
+        "size": "10",
+        "image_url": "https://images.example/dunk.jpg",
+    }
+    for kind, row in rows.items():
+        assert row["product"] == expected, kind
+    assert rows["stock"]["variant_id"] == variant_id  # the same event resolved the unit
+
+
+async def test_csv_exports_carry_the_readable_columns(rest: Rest) -> None:
+    product_id, variant_id = f"prod-{uuid7()}", f"var-{uuid7()}"
+    number, listing_id, _ = await _seed(rest, product_id, variant_id)
+    await until(lambda: _rows(rest, number, listing_id), 30, what="rows stored")
+    catalog = new_event("catalog.product.upserted", _product(product_id, variant_id), source="t")
+    await rest.service.runtime.publisher.publish(
+        "catalog.product.upserted", encode_event(catalog), msg_id=catalog.id
+    )
+
+    async def exported() -> dict[str, list[dict[str, str]]] | None:
+        found = {}
+        for path in ("/api/v1/orders", "/api/v1/listings", "/api/v1/stock"):
+            answer = await rest.call("GET", path, params={"format": "csv"})
+            assert answer.status_code == 200, answer.text
+            found[path] = list(csv.DictReader(io.StringIO(answer.text)))
+        titled = all(any(r["product_title"] for r in rows) for rows in found.values())
+        return found if titled else None
+
+    found = await until(exported, 30, what="CSV rows with the product")
+    for path, rows in found.items():
+        row = rows[0]
+        assert (row["product_title"], row["brand"], row["style_id"], row["colorway"]) == (
+            "Dunk Low Panda",
+            "Nike",
+            STYLE,
+            "White/Black",
+        ), path
+        assert row["image_url"] == "https://images.example/dunk.jpg"
+    assert (found["/api/v1/orders"][0]["size_type"], found["/api/v1/orders"][0]["size"]) == (
+        "us m",
+        "10",
+    )
+    assert found["/api/v1/stock"][0]["variant_size"] == "10"
