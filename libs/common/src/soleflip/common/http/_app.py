@@ -1,6 +1,7 @@
 """`create_app`: the Litestar application every service builds, with the shared HTTP edge.
 
-What every app gets: health, readiness and metrics endpoints, OpenAPI under `/schema`,
+What every app gets: health, readiness and metrics endpoints, OpenAPI under `/schema` (with a
+Swagger UI served offline, `_docs`),
 problem+json for every error, a body size cap, NUL and undecodable input refused with 4xx,
 bearer-token state for `requires`, request logs, server spans continuing the caller's
 `traceparent`, and request metrics.
@@ -18,16 +19,16 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.handlers import ASGIRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.types import ASGIApp, ControllerRouterHandler, Middleware, Receive, Scope, Send
 from litestar.types.callable_types import LifespanHook
 
+from soleflip.common.http._docs import docs_handlers, docs_ui
 from soleflip.common.http._health import ReadinessSource, health_handlers
 from soleflip.common.http._input import refuse_unstorable_input
 from soleflip.common.http._middleware import TelemetryMiddleware
 from soleflip.common.http._problems import exception_handlers, problem_responses
-from soleflip.common.http.auth import STATE_KEY, TokenAuthenticator
+from soleflip.common.http.auth import BEARER_SECURITY, STATE_KEY, TokenAuthenticator
 from soleflip.common.settings import Settings
 
 Lifespan: TypeAlias = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -70,6 +71,7 @@ def create_app(
     }
     handlers: list[ControllerRouterHandler] = [
         *health_handlers(readiness, readiness_timeout_s),
+        *docs_handlers(),
         *route_handlers,
         *(_asgi_route(path, app) for path, app in (extra_asgi_routes or {}).items()),
     ]
@@ -92,7 +94,7 @@ def create_app(
         logging_config=None,
         debug=debug,
     )
-    _document_problems(app)
+    _document_api(app)
     # Outermost, around Litestar's own exception handling, so 404s and 405s are observed too.
     app.asgi_handler = TelemetryMiddleware(app.asgi_handler, service=service)
     return app
@@ -104,20 +106,19 @@ def create_app(
 API_PROBLEMS = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 
 
-def _document_problems(app: Litestar) -> None:
-    """Add the problem+json answers of `API_PROBLEMS` to every `/api` operation's document; a
-    route's own `responses=` entries win (they may describe a status more precisely)."""
+def _document_api(app: Litestar) -> None:
+    """Document what every `/api` operation shares: the bearer token it requires (so the docs
+    UI's "try it" sends one) and the problem+json answers of `API_PROBLEMS`; a route's own
+    `responses=` entries win (they may describe a status more precisely)."""
     shared = problem_responses(*API_PROBLEMS)
     for route in app.routes:
         if not route.path.startswith("/api"):
             continue
         for handler in getattr(route, "route_handlers", ()):
             handler.responses = {**shared, **(handler.responses or {})}
-
-
-#: The docs UIs' script versions (from the jsDelivr CDN); bump them deliberately.
-SCALAR_VERSION = "1.76.0"
-SWAGGER_UI_VERSION = "5.18.2"
+            layers = getattr(handler, "ownership_layers", [handler])
+            if not any(BEARER_SECURITY[0] in (layer.security or ()) for layer in layers):
+                handler.security = [*(handler.security or ()), *BEARER_SECURITY]
 
 
 def _openapi(
@@ -129,13 +130,8 @@ def _openapi(
         description=description,
         tags=list(tags) or None,
         path="/schema",
-        # Scalar at /schema itself; Swagger UI as an alternative; JSON at /schema/openapi.json.
-        # Pinned: Litestar's default is Scalar's "latest", so the docs page could change (or
-        # break) under a running service with no release of ours.
-        render_plugins=[
-            ScalarRenderPlugin(path="/", version=SCALAR_VERSION),
-            SwaggerRenderPlugin(path="/swagger", version=SWAGGER_UI_VERSION),
-        ],
+        # Swagger UI at /schema (and /schema/swagger) from a package, JSON at /schema/openapi.json.
+        render_plugins=docs_ui(),
         components=Components(
             security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer")}
         ),

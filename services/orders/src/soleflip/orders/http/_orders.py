@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -114,7 +115,19 @@ class OrderController(Controller):
             await uow.commit()
         return await _order(service, order_number)
 
-    @get("/{order_number:str}/shipping-label", guards=[requires("read")])
+    @get(
+        "/{order_number:str}/shipping-label",
+        guards=[requires("read")],
+        media_type="application/pdf",
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                description="StockX's shipping label",
+                generate_examples=False,
+                media_type="application/pdf",
+            )
+        },
+    )
     async def get_shipping_label(self, service: Service, order_number: FromPath[str]) -> Stream:
         """StockX's label PDF, streamed through as it arrives."""
         async with service.pool.acquire() as conn:
