@@ -83,7 +83,7 @@ async def _fill(pool: asyncpg.Pool, listings: int) -> None:
     now = datetime.now(UTC)
     async with UnitOfWork(pool) as uow:
         for rule in RULES:
-            await handlers.create_rule(uow.conn, {**rule, "auto_reprice": True}, now)
+            await handlers.create_rule({**rule, "auto_reprice": True}, conn=uow.conn, now=now)
         await uow.commit()
     async with pool.acquire() as conn:
         # Switched on without a re-evaluation, so the measured pass is the worst case: every
@@ -114,7 +114,7 @@ async def _full_rate(pool: asyncpg.Pool, listings: int, shift: int) -> dict[str,
         outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
     started = time.perf_counter()
     async with UnitOfWork(pool) as uow:
-        results = await handlers.reevaluate(uow.conn, datetime.now(UTC))
+        results = await handlers.reevaluate(conn=uow.conn, now=datetime.now(UTC))
         await uow.commit()
     seconds = time.perf_counter() - started
     async with pool.acquire() as conn:

@@ -216,7 +216,7 @@ async def test_concurrent_evaluations_of_one_listing_send_one_command(service: S
 
     async def evaluate_in_own_transaction() -> None:
         async with UnitOfWork(pool) as uow:
-            await reevaluate(uow.conn, service.clock(), listings=["L1"])
+            await reevaluate(conn=uow.conn, now=service.clock(), listings=["L1"])
             await asyncio.sleep(0.2)  # hold the transaction open: the other one must wait
             await uow.commit()
 

@@ -47,7 +47,7 @@ class PricingConsumers:
         observed = [handlers.from_webhook(item, event.time or now) for item in items]
         async with UnitOfWork(self.runtime.pool) as uow:
             if await claim(uow.conn, MARKET_DURABLE, event.id):
-                await handlers.record_market(uow.conn, observed, source="webhook", now=now)
+                await handlers.record_market(observed, conn=uow.conn, source="webhook", now=now)
             await uow.commit()
 
     async def on_orders(self, message: Message) -> None:
@@ -58,12 +58,12 @@ class PricingConsumers:
                 match event:
                     case ListingUpserted(data=listing):
                         await handlers.apply_listing(
-                            uow.conn, listing, now=now, reject_after=self.reject_after
+                            listing, conn=uow.conn, now=now, reject_after=self.reject_after
                         )
                     case StockUpserted(data=stock):
-                        await handlers.apply_stock(uow.conn, stock, now=now)
+                        await handlers.apply_stock(stock, conn=uow.conn, now=now)
                     case OrderUpserted(data=order):
-                        await handlers.apply_order(uow.conn, order, now=now)
+                        await handlers.apply_order(order, conn=uow.conn, now=now)
             await uow.commit()
 
     async def on_catalog(self, message: Message) -> None:
@@ -72,9 +72,9 @@ class PricingConsumers:
             if await claim(uow.conn, CATALOG_DURABLE, event.id):
                 match event:
                     case ProductUpserted(data=product):
-                        await handlers.apply_product(uow.conn, product, now=self.clock())
+                        await handlers.apply_product(product, conn=uow.conn, now=self.clock())
                     case ProductRemapped(data=remap):
-                        await handlers.apply_remap(uow.conn, remap)
+                        await handlers.apply_remap(remap, conn=uow.conn)
             await uow.commit()
 
 

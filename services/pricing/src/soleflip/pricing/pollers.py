@@ -235,7 +235,7 @@ class MarketPoller:
             return await self._failed(product_id, tier, exc)
         MARKET_POLLS.labels(tier, "ok").inc()
         async with UnitOfWork(self.runtime.pool) as uow:
-            await handlers.record_market(uow.conn, observed, source="poll", now=now)
+            await handlers.record_market(observed, conn=uow.conn, source="poll", now=now)
             await repository.clear_poll_failure(uow.conn, product_id)
             await uow.commit()
         return True
@@ -275,8 +275,8 @@ class Reevaluator:
     async def sweep(self) -> None:
         now = self.clock()
         async with UnitOfWork(self.runtime.pool) as uow:
-            await handlers.expire_pending(uow.conn, now=now, reject_after=self.reject_after)
-            await handlers.reevaluate(uow.conn, now)
+            await handlers.expire_pending(conn=uow.conn, now=now, reject_after=self.reject_after)
+            await handlers.reevaluate(conn=uow.conn, now=now)
             await uow.commit()
 
 

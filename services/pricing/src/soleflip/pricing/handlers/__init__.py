@@ -1,5 +1,6 @@
 """Pricing's handlers: plain async functions `(message, *, conn, now, ...)` that load, decide in
-the domain, write and enqueue events; the caller's unit of work commits."""
+the domain, write and enqueue events; the edge that opened the unit of work (a consumer, a
+poller, a controller) commits it, never a handler."""
 
 from soleflip.pricing.handlers._admin import (
     create_rule,

@@ -50,14 +50,14 @@ def _body(rule: Rule) -> dict[str, Any]:
     return body
 
 
-async def create_rule(conn: Conn, fields: dict[str, Any], now: datetime) -> Rule:
+async def create_rule(fields: dict[str, Any], *, conn: Conn, now: datetime) -> Rule:
     rule = _check(_convert({**fields, "id": str(uuid.uuid4())}))
     await repository.insert_rule(conn, uuid.UUID(rule.id), rule.priority, _body(rule))
-    await reevaluate(conn, now)
+    await reevaluate(conn=conn, now=now)
     return rule
 
 
-async def update_rule(conn: Conn, rule_id: str, changes: dict[str, Any], now: datetime) -> Rule:
+async def update_rule(rule_id: str, changes: dict[str, Any], *, conn: Conn, now: datetime) -> Rule:
     found = await queries.load_rule(conn, _rule_uuid(rule_id))
     if found is None:
         raise NotFound(f"no rule {rule_id}")
@@ -67,38 +67,38 @@ async def update_rule(conn: Conn, rule_id: str, changes: dict[str, Any], now: da
         conn, uuid.UUID(rule.id), rule.priority, _body(rule), version
     ):
         raise Conflict(f"rule {rule_id} changed concurrently; retry")
-    await reevaluate(conn, now)
+    await reevaluate(conn=conn, now=now)
     return rule
 
 
-async def delete_rule(conn: Conn, rule_id: str, now: datetime) -> None:
+async def delete_rule(rule_id: str, *, conn: Conn, now: datetime) -> None:
     if not await repository.delete_rule(conn, _rule_uuid(rule_id)):
         raise NotFound(f"no rule {rule_id}")
-    await reevaluate(conn, now)
+    await reevaluate(conn=conn, now=now)
 
 
-async def set_fees(conn: Conn, schedule: FeeSchedule, now: datetime) -> FeeSchedule:
+async def set_fees(schedule: FeeSchedule, *, conn: Conn, now: datetime) -> FeeSchedule:
     """Store a schedule, publish it (`pricing.fees.updated`: orders keeps a copy), re-evaluate."""
     schedule.rate()  # an unknown seller level is refused before it is stored
     body = msgspec.json.decode(_encoder.encode(schedule))
     schedule_id = await repository.insert_fees(conn, schedule.effective_from, body)
     published = PublishedFeeSchedule(schedule_id=schedule_id, schedule=schedule)
     await enqueue(conn, FEES_UPDATED, new_event(FEES_UPDATED, published, source=SOURCE))
-    await reevaluate(conn, now)
+    await reevaluate(conn=conn, now=now)
     return schedule
 
 
-async def set_autoreprice(conn: Conn, switch: AutoReprice, now: datetime) -> AutoReprice:
+async def set_autoreprice(switch: AutoReprice, *, conn: Conn, now: datetime) -> AutoReprice:
     """Flip the global switch; switching on also lifts halts (an operator's explicit decision)."""
     await repository.set_autoreprice(conn, switch.enabled, switch.dry_run)
     if switch.enabled:
         await repository.clear_halts(conn)
-    await reevaluate(conn, now)
+    await reevaluate(conn=conn, now=now)
     return switch
 
 
 async def quote_variant(
-    conn: Conn, variant_id: str, cost: Decimal, currency: str, margin: Decimal, now: datetime
+    variant_id: str, cost: Decimal, currency: str, margin: Decimal, *, conn: Conn, now: datetime
 ) -> Quote:
     """Floor and strategy prices from the latest market of `variant_id` in `currency`."""
     terms = schedule_at(await queries.load_fee_schedules(conn), now).terms(currency)
@@ -124,7 +124,7 @@ def _rule_uuid(rule_id: str) -> uuid.UUID:
         raise NotFound(f"no rule {rule_id}") from None
 
 
-def fee_schedule_from(fields: dict[str, Any], now: datetime) -> FeeSchedule:
+def fee_schedule_from(fields: dict[str, Any], *, now: datetime) -> FeeSchedule:
     """A schedule from a request body; without `effective_from` it applies from now."""
     try:
         schedule = msgspec.convert({"effective_from": now, **fields}, FeeSchedule, strict=False)

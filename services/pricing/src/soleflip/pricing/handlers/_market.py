@@ -64,9 +64,9 @@ def _row(s: MarketSnapshot) -> repository.MarketRow:
 
 
 async def record_market(
-    conn: Conn,
     observations: Sequence[MarketSnapshot],
     *,
+    conn: Conn,
     source: str,
     now: datetime,
     cause: CloudEvent | None = None,
@@ -92,5 +92,7 @@ async def record_market(
     ]
     await enqueue_many(conn, events)
     if changed:
-        await reevaluate(conn, now, variants=sorted({o.variant_id for o in changed}), cause=cause)
+        await reevaluate(
+            conn=conn, now=now, variants=sorted({o.variant_id for o in changed}), cause=cause
+        )
     return changed

@@ -25,9 +25,9 @@ UNSOLD = frozenset({"CANCELED", "CCAUTHORIZATIONFAILED", "DIDNOTSHIP", "AUTHFAIL
 
 
 async def apply_listing(
-    conn: Conn,
     listing: ListingSnapshot,
     *,
+    conn: Conn,
     now: datetime,
     reject_after: timedelta,
     cause: CloudEvent | None = None,
@@ -39,7 +39,7 @@ async def apply_listing(
         return  # older than what we hold
     if before is not None and before["pending_amount"] is not None:
         await _settle_pending(conn, listing, amount, before, now, reject_after)
-    await reevaluate(conn, now, listings=[listing.listing_id], cause=cause)
+    await reevaluate(conn=conn, now=now, listings=[listing.listing_id], cause=cause)
 
 
 async def _settle_pending(
@@ -62,15 +62,15 @@ async def _settle_pending(
 
 
 async def apply_stock(
-    conn: Conn, stock: StockSnapshot, *, now: datetime, cause: CloudEvent | None = None
+    stock: StockSnapshot, *, conn: Conn, now: datetime, cause: CloudEvent | None = None
 ) -> None:
     """Mirror a stock item with its landed cost (the floor's input; unknown: NULL, held)."""
     await repository.upsert_stock(conn, stock)
     if stock.listing_id is not None:
-        await reevaluate(conn, now, listings=[stock.listing_id], cause=cause)
+        await reevaluate(conn=conn, now=now, listings=[stock.listing_id], cause=cause)
 
 
-async def apply_order(conn: Conn, order: OrderSnapshot, *, now: datetime) -> None:
+async def apply_order(order: OrderSnapshot, *, conn: Conn, now: datetime) -> None:
     """Learn a realised sale price (and forget it if the sale fell through)."""
     if order.status.upper() in UNSOLD:
         await repository.delete_sale(conn, order.order_number)
@@ -80,7 +80,7 @@ async def apply_order(conn: Conn, order: OrderSnapshot, *, now: datetime) -> Non
     await repository.upsert_sale(conn, order, order.created_at or now)
 
 
-async def apply_product(conn: Conn, product: ProductData, *, now: datetime) -> None:
+async def apply_product(product: ProductData, *, conn: Conn, now: datetime) -> None:
     """Mirror brand and style id per StockX variant (rules are scoped by them)."""
     variant_ids = [v.stockx_variant_id for v in product.variants]
     if not variant_ids:
@@ -88,15 +88,15 @@ async def apply_product(conn: Conn, product: ProductData, *, now: datetime) -> N
     await repository.upsert_variants(
         conn, variant_ids, product.stockx_product_id, product.brand, product.style_id
     )
-    await reevaluate(conn, now, variants=variant_ids)
+    await reevaluate(conn=conn, now=now, variants=variant_ids)
 
 
-async def apply_remap(conn: Conn, remap: RemapData) -> None:
+async def apply_remap(remap: RemapData, *, conn: Conn) -> None:
     """Follow a product to its new StockX id, so the poller stops asking for the dead one."""
     await repository.remap_product(conn, remap.old_stockx_product_id, remap.new_stockx_product_id)
 
 
-async def expire_pending(conn: Conn, *, now: datetime, reject_after: timedelta) -> list[str]:
+async def expire_pending(*, conn: Conn, now: datetime, reject_after: timedelta) -> list[str]:
     """Halt listings whose reprice request got no answer at all within `reject_after` (orders
     reports a rejected write by the listing keeping its amount, or not at all)."""
     seconds = str(int(reject_after.total_seconds()))

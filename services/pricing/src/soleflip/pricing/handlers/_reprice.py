@@ -118,9 +118,9 @@ def evaluate_rows(rows: Sequence[Any], context: Context, now: datetime) -> list[
 
 
 async def reevaluate(
+    *,
     conn: Conn,
     now: datetime,
-    *,
     variants: Sequence[str] | None = None,
     listings: Sequence[str] | None = None,
     cause: CloudEvent | None = None,

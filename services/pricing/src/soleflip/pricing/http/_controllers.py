@@ -57,7 +57,7 @@ class QuoteController(_Api):
                 )
         async with service.pool.acquire() as conn:
             answer = await handlers.quote_variant(
-                conn, data.variant_id, cost, currency, data.min_margin_pct, service.now()
+                data.variant_id, cost, currency, data.min_margin_pct, conn=conn, now=service.now()
             )
         return QuoteOut.of(answer, currency)
 
@@ -118,7 +118,7 @@ class RuleController(_Api):
     @post("/", guards=_WRITE, responses=problem_responses(401, 403, 422))
     async def create_rule(self, data: JSONBody[dict[str, Any]], service: Service) -> Rule:
         async with UnitOfWork(service.pool) as uow:
-            rule = await handlers.create_rule(uow.conn, data, service.now())
+            rule = await handlers.create_rule(data, conn=uow.conn, now=service.now())
             await uow.commit()
         return rule
 
@@ -127,14 +127,14 @@ class RuleController(_Api):
         self, rule_id: FromPath[str], data: JSONBody[dict[str, Any]], service: Service
     ) -> Rule:
         async with UnitOfWork(service.pool) as uow:
-            rule = await handlers.update_rule(uow.conn, rule_id, data, service.now())
+            rule = await handlers.update_rule(rule_id, data, conn=uow.conn, now=service.now())
             await uow.commit()
         return rule
 
     @delete("/{rule_id:str}", guards=_WRITE, responses=problem_responses(401, 403, 404))
     async def delete_rule(self, rule_id: FromPath[str], service: Service) -> None:
         async with UnitOfWork(service.pool) as uow:
-            await handlers.delete_rule(uow.conn, rule_id, service.now())
+            await handlers.delete_rule(rule_id, conn=uow.conn, now=service.now())
             await uow.commit()
 
 
@@ -153,9 +153,9 @@ class FeeController(_Api):
     @put("/", guards=_WRITE, responses=problem_responses(401, 403, 422))
     async def put_fees(self, data: JSONBody[dict[str, Any]], service: Service) -> FeeSchedule:
         """A new schedule, in force from `effective_from` (default: now)."""
-        schedule = handlers.fee_schedule_from(data, service.now())
+        schedule = handlers.fee_schedule_from(data, now=service.now())
         async with UnitOfWork(service.pool) as uow:
-            await handlers.set_fees(uow.conn, schedule, service.now())
+            await handlers.set_fees(schedule, conn=uow.conn, now=service.now())
             await uow.commit()
         return schedule
 
@@ -211,7 +211,7 @@ class AutoRepriceController(_Api):
     ) -> AutoReprice:
         switch = AutoReprice(enabled=data.enabled, dry_run=data.dry_run)
         async with UnitOfWork(service.pool) as uow:
-            await handlers.set_autoreprice(uow.conn, switch, service.now())
+            await handlers.set_autoreprice(switch, conn=uow.conn, now=service.now())
             await uow.commit()
         return switch
 
