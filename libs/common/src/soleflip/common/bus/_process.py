@@ -15,7 +15,13 @@ import structlog
 from opentelemetry import trace
 
 from soleflip.common.bus._outage import OutageWait
-from soleflip.common.bus._spans import batch_span, message_span, record_outcome, start_message_span
+from soleflip.common.bus._spans import (
+    batch_span,
+    current,
+    message_span,
+    record_outcome,
+    start_message_span,
+)
 from soleflip.common.bus.message import Message, Outcome
 from soleflip.common.bus.metrics import HANDLER_SECONDS
 from soleflip.common.bus.settle import (
@@ -120,7 +126,7 @@ class Processor:
         """Settle in the message's own log context and span (its outcome recorded on it)."""
         with (
             structlog.contextvars.bound_contextvars(**self._settler.log_context(message)),
-            trace.use_span(span, end_on_exit=False) if span else contextlib.nullcontext(),
+            current(message, span) if span else contextlib.nullcontext(),
         ):
             if span is not None:
                 record_outcome(span, outcome)
