@@ -21,7 +21,7 @@ from typing import Any
 from soleflip.common.cli_env import dev_defaults, unreachable
 from soleflip.common.settings import Settings, SettingsError
 
-SERVICES = ("ingest", "catalog", "orders", "pricing", "stockx-sim")
+SERVICES = ("ingest", "catalog", "orders", "pricing", "console", "stockx-sim")
 # Services that own a Postgres schema (ARCHITECTURE.md section 4); the others are skipped.
 SCHEMA_SERVICES = ("catalog", "orders", "pricing")
 SYNC_TARGETS = {"orders": "orders", "listings": "orders", "catalog": "catalog", "market": "pricing"}

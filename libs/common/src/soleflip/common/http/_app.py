@@ -20,7 +20,16 @@ from litestar.di import Provide
 from litestar.handlers import ASGIRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
-from litestar.types import ASGIApp, ControllerRouterHandler, Middleware, Receive, Scope, Send
+from litestar.template import TemplateConfig
+from litestar.types import (
+    ASGIApp,
+    ControllerRouterHandler,
+    ExceptionHandlersMap,
+    Middleware,
+    Receive,
+    Scope,
+    Send,
+)
 from litestar.types.callable_types import LifespanHook
 
 from soleflip.common.http._docs import docs_handlers, docs_ui
@@ -55,13 +64,17 @@ def create_app(
     version: str = "0.1.0",
     description: str | None = None,
     openapi_tags: Sequence[Tag] = (),
+    template_config: TemplateConfig[Any] | None = None,
+    extra_exception_handlers: ExceptionHandlersMap | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Build the Litestar app of `service` (see the module docstring for what it adds).
 
     `max_body_bytes` defaults to `settings.max_body_bytes`; a route may set its own
     `request_max_body_size`. `readiness` is a list (or name -> check mapping) of async callables
-    raising when a dependency is unusable, or a callable returning one after startup.
+    raising when a dependency is unusable, or a callable returning one after startup. A service
+    that renders pages (the console) passes its `template_config` and may answer errors its own
+    way with `extra_exception_handlers` (they win over the problem+json ones for their classes).
     """
     app_state = {
         **(state or {}),
@@ -83,7 +96,8 @@ def create_app(
         dependencies=dict(dependencies or {}),
         middleware=list(middleware),
         state=State(app_state),
-        exception_handlers=exception_handlers(),
+        exception_handlers={**exception_handlers(), **(extra_exception_handlers or {})},
+        template_config=template_config,
         # NUL and undecodable bodies are refused here, once for every route (see `_input`).
         before_request=refuse_unstorable_input,
         openapi_config=_openapi(service, version, description, openapi_tags),

@@ -19,7 +19,14 @@ def load_or_create_secrets(path: Path) -> tuple[dict[str, str], str | None]:
     if path.is_file():
         lines = path.read_text().splitlines()
         pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-        return {key.strip(): value.strip() for key, value in pairs}, None
+        found = {key.strip(): value.strip() for key, value in pairs}
+        if "SOLEFLIP_CONSOLE_SERVICE_TOKEN" not in found:  # a dev.env from before the console
+            found |= _console_token(found.get("SOLEFLIP_API_TOKENS", ""))
+            from soleflip.common.cli_env import write_env_values
+
+            keys = ("SOLEFLIP_CONSOLE_SERVICE_TOKEN", "SOLEFLIP_API_TOKENS")
+            write_env_values(path, {key: found[key] for key in keys})
+        return found, None
     from cryptography.fernet import Fernet
 
     from soleflip.common.http.auth import generate_token
@@ -30,7 +37,7 @@ def load_or_create_secrets(path: Path) -> tuple[dict[str, str], str | None]:
         "SOLEFLIP_WEBHOOK_SECRETS_STOCKX": whsec(),
         "SOLEFLIP_WEBHOOK_SECRETS_N8N": whsec(),
         "SOLEFLIP_N8N_TOKENS": "n8n_" + secrets.token_urlsafe(24),
-        "SOLEFLIP_API_TOKENS": entry,
+        **_console_token(entry),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "# soleflip dev secrets (generated; local use only)\n"
@@ -39,3 +46,15 @@ def load_or_create_secrets(path: Path) -> tuple[dict[str, str], str | None]:
     with os.fdopen(fd, "w") as out:
         out.write(body)
     return values, token
+
+
+def _console_token(entries: str) -> dict[str, str]:
+    """The console's service token (it calls the four services' APIs; users sign in to the
+    console with their own tokens) and `SOLEFLIP_API_TOKENS` with its entry added."""
+    from soleflip.common.http.auth import generate_token
+
+    token, entry = generate_token("console", ("admin",))
+    return {
+        "SOLEFLIP_CONSOLE_SERVICE_TOKEN": token,
+        "SOLEFLIP_API_TOKENS": f"{entries};{entry}" if entries else entry,
+    }

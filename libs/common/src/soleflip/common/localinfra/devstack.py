@@ -36,7 +36,14 @@ __all__ = [
 ]
 
 # Start order: the simulator first (services talk to it), then the contract's services.
-DEV_PORTS = {"stockx-sim": 8090, "ingest": 8000, "catalog": 8001, "orders": 8002, "pricing": 8003}
+DEV_PORTS = {
+    "stockx-sim": 8090,
+    "ingest": 8000,
+    "catalog": 8001,
+    "orders": 8002,
+    "pricing": 8003,
+    "console": 8004,
+}
 PG_PORT, NATS_PORT = 5433, 4223
 #: What `soleflip dev` writes into dev.env after starting (the connection URLs it uses).
 _WRITTEN_URLS = (
@@ -265,6 +272,10 @@ class DevStack:
         for name, url, log in rows:
             print(f"  {name:<{width[0]}}  {url:<{width[1]}}  {log}")
         print(f"\n  API docs: <url>/schema · secrets: {self.base / 'dev.env'}")
+        if any(c.name == "console" for c in self.children):
+            print(
+                f"  console: http://127.0.0.1:{DEV_PORTS['console']}/ (sign in with an API token)"
+            )
         if self.admin_token:
             print(f"  admin API token (shown once; only its sha256 is kept): {self.admin_token}")
         print(flush=True)

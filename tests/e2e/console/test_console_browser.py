@@ -1,0 +1,246 @@
+"""The seller console in a real browser against the whole system: sign in, record a purchase,
+see it in the inventory, list it with its floor and quote, let the simulator's buyer buy it, see
+the sale and its profit on *Today*, download its label, replay a dead letter; a read-only user
+sees no write action and a forged write is refused; a POST without the CSRF token is refused.
+Screenshots of every page at 390 px and 1,280 px go to `test-artifacts/console/`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import nats
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.support.sim import Sim
+from tests.support.stack import READER_TOKEN, WRITER_TOKEN, Stack
+
+pytestmark = pytest.mark.timeout(600)
+T = TypeVar("T")
+WIDTHS = {"phone": 390, "laptop": 1280}
+PAGES = ("/", "/inventory", "/listings", "/orders", "/catalog", "/operations")
+
+
+def wait_for(check: Callable[[], T | None], within: float = 60, what: str = "it") -> T:
+    deadline = time.monotonic() + within
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {within:g} s")
+        time.sleep(0.25)
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    made = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def sign_in(page: Page, stack: Stack, token: str) -> None:
+    page.goto(f"{stack.urls['console']}/")
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name=re.compile("^Today"))).to_be_visible()
+
+
+def shoot(page: Page, artifacts: Path, name: str) -> None:
+    for label, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(artifacts / f"{name}-{label}.png"), full_page=True)
+        # Nothing wider than the screen: the page never scrolls sideways (tables scroll inside).
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name} is {wide} px wide at {width} px"
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def api(stack: Stack, service: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=stack.urls[service],
+        headers={"Authorization": f"Bearer {stack.admin_token}"},
+        timeout=30,
+    )
+
+
+def poison(stack: Stack) -> None:
+    """An order event no consumer can decode: orders dead-letters it at once."""
+
+    async def publish() -> None:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            subject = stack.names.subject("ingest.stockx.order.updated")
+            await nc.jetstream().publish(subject, b"{not json", headers={"Nats-Msg-Id": "bad-1"})
+        finally:
+            await nc.drain()
+
+    # In a thread: Playwright's sync API keeps an event loop running in this one.
+    worker = threading.Thread(target=asyncio.run, args=(publish(),))
+    worker.start()
+    worker.join(timeout=30)
+
+
+def test_a_seller_runs_the_day_from_the_console(
+    stack: Stack, context: BrowserContext, artifacts: Path
+) -> None:
+    page = context.new_page()
+    console = stack.urls["console"]
+    sign_in(page, stack, WRITER_TOKEN)
+
+    # record a purchase of a product the simulator sells
+    product = Sim(stack.sim_url).products()[2]
+    variant = product["variants"][5]
+    page.get_by_role("navigation").get_by_role("link", name="Inventory").click()
+    form = page.locator("form[action='/inventory'][method='post']")
+    form.get_by_label("SKU (style id)").fill(product["styleId"])
+    form.get_by_label("Size", exact=True).fill(variant["variantValue"])
+    form.get_by_label("Price paid per unit").fill("80.00")
+    form.get_by_label("VAT % inside").fill("19")
+    form.get_by_label("Shipping to you").fill("5.00")
+    form.get_by_label("Supplier").fill("Console test")
+    form.get_by_role("button", name="Record purchase").click()
+    expect(page.get_by_role("status")).to_contain_text("Recorded 1 unit(s)")
+    unit_id = re.search(r"#(\d+)", page.get_by_role("status").inner_text()).group(1)  # type: ignore[union-attr]
+
+    # it is in the inventory, with its landed cost in its currency
+    row = page.locator(f"tr[data-unit='{unit_id}']")
+    expect(row).to_contain_text(product["styleId"])
+    expect(row).to_contain_text("EUR 85.00")
+    shoot(page, artifacts, "inventory")
+
+    # list it: the floor and quote first, then confirm
+    row.get_by_role("link", name=f"#{unit_id}").click()
+
+    def resolved() -> bool:
+        page.reload()
+        return page.get_by_role("button", name="Show floor and quote").count() > 0
+
+    try:
+        wait_for(resolved, what="the unit's variant resolving")
+    except AssertionError:
+        with api(stack, "orders") as orders:
+            raise AssertionError(orders.get(f"/api/v1/stock/{unit_id}").text) from None
+    page.get_by_role("button", name="Show floor and quote").click()
+    expect(page.locator("[data-quote='floor']")).to_contain_text("EUR ")
+    shoot(page, artifacts, "unit-quote")
+    page.get_by_label(re.compile("^Ask")).fill("200")
+    page.get_by_role("button", name="Confirm: list on StockX").click()
+    expect(page.get_by_role("status")).to_contain_text("Listed on StockX")
+
+    # the simulator's buyer buys it; orders syncs
+    with api(stack, "orders") as orders:
+        listing_id = wait_for(
+            lambda: orders.get(f"/api/v1/stock/{unit_id}").json().get("listing_id"),
+            what="the listing",
+        )
+        wait_for(
+            lambda: orders.get(f"/api/v1/listings/{listing_id}").json()["status"] == "ACTIVE",
+            what="the listing going active",
+        )
+        sale = httpx.post(
+            f"{stack.sim_url}/_sim/orders", json={"listing_id": listing_id, "fate": "happy"}
+        ).json()
+        order_number = sale["orderNumber"]
+
+        def sold() -> bool:
+            orders.post("/api/v1/sync", json={"what": "orders"})
+            return orders.get(f"/api/v1/stock/{unit_id}").json()["status"] == "SOLD"
+
+        wait_for(sold, what="the sale reaching orders")
+
+    # Today: the sale's profit this week and month, in its currency
+    page.get_by_role("navigation").get_by_role("link", name="Today").click()
+    expect(page.locator("[data-kpi='profit-month-EUR']")).to_contain_text("1 sale")
+    expect(page.locator("[data-kpi='profit-month-EUR']")).to_contain_text("EUR ")
+    expect(page.locator("[data-kpi='need-to-ship']")).to_have_text("1")
+    expect(page.locator("figure.chart svg rect.pos")).to_have_count(1)
+    shoot(page, artifacts, "today")
+
+    # Orders: the sale with its profit breakdown; the label downloads as a PDF
+    page.get_by_role("navigation").get_by_role("link", name="Orders").click()
+    page.get_by_role("link", name=order_number).click()
+    expect(page.locator("[data-order-profit]")).to_contain_text("EUR ")
+    shoot(page, artifacts, "order")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("Download shipping label")).click()
+    saved = artifacts / "label.pdf"
+    download.value.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF")
+
+    # Operations: a dead letter waits; replaying it republishes it
+    poison(stack)
+
+    def letter() -> Any:
+        page.goto(f"{console}/operations")
+        rows = page.locator("tr[data-letter]")
+        return rows.count() and rows.first.get_attribute("data-letter")
+
+    seq = wait_for(letter, what="the dead letter showing")
+    shoot(page, artifacts, "operations")
+    page.get_by_role("button", name=f"Replay #{seq}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"#{seq} replayed")
+
+    for path in PAGES:
+        page.goto(f"{console}{path}")
+        expect(page.locator("main h1")).to_be_visible()
+        shoot(page, artifacts, "page" + path.replace("/", "-"))
+
+    # sign out: the pages ask for a sign-in again
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"{console}/inventory")
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+
+
+def test_a_read_only_user_sees_no_write_action_and_a_forged_write_is_refused(
+    stack: Stack, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    console = stack.urls["console"]
+    sign_in(page, stack, READER_TOKEN)
+    expect(page.locator("header")).to_contain_text("read only")
+    page.goto(f"{console}/inventory")
+    expect(page.get_by_role("heading", name="Record a purchase")).to_have_count(0)
+    assert page.locator("main form[method='post']").count() == 0
+    page.goto(f"{console}/operations")
+    expect(page.get_by_role("button", name=re.compile("^Replay"))).to_have_count(0)
+
+    csrf = json.loads(page.locator("body").get_attribute("hx-headers") or "{}")["X-CSRF-Token"]
+    forged = page.request.post(
+        f"{console}/inventory",
+        form={"_csrf": csrf, "sku": "DD1391-100", "size": "10", "unit_cost": "1", "supplier": "x"},
+        max_redirects=0,
+    )
+    assert forged.status == 403
+    assert "may only read" in forged.text()
+    with api(stack, "orders") as orders:
+        assert orders.get("/api/v1/stock", params={"supplier": "x"}).json()["items"] == []
+
+
+def test_a_post_without_the_csrf_token_is_refused(stack: Stack, context: BrowserContext) -> None:
+    page = context.new_page()
+    console = stack.urls["console"]
+    sign_in(page, stack, WRITER_TOKEN)
+    forged = page.request.post(
+        f"{console}/inventory",
+        form={"sku": "DD1391-100", "size": "10", "unit_cost": "1", "supplier": "nocsrf"},
+        max_redirects=0,
+    )
+    assert forged.status == 403
+    assert "CSRF" in forged.text()
+    with api(stack, "orders") as orders:
+        assert orders.get("/api/v1/stock", params={"supplier": "nocsrf"}).json()["items"] == []
+    # nor without a session at all (another site's form cannot carry the SameSite cookie)
+    bare = httpx.post(f"{console}/operations/replay", data={"seq": "1"})
+    assert bare.status_code == 403
