@@ -5,7 +5,8 @@ suite in CI").
 Each operation gets `SOLEFLIP_FUZZ_EXAMPLES` generated requests (default 10: the whole file stays
 within a few minutes on two cores; raise it for a deeper run), authenticated with an admin token,
 positive and negative (schema-violating) cases both. The checks are `not_a_server_error` and
-status-code and content-type conformance (every answer is one the document lists, see `CHECKS`).
+status-code and content-type conformance (every answer is one the document lists) and that a
+declared bearer token is really required (see `CHECKS`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar._openapi.plugin import OpenAPIPlugin
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    status_code_conformance,
+)
 
 from soleflip.common.contracts import ingest
 from soleflip.common.settings import Settings
@@ -45,8 +50,10 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),
 )
 #: Conformance holds because the shared app factory documents the problem+json answers every
-#: `/api` route may give (`soleflip.common.http._app.API_PROBLEMS`).
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
+#: `/api` route may give (`soleflip.common.http._app.API_PROBLEMS`) and the bearer token every
+#: `/api` route requires; `ignored_auth` sends each accepted request again without the token
+#: and with a wrong one, and wants them refused (what the declared `bearerAuth` promises).
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, ignored_auth]
 
 pytestmark = pytest.mark.timeout(600)
 
