@@ -21,6 +21,12 @@ from soleflip.orders.handlers._stock import (
     set_link_strategy,
     set_vat_reclaimable,
 )
+from soleflip.orders.handlers._suppliers import (
+    ChangeSupplier,
+    change_supplier,
+    create_supplier,
+    delete_supplier,
+)
 from soleflip.orders.handlers._sync import apply_listings, apply_orders
 from soleflip.orders.handlers._writes import (
     ChangeListing,
@@ -36,6 +42,7 @@ from soleflip.orders.handlers._writes import (
 __all__ = [
     "ChangeListing",
     "ChangeStock",
+    "ChangeSupplier",
     "CreateListing",
     "DeleteListing",
     "ImportReport",
@@ -47,8 +54,11 @@ __all__ = [
     "apply_product",
     "change_listing",
     "change_stock",
+    "change_supplier",
     "create_listing",
+    "create_supplier",
     "delete_listing",
+    "delete_supplier",
     "import_purchases",
     "is_already_done",
     "link_stock_by_hand",

@@ -117,6 +117,12 @@ async def change_stock(
         values |= await _costs(uow, unit, values)
     if "variant_id" in values:
         values["variant_status"] = "resolved" if values["variant_id"] else "pending"
+    supplier = values.get("supplier_id")
+    if isinstance(supplier, int) and await repo.lock_supplier(uow.conn, supplier) is None:
+        raise InvalidInput(
+            f"supplier {supplier} does not exist",
+            errors=[{"field": "supplier_id", "message": "no supplier has this id"}],
+        )
     await repo.stock_context(uow.conn, source, actor=actor, reason="edit")
     await repo.update_stock(uow.conn, command.stock_item_id, values)
     if values.get("variant_id") and unit["order_number"] is None:

@@ -5,6 +5,7 @@ from soleflip.orders.http._orders import OrderController, ProfitController, Sync
 from soleflip.orders.http._payouts import PayoutController
 from soleflip.orders.http._reports import ReportController
 from soleflip.orders.http._stock import StockController, StockSettingsController
+from soleflip.orders.http._suppliers import SupplierController, SupplierReportController
 
 CONTROLLERS = [
     OrderController,
@@ -15,6 +16,8 @@ CONTROLLERS = [
     StockController,
     StockSettingsController,
     ReportController,
+    SupplierController,
+    SupplierReportController,
 ]
 
 __all__ = [
@@ -26,5 +29,7 @@ __all__ = [
     "ReportController",
     "StockController",
     "StockSettingsController",
+    "SupplierController",
+    "SupplierReportController",
     "SyncController",
 ]

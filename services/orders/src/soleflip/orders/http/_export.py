@@ -103,6 +103,7 @@ STOCK_COLUMNS = (
     *PRODUCT_COLUMNS,
     ("variant_size_type", "variant_size_type"),
     ("variant_size", "variant_size"),
+    ("supplier_id", "supplier_id"),
 )
 Columns = Sequence[tuple[str, str]]
 

@@ -65,6 +65,8 @@ class StockChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     inbound_shipping: Money | None = None
     other_costs: Money | None = None
     supplier: Annotated[Text, msgspec.Meta(min_length=1)] | None = None
+    #: The supplier entity (`/api/v1/suppliers`); the unit's `supplier` text follows it.
+    supplier_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)] | None = None
     location: Text | None = None
     condition: Condition | None = None
     notes: Notes | None = None
@@ -117,7 +119,11 @@ def change_of(stock_item_id: int, data: StockChange) -> ChangeStock:
         if not rate.is_finite() or not 0 <= rate <= 100 or rate != round(rate, 2):
             raise bad_body("vat_rate_pct", "a percentage from 0 to 100, two decimals at most")
         values["vat_rate_pct"] = rate
-    for name in ("supplier", "condition"):
+    if data.supplier is not None and data.supplier_id is not None:
+        raise bad_body("supplier_id", "give supplier or supplier_id, not both")
+    if data.supplier is not None and not data.supplier.strip():
+        raise bad_body("supplier", "must not be blank")
+    for name in ("supplier", "supplier_id", "condition"):
         if getattr(data, name) is not None:
             values[name] = getattr(data, name)
     for name in ("location", "notes", "variant_id"):

@@ -147,6 +147,8 @@ class StockView(msgspec.Struct, frozen=True):
     cost_missing: bool = False
     #: resolved (variant_id known), pending (not in the catalog yet) or ambiguous (pick one).
     variant_status: str = "pending"
+    #: The supplier entity (`/api/v1/suppliers/{id}`) whose name `supplier` is.
+    supplier_id: int | None = None
     product: ProductView = ProductView()
     history: list[StockChangeView] | None = None
 
@@ -229,6 +231,7 @@ def stock_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
         vat_rate_pct=row["vat_rate_pct"],
         inbound_shipping=Money(amount=row["inbound_cost"], currency=c),
         other_costs=Money(amount=row["other_cost"], currency=c),
+        supplier_id=row.get("supplier_id"),
         product=product_view(row),
         history=None if history is None else [StockChangeView(**dict(h)) for h in history],
     )

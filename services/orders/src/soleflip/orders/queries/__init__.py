@@ -1,6 +1,7 @@
 """Read SQL of the orders schema: the pollers' questions and the REST views."""
 
 from soleflip.orders.queries import _reports as reports
+from soleflip.orders.queries import _suppliers as suppliers
 from soleflip.orders.queries._api import (
     StockFilter,
     get_listing,
@@ -55,6 +56,7 @@ __all__ = [
     "stock_by_ids",
     "stock_history",
     "stock_settings",
+    "suppliers",
     "unseen_listings",
     "unseen_orders",
     "vanished_since",

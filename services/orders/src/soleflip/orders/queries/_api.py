@@ -98,7 +98,7 @@ STOCK_COLUMNS = f"""
 id, external_id, unit, sku, size, size_type, variant_id, unit_cost, inbound_cost, currency,
 supplier, purchased_at, status, listing_id, order_number, location, condition, notes,
 created_at, updated_at, vat_amount, vat_rate_pct, other_cost, landed_cost, cost_missing,
-variant_status, {READABLE_COLUMNS}
+variant_status, supplier_id, {READABLE_COLUMNS}
 """
 STOCK_BY_IDS_SQL = f"""
 SELECT {STOCK_COLUMNS} FROM stock_item {readable("stock_item")}

@@ -71,6 +71,7 @@ SELECT CASE WHEN $1::text IS NOT NULL THEN set_config('soleflip.stock_source', $
 EDITABLE_COLUMNS = (
     "status",
     "supplier",
+    "supplier_id",
     "location",
     "condition",
     "notes",
