@@ -4,6 +4,7 @@
 #   docker build -t soleflip:dev .
 #   docker run --rm -p 8000:8000 --read-only --tmpfs /tmp soleflip:dev   # ingest (the CMD)
 #   docker run --rm soleflip:dev serve orders                            # any other service
+#   docker run --rm -p 8004:8004 soleflip:dev serve console             # the seller console
 #   docker run --rm soleflip:dev migrate all                             # the one-shot step
 #
 # Reproducible: dependencies come only from uv.lock (`--frozen` fails instead of re-resolving).
@@ -86,7 +87,7 @@ ENV PATH=/opt/soleflip/bin:$PATH \
 
 USER 10001:10001
 WORKDIR /tmp
-EXPOSE 8000 8001 8002 8003 8090
+EXPOSE 8000 8001 8002 8003 8004 8090
 
 # No HEALTHCHECK: orchestrators probe /health/live and /health/ready themselves (compose
 # healthchecks, Kubernetes probes), and a baked-in one would run even where nobody reads it.

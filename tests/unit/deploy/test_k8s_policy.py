@@ -15,11 +15,12 @@ import yaml  # type: ignore[import-untyped]
 
 from soleflip.common.http import GRACEFUL_SHUTDOWN_S
 from soleflip.common.settings import _PARSERS
+from soleflip.console.settings import VARIABLES as CONSOLE_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy" / "k8s"
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
-SERVICES = {"ingest": 8000, "catalog": 8001, "orders": 8002, "pricing": 8003}
+SERVICES = {"ingest": 8000, "catalog": 8001, "orders": 8002, "pricing": 8003, "console": 8004}
 DATA_SERVICES = ("catalog", "orders", "pricing")
 CONSUMERS = {  # durable consumers per service (the services' consumers.py), by stream
     "catalog": {("INGEST", "catalog-ingest"), ("ORDERS", "catalog-orders")},
@@ -223,7 +224,8 @@ def test_config_maps_hold_only_contract_settings(rendered: dict[str, list[Manife
         for m in kinds(manifests, "ConfigMap"):
             for key in m.get("data", {}):
                 if key.startswith("SOLEFLIP_"):
-                    assert key in _PARSERS, f"{target}: {m['metadata']['name']}: unknown {key}"
+                    known = key in _PARSERS or key in CONSOLE_VARIABLES
+                    assert known, f"{target}: {m['metadata']['name']}: unknown {key}"
 
 
 def test_config_map_references_exist(rendered: dict[str, list[Manifest]]) -> None:
@@ -380,6 +382,16 @@ def test_network_policies_deny_by_default_and_open_only_the_needed_flows(
     assert _selects(ingress, "ingest")
     (source,) = ingress["ingress"][0]["from"]
     assert source["namespaceSelector"]["matchLabels"]
+    # The console: people through the ingress controller; it alone reaches the services' APIs.
+    people = policies["console-from-ingress-controller"]
+    assert _selects(people, "console")
+    assert [p["port"] for p in people["ingress"][0]["ports"]] == [8004]
+    apis = policies["services-from-console"]
+    (caller,) = apis["ingress"][0]["from"]
+    assert caller["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "console"}
+    for service in ("ingest", *DATA_SERVICES):
+        assert _selects(apis, service)
+        assert _selects(policies["soleflip-to-nats"], "console")
 
 
 def test_dev_runs_single_node_infrastructure_with_the_compose_init_script(

@@ -13,6 +13,16 @@ from soleflip.common.settings import SettingsError
 SecureCookies = Literal["auto", "always", "never"]
 #: The services the console talks to, with their contract ports (ARCHITECTURE.md section 4).
 SERVICE_PORTS = {"ingest": 8000, "catalog": 8001, "orders": 8002, "pricing": 8003}
+#: Every variable `load_console_settings` reads (deploy checks accept these next to the shared ones).
+VARIABLES = frozenset(
+    {
+        *(f"SOLEFLIP_CONSOLE_{name.upper()}_URL" for name in SERVICE_PORTS),
+        "SOLEFLIP_CONSOLE_SERVICE_TOKEN",
+        "SOLEFLIP_CONSOLE_SECURE_COOKIES",
+        "SOLEFLIP_CONSOLE_SESSION_TTL_S",
+        "SOLEFLIP_CONSOLE_REQUEST_TIMEOUT_S",
+    }
+)
 
 
 class ConsoleSettings(msgspec.Struct, frozen=True, kw_only=True):
