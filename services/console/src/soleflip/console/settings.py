@@ -13,7 +13,7 @@ from soleflip.common.settings import SettingsError
 SecureCookies = Literal["auto", "always", "never"]
 #: The services the console talks to, with their contract ports (ARCHITECTURE.md section 4).
 SERVICE_PORTS = {"ingest": 8000, "catalog": 8001, "orders": 8002, "pricing": 8003}
-#: Every variable `load_console_settings` reads (deploy checks accept these next to the shared ones).
+#: Every variable `load_console_settings` reads (the deploy checks accept these too).
 VARIABLES = frozenset(
     {
         *(f"SOLEFLIP_CONSOLE_{name.upper()}_URL" for name in SERVICE_PORTS),
