@@ -70,6 +70,8 @@ KPIS = {
     "sales_by_size_1y": "/api/v1/reports/sales?group_by=size&from={d365}",
     "sales_by_supplier_1y": "/api/v1/reports/sales?group_by=supplier&from={d365}",
     "need_to_ship": "/api/v1/reports/need-to-ship?limit=50",
+    "suppliers_all": "/api/v1/reports/suppliers",
+    "suppliers_1y": "/api/v1/reports/suppliers?from={d365}",
 }
 
 
