@@ -111,6 +111,33 @@ async def test_a_catalog_event_after_the_order_makes_its_rows_readable(rest: Res
     for kind, row in rows.items():
         assert row["product"] == expected, kind
     assert rows["stock"]["variant_id"] == variant_id  # the same event resolved the unit
+    async with rest.service.pool.acquire() as conn:  # the BI views show the same
+        views = {
+            "v_sales": await conn.fetchrow(
+                "SELECT product_title, brand, style_id, colorway, image_url, variant_size"
+                " FROM v_sales WHERE order_number = $1",
+                number,
+            ),
+            "v_listings": await conn.fetchrow(
+                "SELECT product_title, brand, style_id, colorway, image_url, size"
+                " FROM v_listings WHERE listing_id = $1",
+                listing_id,
+            ),
+            "v_inventory": await conn.fetchrow(
+                "SELECT product_title, brand, style_id, colorway, image_url, size"
+                " FROM v_inventory WHERE stock_item_id = $1",
+                rows["stock"]["id"],
+            ),
+        }
+    for view, row in views.items():
+        assert tuple(row) == (
+            "Dunk Low Panda",
+            "Nike",
+            STYLE,
+            "White/Black",
+            "https://images.example/dunk.jpg",
+            "10",
+        ), view
 
 
 async def test_csv_exports_carry_the_readable_columns(rest: Rest) -> None:

@@ -150,6 +150,12 @@ async def test_supplier_crud_and_the_units_that_name_one(rest: Rest) -> None:
         )
         assert status == 200, moved
         assert (moved["supplier"], moved["supplier_id"]) == ("Afew Store", afew["id"])
+    async with rest.service.pool.acquire() as conn:  # BI: the unit's supplier entity
+        seen = await conn.fetchrow(
+            "SELECT supplier, supplier_id, supplier_kind FROM v_inventory WHERE stock_item_id = $1",
+            other,
+        )
+    assert tuple(seen) == ("Afew Store", afew["id"], None)
     status, body = await _json(rest, "DELETE", f"/api/v1/suppliers/{afew['id']}")
     assert status == 409, body
     status, _ = await _json(rest, "DELETE", f"/api/v1/suppliers/{created['id']}")
