@@ -12,6 +12,7 @@ from opentelemetry.context import Context
 
 from soleflip.catalog.handlers import PRIORITY, enrich_sku
 from soleflip.catalog.service import CatalogService
+from soleflip.catalog.settings import CatalogSettings
 from soleflip.common.bus import Message
 from soleflip.common.contracts import CloudEvent, encode_event
 from soleflip.common.stockx import (
@@ -29,6 +30,26 @@ SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid()
   AND state LIKE 'idle in transaction%'
 """
+
+
+class _Opened:
+    """What a started runtime offers the catalog's edges: an open pool and StockX client."""
+
+    def __init__(self, pool: asyncpg.Pool, stockx: StockXClient | None) -> None:
+        self.pool, self._stockx = pool, stockx
+
+    @property
+    def stockx(self) -> StockXClient:
+        assert self._stockx is not None, "this test service has no StockX client"
+        return self._stockx
+
+
+def catalog_over(
+    pool: asyncpg.Pool, stockx: StockXClient | None = None, *, ttl_s: float = 3600
+) -> CatalogService:
+    """A catalog service over the test's own pool (and StockX client), with nothing running in
+    the background: consumers and pollers built from it touch only what the test hands in."""
+    return CatalogService(cast(Any, _Opened(pool, stockx)), CatalogSettings(refresh_ttl_s=ttl_s))
 
 
 class WatchedSource:

@@ -15,7 +15,7 @@ from soleflip.catalog.consumers import INGEST_DURABLE, CatalogConsumers
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.catalog import UPSERTED
 from soleflip.common.stockx import StockXClient
-from tests.integration.catalog.support import message
+from tests.integration.catalog.support import catalog_over, message
 from tests.support.sim import Sim
 
 SUBJECT = "ingest.stockx.product.updated"
@@ -27,7 +27,7 @@ INBOX_SQL = "SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = $2"
 
 @pytest.fixture
 def consumers(pool: asyncpg.Pool, stockx: StockXClient) -> CatalogConsumers:
-    return CatalogConsumers(pool=lambda: pool, stockx=lambda: stockx, ttl_s=3600)
+    return CatalogConsumers(catalog_over(pool, stockx))
 
 
 def _counted(outcome: str) -> float:

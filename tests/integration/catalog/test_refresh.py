@@ -15,7 +15,7 @@ from soleflip.catalog.pollers import refresh_round
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.catalog import REMAPPED, UPSERTED, RemapData
 from soleflip.common.stockx import StockXClient
-from tests.integration.catalog.support import enriched, message
+from tests.integration.catalog.support import catalog_over, enriched, message
 from tests.support.sim import Sim
 
 OUTBOX_SQL = "SELECT subject, payload FROM outbox ORDER BY id"
@@ -113,7 +113,7 @@ async def test_a_full_refresh_retires_variants_stockx_no_longer_lists(
     product = sim.products()[2]
     extra = _extra_variant(product)
     relayed = {**product, "variants": [*product["variants"][:2], extra]}  # a relay's partial list
-    consumers = CatalogConsumers(pool=lambda: pool, stockx=lambda: stockx, ttl_s=3600)
+    consumers = CatalogConsumers(catalog_over(pool, stockx))
     await consumers.handle_ingest(message(PRODUCT_SUBJECT, _relayed(relayed)))
     async with pool.acquire() as conn:
         stored = await queries.product(conn, product["productId"])

@@ -15,7 +15,7 @@ from soleflip.catalog.pollers import refresh_round
 from soleflip.common.contracts import new_event
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
-from tests.integration.catalog.support import WatchedSource, message, purchase
+from tests.integration.catalog.support import WatchedSource, catalog_over, message, purchase
 from tests.support.sim import Sim
 
 ITEMS_SQL = "SELECT position, status FROM enrichment_item ORDER BY position"
@@ -71,7 +71,7 @@ async def test_consumers_call_stockx_with_no_transaction_open(
     sim.seed(9, 15)
     product = sim.products()[4]
     bare = {k: v for k, v in product.items() if k != "variants"}  # variants must be fetched
-    consumers = CatalogConsumers(pool=lambda: pool, stockx=lambda: watched, ttl_s=3600)
+    consumers = CatalogConsumers(catalog_over(pool), stockx=lambda: watched)
     updated = new_event("stockx.product.updated", bare, source="relay")
     bought = new_event("inventory.item.purchased", purchase("B75806"), source="n8n")
     order = {

@@ -19,8 +19,10 @@ from soleflip.catalog.consumers import (
     INGEST_SUBJECTS,
     ORDERS_DURABLE,
     ORDERS_SUBJECTS,
+    CatalogConsumers,
 )
 from soleflip.catalog.http import EnrichmentController, ProductController, VariantController
+from soleflip.catalog.pollers import Background
 from soleflip.catalog.service import CatalogService
 from soleflip.catalog.settings import CatalogSettings
 from soleflip.common.bus import ConsumerRunner
@@ -39,12 +41,15 @@ def build_service(settings: Settings, options: CatalogSettings | None = None) ->
     options = options or CatalogSettings.from_settings(settings)
     runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS, pool_size=options.pool_size)
     service = CatalogService(runtime, options)
+    consumers = CatalogConsumers(service)
     for durable, subjects, stream in (
         (INGEST_DURABLE, INGEST_SUBJECTS, "INGEST"),
         (ORDERS_DURABLE, ORDERS_SUBJECTS, "ORDERS"),
     ):
-        runtime.add_consumer(functools.partial(_consumer, service, durable, subjects, stream))
-    background = service.background
+        runtime.add_consumer(
+            functools.partial(_consumer, service, consumers, durable, subjects, stream)
+        )
+    background = Background(service)
     runtime.add_task("enrichment-jobs", lambda _rt: background.jobs_forever(), leader=True)
     if options.refreshing:
         runtime.add_task("refresh", lambda _rt: background.refresh_forever(), leader=True)
@@ -53,12 +58,12 @@ def build_service(settings: Settings, options: CatalogSettings | None = None) ->
 
 def _consumer(
     service: CatalogService,
+    consumers: CatalogConsumers,
     durable: str,
     subjects: tuple[str, ...],
     stream: str,
     rt: ServiceRuntime,
 ) -> ConsumerRunner:
-    consumers = service.consumers
     handler = consumers.handle_ingest if stream == "INGEST" else consumers.handle_orders
     return ConsumerRunner(
         rt.nc,

@@ -15,9 +15,7 @@ hand is kept alive that way.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from soleflip.catalog import handlers, jobs
 from soleflip.catalog.handlers import CatalogSource
@@ -39,6 +37,9 @@ from soleflip.common.contracts.orders import (
 )
 from soleflip.common.db import Conn, UnitOfWork, claim, seen
 
+if TYPE_CHECKING:
+    from soleflip.catalog.service import CatalogService
+
 INGEST_DURABLE = "catalog-ingest"
 INGEST_SUBJECTS = (
     "ingest.stockx.product.updated",
@@ -55,21 +56,25 @@ BATCH_SIZE = 1
 Apply = Callable[[Conn], Awaitable[None]]
 
 
-@dataclass(slots=True)
 class CatalogConsumers:
-    """The message handlers of both consumers, bound to the pool and the StockX client."""
+    """The message handlers of both consumers, bound to the service (tests may hand in another
+    StockX source)."""
 
-    pool: Callable[[], asyncpg.Pool]
-    stockx: Callable[[], CatalogSource]
-    ttl_s: float
-    on_job: Callable[[], None] = lambda: None
+    def __init__(
+        self, service: CatalogService, *, stockx: Callable[[], CatalogSource] | None = None
+    ) -> None:
+        self.service, self.ttl_s = service, service.options.refresh_ttl_s
+        self._stockx = stockx or (lambda: service.stockx)
+
+    def stockx(self) -> CatalogSource:
+        return self._stockx()
 
     async def _seen(self, durable: str, event_id: str) -> bool:
         """Already applied: skip it before spending StockX calls on it."""
-        return await seen(self.pool(), durable, event_id)
+        return await seen(self.service.pool, durable, event_id)
 
     async def _once(self, durable: str, event_id: str, apply: Apply) -> None:
-        async with UnitOfWork(self.pool()) as uow:
+        async with UnitOfWork(self.service.pool) as uow:
             if await claim(uow.conn, durable, event_id):
                 await apply(uow.conn)
             await uow.commit()
@@ -83,7 +88,7 @@ class CatalogConsumers:
             case StockxProductUpdated():
                 raw = message.event().data
                 plans = await handlers.plan_product_event(
-                    self.pool(), self.stockx(), raw, sent_at=event.time, ttl_s=self.ttl_s
+                    self.service.pool, self.stockx(), raw, sent_at=event.time, ttl_s=self.ttl_s
                 )
             case CatalogEnrichmentRequested(data=request):
 
@@ -91,7 +96,7 @@ class CatalogConsumers:
                     await jobs.create_job(conn, request.skus, source="event")
 
                 await self._once(INGEST_DURABLE, event.id, create)
-                self.on_job()
+                self.service.wake_jobs()
                 return
             case InventoryItemPurchased(data=purchase):
                 plans = await self._unknown(stockx_ids=[], skus=[purchase.sku])
@@ -119,7 +124,7 @@ class CatalogConsumers:
         self, *, stockx_ids: list[str], skus: list[str]
     ) -> list[handlers.Enrichment]:
         return await handlers.plan_unknown(
-            self.pool(), self.stockx(), stockx_ids=stockx_ids, skus=skus, ttl_s=self.ttl_s
+            self.service.pool, self.stockx(), stockx_ids=stockx_ids, skus=skus, ttl_s=self.ttl_s
         )
 
     async def _write(self, durable: str, event_id: str, plans: list[handlers.Enrichment]) -> None:

@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -26,6 +25,9 @@ from soleflip.common.errors import SoleflipError
 from soleflip.common.observability import get_logger
 from soleflip.common.polling import poll_forever
 from soleflip.common.stockx import StockXError, is_item_failure
+
+if TYPE_CHECKING:
+    from soleflip.catalog.service import CatalogService
 
 log = get_logger(__name__)
 
@@ -75,25 +77,19 @@ async def _failed(pool: asyncpg.Pool, product_id: str, exc: SoleflipError) -> st
     return outcome
 
 
-@dataclass(slots=True)
 class Background:
-    """The leader tasks, sharing a wake-up for jobs created by this process."""
+    """The leader tasks; the job runner wakes on the service's `jobs_wanted`."""
 
-    pool: Callable[[], asyncpg.Pool]
-    stockx: Callable[[], CatalogSource]
-    ttl_s: float
-    interval_s: float
-    concurrency: int = jobs.DEFAULT_CONCURRENCY
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def wake(self) -> None:
-        self._wake.set()
+    def __init__(self, service: CatalogService) -> None:
+        self.service, options = service, service.options
+        self.ttl_s, self.interval_s = options.refresh_ttl_s, options.refresh_interval_s
+        self.concurrency = options.job_concurrency
 
     async def refresh_forever(self) -> None:
         """A refresh round every interval, start to start; a failed round retries sooner."""
 
         async def round_(_: bool) -> None:
-            outcomes = await refresh_round(self.pool(), self.stockx(), ttl_s=self.ttl_s)
+            outcomes = await refresh_round(self.service.pool, self.service.stockx, ttl_s=self.ttl_s)
             if outcomes:
                 log.info("catalog.refresh_round", **outcomes)
 
@@ -101,14 +97,14 @@ class Background:
 
     async def jobs_forever(self) -> None:
         while True:
-            for job_id in await queries.open_jobs(self.pool()):
+            for job_id in await queries.open_jobs(self.service.pool):
                 await jobs.run_job(
-                    self.pool(),
-                    self.stockx(),
+                    self.service.pool,
+                    self.service.stockx,
                     job_id,
                     ttl_s=self.ttl_s,
                     concurrency=self.concurrency,
                 )
-            self._wake.clear()
+            self.service.jobs_wanted.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), JOB_POLL_S)
+                await asyncio.wait_for(self.service.jobs_wanted.wait(), JOB_POLL_S)
