@@ -9,7 +9,7 @@ bearer-token state for `requires`, request logs, server spans continuing the cal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -57,6 +57,7 @@ def create_app(
     on_shutdown: Sequence[LifespanHook] = (),
     max_body_bytes: int | None = None,
     extra_asgi_routes: Mapping[str, ASGIApp | ASGIRouteHandler] | None = None,
+    untraced_paths: Collection[str] = (),
     dependencies: Mapping[str, Provide] | None = None,
     middleware: Sequence[Middleware] = (),
     state: Mapping[str, Any] | None = None,
@@ -75,6 +76,8 @@ def create_app(
     raising when a dependency is unusable, or a callable returning one after startup. A service
     that renders pages (the console) passes its `template_config` and may answer errors its own
     way with `extra_exception_handlers` (they win over the problem+json ones for their classes).
+    Requests for `untraced_paths` skip the per-request telemetry layer (for a route that keeps
+    cheaper telemetry of its own, ADR 0007); they still go through Litestar's router.
     """
     app_state = {
         **(state or {}),
@@ -110,7 +113,9 @@ def create_app(
     )
     _document_api(app)
     # Outermost, around Litestar's own exception handling, so 404s and 405s are observed too.
-    app.asgi_handler = TelemetryMiddleware(app.asgi_handler, service=service)
+    app.asgi_handler = TelemetryMiddleware(
+        app.asgi_handler, service=service, bypass=frozenset(untraced_paths)
+    )
     return app
 
 
