@@ -32,8 +32,7 @@ import asyncpg
 
 from soleflip.common.db import UnitOfWork, create_pool, migrate
 from soleflip.common.testing.plugin import database_dsn
-from soleflip.pricing import handlers
-from soleflip.pricing.queries import EVALUATION_CONTEXT_SQL
+from soleflip.pricing import handlers, queries
 
 BRANDS = ["Nike", "Jordan", "adidas", "New Balance", "ASICS"]
 RULES = [
@@ -95,7 +94,7 @@ async def _domain_rate(pool: asyncpg.Pool) -> dict[str, Any]:
     now = datetime.now(UTC)
     async with pool.acquire() as conn:
         context = await handlers.Context.load(conn, now)
-        rows = await conn.fetch(EVALUATION_CONTEXT_SQL, None, None)
+        rows = await queries.evaluation_context(conn, None, None)
     started = time.perf_counter()
     results = handlers.evaluate_rows(rows, context, now)
     seconds = time.perf_counter() - started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -109,6 +110,86 @@ SELECT DISTINCT currency FROM listing WHERE status = 'ACTIVE' AND currency IS NO
 """
 
 
+# The row types below are built positionally from their statement's columns (`View(*row)`): a
+# statement and its type change together.
+
+
+class ListingContext(msgspec.Struct, frozen=True):
+    """One row of `EVALUATION_CONTEXT_SQL` (fields in its column order): an active listing with
+    its scope, landed cost, market and last recommendation."""
+
+    listing_id: str
+    variant_id: str
+    currency: str
+    amount: Decimal | None
+    stock_item_id: int | None
+    last_reprice_at: datetime | None
+    pending_amount: Decimal | None
+    halted_reason: str | None
+    rec_price: Decimal | None
+    rec_status: str | None
+    brand: str | None
+    style_id: str | None
+    cost: Decimal | None
+    cost_currency: str | None
+    cost_item: int | None
+    lowest_ask: Decimal | None
+    highest_bid: Decimal | None
+    sell_faster: Decimal | None
+    earn_more: Decimal | None
+
+
+class MarketView(msgspec.Struct, frozen=True):
+    """One variant's market in one currency, latest or a past change (`MARKET_*_SQL` columns)."""
+
+    variant_id: str
+    currency: str
+    product_id: str | None
+    lowest_ask: Decimal | None
+    highest_bid: Decimal | None
+    sell_faster: Decimal | None
+    earn_more: Decimal | None
+    observed_at: datetime
+
+
+class SaleView(msgspec.Struct, frozen=True):
+    """A realised sale price (`SALES_SQL` columns)."""
+
+    order_number: str
+    amount: Decimal
+    currency: str
+    sold_at: datetime
+
+
+class RecommendationView(msgspec.Struct, frozen=True):
+    """A stored recommendation (`RECOMMENDATIONS_SQL` columns)."""
+
+    id: str
+    listing_id: str
+    variant_id: str
+    rule_id: str | None
+    strategy: str
+    currency: str
+    price: Decimal
+    current: Decimal | None
+    floor: Decimal | None
+    payout: Decimal
+    profit: Decimal | None
+    status: str
+    reason: str
+    created_at: datetime
+    inputs: dict[str, Any] | None
+
+
+class PendingReprice(msgspec.Struct, frozen=True):
+    """A mirrored listing's amount and its reprice in flight (`LISTING_SQL` columns)."""
+
+    listing_id: str
+    amount: Decimal | None
+    pending_amount: Decimal | None
+    pending_since: datetime | None
+
+
 async def load_rules(conn: Conn) -> list[Rule]:
     rows = await conn.fetch(RULES_SQL)
     return [rule_from_row(row) for row in rows]
@@ -151,37 +232,42 @@ async def latest_markets(
     return {(r["variant_id"], r["currency"]): _market(r) for r in rows}
 
 
-async def pending_reprice(conn: Conn, listing_id: str) -> Any | None:
-    """The mirrored listing's amount and pending reprice (`pending_amount`, `pending_since`)."""
-    return await conn.fetchrow(LISTING_SQL, listing_id)
+async def pending_reprice(conn: Conn, listing_id: str) -> PendingReprice | None:
+    """The mirrored listing's amount and pending reprice, or None when we hold no such listing."""
+    row = await conn.fetchrow(LISTING_SQL, listing_id)
+    return None if row is None else PendingReprice(*row)
 
 
 async def evaluation_context(
     conn: Conn, variants: Sequence[str] | None, listings: Sequence[str] | None
-) -> list[Any]:
-    """Rows of `EVALUATION_CONTEXT_SQL` for these variants / listings (None: all)."""
-    return list(
-        await conn.fetch(
-            EVALUATION_CONTEXT_SQL,
-            None if variants is None else list(variants),
-            None if listings is None else list(listings),
-        )
+) -> list[ListingContext]:
+    """The active listings of these variants / listings (None: all) with what evaluating them
+    needs."""
+    rows = await conn.fetch(
+        EVALUATION_CONTEXT_SQL,
+        None if variants is None else list(variants),
+        None if listings is None else list(listings),
     )
+    return [ListingContext(*row) for row in rows]
 
 
 async def variant_market(
     conn: Conn, variant_id: str, currency: str | None, limit: int
-) -> tuple[list[Any], list[Any], list[Any]]:
+) -> tuple[list[MarketView], list[MarketView], list[SaleView]]:
     """A variant's latest market per currency, its recent changes and its realised sales."""
     latest = await conn.fetch(MARKET_LATEST_SQL, variant_id, currency)
     history = await conn.fetch(MARKET_HISTORY_SQL, variant_id, limit)
     sales = await conn.fetch(SALES_SQL, variant_id, limit)
-    return list(latest), list(history), list(sales)
+    return (
+        [MarketView(*r) for r in latest],
+        [MarketView(*r) for r in history],
+        [SaleView(*r) for r in sales],
+    )
 
 
-async def product_markets(conn: Conn, product_id: str, currency: str | None) -> list[Any]:
+async def product_markets(conn: Conn, product_id: str, currency: str | None) -> list[MarketView]:
     """The latest market of every variant of a product."""
-    return list(await conn.fetch(MARKET_BY_PRODUCT_SQL, product_id, currency))
+    return [MarketView(*r) for r in await conn.fetch(MARKET_BY_PRODUCT_SQL, product_id, currency)]
 
 
 async def recommendations(
@@ -192,13 +278,12 @@ async def recommendations(
     status: str | None,
     after: tuple[datetime | None, str | None],
     limit: int,
-) -> list[Any]:
+) -> list[RecommendationView]:
     """Recommendations newest first, after the cursor `(created_at, id)`, at most `limit`."""
-    return list(
-        await conn.fetch(
-            RECOMMENDATIONS_SQL, listing_id, variant_id, status, after[0], after[1], limit
-        )
+    rows = await conn.fetch(
+        RECOMMENDATIONS_SQL, listing_id, variant_id, status, after[0], after[1], limit
     )
+    return [RecommendationView(*r) for r in rows]
 
 
 async def tracked_products(conn: Conn, max_failures: int) -> list[tuple[str, int]]:

@@ -18,6 +18,7 @@ from soleflip.common.observability import get_logger
 from soleflip.pricing import queries, repository
 from soleflip.pricing.handlers._reprice import reevaluate
 from soleflip.pricing.metrics import REPRICES
+from soleflip.pricing.queries import PendingReprice
 
 log = get_logger(__name__)
 #: Orders that did not become a sale: their price is not a realised sale price.
@@ -37,7 +38,7 @@ async def apply_listing(
     amount = None if listing.amount is None else listing.amount.amount
     if not await repository.upsert_listing(conn, listing):
         return  # older than what we hold
-    if before is not None and before["pending_amount"] is not None:
+    if before is not None and before.pending_amount is not None:
         await _settle_pending(conn, listing, amount, before, now, reject_after)
     await reevaluate(conn=conn, now=now, listings=[listing.listing_id], cause=cause)
 
@@ -46,11 +47,11 @@ async def _settle_pending(
     conn: Conn,
     listing: ListingSnapshot,
     amount: object,
-    before: object,
+    before: PendingReprice,
     now: datetime,
     reject_after: timedelta,
 ) -> None:
-    pending, since = before["pending_amount"], before["pending_since"]  # type: ignore[index]
+    pending, since = before.pending_amount, before.pending_since
     if amount == pending or listing.status != "ACTIVE":
         REPRICES.labels("applied" if amount == pending else "overtaken").inc()
         await repository.settle_pending(conn, listing.listing_id, None)

@@ -45,6 +45,7 @@ from soleflip.pricing.domain import (
 )
 from soleflip.pricing.metrics import REPRICES
 from soleflip.pricing.queries import (
+    ListingContext,
     load_autoreprice,
     load_fee_schedules,
     load_rules,
@@ -75,41 +76,43 @@ class Context:
         return self._terms[currency]
 
 
-def listing_state(row: Any) -> ListingState:
+def listing_state(row: ListingContext) -> ListingState:
     """The domain view of one context row; a cost in another currency is not a cost we know."""
-    same_currency = row["cost_currency"] == row["currency"]
-    cost_item = row["cost_item"]
+    same_currency = row.cost_currency == row.currency
+    cost_item = row.cost_item
     return ListingState(
-        listing_id=row["listing_id"],
-        variant_id=row["variant_id"],
-        currency=row["currency"],
-        amount=row["amount"],
+        listing_id=row.listing_id,
+        variant_id=row.variant_id,
+        currency=row.currency,
+        amount=row.amount,
         scope=Scope(
-            brand=row["brand"],
-            style_id=row["style_id"],
+            brand=row.brand,
+            style_id=row.style_id,
             stock_item_id=None if cost_item is None else str(cost_item),
         ),
-        cost=row["cost"] if same_currency else None,
-        last_reprice_at=row["last_reprice_at"],
-        pending_amount=row["pending_amount"],
-        halted_reason=row["halted_reason"],
+        cost=row.cost if same_currency else None,
+        last_reprice_at=row.last_reprice_at,
+        pending_amount=row.pending_amount,
+        halted_reason=row.halted_reason,
     )
 
 
-def market_of(row: Any) -> Market:
+def market_of(row: ListingContext) -> Market:
     return Market(
-        lowest_ask=row["lowest_ask"],
-        highest_bid=row["highest_bid"],
-        sell_faster=row["sell_faster"],
-        earn_more=row["earn_more"],
+        lowest_ask=row.lowest_ask,
+        highest_bid=row.highest_bid,
+        sell_faster=row.sell_faster,
+        earn_more=row.earn_more,
     )
 
 
-def evaluate_rows(rows: Sequence[Any], context: Context, now: datetime) -> list[Evaluation]:
+def evaluate_rows(
+    rows: Sequence[ListingContext], context: Context, now: datetime
+) -> list[Evaluation]:
     """Evaluate context rows (pure: no I/O), for the handlers and the benchmark."""
     results = []
     for row in rows:
-        terms = context.terms(row["currency"])
+        terms = context.terms(row.currency)
         if isinstance(terms, InvalidInput):
             continue  # unconfigured currency: nothing trustworthy to say
         listing = listing_state(row)
@@ -129,7 +132,7 @@ async def reevaluate(
     context = await Context.load(conn, now)
     rows = await queries.evaluation_context(conn, variants, listings)
     results = evaluate_rows(rows, context, now)
-    previous = {row["listing_id"]: (row["rec_price"], row["rec_status"]) for row in rows}
+    previous = {row.listing_id: (row.rec_price, row.rec_status) for row in rows}
     fresh = [
         r for r in results if r.price is not None and previous[r.listing_id] != (r.price, r.status)
     ]

@@ -24,7 +24,6 @@ from soleflip.pricing.http._shapes import (
     RecommendationPage,
     SaleOut,
     VariantMarketOut,
-    money,
 )
 from soleflip.pricing.queries import load_autoreprice, load_fee_schedules, load_rules
 from soleflip.pricing.service import PricingService
@@ -84,14 +83,7 @@ class MarketController(_Api):
             variant_id=variant_id,
             markets=[MarketOut.of(r) for r in latest],
             history=[MarketOut.of(r) for r in history],
-            sales=[
-                SaleOut(
-                    order_number=r["order_number"],
-                    price=money(r["amount"], r["currency"]),
-                    sold_at=r["sold_at"],
-                )
-                for r in sales
-            ],
+            sales=[SaleOut.of(r) for r in sales],
         )
 
     @get("/", responses=problem_responses(401, 403))

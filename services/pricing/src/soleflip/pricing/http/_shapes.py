@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
 from soleflip.common.contracts.bounds import NonNegativeMoney, check_ratio
 from soleflip.common.contracts.pricing import Money
 from soleflip.pricing.domain import CENT, Quote
+from soleflip.pricing.queries import MarketView, RecommendationView, SaleView
 
 CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 
@@ -79,17 +80,17 @@ class MarketOut(msgspec.Struct, frozen=True, kw_only=True):
     observed_at: datetime
 
     @classmethod
-    def of(cls, row: Any) -> MarketOut:
-        c = row["currency"]
+    def of(cls, row: MarketView) -> MarketOut:
+        c = row.currency
         return cls(
-            variant_id=row["variant_id"],
+            variant_id=row.variant_id,
             currency=c,
-            product_id=row["product_id"],
-            lowest_ask=maybe_money(row["lowest_ask"], c),
-            highest_bid=maybe_money(row["highest_bid"], c),
-            sell_faster=maybe_money(row["sell_faster"], c),
-            earn_more=maybe_money(row["earn_more"], c),
-            observed_at=row["observed_at"],
+            product_id=row.product_id,
+            lowest_ask=maybe_money(row.lowest_ask, c),
+            highest_bid=maybe_money(row.highest_bid, c),
+            sell_faster=maybe_money(row.sell_faster, c),
+            earn_more=maybe_money(row.earn_more, c),
+            observed_at=row.observed_at,
         )
 
 
@@ -97,6 +98,14 @@ class SaleOut(msgspec.Struct, frozen=True, kw_only=True):
     order_number: str
     price: Money
     sold_at: datetime
+
+    @classmethod
+    def of(cls, row: SaleView) -> SaleOut:
+        return cls(
+            order_number=row.order_number,
+            price=money(row.amount, row.currency),
+            sold_at=row.sold_at,
+        )
 
 
 class VariantMarketOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -131,25 +140,25 @@ class RecommendationOut(msgspec.Struct, frozen=True, kw_only=True):
     inputs: dict[str, Money | None]
 
     @classmethod
-    def of(cls, row: Any) -> RecommendationOut:
-        c = row["currency"]
+    def of(cls, row: RecommendationView) -> RecommendationOut:
+        c = row.currency
         return cls(
-            id=row["id"],
-            listing_id=row["listing_id"],
-            variant_id=row["variant_id"],
-            rule_id=row["rule_id"],
-            strategy=row["strategy"],
-            price=money(row["price"], c),
-            current=maybe_money(row["current"], c),
-            floor=maybe_money(row["floor"], c),
-            expected_payout=money(row["payout"], c),
-            expected_profit=maybe_money(row["profit"], c),
-            status=row["status"],
-            reason=row["reason"],
-            created_at=row["created_at"],
+            id=row.id,
+            listing_id=row.listing_id,
+            variant_id=row.variant_id,
+            rule_id=row.rule_id,
+            strategy=row.strategy,
+            price=money(row.price, c),
+            current=maybe_money(row.current, c),
+            floor=maybe_money(row.floor, c),
+            expected_payout=money(row.payout, c),
+            expected_profit=maybe_money(row.profit, c),
+            status=row.status,
+            reason=row.reason,
+            created_at=row.created_at,
             inputs={
                 k: maybe_money(None if v is None else Decimal(v), c)
-                for k, v in (row["inputs"] or {}).items()
+                for k, v in (row.inputs or {}).items()
             },
         )
 
