@@ -150,6 +150,8 @@ async def test_supplier_crud_and_the_units_that_name_one(rest: Rest) -> None:
         )
         assert status == 200, moved
         assert (moved["supplier"], moved["supplier_id"]) == ("Afew Store", afew["id"])
+    _, page = await _json(rest, "GET", "/api/v1/stock", params={"supplier_id": afew["id"]})
+    assert sorted(u["id"] for u in page["items"]) == sorted(u["id"] for u in units)
     async with rest.service.pool.acquire() as conn:  # BI: the unit's supplier entity
         seen = await conn.fetchrow(
             "SELECT supplier, supplier_id, supplier_kind FROM v_inventory WHERE stock_item_id = $1",
@@ -187,6 +189,9 @@ BAD_INPUT = [
     ("GET", "/api/v1/reports/suppliers?from=2026-02-01&to=2026-01-01", None, 422, None),
     ("GET", "/api/v1/reports/suppliers?format=xml", None, 422, "format"),
     ("PATCH", "/api/v1/stock/1", {"supplier_id": 2**63}, 422, None),
+    ("GET", "/api/v1/stock?supplier_id=0", None, 422, "supplier_id"),
+    ("GET", f"/api/v1/stock?supplier_id={2**63}", None, 422, "supplier_id"),
+    ("GET", "/api/v1/stock?supplier_id=-1&format=csv", None, 422, "supplier_id"),
     ("PATCH", "/api/v1/stock/1", {"supplier_id": 1, "supplier": "x"}, 422, "supplier_id"),
 ]
 

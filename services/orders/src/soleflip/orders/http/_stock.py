@@ -143,6 +143,7 @@ def _filter(
     until: datetime | None,
     min_age: int | None,
     max_age: int | None,
+    supplier_id: str | None = None,
 ) -> queries.StockFilter:
     """Age bounds become purchase-time bounds (a unit `min_age_days` old was bought before)."""
     now = datetime.now(UTC)
@@ -153,7 +154,10 @@ def _filter(
     for field, value in (("sku", sku), ("supplier", supplier)):
         if value is not None and (not value or len(value) > 200 or "\x00" in value):
             raise bad(field, "must be 1 to 200 characters")
-    return queries.StockFilter(statuses_of(status), sku, supplier, since, until)
+    if supplier_id is not None and not (supplier_id.isdigit() and 1 <= int(supplier_id) <= MAX_ID):
+        raise bad("supplier_id", "must be a supplier id (a whole number from 1)")
+    wanted = int(supplier_id) if supplier_id is not None else None
+    return queries.StockFilter(statuses_of(status), sku, supplier, since, until, wanted)
 
 
 async def _unit(service: OrdersService, stock_item_id: int) -> StockView:
@@ -219,6 +223,7 @@ class StockController(Controller):
         status: FromQuery[str | None] = None,
         sku: FromQuery[str | None] = None,
         supplier: FromQuery[str | None] = None,
+        supplier_id: FromQuery[str | None] = None,
         purchased_since: FromQuery[str | None] = None,
         purchased_until: FromQuery[str | None] = None,
         min_age_days: FromQuery[str | None] = None,
@@ -227,7 +232,8 @@ class StockController(Controller):
         cursor: FromQuery[str | None] = None,
         format_: Format = None,
     ) -> Page | Stream:
-        """Units by id; filters combine (status list, sku, supplier, purchase time, age)."""
+        """Units by id; filters combine (status list, sku, supplier (text) or supplier_id,
+        purchase time, age)."""
         where = _filter(
             status,
             sku,
@@ -236,6 +242,7 @@ class StockController(Controller):
             time_of("purchased_until", purchased_until),
             days_of("min_age_days", min_age_days),
             days_of("max_age_days", max_age_days),
+            supplier_id,
         )
         if wants_csv(request, format_):
             return await stock_csv(service, where)

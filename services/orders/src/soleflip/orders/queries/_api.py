@@ -121,6 +121,7 @@ WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($4::timestamptz IS NULL OR purchased_at >= $4)
   AND ($5::timestamptz IS NULL OR purchased_at < $5)
   AND ($6::bigint IS NULL OR id > $6)
+  AND ($8::bigint IS NULL OR supplier_id = $8)
 ORDER BY id
 LIMIT $7
 """  # noqa: S608 - the interpolated part is a constant column list
@@ -208,6 +209,7 @@ class StockFilter:
     supplier: str | None = None
     purchased_since: datetime | None = None
     purchased_until: datetime | None = None
+    supplier_id: int | None = None
 
 
 async def list_stock(
@@ -223,6 +225,7 @@ async def list_stock(
             where.purchased_until,
             after,
             limit,
+            where.supplier_id,
         )
     )
 
