@@ -3,11 +3,14 @@
     .venv/bin/python bench/reports.py [--orders 100000] [--units 50000] [--requests 50]
 
 Uses the Postgres and NATS of SOLEFLIP_BENCH_DATABASE_URL / SOLEFLIP_BENCH_NATS_URL (default: the
-local dev servers) with a fresh database. Seeds `--units` stock units and `--orders` orders (two
-years of sales, half linked to a unit, 2 % waiting to ship), runs `soleflip serve orders` as a
-process and measures, one request at a time after a warm-up, every KPI endpoint (p50/p90/p99),
-then the CSV export of every order and of every unit: wall time, rows, bytes and the server's
-resident memory before and at its peak while streaming (sampled every 20 ms). Prints JSON.
+local dev servers) with a fresh database. Seeds `--units` stock units (4,000 variants, 3,000 with
+a market in EUR and USD) and `--orders` orders (two years of sales, half linked to a unit, 2 %
+waiting to ship; 800 products of 5 brands), runs `soleflip serve orders` as a process and
+measures, one request at a time after a warm-up, every KPI endpoint (p50/p90/p99), then the CSV
+export of every order and of every unit: wall time, rows, bytes and the server's resident memory
+before and at its peak while streaming (sampled every 20 ms). Next to each wall time it prints
+the CPU time the server process and its Postgres backends spent (`cpu_ms_per_request`,
+`cpu_s`), which a loaded shared machine swings much less than the wall clock. Prints JSON.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import json
 import os
 import secrets
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,18 +31,25 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._cpu import _proc_cpu_s
 from bench.orders import NATS, fresh_database, percentiles, served, settings_for
 from soleflip.common.http import hash_token
 
 SEED_UNITS = """
 INSERT INTO stock_item (external_id, unit, sku, size, size_type, unit_cost, landed_cost,
-                        currency, supplier, purchased_at, status)
+                        currency, supplier, purchased_at, status, variant_id)
 SELECT 'bench-' || i, 1, 'SKU-' || (i % 500), (6 + i % 8)::text, 'us m',
        40 + (i % 200), 45 + (i % 200), CASE WHEN i % 5 = 0 THEN 'USD' ELSE 'EUR' END,
        (ARRAY['Nike SNKRS', 'Zalando', 'Private', 'Auction'])[1 + i % 4],
        now() - make_interval(days => i % 700, mins => i % 1440),
-       (ARRAY['IN_STOCK', 'LISTED', 'SOLD', 'SHIPPED', 'ORDERED', 'KEPT'])[1 + i % 6]
+       (ARRAY['IN_STOCK', 'LISTED', 'SOLD', 'SHIPPED', 'ORDERED', 'KEPT'])[1 + i % 6],
+       'var-' || (i % 4000)
 FROM generate_series(1, $1) AS i
+"""
+SEED_MARKET = """
+INSERT INTO market_latest (variant_id, currency, lowest_ask, highest_bid, observed_at)
+SELECT 'var-' || v, c, 150 + v % 90, 110 + v % 70, now()
+FROM generate_series(0, 2999) AS v, unnest(ARRAY['EUR', 'USD']) AS c
 """
 SEED_ORDERS = """
 INSERT INTO "order" (order_number, status, status_rank, created_at, updated_at, currency,
@@ -60,6 +71,12 @@ FROM (
     FROM generate_series(1, $1) AS i
 ) s
 """
+SEED_CATALOG = """
+INSERT INTO catalog_product (stockx_product_id, style_keys, title, brand)
+SELECT 'prod-' || i, ARRAY['SKU-' || i], 'Product ' || i,
+       (ARRAY['Nike', 'Jordan', 'adidas', 'New Balance', 'Asics'])[1 + i % 5]
+FROM generate_series(0, 799) AS i
+"""
 KPIS = {
     "inventory": "/api/v1/reports/inventory",
     "inventory_eur": "/api/v1/reports/inventory?currency=EUR",
@@ -67,6 +84,7 @@ KPIS = {
     "sales_by_week_1y": "/api/v1/reports/sales?group_by=week&from={d365}",
     "sales_by_month_2y": "/api/v1/reports/sales?group_by=month&from={d730}",
     "sales_by_product_1y": "/api/v1/reports/sales?group_by=product&from={d365}",
+    "sales_by_brand_1y": "/api/v1/reports/sales?group_by=brand&from={d365}",
     "sales_by_size_1y": "/api/v1/reports/sales?group_by=size&from={d365}",
     "sales_by_supplier_1y": "/api/v1/reports/sales?group_by=supplier&from={d365}",
     "need_to_ship": "/api/v1/reports/need-to-ship?limit=50",
@@ -81,6 +99,8 @@ async def seed(dsn: str, orders: int, units: int) -> None:
         await conn.execute("ALTER TABLE stock_item DISABLE TRIGGER stock_item_audit")
         await conn.execute(SEED_UNITS, units)
         await conn.execute("ALTER TABLE stock_item ENABLE TRIGGER stock_item_audit")
+        await conn.execute(SEED_MARKET)
+        await conn.execute(SEED_CATALOG)
         await conn.execute(SEED_ORDERS, orders, units)
         await conn.execute("ANALYZE")
     finally:
@@ -92,7 +112,25 @@ def _when(days: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", stamp)
 
 
-async def kpi_latency(client: httpx.AsyncClient, requests: int) -> dict[str, Any]:
+class ServerCpu:
+    """CPU seconds of the served process and of its database's Postgres backends."""
+
+    def __init__(self, dsn: str, pid: int) -> None:
+        self.dsn, self.pid = dsn, pid
+
+    async def seconds(self) -> float:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            pids = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await conn.close()
+        return sum(_proc_cpu_s(p) or 0.0 for p in [self.pid, *(r["pid"] for r in pids)])
+
+
+async def kpi_latency(client: httpx.AsyncClient, requests: int, cpu: ServerCpu) -> dict[str, Any]:
     days = {"d90": _when(90), "d365": _when(365), "d730": _when(730)}
     result = {}
     for name, template in KPIS.items():
@@ -100,12 +138,14 @@ async def kpi_latency(client: httpx.AsyncClient, requests: int) -> dict[str, Any
         for _ in range(5):
             (await client.get(path)).raise_for_status()
         samples = []
+        cpu_before = await cpu.seconds()
         for _ in range(requests):
             started = time.perf_counter()
             response = await client.get(path)
             samples.append(time.perf_counter() - started)
             response.raise_for_status()
-        result[name] = percentiles(samples)
+        cpu_ms = (await cpu.seconds() - cpu_before) * 1000 / requests
+        result[name] = {**percentiles(samples), "cpu_ms_per_request": round(cpu_ms, 1)}
     return result
 
 
@@ -116,7 +156,10 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def csv_export(client: httpx.AsyncClient, path: str, pid: int) -> dict[str, Any]:
+async def csv_export(
+    client: httpx.AsyncClient, path: str, pid: int, cpu: ServerCpu
+) -> dict[str, Any]:
+    cpu_before = await cpu.seconds()
     before = _rss_mb(pid)
     peak = before
     sampling = True
@@ -138,7 +181,9 @@ async def csv_export(client: httpx.AsyncClient, path: str, pid: int) -> dict[str
     elapsed = time.perf_counter() - started
     sampling = False
     await sampler
+    cpu_s = await cpu.seconds() - cpu_before
     return {
+        "cpu_s": round(cpu_s, 3),
         "rows": lines - 1,
         "bytes": size,
         "seconds": round(elapsed, 3),
@@ -155,6 +200,7 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
     result: dict[str, Any] = {
+        "commit": _commit(),
         "cpus": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0],
         "orders": args.orders,
@@ -178,11 +224,27 @@ async def main() -> None:
             pid = _server_pid(url)
             headers = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
-                result["kpi"] = await kpi_latency(client, args.requests)
+                cpu = ServerCpu(dsn, pid)
+                result["kpi"] = await kpi_latency(client, args.requests, cpu)
                 result["kpi_worst_p99_ms"] = max(v["p99_ms"] for v in result["kpi"].values())
-                result["csv_orders"] = await csv_export(client, "/api/v1/orders?format=csv", pid)
-                result["csv_stock"] = await csv_export(client, "/api/v1/stock?format=csv", pid)
+                result["csv_orders"] = await csv_export(
+                    client, "/api/v1/orders?format=csv", pid, cpu
+                )
+                result["csv_stock"] = await csv_export(client, "/api/v1/stock?format=csv", pid, cpu)
+    result["load_avg_1m_end"] = os.getloadavg()[0]
     print(json.dumps(result, indent=2))
+
+
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip()
 
 
 def _server_pid(url: str) -> int:

@@ -4,6 +4,7 @@ here in Python from the seeded rows (not with the service's SQL) and compared.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections import defaultdict
@@ -11,10 +12,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import msgspec
 import pytest
 
+from soleflip.common.bus import Outgoing
+from soleflip.common.contracts import new_event
+from soleflip.common.contracts.pricing import MARKET_UPDATED, MarketSnapshot
 from soleflip.orders.domain import NO_SALE_STATUSES
 from tests.integration.orders.conftest import Rest
+from tests.support.wait import until
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 STOCK_STATES = ("ORDERED", "IN_STOCK", "LISTED", "SOLD", "SHIPPED", "RETURNED", "KEPT")
@@ -22,6 +28,11 @@ SALE_STATUSES = ("CREATED", "SHIPPED", "AUTHENTICATED", "PAYOUTCOMPLETED", "COMP
 FAILED = ("CANCELED", "DIDNOTSHIP", "AUTHFAILED")
 SUPPLIERS = ("Nike SNKRS", "Zalando", "Private")
 HELD = ("IN_STOCK", "LISTED")
+VARIANTS = ("v-1", "v-2", "v-3", "v-4", "v-5", "v-6")
+PRODUCTS = ("prod-1", "prod-2", "prod-3", "prod-4")
+#: orders' catalog copy: brands of three products (prod-4 has none); v-1 belongs to prod-3.
+BRANDS = {"prod-1": "Nike", "prod-2": "Nike", "prod-3": "adidas"}
+VARIANT_PRODUCT = {"v-1": "prod-3"}
 
 
 def _money(rng: random.Random, low: int, high: int) -> Decimal:
@@ -51,6 +62,7 @@ def _units(rng: random.Random, n: int) -> list[dict[str, Any]]:
                 "purchased_at": NOW
                 - timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 1439)),
                 "status": rng.choice(STOCK_STATES),
+                "variant_id": None if rng.random() < 0.1 else rng.choice(VARIANTS),
                 "landed_cost": None if missing else _money(rng, 40, 300),
                 "cost_missing": missing,
             }
@@ -84,6 +96,8 @@ def _orders(rng: random.Random, units: list[dict[str, Any]]) -> list[dict[str, A
                 "profit": profit,
                 "cancellation_fee": fee,
                 "unit": unit,
+                "variant_id": unit["variant_id"],
+                "product_id": rng.choice(PRODUCTS),
                 "ship_by": ship_by,
             }
         )
@@ -94,12 +108,27 @@ async def _seed(rest: Rest) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     rng = random.Random(1414)
     units = _units(rng, 400)
     async with rest.service.pool.acquire() as conn:
+        for product, brand in BRANDS.items():
+            await conn.execute(
+                """INSERT INTO catalog_product (stockx_product_id, style_keys, brand)
+                   VALUES ($1, '{}', $2)""",
+                product,
+                brand,
+            )
+        for variant, product in VARIANT_PRODUCT.items():
+            await conn.execute(
+                """INSERT INTO catalog_variant (stockx_variant_id, stockx_product_id)
+                   VALUES ($1, $2)""",
+                variant,
+                product,
+            )
         for unit in units:
             unit["id"] = await conn.fetchval(
                 """INSERT INTO stock_item (external_id, unit, sku, size, size_type, unit_cost,
-                       landed_cost, cost_missing, currency, supplier, purchased_at, status)
+                       landed_cost, cost_missing, currency, supplier, purchased_at, status,
+                       variant_id)
                    VALUES ($1, 1, 'DD1391-100', $2, 'us m', coalesce($3::numeric, 0), $3, $4,
-                       $5, $6, $7, $8) RETURNING id""",
+                       $5, $6, $7, $8, $9) RETURNING id""",
                 unit["external_id"],
                 unit["size"],
                 unit["landed_cost"],
@@ -108,6 +137,7 @@ async def _seed(rest: Rest) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
                 unit["supplier"],
                 unit["purchased_at"],
                 unit["status"],
+                unit["variant_id"],
             )
         orders = _orders(rng, units)
         for o in orders:
@@ -115,8 +145,9 @@ async def _seed(rest: Rest) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
             await conn.execute(
                 """INSERT INTO "order" (order_number, status, status_rank, created_at, updated_at,
                        currency, amount, net_proceeds, landed_cost, profit, cancellation_fee,
-                       stock_item_id, product_id, shipment)
-                   VALUES ($1, $2, 1, $3, $3, $4, $5, $6, $7, $8, $9, $10, 'prod-1', $11::jsonb)""",
+                       stock_item_id, product_id, shipment, variant_id)
+                   VALUES ($1, $2, 1, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb,
+                       $13)""",
                 o["order_number"],
                 o["status"],
                 o["created_at"],
@@ -127,7 +158,9 @@ async def _seed(rest: Rest) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
                 o["profit"],
                 o["cancellation_fee"],
                 o["unit"]["id"],
+                o["product_id"],
                 shipment,
+                o["variant_id"],
             )
     return units, orders
 
@@ -136,11 +169,14 @@ def _d(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-async def test_inventory_value_by_status_and_aging(rest: Rest) -> None:
-    units, _ = await _seed(rest)
-    body = (await rest.call("GET", "/api/v1/reports/inventory")).json()
-    as_of = datetime.fromisoformat(body["as_of"].replace("Z", "+00:00"))
+def _bucket(as_of: datetime, purchased_at: datetime) -> str:
+    age = math.floor((as_of - purchased_at).total_seconds() / 86400)
+    return "0-30" if age <= 30 else "31-90" if age <= 90 else "91-180" if age <= 180 else ">180"
 
+
+def _check_inventory(body: dict[str, Any], units: list[dict[str, Any]]) -> None:
+    """by_status and aging of the report against the units, recomputed here."""
+    as_of = datetime.fromisoformat(body["as_of"].replace("Z", "+00:00"))
     expected: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0), 0])
     for u in units:
         entry = expected[(u["status"], u["currency"])]
@@ -155,17 +191,58 @@ async def test_inventory_value_by_status_and_aging(rest: Rest) -> None:
 
     aging: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
     for u in units:
-        if u["status"] not in HELD:
-            continue
-        age = math.floor((as_of - u["purchased_at"]).total_seconds() / 86400)
-        bucket = (
-            "0-30" if age <= 30 else "31-90" if age <= 90 else "91-180" if age <= 180 else ">180"
-        )
-        aging[(bucket, u["currency"])][0] += 1
-        aging[(bucket, u["currency"])][1] += u["landed_cost"] or 0
+        if u["status"] in HELD:
+            entry = aging[(_bucket(as_of, u["purchased_at"]), u["currency"])]
+            entry[0] += 1
+            entry[1] += u["landed_cost"] or 0
     got_aging = {(r["bucket"], r["currency"]): [r["units"], _d(r["value"])] for r in body["aging"]}
     assert got_aging == dict(aging)
-    assert len(aging) >= 6  # the seed reaches every bucket
+
+
+async def test_inventory_value_by_status_and_aging(rest: Rest) -> None:
+    units, _ = await _seed(rest)
+    body = (await rest.call("GET", "/api/v1/reports/inventory")).json()
+    _check_inventory(body, units)
+    assert len(body["aging"]) >= 6  # the seed reaches every bucket
+
+
+async def test_inventory_aging_at_bucket_edges(rest: Rest) -> None:
+    """Units bought just before and after each bucket's boundary land in the right bucket,
+    also when the summary's other days are read whole."""
+    units, _ = await _seed(rest)
+    edge_units = []
+    async with rest.service.pool.acquire() as conn:
+        for i, days in enumerate((31, 91, 181)):
+            for j, offset in enumerate((-90, 90)):  # seconds either side of the boundary
+                unit = {
+                    "external_id": f"edge-{i}-{j}",
+                    "purchased_at": NOW - timedelta(days=days, seconds=offset),
+                    "currency": "EUR",
+                    "status": "IN_STOCK",
+                    "landed_cost": Decimal("10.00"),
+                    "variant_id": None,
+                }
+                await conn.execute(
+                    """INSERT INTO stock_item (external_id, unit, sku, size, size_type,
+                           unit_cost, landed_cost, currency, supplier, purchased_at, status)
+                       VALUES ($1, 1, 'DD1391-100', '9', 'us m', 10, 10, 'EUR', 'Private',
+                           $2, 'IN_STOCK')""",
+                    unit["external_id"],
+                    unit["purchased_at"],
+                )
+                edge_units.append(unit)
+    body = (await rest.call("GET", "/api/v1/reports/inventory")).json()
+    _check_inventory(body, units + edge_units)
+
+
+async def test_inventory_in_a_purchase_window_and_currency(rest: Rest) -> None:
+    units, _ = await _seed(rest)
+    start, end = NOW - timedelta(days=150, hours=5), NOW - timedelta(days=20, hours=7)
+    query = f"from={_z(start)}&to={_z(end)}&currency=usd"
+    body = (await rest.call("GET", f"/api/v1/reports/inventory?{query}")).json()
+    chosen = [u for u in units if start <= u["purchased_at"] < end and u["currency"] == "USD"]
+    assert len(chosen) > 50
+    _check_inventory(body, chosen)
 
 
 def _expected_sales(
@@ -203,6 +280,11 @@ def _expected_sales(
     return result
 
 
+def _brand(o: dict[str, Any]) -> str | None:
+    """The brand of orders' catalog copy: the order's variant's product, else its product."""
+    return BRANDS.get(VARIANT_PRODUCT.get(o["variant_id"] or "") or o["product_id"])
+
+
 def _got_sales(body: dict[str, Any]) -> dict[Any, dict[str, Any]]:
     got = {}
     for r in body["rows"]:
@@ -234,6 +316,8 @@ def _got_sales(body: dict[str, Any]) -> dict[Any, dict[str, Any]]:
             ).isoformat(),
         ),
         ("supplier", lambda o: o["unit"]["supplier"]),
+        ("product", lambda o: o["product_id"]),
+        ("brand", _brand),
         ("size", lambda o: "us m " + o["unit"]["size"]),
     ],
 )
@@ -285,6 +369,136 @@ async def test_need_to_ship_is_sorted_by_ship_by_with_overdue_flags_over_pages(r
         # The flag is computed at each page's own moment; the seed keeps a minute from it.
         assert item["overdue"] == (ship_by is not None and ship_by < as_of)
         assert item["sku"] == "DD1391-100"
+
+
+def _market_event(
+    variant: str, currency: str, ask: str | None, bid: str | None, at: datetime
+) -> Outgoing:
+    snapshot = MarketSnapshot(
+        variant_id=variant,
+        currency=currency,
+        lowest_ask=None if ask is None else Decimal(ask),
+        highest_bid=None if bid is None else Decimal(bid),
+        observed_at=at,
+    )
+    event = new_event(MARKET_UPDATED, snapshot, source="test")
+    return Outgoing(MARKET_UPDATED, msgspec.json.encode(event), event.id)
+
+
+async def test_value_at_market_from_pricing_market_events(rest: Rest) -> None:
+    units, _ = await _seed(rest)
+    at = NOW - timedelta(hours=1)
+    market = {
+        ("v-1", "EUR"): (Decimal("210.00"), Decimal("180.00")),
+        ("v-1", "USD"): (Decimal("230.00"), None),
+        ("v-2", "EUR"): (Decimal("99.50"), Decimal("90.00")),
+        ("v-3", "USD"): (None, Decimal("120.00")),
+        ("v-4", "EUR"): (Decimal("400.00"), Decimal("310.00")),
+    }
+    events = [
+        _market_event(v, c, None if a is None else str(a), None if b is None else str(b), at)
+        for (v, c), (a, b) in market.items()
+    ]
+    # Older observations arriving later never replace the newer ones.
+    events.append(_market_event("v-1", "EUR", "1.00", "1.00", at - timedelta(days=1)))
+    events.append(_market_event("v-4", "EUR", "2.00", None, at - timedelta(minutes=5)))
+    await rest.service.runtime.publisher.publish_many(events)
+
+    async def copied() -> bool:
+        async with rest.service.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT variant_id, currency, observed_at FROM market_latest")
+        return len(rows) == len(market) and all(r["observed_at"] == at for r in rows)
+
+    await until(copied, 30)
+    await asyncio.sleep(0.5)  # the stale copies were published after: let them be applied
+
+    body = (await rest.call("GET", "/api/v1/reports/inventory")).json()
+    expected: dict[str, dict[str, Any]] = {}
+    for u in units:
+        if u["status"] not in HELD or u["variant_id"] is None:
+            continue
+        e = expected.setdefault(
+            u["currency"],
+            {
+                "units": 0, "units_at_ask": 0, "value_at_lowest_ask": Decimal(0),
+                "unrealised_profit_at_ask": Decimal(0), "units_at_bid": 0,
+                "value_at_highest_bid": Decimal(0), "unrealised_profit_at_bid": Decimal(0),
+            },
+        )  # fmt: skip
+        ask, bid = market.get((u["variant_id"], u["currency"]), (None, None))
+        e["units"] += 1
+        cost = u["landed_cost"]
+        if ask is not None:
+            e["units_at_ask"] += 1
+            e["value_at_lowest_ask"] += ask
+            e["unrealised_profit_at_ask"] += ask - cost if cost is not None else 0
+        if bid is not None:
+            e["units_at_bid"] += 1
+            e["value_at_highest_bid"] += bid
+            e["unrealised_profit_at_bid"] += bid - cost if cost is not None else 0
+    got = {
+        r["currency"]: {
+            k: v if isinstance(v, int) else _d(v) for k, v in r.items() if k != "currency"
+        }
+        for r in body["market"]
+    }
+    assert got == expected
+    assert all(e["units_at_ask"] > 0 for e in expected.values())
+
+
+async def test_reports_follow_later_changes_of_orders_units_and_catalog(rest: Rest) -> None:
+    """The summaries the reports read are kept by the write path: a status change, a moved
+    unit, a corrected cost, a deleted order and a brand that arrives later all show."""
+    units, orders = await _seed(rest)
+    rng = random.Random(77)
+    async with rest.service.pool.acquire() as conn:
+        for o in rng.sample(orders, 40):
+            o["status"] = "CANCELED"
+            o["net_proceeds"] = o["landed_cost"] = None
+            o["profit"] = -o["cancellation_fee"] if o["cancellation_fee"] else None
+            await conn.execute(
+                """UPDATE "order" SET status = 'CANCELED', net_proceeds = NULL,
+                       landed_cost = NULL, profit = $2 WHERE order_number = $1""",
+                o["order_number"],
+                o["profit"],
+            )
+        for u in rng.sample(units, 60):
+            u["supplier"] = "Auction"
+            u["status"] = "SOLD" if u["status"] in HELD else "IN_STOCK"
+            u["landed_cost"] = Decimal("77.70")
+            u["cost_missing"] = False
+            u["purchased_at"] -= timedelta(days=3)
+            await conn.execute(
+                """UPDATE stock_item SET supplier = 'Auction', status = $2, landed_cost = 77.70,
+                       cost_missing = false, purchased_at = $3 WHERE id = $1""",
+                u["id"],
+                u["status"],
+                u["purchased_at"],
+            )
+        gone = orders.pop(5)
+        await conn.execute('DELETE FROM "order" WHERE order_number = $1', gone["order_number"])
+        await conn.execute(
+            """INSERT INTO catalog_product (stockx_product_id, style_keys, brand)
+               VALUES ('prod-4', '{}', 'Asics')"""
+        )
+        await conn.execute(
+            "UPDATE catalog_product SET brand = 'Jordan' WHERE stockx_product_id = 'prod-2'"
+        )
+    brands = {**BRANDS, "prod-4": "Asics", "prod-2": "Jordan"}
+
+    _check_inventory((await rest.call("GET", "/api/v1/reports/inventory")).json(), units)
+    start, end = NOW - timedelta(days=300), NOW
+    for group_by, key in (
+        ("supplier", lambda o: o["unit"]["supplier"]),
+        (
+            "brand",
+            lambda o: brands.get(VARIANT_PRODUCT.get(o["variant_id"] or "") or o["product_id"]),
+        ),
+        ("month", lambda o: o["created_at"].date().replace(day=1).isoformat()),
+    ):
+        query = f"from={_z(start)}&to={_z(end)}&currency=EUR&group_by={group_by}"
+        body = (await rest.call("GET", f"/api/v1/reports/sales?{query}")).json()
+        assert _got_sales(body) == _expected_sales(orders, key, start, end, "EUR"), group_by
 
 
 @pytest.mark.parametrize(

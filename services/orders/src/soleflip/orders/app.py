@@ -2,8 +2,8 @@
 
 The runtime opens the pool, NATS (INGEST, ORDERS, CATALOG, PRICING and DLQ streams), the
 StockX client and the outbox relay; orders adds its consumers (`orders-fees` copies pricing's fee
-schedules), the leader-elected pollers, the listing operation settler and the variant retry, and
-the REST controllers.
+schedules, `orders-market` the latest market per variant), the leader-elected pollers, the
+listing operation settler and the variant retry, and the REST controllers.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from soleflip.orders.consumers import (
     catalog_consumer,
     fees_consumer,
     ingest_consumer,
+    market_consumer,
     reprice_consumer,
 )
 from soleflip.orders.http import CONTROLLERS
@@ -43,6 +44,7 @@ def build_service(settings: Settings, options: OrdersSettings | None = None) -> 
     runtime.add_consumer(lambda _rt: catalog_consumer(service))
     runtime.add_task("variant-retry", lambda _rt: run_variant_retry(service), leader=True)
     runtime.add_consumer(lambda _rt: fees_consumer(service))
+    runtime.add_consumer(lambda _rt: market_consumer(service))
     runtime.add_task("operations", lambda _rt: run_operation_settler(service), leader=True)
     if options.polling:
         runtime.add_task("pollers", lambda _rt: run_pollers(service), leader=True)

@@ -26,7 +26,9 @@ from soleflip.common.contracts.ingest import (
 )
 from soleflip.common.contracts.pricing import (
     FEES_UPDATED,
+    MARKET_UPDATED,
     FeesUpdated,
+    MarketUpdated,
     RepriceRequested,
     pricing_event_decoder,
 )
@@ -39,6 +41,7 @@ from soleflip.orders.handlers import (
     apply_orders,
     apply_product,
     rates_of,
+    record_market,
     record_purchases,
     record_rates,
     reprice_listings,
@@ -53,6 +56,7 @@ INGEST_CONSUMER = "orders-ingest"
 REPRICE_CONSUMER = "orders-reprice"
 CATALOG_CONSUMER = "orders-catalog"
 FEES_CONSUMER = "orders-fees"
+MARKET_CONSUMER = "orders-market"
 INGEST_SUBJECTS = (
     "ingest.stockx.order.*",
     "ingest.stockx.listing.*",
@@ -154,7 +158,7 @@ def ingest_consumer(service: OrdersService) -> ConsumerRunner:
     )
 
 
-P = TypeVar("P", RepriceRequested, FeesUpdated)
+P = TypeVar("P", RepriceRequested, FeesUpdated, MarketUpdated)
 
 
 def _pricing_events(
@@ -272,5 +276,37 @@ def fees_consumer(service: OrdersService) -> ConsumerRunner:
         batch_handler=handle,
         batch_size=100,
         ack_wait=120.0,
+        publisher=runtime.publisher,
+    )
+
+
+async def apply_market_updates(
+    service: OrdersService, messages: Sequence[Message]
+) -> list[Outcome]:
+    """Market changes of a batch: the newest per variant and currency kept in one statement.
+    No inbox claim: the write keeps the newest observation, so a repeat changes nothing."""
+    outcomes, updates = _pricing_events(messages, MarketUpdated)
+    if updates:
+        async with UnitOfWork(service.pool) as uow:
+            await record_market(uow.conn, [u.data for u in updates.values()])
+            await uow.commit()
+    return outcomes
+
+
+def market_consumer(service: OrdersService) -> ConsumerRunner:
+    """The durable `orders-market` consumer of pricing's market changes (value at market)."""
+    runtime: ServiceRuntime = service.runtime
+
+    async def handle(messages: Sequence[Message]) -> Sequence[Outcome]:
+        return await apply_market_updates(service, messages)
+
+    return ConsumerRunner(
+        runtime.nc,
+        runtime.names,
+        stream="PRICING",
+        durable=MARKET_CONSUMER,
+        subjects=(MARKET_UPDATED,),
+        batch_handler=handle,
+        batch_size=500,
         publisher=runtime.publisher,
     )

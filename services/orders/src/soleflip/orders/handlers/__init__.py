@@ -11,6 +11,7 @@ from soleflip.orders.handlers._fees import apply_fee_schedules
 from soleflip.orders.handlers._fx import rates_of, record_rates
 from soleflip.orders.handlers._import import ImportReport, import_purchases
 from soleflip.orders.handlers._link import link_stock_by_hand
+from soleflip.orders.handlers._market import record_market
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending
 from soleflip.orders.handlers._resolve import apply_product, resolve_units, retry_pending
 from soleflip.orders.handlers._stock import (
@@ -64,6 +65,7 @@ __all__ = [
     "link_stock_by_hand",
     "purchase_units",
     "rates_of",
+    "record_market",
     "record_purchases",
     "record_rates",
     "reprice_listings",

@@ -15,7 +15,6 @@ from litestar.params import FromQuery, QueryParameter
 
 from soleflip.common.errors import InvalidInput
 from soleflip.common.http import requires
-from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.orders.http._params import bad, decode_cursor, encode_cursor, limit_of, time_of
 from soleflip.orders.queries import reports
 from soleflip.orders.service import OrdersService
@@ -51,6 +50,7 @@ def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
 
 def _sales_row(row: Any) -> dict[str, Any]:
     values = dict(row)
+    del values["sold_linked"]
     values["profit"] = values["sales_profit"] - values["cancellation_charges"]
     values["roi"] = ratio(values["sales_profit"], values["landed_cost"])
     return values
@@ -70,16 +70,21 @@ class ReportController(Controller):
         to: FromQuery[str | None] = None,
         currency: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        """Units and landed-cost value by status; held units (IN_STOCK, LISTED) by age.
+        """Units and landed-cost value by status; held units (IN_STOCK, LISTED) by age; held
+        units of a known variant at market (the latest lowest ask and highest bid in the
+        unit's currency) with the unrealised profit over those whose cost is known.
         `from`/`to` narrow to units purchased in that window (default: all)."""
         start, end = time_of("from", from_), time_of("to", to)
         code = currency_of(currency)
         now = datetime.now(UTC)
         async with service.pool.acquire() as conn:
-            by_status = await reports.inventory_by_status(conn, start=start, end=end, currency=code)
+            by_status = await reports.inventory_by_status(
+                conn, start=start, end=end, currency=code, now=now
+            )
             aging = await reports.inventory_aging(
                 conn, start=start, end=end, currency=code, now=now
             )
+            market = await reports.inventory_market(conn, start=start, end=end, currency=code)
         labels = [label for _, label in reports.AGE_BUCKETS]
         return {
             "as_of": now,
@@ -88,6 +93,7 @@ class ReportController(Controller):
             "currency": code,
             "by_status": [dict(r) for r in by_status],
             "aging": [{**dict(r), "bucket": labels[r["bucket"]]} for r in aging],
+            "market": [dict(r) for r in market],
         }
 
     @get("/sales", guards=[requires("read")])
@@ -99,21 +105,19 @@ class ReportController(Controller):
         currency: FromQuery[str | None] = None,
         group_by: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        """Sales KPIs per `group_by` (day, week, month, product, size, supplier) and currency."""
+        """Sales KPIs per `group_by` (day, week, month, product, brand, size, supplier) and
+        currency, from the summary that the write path keeps (migration 0014)."""
         start, end = window_of(from_, to)
         group = group_by or "day"
         if group not in reports.SALES_KEYS:
             raise bad("group_by", f"must be one of {', '.join(reports.SALES_KEYS)}")
         code = currency_of(currency)
-        no_sale = sorted(NO_SALE_STATUSES)
         async with service.pool.acquire() as conn:
             rows = await reports.sales_report(
-                conn, group_by=group, start=start, end=end, currency=code, no_sale=no_sale
+                conn, group_by=group, start=start, end=end, currency=code
             )
-            through = await reports.sell_through(
-                conn, start=start, end=end, currency=code, no_sale=no_sale
-            )
-        sold, held = through["sold"], through["held"]
+            held = await reports.held_units(conn, currency=code)
+        sold = sum(r["sold_linked"] for r in rows)
         return {
             "from": start,
             "to": end,

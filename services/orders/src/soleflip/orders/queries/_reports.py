@@ -4,8 +4,8 @@ period or group, and the orders the seller must ship. Each is one aggregate over
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
@@ -18,76 +18,149 @@ TO_SHIP_STATUSES = ("CREATED",)
 #: Age buckets in days, inclusive upper bounds; the last is open.
 AGE_BUCKETS = ((30, "0-30"), (90, "31-90"), (180, "91-180"), (None, ">180"))
 
-# $1 from, $2 to (purchase time), $3 currency
-INVENTORY_BY_STATUS_SQL = """
-SELECT status, currency, count(*) AS units, coalesce(sum(landed_cost), 0) AS value,
-       count(*) FILTER (WHERE cost_missing OR landed_cost IS NULL) AS cost_missing
-FROM stock_item
-WHERE ($1::timestamptz IS NULL OR purchased_at >= $1)
-  AND ($2::timestamptz IS NULL OR purchased_at < $2)
-  AND ($3::text IS NULL OR currency = $3)
-GROUP BY 1, 2
-ORDER BY 1, 2
-"""
-# $4 now, $5 held statuses; the age is whole days since purchase.
-INVENTORY_AGING_SQL = """
-SELECT CASE WHEN age <= 30 THEN 0 WHEN age <= 90 THEN 1 WHEN age <= 180 THEN 2 ELSE 3 END
-           AS bucket,
-       currency, count(*) AS units, coalesce(sum(landed_cost), 0) AS value
-FROM (
-    SELECT floor(extract(epoch FROM ($4::timestamptz - purchased_at)) / 86400) AS age,
-           currency, landed_cost
+#: The age buckets' lower bounds as exact durations (age = whole days since purchase).
+AGE_BOUNDS_H = (31 * 24, 91 * 24, 181 * 24)
+# Migration 0016's summary: $1 from, $2 to (purchase time), $3 currency, $4 the UTC days read
+# unit by unit (a window edge or an age-bucket boundary falls in them); other days from the
+# summary, each as its midnight (no boundary falls within it, so its units share a bucket).
+_STOCK_PARTS = """
+WITH parts AS (
+    SELECT status, currency, day::timestamp AT TIME ZONE 'UTC' AS at, units, value,
+           cost_missing
+    FROM stock_summary
+    WHERE day <> ALL($4::date[])
+      AND ($1::timestamptz IS NULL OR day > ($1::timestamptz AT TIME ZONE 'UTC')::date)
+      AND ($2::timestamptz IS NULL OR day < ($2::timestamptz AT TIME ZONE 'UTC')::date)
+      AND ($3::text IS NULL OR currency = $3)
+    UNION ALL
+    SELECT status, currency, purchased_at, 1, coalesce(landed_cost, 0),
+           (cost_missing OR landed_cost IS NULL)::int
     FROM stock_item
-    WHERE status = ANY($5::text[])
+    WHERE (purchased_at AT TIME ZONE 'UTC')::date = ANY($4::date[])
       AND ($1::timestamptz IS NULL OR purchased_at >= $1)
       AND ($2::timestamptz IS NULL OR purchased_at < $2)
       AND ($3::text IS NULL OR currency = $3)
-) held
-GROUP BY 1, 2
-ORDER BY 1, 2
-"""
-#: group_by → the key expression over `sales` (constant SQL, never user text).
-SALES_KEYS = {
-    "day": "(date_trunc('day', created_at, 'UTC') AT TIME ZONE 'UTC')::date::text",
-    "week": "(date_trunc('week', created_at, 'UTC') AT TIME ZONE 'UTC')::date::text",
-    "month": "(date_trunc('month', created_at, 'UTC') AT TIME ZONE 'UTC')::date::text",
-    "product": "product_id",
-    "size": "size_type || ' ' || size",
-    "supplier": "supplier",
-}
-# $1 from, $2 to (sale time), $3 currency, $4 statuses that are no sale.
-SALES_SQL = """
-WITH sales AS (
-    SELECT o.created_at, o.currency, o.amount, o.net_proceeds, o.landed_cost, o.profit,
-           o.cancellation_fee, o.product_id, s.size, s.size_type, s.supplier, s.purchased_at,
-           o.status <> ALL($4::text[]) AS sale
-    FROM "order" o
-    LEFT JOIN stock_item s ON s.id = o.stock_item_id
-    WHERE o.created_at >= $1 AND o.created_at < $2 AND ($3::text IS NULL OR o.currency = $3)
 )
-SELECT {key} AS key, currency,
-       count(*) FILTER (WHERE sale) AS sales,
-       coalesce(sum(amount) FILTER (WHERE sale), 0) AS revenue,
-       coalesce(sum(net_proceeds) FILTER (WHERE sale), 0) AS net_proceeds,
-       coalesce(sum(landed_cost) FILTER (WHERE sale AND profit IS NOT NULL), 0) AS landed_cost,
-       coalesce(sum(profit) FILTER (WHERE sale), 0) AS sales_profit,
-       count(*) FILTER (WHERE NOT sale) AS cancellations,
-       coalesce(sum(cancellation_fee) FILTER (WHERE NOT sale), 0) AS cancellation_charges,
-       -- float seconds: numeric extract() costs more than the rest of the row
-       round((avg(date_part('epoch', created_at - purchased_at) / 86400)
-              FILTER (WHERE sale AND purchased_at IS NOT NULL))::numeric, 1) AS avg_days_to_sell,
-       count(*) FILTER (WHERE sale AND profit IS NULL) AS without_profit
-FROM sales
-GROUP BY 1, 2
-ORDER BY 1 NULLS LAST, 2
 """
-# Units sold in the window and units held now, for the sell-through rate.
-SELL_THROUGH_SQL = """
-SELECT (SELECT count(*) FROM "order"
-        WHERE created_at >= $1 AND created_at < $2 AND stock_item_id IS NOT NULL
-          AND status <> ALL($4::text[]) AND ($3::text IS NULL OR currency = $3)) AS sold,
-       (SELECT count(*) FROM stock_item
-        WHERE status = ANY($5::text[]) AND ($3::text IS NULL OR currency = $3)) AS held
+INVENTORY_BY_STATUS_SQL = f"""{_STOCK_PARTS}
+SELECT status, currency, sum(units)::bigint AS units, sum(value) AS value,
+       sum(cost_missing)::bigint AS cost_missing
+FROM parts
+GROUP BY 1, 2
+HAVING sum(units) > 0
+ORDER BY 1, 2
+"""  # noqa: S608 - constant SQL
+# $5 now, $6 held statuses.
+INVENTORY_AGING_SQL = f"""{_STOCK_PARTS}
+SELECT CASE WHEN at > $5::timestamptz - interval '{AGE_BOUNDS_H[0]} hours' THEN 0
+            WHEN at > $5::timestamptz - interval '{AGE_BOUNDS_H[1]} hours' THEN 1
+            WHEN at > $5::timestamptz - interval '{AGE_BOUNDS_H[2]} hours' THEN 2
+            ELSE 3 END AS bucket,
+       currency, sum(units)::bigint AS units, sum(value) AS value
+FROM parts
+WHERE status = ANY($6::text[])
+GROUP BY 1, 2
+HAVING sum(units) > 0
+ORDER BY 1, 2
+"""  # noqa: S608 - constant SQL
+# Held units of a known variant valued at their variant's latest market in their currency
+# (`market_latest`, migration 0015); unrealised profit over the units whose cost is known.
+# {held}: rows (variant_id, currency, units, units_costed, cost).
+_MARKET_SQL = """
+SELECT h.currency, sum(h.units)::bigint AS units,
+       coalesce(sum(h.units) FILTER (WHERE m.lowest_ask IS NOT NULL), 0)::bigint
+           AS units_at_ask,
+       coalesce(sum(h.units * m.lowest_ask), 0) AS value_at_lowest_ask,
+       coalesce(sum(h.units_costed * m.lowest_ask - h.cost)
+                FILTER (WHERE m.lowest_ask IS NOT NULL), 0) AS unrealised_profit_at_ask,
+       coalesce(sum(h.units) FILTER (WHERE m.highest_bid IS NOT NULL), 0)::bigint
+           AS units_at_bid,
+       coalesce(sum(h.units * m.highest_bid), 0) AS value_at_highest_bid,
+       coalesce(sum(h.units_costed * m.highest_bid - h.cost)
+                FILTER (WHERE m.highest_bid IS NOT NULL), 0) AS unrealised_profit_at_bid
+FROM ({held}) h
+LEFT JOIN market_latest m ON m.variant_id = h.variant_id AND m.currency = h.currency
+WHERE h.units > 0
+GROUP BY 1
+ORDER BY 1
+"""
+# $1 currency; from the summary (migration 0016) when no purchase window narrows the units.
+MARKET_SQL = _MARKET_SQL.format(
+    held="SELECT * FROM held_by_variant WHERE $1::text IS NULL OR currency = $1"
+)
+# $1 currency, $2 from, $3 to, $4 held statuses: the same figures over the window's units.
+MARKET_WINDOW_SQL = _MARKET_SQL.format(
+    held="""SELECT variant_id, currency, count(*) AS units,
+                   count(*) FILTER (WHERE NOT cost_missing AND landed_cost IS NOT NULL)
+                       AS units_costed,
+                   coalesce(sum(landed_cost) FILTER (WHERE NOT cost_missing), 0) AS cost
+            FROM stock_item
+            WHERE status = ANY($4::text[]) AND variant_id IS NOT NULL
+              AND ($1::text IS NULL OR currency = $1)
+              AND ($2::timestamptz IS NULL OR purchased_at >= $2)
+              AND ($3::timestamptz IS NULL OR purchased_at < $3)
+            GROUP BY 1, 2"""
+)
+#: group_by → (summary dim, key over a summary row, key over a `sales_fact` row); constant SQL.
+SALES_KEYS = {
+    "day": ("period", "period::text", "day::text"),
+    "week": (
+        "period",
+        "date_trunc('week', period)::date::text",
+        "date_trunc('week', day)::date::text",
+    ),
+    "month": (
+        "period",
+        "date_trunc('month', period)::date::text",
+        "date_trunc('month', day)::date::text",
+    ),
+    "product": ("product", "key", "product_key"),
+    "brand": ("brand", "key", "brand"),
+    "size": ("size", "key", "size_key"),
+    "supplier": ("supplier", "key", "supplier"),
+}
+#: Groupings whose key is finer than a month: they read day rows only.
+DAY_KEYS = ("day", "week")
+_FIGURES = (
+    "sales, revenue, net_proceeds, landed_cost, sales_profit, cancellations, "
+    "cancellation_charges, days_seconds, days_n, without_profit, sold_linked"
+)
+# Migration 0014's summary: $1 dim, $2 currency; whole months [$3, $4) from month rows, whole
+# days [$5, $3) and [$4, $6) from day rows, the partial days [$7, $8) and [$9, $10) from the
+# facts of single orders.
+SALES_SQL = f"""
+WITH parts AS (
+    SELECT {{summary_key}} AS key, currency, {_FIGURES}
+    FROM sales_summary
+    WHERE grain = 'month' AND dim = $1 AND period >= $3 AND period < $4
+      AND ($2::text IS NULL OR currency = $2)
+    UNION ALL
+    SELECT {{summary_key}}, currency, {_FIGURES}
+    FROM sales_summary
+    WHERE grain = 'day' AND dim = $1
+      AND ((period >= $5 AND period < $3) OR (period >= $4 AND period < $6))
+      AND ($2::text IS NULL OR currency = $2)
+    UNION ALL
+    SELECT {{fact_key}}, currency, {_FIGURES}
+    FROM sales_fact
+    WHERE ((sold_at >= $7 AND sold_at < $8) OR (sold_at >= $9 AND sold_at < $10))
+      AND ($2::text IS NULL OR currency = $2)
+)
+SELECT key, currency, sum(sales)::bigint AS sales, sum(revenue) AS revenue,
+       sum(net_proceeds) AS net_proceeds, sum(landed_cost) AS landed_cost,
+       sum(sales_profit) AS sales_profit, sum(cancellations)::bigint AS cancellations,
+       sum(cancellation_charges) AS cancellation_charges,
+       round(sum(days_seconds) / 86400 / nullif(sum(days_n), 0), 1) AS avg_days_to_sell,
+       sum(without_profit)::bigint AS without_profit, sum(sold_linked)::bigint AS sold_linked
+FROM parts
+GROUP BY 1, 2
+HAVING sum(sales) + sum(cancellations) > 0
+ORDER BY 1 NULLS LAST, 2
+"""  # noqa: S608 - the interpolated parts are constant SQL
+# Units held now, for the sell-through rate (sold: the report's `sold_linked`).
+HELD_SQL = """
+SELECT count(*) FROM stock_item
+WHERE status = ANY($1::text[]) AND ($2::text IS NULL OR currency = $2)
 """
 # Soonest ship-by first (none: last); cursor ($2, $3) = the last row's (ship_by, order_number).
 TO_SHIP_SQL = """
@@ -106,10 +179,24 @@ LIMIT $4
 """
 
 
+def raw_days(start: datetime | None, end: datetime | None, now: datetime) -> list[date]:
+    """The UTC days the inventory report reads unit by unit: where `start`, `end` or an age
+    bucket's boundary falls."""
+    edges = [t for t in (start, end) if t is not None]
+    edges += [now - timedelta(hours=h) for h in AGE_BOUNDS_H]
+    return sorted({t.astimezone(UTC).date() for t in edges})
+
+
 async def inventory_by_status(
-    conn: Conn, *, start: datetime | None, end: datetime | None, currency: str | None
+    conn: Conn,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    currency: str | None,
+    now: datetime,
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(INVENTORY_BY_STATUS_SQL, start, end, currency))
+    days = raw_days(start, end, now)
+    return list(await conn.fetch(INVENTORY_BY_STATUS_SQL, start, end, currency, days))
 
 
 async def inventory_aging(
@@ -120,33 +207,69 @@ async def inventory_aging(
     currency: str | None,
     now: datetime,
 ) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(INVENTORY_AGING_SQL, start, end, currency, now, list(HELD_STATUSES))
-    )
+    days = raw_days(start, end, now)
+    held = list(HELD_STATUSES)
+    return list(await conn.fetch(INVENTORY_AGING_SQL, start, end, currency, days, now, held))
+
+
+async def inventory_market(
+    conn: Conn, *, start: datetime | None, end: datetime | None, currency: str | None
+) -> list[asyncpg.Record]:
+    if start is None and end is None:
+        return list(await conn.fetch(MARKET_SQL, currency))
+    held = list(HELD_STATUSES)
+    return list(await conn.fetch(MARKET_WINDOW_SQL, currency, start, end, held))
+
+
+@dataclass(frozen=True, slots=True)
+class Tiers:
+    """How a window [start, end) splits: whole months [m0, m1), whole days [d0, m0) and
+    [m1, d1), and partial days [start, t0) and [t1, end) read order by order."""
+
+    m0: date
+    m1: date
+    d0: date
+    d1: date
+    t0: datetime
+    t1: datetime
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def tiers_of(start: datetime, end: datetime, *, months: bool) -> Tiers:
+    """The tiers of a UTC window (`months=False`: no month rows, for day and week keys)."""
+    first = start.astimezone(UTC)
+    last = end.astimezone(UTC)
+    d0 = first.date() if first == _midnight(first.date()) else first.date() + timedelta(days=1)
+    d1 = last.date()
+    if d0 >= d1:  # no whole day: every order of the window is read alone
+        return Tiers(d0, d0, d0, d0, end, end)
+    m0 = d0 if d0.day == 1 else _next_month(d0)
+    m1 = d1.replace(day=1)
+    if not months or m0 >= m1:
+        m0 = m1 = d1
+    return Tiers(m0, m1, d0, d1, _midnight(d0), _midnight(d1))
 
 
 async def sales_report(
-    conn: Conn,
-    *,
-    group_by: str,
-    start: datetime,
-    end: datetime,
-    currency: str | None,
-    no_sale: Sequence[str],
+    conn: Conn, *, group_by: str, start: datetime, end: datetime, currency: str | None
 ) -> list[asyncpg.Record]:
-    sql = SALES_SQL.format(key=SALES_KEYS[group_by])
-    return list(await conn.fetch(sql, start, end, currency, list(no_sale)))
-
-
-async def sell_through(
-    conn: Conn, *, start: datetime, end: datetime, currency: str | None, no_sale: Sequence[str]
-) -> asyncpg.Record:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        SELL_THROUGH_SQL, start, end, currency, list(no_sale), list(HELD_STATUSES)
+    dim, summary_key, fact_key = SALES_KEYS[group_by]
+    t = tiers_of(start, end, months=group_by not in DAY_KEYS)
+    sql = SALES_SQL.format(summary_key=summary_key, fact_key=fact_key)
+    return list(
+        await conn.fetch(sql, dim, currency, t.m0, t.m1, t.d0, t.d1, start, t.t0, t.t1, end)
     )
-    if row is None:  # an aggregate of scalar subqueries always answers one row
-        raise RuntimeError("sell-through query returned no row")
-    return row
+
+
+async def held_units(conn: Conn, *, currency: str | None) -> int:
+    return int(await conn.fetchval(HELD_SQL, list(HELD_STATUSES), currency))
 
 
 async def orders_to_ship(

@@ -15,6 +15,7 @@ from soleflip.orders.repository._listings import (
     touch_operation,
     upsert_listings,
 )
+from soleflip.orders.repository._market import store_market
 from soleflip.orders.repository._orders import (
     Estimate,
     OrderRow,
@@ -120,6 +121,7 @@ __all__ = [
     "settle_operation",
     "stock_context",
     "store_fee_schedules",
+    "store_market",
     "store_product",
     "store_rates",
     "supplier_units",
