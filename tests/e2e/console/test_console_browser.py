@@ -58,6 +58,7 @@ def sign_in(page: Page, stack: Stack, token: str) -> None:
 
 
 def shoot(page: Page, artifacts: Path, name: str) -> None:
+    expect(page.locator("[aria-busy='true']")).to_have_count(0)  # Today's sections have loaded
     for label, width in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(artifacts / f"{name}-{label}.png"), full_page=True)
@@ -166,6 +167,7 @@ def test_a_seller_runs_the_day_from_the_console(
     expect(page.locator("[data-kpi='profit-month-EUR']")).to_contain_text("EUR ")
     expect(page.locator("[data-kpi='need-to-ship']")).to_have_text("1")
     expect(page.locator("figure.chart svg rect.pos")).to_have_count(1)
+    expect(page.locator("[data-health='orders']")).to_have_text("ok")
     shoot(page, artifacts, "today")
 
     # Orders: the sale with its profit breakdown; the label downloads as a PDF
@@ -244,3 +246,50 @@ def test_a_post_without_the_csrf_token_is_refused(stack: Stack, context: Browser
     # nor without a session at all (another site's form cannot carry the SameSite cookie)
     bare = httpx.post(f"{console}/operations/replay", data={"seq": "1"})
     assert bare.status_code == 403
+
+
+def test_a_seller_imports_a_csv_after_a_dry_run_and_adds_a_repricing_rule(
+    stack: Stack, context: BrowserContext, tmp_path: Path
+) -> None:
+    page = context.new_page()
+    console = stack.urls["console"]
+    sign_in(page, stack, WRITER_TOKEN)
+    product = Sim(stack.sim_url).products()[3]
+    size = product["variants"][2]["variantValue"]
+    csv = tmp_path / "purchases.csv"
+    csv.write_text(
+        "external_id,sku,size,size_type,quantity,unit_cost,currency,purchased_at,supplier\n"
+        f"csv-1,{product['styleId']},{size},us m,2,99.00,EUR,2026-11-20T10:00:00Z,CSV shop\n"
+        f"csv-2,{product['styleId']},{size},us m,1,-5,EUR,2026-11-20T10:00:00Z,CSV shop\n"
+    )
+    page.goto(f"{console}/inventory")
+    importer = page.locator("form[action='/inventory/import']")
+    importer.get_by_label("CSV file").set_input_files(str(csv))
+    importer.get_by_role("button", name="Import").click()
+    summary = page.locator("[data-import='summary']")
+    expect(summary).to_contain_text("would be recorded")
+    expect(page.locator("main table")).to_contain_text("unit_cost")  # line 3 refused, named
+    page.goto(f"{console}/inventory")
+    importer.get_by_label("CSV file").set_input_files(str(csv))
+    importer.get_by_label("dry run first").uncheck()
+    importer.get_by_role("button", name="Import").click()
+    expect(summary).to_contain_text("1 purchase(s) recorded (2 unit(s))")
+    page.goto(f"{console}/inventory?supplier=CSV+shop")
+    expect(page.locator("tr[data-unit]")).to_have_count(2)
+
+    page.goto(f"{console}/listings")
+    rules = page.locator("form[action='/listings/rules']")
+    rules.get_by_label("Name").fill("beat by one")
+    rules.get_by_label("Strategy").select_option("beat_lowest_ask")
+    rules.get_by_label("Beat by (amount)").fill("1")
+    rules.get_by_role("button", name="Add rule").click()
+    expect(page.get_by_role("status")).to_contain_text("Rule beat by one added")
+    row = page.locator("tr[data-rule]", has_text="beat by one")
+    expect(row).to_contain_text("beat lowest ask by 1")
+    row.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("status")).to_contain_text("Rule deleted")
+    expect(page.locator("tr[data-rule]", has_text="beat by one")).to_have_count(0)
+    # a service's refusal is shown as its message, not as an error page
+    rules.get_by_label("Priority").fill("99999999999")
+    rules.get_by_role("button", name="Add rule").click()
+    expect(page.get_by_role("alert")).to_contain_text("pricing:")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, TypeAlias
+from typing import Any, TypeAlias
 from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
-from litestar.params import Dependency
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
@@ -18,7 +18,7 @@ from soleflip.common.http._problems import exception_handlers as problem_handler
 from soleflip.console.service import ConsoleService
 from soleflip.console.session import COOKIE, CSRF_FIELD, CSRF_HEADER, Session, csrf_matches
 
-Service: TypeAlias = Annotated[ConsoleService, Dependency(skip_validation=True)]
+Service = NamedDependency[ConsoleService]
 AnyRequest: TypeAlias = Request[Any, Any, Any]
 
 #: Pages load only the console's own files; nothing inline runs, nothing frames them.
@@ -124,8 +124,10 @@ def see_other(path: str, *, cookies: list[Cookie] | None = None) -> Redirect:
 
 
 def flash_path(path: str, message: str, kind: str = "ok") -> str:
+    """`path` with the message the next page shows (`ok` or `problem`), before any `#anchor`."""
+    path, hash_, anchor = path.partition("#")
     separator = "&" if "?" in path else "?"
-    return f"{path}{separator}{kind}={quote(message)}"
+    return f"{path}{separator}{kind}={quote(message)}{hash_}{anchor}"
 
 
 def is_https(request: AnyRequest) -> bool:
@@ -191,6 +193,8 @@ def _refused(request: AnyRequest, exc: Refused) -> Response[Any]:
 
 
 def _sign_in(request: AnyRequest, _: SignInRequired) -> Response[Any]:
+    if request.headers.get("hx-request") == "true":  # a fragment: the whole page goes to sign-in
+        return Response(b"", status_code=200, headers={"HX-Redirect": "/sign-in"})
     target = request.url.path
     if request.url.query:
         target += "?" + request.url.query

@@ -100,6 +100,40 @@ class InventoryController(Controller):
         ids = ", ".join(f"#{u['id']}" for u in units or [])
         return see_other(flash_path("/inventory", f"Recorded {len(units or [])} unit(s): {ids}"))
 
+    @post("/adopt", status_code=303)
+    async def adopt(self, request: AnyRequest, service: Service) -> Redirect:
+        """A unit for every active StockX listing that has none (cost to fill in later)."""
+        await writer(request, service)
+        try:
+            answer = await service.backends.post("orders", "/api/v1/stock/adopt", {})
+        except ServiceError as exc:
+            return see_other(flash_path("/inventory", exc.readable, "problem"))
+        more = " (more are left: adopt again)" if answer.get("more") else ""
+        message = f"Adopted {answer.get('adopted', 0)} listing(s) as units{more}"
+        return see_other(flash_path("/inventory?status=LISTED", message))
+
+    @post("/import", request_max_body_size=4 * 1024 * 1024)
+    async def import_csv(self, request: AnyRequest, service: Service) -> Template:
+        """Record purchases from a CSV file (README "Stock import"): a dry run first shows what
+        would be recorded and every refused row; the same file is then imported for real."""
+        session, form = await writer(request, service)
+        upload = (await request.form()).get("file")
+        dry_run = form.get("dry_run") == "on"
+        result: Outcome[dict[str, Any]]
+        if upload is None or isinstance(upload, str):
+            result = Outcome(error="choose a CSV file to import")
+        else:
+            content = await upload.read()
+            result = await attempt(_import(service, content, dry_run))
+        return page(
+            request,
+            "import.html",
+            session,
+            active="inventory",
+            result=result,
+            dry_run=dry_run,
+        )
+
     @get("/{unit_id:int}")
     async def unit(self, request: AnyRequest, service: Service, unit_id: int) -> Template:
         session = session_of(request, service)
@@ -165,6 +199,18 @@ class InventoryController(Controller):
             message = exc.readable if isinstance(exc, ServiceError) else str(exc)
             return see_other(flash_path(back, message, "problem"))
         return see_other(flash_path(back, "Saved"))
+
+
+async def _import(service: Any, content: bytes, dry_run: bool) -> dict[str, Any]:
+    answer = await service.backends.request(
+        "orders",
+        "POST",
+        "/api/v1/stock/import",
+        params={"dry_run": "true" if dry_run else "false"},
+        content=content,
+        headers={"Content-Type": "text/csv"},
+    )
+    return answer.json()  # type: ignore[no-any-return]
 
 
 def _change_of(form: dict[str, str]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Controller, get, post
 from litestar.response import Redirect, Template
@@ -21,6 +22,41 @@ from soleflip.console.http._common import (
 )
 
 LISTING_STATES = ("ACTIVE", "INACTIVE", "PENDING", "MATCHED", "COMPLETED", "DELETED")
+STRATEGIES = ("match_lowest_ask", "beat_lowest_ask", "sell_faster", "earn_more", "fixed")
+#: Recommendations a person may apply (the others were requested, held, or had no price).
+APPLICABLE = ("recommended", "dry_run")
+RULE_NUMBERS = ("beat_amount", "beat_pct", "fixed_price", "ceiling", "min_margin_pct", "min_change")
+
+
+def rule_body(form: dict[str, str]) -> dict[str, Any]:
+    """The `POST /api/v1/rules` body of the rule form (pricing checks every bound)."""
+    body: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "strategy": form.get("strategy") or "match_lowest_ask",
+        "auto_reprice": form.get("auto_reprice") == "on",
+        "dry_run": form.get("dry_run") == "on",
+    }
+    for name in RULE_NUMBERS:
+        if form.get(name, "").strip():
+            body[name] = form[name].strip().replace(",", ".")
+    for name in ("priority", "cooldown_s"):
+        raw = form.get(name, "").strip()
+        if raw:
+            body[name] = int(raw) if raw.lstrip("-").isdigit() else raw
+    for name in ("brand", "style_id"):
+        if form.get(name, "").strip():
+            body[name] = form[name].strip()
+    return body
+
+
+def would_reprice(latest: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """What auto-reprice would change now: applicable recommendations whose price differs."""
+    return [
+        r
+        for r in latest.values()
+        if r["status"] in APPLICABLE
+        and (r.get("current") or {}).get("amount") != r["price"]["amount"]
+    ]
 
 
 class ListingsController(Controller):
@@ -32,7 +68,7 @@ class ListingsController(Controller):
         session = session_of(request, service)
         query = {k: request.query_params.get(k, "").strip() for k in ("status", "cursor")}
         params = {"status": query["status"] or "ACTIVE", "cursor": query["cursor"]}
-        listings, recommendations, auto = await asyncio.gather(
+        listings, recommendations, auto, rules = await asyncio.gather(
             attempt(
                 service.backends.get(
                     "orders", "/api/v1/listings", **params, limit=service.options.page_size
@@ -40,6 +76,7 @@ class ListingsController(Controller):
             ),
             attempt(service.backends.get("pricing", "/api/v1/recommendations", limit=500)),
             attempt(service.backends.get("pricing", "/api/v1/autoreprice")),
+            attempt(service.backends.get("pricing", "/api/v1/rules")),
         )
         latest: dict[str, dict[str, Any]] = {}
         for rec in (recommendations.value or {}).get("items", []):
@@ -53,6 +90,10 @@ class ListingsController(Controller):
             latest=latest,
             recommendations=recommendations,
             auto=auto,
+            rules=rules,
+            would=would_reprice(latest),
+            applicable=APPLICABLE,
+            strategies=STRATEGIES,
             query=query,
             states=LISTING_STATES,
             ok=request.query_params.get("ok"),
@@ -95,3 +136,23 @@ class ListingsController(Controller):
         state = "on" if body["enabled"] else "off"
         dry = " (dry run: recommendations only)" if body["dry_run"] else ""
         return see_other(flash_path("/listings", f"Auto-reprice is {state}{dry}"))
+
+    @post("/rules", status_code=303)
+    async def add_rule(self, request: AnyRequest, service: Service) -> Redirect:
+        _, form = await writer(request, service)
+        try:
+            rule = await service.backends.post("pricing", "/api/v1/rules", rule_body(form))
+        except ServiceError as exc:
+            return see_other(flash_path("/listings#rules", exc.readable, "problem"))
+        return see_other(
+            flash_path("/listings#rules", f"Rule {rule.get('name') or rule['id']} added")
+        )
+
+    @post("/rules/{rule_id:str}/delete", status_code=303)
+    async def delete_rule(self, request: AnyRequest, service: Service, rule_id: str) -> Redirect:
+        await writer(request, service)
+        try:
+            await service.backends.request("pricing", "DELETE", f"/api/v1/rules/{quote(rule_id)}")
+        except ServiceError as exc:
+            return see_other(flash_path("/listings#rules", exc.readable, "problem"))
+        return see_other(flash_path("/listings#rules", "Rule deleted"))

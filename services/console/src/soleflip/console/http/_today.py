@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, get
+from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from soleflip.common.bus import DLQ_STREAM
@@ -21,6 +23,8 @@ from soleflip.console.service import ConsoleService
 
 SERVICES = ("ingest", "catalog", "orders", "pricing")
 CHART_DAYS = 30
+#: Orders to ship counted exactly up to this many ("100+" beyond: the page lists none of them).
+SHIP_LIMIT = 100
 HELD = ("IN_STOCK", "LISTED")
 
 
@@ -134,54 +138,86 @@ async def _sales(service: ConsoleService, start: date) -> dict[str, Any]:
     )
 
 
+async def profit_section(service: ConsoleService) -> dict[str, Any]:
+    today = service.now().date()
+    start = min(
+        today - timedelta(days=today.weekday()),
+        today.replace(day=1),
+        today - timedelta(days=CHART_DAYS - 1),
+    )
+    sales = await attempt(_sales(service, start))
+    totals, charts = profits(sales.value["rows"], today) if sales.value else ([], [])
+    return {"sales": sales, "totals": totals, "charts": charts}
+
+
+async def inventory_section(service: ConsoleService) -> dict[str, Any]:
+    report = await attempt(service.backends.get("orders", "/api/v1/reports/inventory"))
+    value = inventory_value(report.value) if report.value is not None else None
+    return {"inventory": Outcome(value=value, error=report.error)}
+
+
+async def shipping_section(service: ConsoleService) -> dict[str, Any]:
+    ship = await attempt(
+        service.backends.get("orders", "/api/v1/reports/need-to-ship", limit=SHIP_LIMIT)
+    )
+    if ship.value is None:
+        return {"shipping": Outcome(error=ship.error)}
+    items = ship.value["items"]
+    summary = {
+        "count": f"{len(items)}{'+' if ship.value.get('next_cursor') else ''}",
+        "overdue": sum(1 for i in items if i.get("overdue")),
+        "next": next((i for i in items if i.get("ship_by")), None),
+    }
+    return {"shipping": Outcome(value=summary)}
+
+
+async def payouts_section(service: ConsoleService) -> dict[str, Any]:
+    return {
+        "payouts": await attempt(service.backends.get("orders", "/api/v1/payouts/pending", limit=1))
+    }
+
+
+async def letters_section(service: ConsoleService) -> dict[str, Any]:
+    return {"letters": await attempt(dead_letters_waiting(service))}
+
+
+async def health_section(service: ConsoleService) -> dict[str, Any]:
+    return {"states": await health(service)}
+
+
+#: The sections of *Today*, each also served alone at `/today/{name}` (htmx loads them in
+#: parallel after the page, so the page never waits for its slowest figure).
+SECTIONS: dict[str, Callable[[ConsoleService], Awaitable[dict[str, Any]]]] = {
+    "profit": profit_section,
+    "inventory": inventory_section,
+    "shipping": shipping_section,
+    "payouts": payouts_section,
+    "letters": letters_section,
+    "health": health_section,
+}
+
+
 class TodayController(Controller):
     include_in_schema = False
 
     @get("/")
     async def today(self, request: AnyRequest, service: Service) -> Template:
+        """The page; `?full=1` (the link shown without JavaScript) renders every section now."""
         session = session_of(request, service)
-        now: datetime = service.now()
-        today = now.date()
-        start = min(
-            today - timedelta(days=today.weekday()),
-            today.replace(day=1),
-            today - timedelta(days=CHART_DAYS - 1),
-        )
-        orders = service.backends
-        sales, inventory, ship, payouts, letters, states = await asyncio.gather(
-            attempt(_sales(service, start)),
-            attempt(orders.get("orders", "/api/v1/reports/inventory")),
-            attempt(orders.get("orders", "/api/v1/reports/need-to-ship", limit=500)),
-            attempt(orders.get("orders", "/api/v1/payouts/pending", limit=1)),
-            attempt(dead_letters_waiting(service)),
-            health(service),
-        )
-        totals, charts = profits(sales.value["rows"], today) if sales.value else ([], [])
-        shipping: Outcome[dict[str, Any]] = Outcome(error=ship.error)
-        if ship.value is not None:
-            items = ship.value["items"]
-            shipping = Outcome(
-                value={
-                    "count": f"{len(items)}{'+' if ship.value.get('next_cursor') else ''}",
-                    "overdue": sum(1 for i in items if i.get("overdue")),
-                    "next": next((i for i in items if i.get("ship_by")), None),
-                }
-            )
+        lazy = request.query_params.get("full") != "1"
+        context: dict[str, Any] = {}
+        if not lazy:
+            for part in await asyncio.gather(*(load(service) for load in SECTIONS.values())):
+                context.update(part)
         return page(
-            request,
-            "today.html",
-            session,
-            active="today",
-            now=now,
-            sales=sales,
-            totals=totals,
-            charts=charts,
-            inventory=Outcome(
-                value=inventory_value(inventory.value) if inventory.value else None,
-                error=inventory.error,
-            ),
-            shipping=shipping,
-            payouts=payouts,
-            letters=letters,
-            states=states,
+            request, "today.html", session, active="today", now=service.now(), lazy=lazy, **context
         )
+
+    @get("/today/{section:str}")
+    async def section(self, request: AnyRequest, service: Service, section: str) -> Template:
+        session = session_of(request, service)
+        load = SECTIONS.get(section)
+        if load is None:
+            raise NotFoundException(f"no section {section!r}")
+        context = await load(service)
+        return page(request, "today_fragment.html", session, section=section, **context)
