@@ -212,6 +212,15 @@ def test_a_read_only_user_sees_no_write_action_and_a_forged_write_is_refused(
     console = stack.urls["console"]
     sign_in(page, stack, READER_TOKEN)
     expect(page.locator("header")).to_contain_text("read only")
+    # keyboard: the first Tab reaches "Skip to content", the next ones the pages
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("navigation").get_by_role("link", name="Today")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/inventory$"))
     page.goto(f"{console}/inventory")
     expect(page.get_by_role("heading", name="Record a purchase")).to_have_count(0)
     assert page.locator("main form[method='post']").count() == 0

@@ -127,3 +127,30 @@ def test_inventory_value_counts_held_units_at_landed_cost() -> None:
     assert inventory_value(report) == [
         {"currency": "EUR", "units": 3, "value": Decimal("260.00"), "cost_missing": 1}
     ]
+
+
+def test_the_inventory_section_shows_value_at_cost_and_at_market_with_currencies() -> None:
+    from soleflip.console.app import templates
+    from soleflip.console.backends import Outcome
+
+    engine = templates().instance
+    assert engine is not None
+    held = [{"currency": "EUR", "units": 2, "value": Decimal("170.00"), "cost_missing": 0}]
+    market = [
+        {
+            "currency": "EUR", "units": 2, "units_at_ask": 2, "value_at_lowest_ask": "300.00",
+            "unrealised_profit_at_ask": "130.00", "units_at_bid": 1,
+            "value_at_highest_bid": "120.00", "unrealised_profit_at_bid": "35.00",
+        }
+    ]  # fmt: skip
+    html = engine.get_template("today_fragment.html").render(
+        section="inventory", inventory=Outcome(value=held), market=market
+    )
+    assert "EUR 170.00" in html
+    assert "EUR 300.00" in html
+    assert "EUR 130.00 over cost" in html
+    assert "EUR 120.00" in html
+    failed = engine.get_template("today_fragment.html").render(
+        section="inventory", inventory=Outcome(error="orders: is unreachable; is it running?")
+    )
+    assert 'role="alert">orders: is unreachable; is it running?' in failed

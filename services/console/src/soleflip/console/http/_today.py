@@ -153,7 +153,8 @@ async def profit_section(service: ConsoleService) -> dict[str, Any]:
 async def inventory_section(service: ConsoleService) -> dict[str, Any]:
     report = await attempt(service.backends.get("orders", "/api/v1/reports/inventory"))
     value = inventory_value(report.value) if report.value is not None else None
-    return {"inventory": Outcome(value=value, error=report.error)}
+    market = (report.value or {}).get("market") or []
+    return {"inventory": Outcome(value=value, error=report.error), "market": market}
 
 
 async def shipping_section(service: ConsoleService) -> dict[str, Any]:
