@@ -44,8 +44,10 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[object]:
+    """Per module, not per session: while Playwright's sync API is open it keeps an event loop
+    running in the main thread, and every asyncio test after it would fail to start its own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
