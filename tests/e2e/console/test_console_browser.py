@@ -168,6 +168,7 @@ def test_a_seller_runs_the_day_from_the_console(
     expect(page.locator("[data-kpi='need-to-ship']")).to_have_text("1")
     expect(page.locator("figure.chart svg rect.pos")).to_have_count(1)
     expect(page.locator("[data-health='orders']")).to_have_text("ok")
+    expect(page.locator("[data-kpi='stockx-budget']").first).to_contain_text("of 25,000")
     shoot(page, artifacts, "today")
 
     # Orders: the sale with its profit breakdown; the label downloads as a PDF

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
@@ -127,6 +128,31 @@ async def dead_letters_waiting(service: ConsoleService) -> int:
     return int(info.state.messages)
 
 
+async def stockx_budget(service: ConsoleService) -> list[dict[str, Any]]:
+    """StockX calls granted today per API key, from the shared budget record (NATS KV
+    `stockx_budget`, as every service's StockX client keeps it); none before the first call."""
+    from nats.js.errors import BucketNotFoundError, NoKeysError
+
+    from soleflip.common.stockx._budget import BudgetState
+    from soleflip.common.stockx._kv import BUDGET_BUCKET
+
+    js = await service.jetstream()
+    try:
+        kv = await js.key_value(service.names.bucket(BUDGET_BUCKET))
+        keys = await kv.keys()
+    except (BucketNotFoundError, NoKeysError):
+        return []
+    today = service.now().strftime("%Y-%m-%d")
+    daily = service.settings.stockx_daily_budget
+    found = []
+    for key in sorted(keys)[:10]:
+        entry = await kv.get(key)
+        state = msgspec.json.decode(entry.value or b"{}", type=BudgetState)
+        used = state.used if state.day == today else 0
+        found.append({"key": key.removeprefix("key."), "used": used, "daily": daily})
+    return found
+
+
 async def health(service: ConsoleService) -> list[tuple[str, str]]:
     states = await asyncio.gather(*(service.backends.ready(s) for s in SERVICES))
     return list(zip(SERVICES, states, strict=True))
@@ -183,7 +209,8 @@ async def letters_section(service: ConsoleService) -> dict[str, Any]:
 
 
 async def health_section(service: ConsoleService) -> dict[str, Any]:
-    return {"states": await health(service)}
+    states, budget = await asyncio.gather(health(service), attempt(stockx_budget(service)))
+    return {"states": states, "budget": budget}
 
 
 #: The sections of *Today*, each also served alone at `/today/{name}` (htmx loads them in
