@@ -12,9 +12,15 @@ from soleflip.common.settings import load_settings
 from .test_settings import EXPECTED, FULL_ENV
 
 ARCHITECTURE = Path(__file__).resolve().parents[3] / "docs" / "ARCHITECTURE.md"
-# Read by their own packages, not by `soleflip.common.settings`: pricing's settings, the
-# simulator's, the test plugin's, and OpenTelemetry's SDK.
-OWNED_ELSEWHERE = ("SOLEFLIP_PRICING_", "SOLEFLIP_SIM_", "SOLEFLIP_TEST_", "OTEL_")
+# Read by their own packages, not by `soleflip.common.settings`: pricing's and the console's
+# settings, the simulator's, the test plugin's, and OpenTelemetry's SDK.
+OWNED_ELSEWHERE = (
+    "SOLEFLIP_PRICING_",
+    "SOLEFLIP_CONSOLE_",
+    "SOLEFLIP_SIM_",
+    "SOLEFLIP_TEST_",
+    "OTEL_",
+)
 
 
 def documented_variables() -> set[str]:
@@ -42,3 +48,10 @@ def test_every_documented_library_variable_is_parsed_and_none_undocumented() -> 
     library = {n for n in documented_variables() if not n.startswith(OWNED_ELSEWHERE)}
     assert library == set(FULL_ENV)
     assert load_settings(FULL_ENV) == EXPECTED
+
+
+def test_the_console_reads_exactly_its_documented_variables() -> None:
+    from soleflip.console.settings import VARIABLES
+
+    documented = {n for n in documented_variables() if n.startswith("SOLEFLIP_CONSOLE_")}
+    assert documented == VARIABLES
