@@ -232,8 +232,13 @@ class Publisher:
         headers = dict(message.headers or {})
         headers[MSG_ID] = message.msg_id
         subject = self._names.subject(message.subject)
+        # nats-py bounds the wait for a free in-flight slot with `asyncio.wait_for`, which costs a
+        # task and a timer per message even when a slot is free; only a full window can stall (or
+        # the first publish, which awaits the reply subscription before taking its slot).
+        pending: asyncio.Semaphore = self._js._publish_async_pending_semaphore
+        bounded = pending.locked() or self._js._async_reply_prefix is None
         return await self._js.publish_async(
-            subject, message.payload, wait_stall=stall, headers=headers
+            subject, message.payload, wait_stall=stall if bounded else None, headers=headers
         )
 
 
