@@ -78,3 +78,15 @@ class CpuMeter:
             "load_avg_1m_end": round(os.getloadavg()[0], 2),
             "wall_s": round(wall, 3),
         }
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident set size of a process in MiB (None when it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None

@@ -1,6 +1,6 @@
 """Benchmark of orders (issue 4): events/s applied (batch path), webhook→row latency. Not a test.
 
-    .venv/bin/python bench/orders.py [--events 30000] [--rate 500] [--duration 10]
+    .venv/bin/python bench/orders.py [--events 30000] [--rate 500] [--duration 10] [--soak]
 
 Uses the Postgres and NATS of SOLEFLIP_BENCH_DATABASE_URL / SOLEFLIP_BENCH_NATS_URL (default: the
 local dev servers), a fresh database and a fresh NATS prefix per run.
@@ -15,7 +15,12 @@ local dev servers), a fresh database and a fresh NATS prefix per run.
    idle: no StockX); this process sends signed webhooks at `--rate` per second (open loop) and
    measures, per event, the time from ingest's 202 to the order row written (`synced_at`, taken by
    the upsert statement) and to the `orders.order.upserted` event arriving on NATS (after commit
-   and the outbox relay: an upper bound). Prints the distributions as JSON.
+   and the outbox relay: an upper bound). Prints the distributions as JSON, with the RSS of both
+   services at the end and every 10 s.
+3. `--soak`: the webhook path for 10 minutes; `soak_memory_flat` says whether each service's RSS
+   grew by at most `SOAK_FLAT_MB` over the second half (the first is warm-up).
+
+The batch path prints this process's RSS (it runs the consumer and the relay).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._cpu import CpuMeter
+from bench._cpu import CpuMeter, rss_mb
 from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
 from soleflip.common.crypto import Crypto
 from soleflip.common.db import migrate
@@ -54,11 +59,17 @@ from soleflip.orders.app import build_service
 from soleflip.orders.settings import OrdersSettings
 
 SOLEFLIP = Path(sys.executable).parent / "soleflip"
+#: pid of each process `served` runs, for its RSS under load.
+SERVED: dict[str, int] = {}
 DSN = os.environ.get("SOLEFLIP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NATS = os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 STATUSES = ("CREATED", "SHIPPED")
 UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 BATCH = int(os.environ.get("SOLEFLIP_BENCH_BATCH", "1000"))
+RSS_EVERY_S = 10.0
+SOAK_S = 600.0
+#: Most a service's RSS may grow over the second half of a soak and still count as flat.
+SOAK_FLAT_MB = 5.0
 
 
 def order_event(number: str, status: str, step: int) -> dict[str, Any]:
@@ -172,6 +183,7 @@ async def batch_path(events: int) -> dict[str, Any]:
                 await asyncio.sleep(0.05)
             meter.add_backends(await backend_pids(dsn))
             cpu = meter.report(done)
+            rss = rss_mb(os.getpid())
         history = await count(dsn, "SELECT count(*) FROM order_status_history")
     return {
         "events": len(burst),
@@ -179,6 +191,8 @@ async def batch_path(events: int) -> dict[str, Any]:
         "events_per_s": round(done / elapsed),
         "history_rows": history,
         "cpu": cpu,
+        # The consumer and relay run in this process (with the burst it published beforehand).
+        "orders_rss_mb": rss,
     }
 
 
@@ -211,6 +225,7 @@ async def served(service: str, env: dict[str, str]) -> AsyncIterator[str]:
         str(SOLEFLIP), "serve", service, "--port", str(port), env={**os.environ, **env},
         stdout=log, stderr=log,
     )  # fmt: skip
+    SERVED[service] = proc.pid
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient() as client:
         for _ in range(300):
@@ -291,6 +306,15 @@ async def _drive(
                 failed.append(f"{number}:{head[:12]!r}")
         writer.close()
 
+    samples: dict[str, list[float | None]] = {name: [] for name in SERVED}
+
+    async def sample_rss() -> None:
+        while True:
+            for name, pid in SERVED.items():
+                samples[name].append(rss_mb(pid))
+            await asyncio.sleep(RSS_EVERY_S)
+
+    sampler = asyncio.create_task(sample_rss())
     workers = [asyncio.create_task(connection()) for _ in range(32)]
     start = time.perf_counter()
     for i in range(total):
@@ -302,6 +326,10 @@ async def _drive(
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     sent_s = time.perf_counter() - start
+    sampler.cancel()
+    rss: dict[str, Any] = {f"{name}_rss_mb": rss_mb(pid) for name, pid in SERVED.items()}
+    rss["rss_mb_every_10_s"] = samples
+    rss["rss_growth_second_half_mb"] = {name: _growth(v) for name, v in samples.items()}
     deadline = time.monotonic() + 60
     while await count(dsn, 'SELECT count(*) FROM "order"') < len(accepted):
         if time.monotonic() > deadline:
@@ -325,7 +353,16 @@ async def _drive(
         "rows": len(rows),
         "webhook_202_to_row": percentiles([max(0.0, v) for v in to_row]),
         "webhook_202_to_published_event": percentiles([max(0.0, v) for v in to_event]),
+        **rss,
     }
+
+
+def _growth(samples: list[float | None]) -> float | None:
+    """RSS change over the second half of a run (the first half is warm-up: caches, pools)."""
+    known = [v for v in samples if v is not None]
+    if len(known) < 2:
+        return None
+    return round(known[-1] - known[len(known) // 2], 1)
 
 
 async def main() -> None:
@@ -334,12 +371,22 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--only", choices=["batch", "webhook"])
+    parser.add_argument(
+        "--soak", action="store_true",
+        help="webhook path only, for 10 minutes: RSS of ingest and orders must stay flat",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.soak:
+        args.only, args.duration = "webhook", SOAK_S
     result: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}
     if args.only in (None, "batch"):
         result["batch_path"] = await batch_path(args.events)
     if args.only in (None, "webhook"):
         result["webhook_path"] = await webhook_path(args.rate, args.duration)
+    if args.soak:
+        growth = result["webhook_path"]["rss_growth_second_half_mb"].values()
+        result["soak_flat_mb"] = SOAK_FLAT_MB
+        result["soak_memory_flat"] = all(g is not None and g <= SOAK_FLAT_MB for g in growth)
     print(json.dumps(result, indent=2))
 
 
