@@ -133,6 +133,14 @@ def test_a_seller_runs_the_day_from_the_console(
     except AssertionError:
         with api(stack, "orders") as orders:
             raise AssertionError(orders.get(f"/api/v1/stock/{unit_id}").text) from None
+    # edit: a note and the shelf it is on land in the unit's record
+    edit = page.locator("form[action$='/edit']")
+    edit.get_by_label("Location").fill("shelf B2")
+    edit.get_by_label("Notes").fill("box slightly dented")
+    edit.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved")
+    expect(page.locator("main")).to_contain_text("shelf B2")
+    expect(page.locator("main")).to_contain_text("box slightly dented")
     page.get_by_role("button", name="Show floor and quote").click()
     expect(page.locator("[data-quote='floor']")).to_contain_text("EUR ")
     shoot(page, artifacts, "unit-quote")
