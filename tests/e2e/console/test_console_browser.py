@@ -162,6 +162,11 @@ def test_a_seller_runs_the_day_from_the_console(
             f"{stack.sim_url}/_sim/orders", json={"listing_id": listing_id, "fate": "happy"}
         ).json()
         order_number = sale["orderNumber"]
+        # the seller does not wait for the next poll: Operations -> Sync now
+        page.goto(f"{console}/operations")
+        page.get_by_label("What").select_option("orders")
+        page.get_by_role("button", name="Sync now").click()
+        expect(page.get_by_role("status")).to_contain_text("Syncing orders with StockX now")
 
         def sold() -> bool:
             orders.post("/api/v1/sync", json={"what": "orders"})

@@ -82,3 +82,14 @@ class OperationsController(Controller):
             return see_other(flash_path("/operations", message, "problem"))
         message = f"#{seq} replayed to {done.dead_letter.subject}"
         return see_other(flash_path("/operations", message))
+
+    @post("/sync", status_code=303)
+    async def sync_now(self, request: AnyRequest, service: Service) -> Redirect:
+        """Ask orders' poller leader to poll StockX's orders and listings now."""
+        _, form = await writer(request, service)
+        what = form.get("what") if form.get("what") in ("orders", "listings") else "all"
+        try:
+            await service.backends.post("orders", "/api/v1/sync", {"what": what})
+        except ServiceError as exc:
+            return see_other(flash_path("/operations", exc.readable, "problem"))
+        return see_other(flash_path("/operations", f"Syncing {what} with StockX now"))
