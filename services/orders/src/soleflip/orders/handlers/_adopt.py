@@ -54,5 +54,5 @@ async def adopt_listings(conn: Conn, *, source: str, actor: str | None = None) -
     if created:
         claimed = await repo.claim_listings_for_units(conn, created)
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, created)))
-        await enqueue_many(conn, listing_events(await repo.select_listings(conn, claimed)))
+        await enqueue_many(conn, listing_events(claimed))
     return len(created), len(listings) > ADOPT_BATCH

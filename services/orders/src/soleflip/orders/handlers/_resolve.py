@@ -123,7 +123,7 @@ async def apply_product(conn: Conn, product: ProductData, *, source: str = "cata
 async def retry_pending(conn: Conn, *, older_than_s: float, limit: int) -> int:
     """Announce pending units again (the catalog enriches what it does not hold); each unit
     waits `older_than_s` between announcements. Returns how many were announced."""
-    ids = await repo.touch_pending(conn, older_than_s=older_than_s, limit=limit)
-    if ids:
-        await enqueue_many(conn, stock_events(await repo.select_stock(conn, ids)))
-    return len(ids)
+    touched = await repo.touch_pending(conn, older_than_s=older_than_s, limit=limit)
+    if touched:
+        await enqueue_many(conn, stock_events(touched))
+    return len(touched)

@@ -102,11 +102,9 @@ async def apply_listings(
     locked = await repo.lock_listings(conn, list({x.listing_id for x in listings}))
     chains = _chains(listings, lambda x: x.listing_id, listing_version, _stored(locked))
     rows = [listing_row(chain[-1]) for chain in chains.values()]
-    changed = await repo.upsert_listings(conn, rows)
-    if not changed:
-        return changed
-    ids = sorted(changed)
-    stored = await repo.select_listings(conn, ids)
+    stored = await repo.upsert_listings(conn, rows)
+    if not stored:
+        return set()
     ended = [r["listing_id"] for r in stored if r["status"] in _UNSOLD_END]
     if ended:
         await repo.stock_context(conn, source)
@@ -114,4 +112,4 @@ async def apply_listings(
     await enqueue_many(conn, listing_events(stored))
     if released:
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, released)))
-    return changed
+    return {r["listing_id"] for r in stored}

@@ -55,7 +55,8 @@ WHERE (excluded.updated_at, excluded.status_rank) > (x.updated_at, x.status_rank
        AND (x.amount IS DISTINCT FROM excluded.amount
             OR x.expires_at IS DISTINCT FROM excluded.expires_at
             OR (x.style_id IS NULL AND excluded.style_id IS NOT NULL)))
-RETURNING listing_id
+RETURNING listing_id, status, variant_id, product_id, stock_item_id, amount, currency, expires_at,
+          updated_at
 """
 SELECT_LISTINGS_SQL = """
 SELECT listing_id, status, variant_id, product_id, stock_item_id, amount, currency, expires_at,
@@ -78,7 +79,8 @@ CLAIM_FOR_UNITS_SQL = """
 UPDATE listing l SET stock_item_id = s.id
 FROM stock_item s
 WHERE s.id = ANY($1::bigint[]) AND l.listing_id = s.listing_id AND l.stock_item_id IS NULL
-RETURNING l.listing_id
+RETURNING l.listing_id, l.status, l.variant_id, l.product_id, l.stock_item_id, l.amount,
+          l.currency, l.expires_at, l.updated_at
 """
 INSERT_OPERATION_SQL = """
 INSERT INTO listing_operation (operation_id, listing_id, kind, status, batch_id, request)
@@ -136,13 +138,14 @@ async def lock_listings(conn: Conn, ids: Sequence[str]) -> dict[str, asyncpg.Rec
     return {row["listing_id"]: row for row in rows}
 
 
-async def upsert_listings(conn: Conn, rows: Sequence[ListingRow]) -> set[str]:
-    """Write `rows` in one statement; returns the listing ids actually changed."""
+async def upsert_listings(conn: Conn, rows: Sequence[ListingRow]) -> list[asyncpg.Record]:
+    """Write `rows` in one statement; returns the listings actually changed as written (the
+    columns of `select_listings`), by listing id."""
     if not rows:
-        return set()
+        return []
     rows = sorted(rows, key=lambda r: r.listing_id)
     written = await conn.fetch(UPSERT_LISTINGS_SQL, _encoder.encode(rows).decode())
-    return {row["listing_id"] for row in written}
+    return sorted(written, key=lambda row: row["listing_id"])
 
 
 async def select_listings(conn: Conn, ids: Sequence[str]) -> list[asyncpg.Record]:
@@ -195,6 +198,8 @@ async def adoptable_listings(conn: Conn, limit: int) -> list[asyncpg.Record]:
     return list(await conn.fetch(ADOPTABLE_SQL, limit))
 
 
-async def claim_listings_for_units(conn: Conn, stock_ids: Sequence[int]) -> list[str]:
-    """Each listing of these units now names its unit; returns the listing ids."""
-    return [r["listing_id"] for r in await conn.fetch(CLAIM_FOR_UNITS_SQL, list(stock_ids))]
+async def claim_listings_for_units(conn: Conn, stock_ids: Sequence[int]) -> list[asyncpg.Record]:
+    """Each listing of these units now names its unit; returns those listings as written (the
+    columns of `select_listings`), by listing id."""
+    rows = await conn.fetch(CLAIM_FOR_UNITS_SQL, list(stock_ids))
+    return sorted(rows, key=lambda row: row["listing_id"])

@@ -70,7 +70,8 @@ WHERE id IN (
     WHERE variant_status = 'pending' AND variant_id IS NULL
       AND updated_at < now() - make_interval(secs => $1)
     ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-RETURNING id
+RETURNING id, external_id, sku, size, size_type, status, unit_cost, currency, variant_id,
+          listing_id, order_number, landed_cost, cost_missing, variant_status
 """
 # One transaction at a time per style key: a purchase and a product event of the same codes,
 # committed at the same moment, would each miss the other's row under READ COMMITTED (the unit
@@ -171,6 +172,8 @@ async def unmatched_sales(
     return [row["order_number"] for row in rows]
 
 
-async def touch_pending(conn: Conn, *, older_than_s: float, limit: int) -> list[int]:
+async def touch_pending(conn: Conn, *, older_than_s: float, limit: int) -> list[asyncpg.Record]:
+    """Mark pending units announced again; returns them as written (the columns of
+    `select_stock`), by id."""
     rows = await conn.fetch(TOUCH_PENDING_SQL, older_than_s, limit)
-    return sorted(row["id"] for row in rows)
+    return sorted(rows, key=lambda row: row["id"])
