@@ -5,6 +5,8 @@ here in Python from the seeded rows (not with the service's SQL) and compared.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import math
 import random
 from collections import defaultdict
@@ -18,7 +20,7 @@ import pytest
 from soleflip.common.bus import Outgoing
 from soleflip.common.contracts import new_event
 from soleflip.common.contracts.pricing import MARKET_UPDATED, MarketSnapshot
-from soleflip.orders.domain import NO_SALE_STATUSES
+from soleflip.orders.domain import NO_SALE_STATUSES, PAID_STATUSES
 from tests.integration.orders.conftest import Rest
 from tests.support.wait import until
 
@@ -501,6 +503,126 @@ async def test_reports_follow_later_changes_of_orders_units_and_catalog(rest: Re
         assert _got_sales(body) == _expected_sales(orders, key, start, end, "EUR"), group_by
 
 
+def _csv(response: Any) -> list[dict[str, str]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv"), response.text[:300]
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def _blank(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+async def test_every_report_answers_csv_with_the_json_figures(rest: Rest) -> None:
+    await _seed(rest)
+    start = NOW - timedelta(days=200)
+    query = f"from={_z(start)}&to={_z(NOW)}&group_by=supplier"
+    body = (await rest.call("GET", f"/api/v1/reports/sales?{query}")).json()
+    rows = _csv(await rest.call("GET", f"/api/v1/reports/sales?{query}&format=csv"))
+    assert [(r["key"], r["currency"], r["revenue"], r["profit"], r["roi"]) for r in rows] == [
+        (_blank(r["key"]), r["currency"], r["revenue"], r["profit"], _blank(r["roi"]))
+        for r in body["rows"]
+    ]
+    inventory = (await rest.call("GET", "/api/v1/reports/inventory")).json()
+    accept = {"Accept": "text/csv"}
+    rows = _csv(await rest.call("GET", "/api/v1/reports/inventory", headers=accept))
+    by_status = [(r["status"], r["currency"], r["units"], r["value"]) for r in rows
+                 if r["section"] == "by_status"]  # fmt: skip
+    assert by_status == [
+        (r["status"], r["currency"], str(r["units"]), r["value"]) for r in inventory["by_status"]
+    ]
+    aging = [(r["bucket"], r["currency"], r["units"]) for r in rows if r["section"] == "aging"]
+    assert aging == [(r["bucket"], r["currency"], str(r["units"])) for r in inventory["aging"]]
+
+    due: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = (
+            await rest.call(
+                "GET",
+                "/api/v1/reports/need-to-ship?limit=9" + (f"&cursor={cursor}" if cursor else ""),
+            )
+        ).json()
+        due += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    rows = _csv(await rest.call("GET", "/api/v1/reports/need-to-ship?format=csv"))
+    assert [(r["order_number"], r["amount"], r["currency"]) for r in rows] == [
+        (i["order_number"], i["amount"], i["currency"]) for i in due
+    ]
+
+
+async def test_pending_payouts_in_reports_match_the_payouts_route(rest: Rest) -> None:
+    _, orders = await _seed(rest)
+    ours = (await rest.call("GET", "/api/v1/reports/pending-payouts?limit=500")).json()
+    theirs = (await rest.call("GET", "/api/v1/payouts/pending?limit=500")).json()
+    assert ours == theirs
+    pending = {
+        o["order_number"]
+        for o in orders
+        if o["status"] not in NO_SALE_STATUSES and o["status"] not in PAID_STATUSES
+    }
+    assert {i["order_number"] for i in ours["items"]} == pending
+    rows = _csv(await rest.call("GET", "/api/v1/reports/pending-payouts?format=csv"))
+    assert [(r["order_number"], r["expected_payout"]) for r in rows] == [
+        (i["order_number"], i["expected_payout"]["amount"] if i["expected_payout"] else "")
+        for i in ours["items"]
+    ]
+
+
+async def test_listings_priced_above_the_lowest_ask(rest: Rest) -> None:
+    rng = random.Random(5)
+    asks = {("v-1", "EUR"): Decimal("100.00"), ("v-2", "EUR"): Decimal("250.00"),
+            ("v-2", "USD"): Decimal("260.00"), ("v-3", "USD"): Decimal("80.00")}  # fmt: skip
+    listings = []
+    async with rest.service.pool.acquire() as conn:
+        for (variant, currency), ask in asks.items():
+            await conn.execute(
+                """INSERT INTO market_latest (variant_id, currency, lowest_ask, highest_bid,
+                       observed_at) VALUES ($1, $2, $3, NULL, now())""",
+                variant,
+                currency,
+                ask,
+            )
+        for i in range(120):
+            variant = rng.choice(("v-1", "v-2", "v-3", "v-4"))
+            currency = rng.choice(("EUR", "USD"))
+            amount = Decimal(rng.randint(60, 320))
+            status = rng.choice(("ACTIVE", "ACTIVE", "INACTIVE"))
+            listing = (f"l-{i:03d}", status, variant, currency, amount)
+            listings.append(listing)
+            await conn.execute(
+                """INSERT INTO listing (listing_id, status, status_rank, variant_id, amount,
+                       currency, updated_at) VALUES ($1, $2, 1, $3, $5, $4, now())""",
+                *listing,
+            )
+    expected = sorted(
+        (lid, amount)
+        for lid, status, variant, currency, amount in listings
+        if status == "ACTIVE"
+        and (variant, currency) in asks
+        and amount > asks[(variant, currency)] * Decimal("1.10")
+    )
+    assert len(expected) > 10
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = "above_pct=10&limit=7" + (f"&cursor={cursor}" if cursor else "")
+        page = (await rest.call("GET", f"/api/v1/reports/overpriced-listings?{query}")).json()
+        seen += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert [(i["listing_id"], _d(i["amount"])) for i in seen] == expected
+    for item in seen:
+        ask = _d(item["lowest_ask"])
+        pct = ((_d(item["amount"]) / ask - 1) * 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert _d(item["above_pct"]) == pct
+    rows = _csv(
+        await rest.call("GET", "/api/v1/reports/overpriced-listings?above_pct=10&format=csv")
+    )
+    assert [(r["listing_id"], Decimal(r["amount"])) for r in rows] == expected
+
+
 @pytest.mark.parametrize(
     ("path", "field"),
     [
@@ -508,6 +630,10 @@ async def test_reports_follow_later_changes_of_orders_units_and_catalog(rest: Re
         ("/api/v1/reports/sales?currency=EURO", "currency"),
         ("/api/v1/reports/inventory?from=yesterday", "from"),
         ("/api/v1/reports/need-to-ship?cursor=WyJub3QgYSB0aW1lIiwieCJd", "cursor"),
+        ("/api/v1/reports/overpriced-listings?above_pct=NaN", "above_pct"),
+        ("/api/v1/reports/overpriced-listings?above_pct=1e9", "above_pct"),
+        ("/api/v1/reports/overpriced-listings?above_pct=-1", "above_pct"),
+        ("/api/v1/reports/sales?format=xml", "format"),
     ],
 )
 async def test_bad_report_parameters_are_problem_json(rest: Rest, path: str, field: str) -> None:

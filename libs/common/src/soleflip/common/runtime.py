@@ -159,11 +159,19 @@ class ServiceRuntime:
         await self.publisher.publish_many(outgoing)
 
     async def _start_consumers(self, stack: contextlib.AsyncExitStack) -> None:
+        started: list[ConsumerRunner] = []
+
+        async def stop_all() -> None:
+            # All at once: each stop waits for its fetch to end, so one after the other the
+            # shutdown grew with every consumer a service adds.
+            await asyncio.gather(*(runner.stop() for runner in started))
+
+        stack.push_async_callback(stop_all)
         for factory in self._consumer_factories:
             runner = factory(self)
             await runner.start()
+            started.append(runner)
             self.consumers.append(runner)
-            stack.push_async_callback(runner.stop)
 
     def _stop_consumers_on_signal(self, stack: contextlib.AsyncExitStack) -> None:
         """On SIGTERM stop taking messages at once: the HTTP drain that comes before the

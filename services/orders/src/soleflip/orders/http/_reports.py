@@ -5,17 +5,22 @@ plain decimal amounts (no FX: each currency is its own row).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
+from litestar.response import Stream
 
 from soleflip.common.errors import InvalidInput
-from soleflip.common.http import requires
+from soleflip.common.http import csv_stream, keyset_chunks, requires, wants_csv
+from soleflip.orders import queries
+from soleflip.orders.http._export import Format
 from soleflip.orders.http._params import bad, decode_cursor, encode_cursor, limit_of, time_of
+from soleflip.orders.http._views import PendingPayoutsPage, pending_view, total_view
 from soleflip.orders.queries import reports
 from soleflip.orders.service import OrdersService
 
@@ -48,6 +53,55 @@ def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(RATIO, rounding=ROUND_HALF_UP)
 
 
+#: `above_pct` of the overpriced-listings report: default and largest value.
+DEFAULT_ABOVE_PCT = Decimal(5)
+MAX_ABOVE_PCT = Decimal(1000)
+#: CSV columns of each report (money plain decimals next to `currency`).
+INVENTORY_CSV = (
+    "section", "status", "bucket", "currency", "units", "value", "cost_missing",
+    "units_at_ask", "value_at_lowest_ask", "unrealised_profit_at_ask",
+    "units_at_bid", "value_at_highest_bid", "unrealised_profit_at_bid",
+)  # fmt: skip
+SALES_CSV = (
+    "key", "currency", "sales", "revenue", "net_proceeds", "landed_cost", "profit", "roi",
+    "cancellations", "cancellation_charges", "avg_days_to_sell", "without_profit",
+)  # fmt: skip
+TO_SHIP_CSV = (
+    "order_number", "status", "ship_by", "overdue", "listing_id", "stock_item_id",
+    "variant_id", "product_id", "currency", "amount", "created_at", "sku", "size", "size_type",
+)  # fmt: skip
+PENDING_CSV = (
+    "order_number", "status", "currency", "expected_payout", "payout_source", "expected_at",
+    "created_at",
+)  # fmt: skip
+OVERPRICED_CSV = (
+    "listing_id", "status", "variant_id", "product_id", "stock_item_id", "currency", "amount",
+    "lowest_ask", "above_pct", "market_observed_at",
+)  # fmt: skip
+
+
+def pct_of(raw: str | None) -> Decimal:
+    """`above_pct`: a plain decimal from 0 to 1000 (default 5)."""
+    if raw is None:
+        return DEFAULT_ABOVE_PCT
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or not 0 <= value <= MAX_ABOVE_PCT or len(raw) > 12:
+        raise bad("above_pct", "must be a percentage from 0 to 1000, e.g. 5 or 12.5")
+    return value
+
+
+async def _table(header: Sequence[str], rows: Sequence[dict[str, Any]], filename: str) -> Stream:
+    """A report's rows as one CSV chunk (a report is small: one row per group)."""
+
+    async def chunks() -> AsyncIterator[list[list[Any]]]:
+        yield [[row.get(name) for name in header] for row in rows]
+
+    return await csv_stream(header, chunks(), filename=filename)
+
+
 def _sales_row(row: Any) -> dict[str, Any]:
     values = dict(row)
     del values["sold_linked"]
@@ -66,10 +120,12 @@ class ReportController(Controller):
     async def get_inventory(
         self,
         service: Service,
+        request: Request[Any, Any, Any],
         from_: From = None,
         to: FromQuery[str | None] = None,
         currency: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+        format_: Format = None,
+    ) -> dict[str, Any] | Stream:
         """Units and landed-cost value by status; held units (IN_STOCK, LISTED) by age; held
         units of a known variant at market (the latest lowest ask and highest bid in the
         unit's currency) with the unrealised profit over those whose cost is known.
@@ -86,6 +142,11 @@ class ReportController(Controller):
             )
             market = await reports.inventory_market(conn, start=start, end=end, currency=code)
         labels = [label for _, label in reports.AGE_BUCKETS]
+        if wants_csv(request, format_):
+            rows = [{"section": "by_status", **dict(r)} for r in by_status]
+            rows += [{"section": "aging", **dict(r), "bucket": labels[r["bucket"]]} for r in aging]
+            rows += [{"section": "market", **dict(r)} for r in market]
+            return await _table(INVENTORY_CSV, rows, "inventory.csv")
         return {
             "as_of": now,
             "from": start,
@@ -100,11 +161,13 @@ class ReportController(Controller):
     async def get_sales(
         self,
         service: Service,
+        request: Request[Any, Any, Any],
         from_: From = None,
         to: FromQuery[str | None] = None,
         currency: FromQuery[str | None] = None,
         group_by: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+        format_: Format = None,
+    ) -> dict[str, Any] | Stream:
         """Sales KPIs per `group_by` (day, week, month, product, brand, size, supplier) and
         currency, from the summary that the write path keeps (migration 0014)."""
         start, end = window_of(from_, to)
@@ -118,6 +181,8 @@ class ReportController(Controller):
             )
             held = await reports.held_units(conn, currency=code)
         sold = sum(r["sold_linked"] for r in rows)
+        if wants_csv(request, format_):
+            return await _table(SALES_CSV, [_sales_row(r) for r in rows], "sales.csv")
         return {
             "from": start,
             "to": end,
@@ -131,24 +196,124 @@ class ReportController(Controller):
     async def get_need_to_ship(
         self,
         service: Service,
+        request: Request[Any, Any, Any],
         limit: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+        format_: Format = None,
+    ) -> dict[str, Any] | Stream:
         """Orders waiting for the seller's shipment, soonest ship-by first; `overdue` when the
-        ship-by date has passed."""
+        ship-by date has passed. CSV: every such order."""
+        now = datetime.now(UTC)
+
+        def item(r: Any) -> dict[str, Any]:
+            return {**dict(r), "overdue": r["ship_by"] is not None and r["ship_by"] < now}
+
+        def key(r: Any) -> tuple[str, str]:
+            at = r["ship_by"].isoformat() if r["ship_by"] else "infinity"
+            return at, r["order_number"]
+
+        if wants_csv(request, format_):
+
+            async def fetch(after: tuple[str, str] | None, size: int) -> list[Any]:
+                async with service.pool.acquire() as conn:
+                    return await reports.orders_to_ship(conn, after=after, limit=size)
+
+            chunks = keyset_chunks(fetch, key)
+            return await csv_stream(
+                TO_SHIP_CSV, _as_rows(chunks, TO_SHIP_CSV, item), filename="need-to-ship.csv"
+            )
         size = limit_of(limit)
         after = decode_cursor(cursor, tuple[str, str])
         if after is not None and after[0] != "infinity":
             time_of("cursor", after[0])  # only a time this API wrote may reach Postgres
-        now = datetime.now(UTC)
         async with service.pool.acquire() as conn:
             rows = await reports.orders_to_ship(conn, after=after, limit=size)
-        items = [
-            {**dict(r), "overdue": r["ship_by"] is not None and r["ship_by"] < now} for r in rows
-        ]
-        token = None
-        if len(rows) == size:
-            last = rows[-1]
-            at = last["ship_by"].isoformat() if last["ship_by"] else "infinity"
-            token = encode_cursor([at, last["order_number"]])
-        return {"as_of": now, "items": items, "next_cursor": token}
+        token = encode_cursor(list(key(rows[-1]))) if len(rows) == size else None
+        return {"as_of": now, "items": [item(r) for r in rows], "next_cursor": token}
+
+    @get("/pending-payouts", guards=[requires("read")])
+    async def get_pending_payouts(
+        self,
+        service: Service,
+        request: Request[Any, Any, Any],
+        limit: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        format_: Format = None,
+    ) -> PendingPayoutsPage | Stream:
+        """What StockX still owes: the body of `GET /api/v1/payouts/pending` (totals per
+        currency, then sales soonest expected first). CSV: every pending sale."""
+
+        def item(r: Any) -> dict[str, Any]:
+            return {
+                "order_number": r["order_number"], "status": r["status"],
+                "currency": r["currency"], "expected_payout": r["net_proceeds"],
+                "payout_source": r["fees_source"], "expected_at": r["payout_expected_at"],
+                "created_at": r["created_at"],
+            }  # fmt: skip
+
+        def key(r: Any) -> tuple[datetime, str]:
+            return r["payout_expected_at"], r["order_number"]
+
+        if wants_csv(request, format_):
+
+            async def fetch(after: tuple[datetime, str] | None, size: int) -> list[Any]:
+                async with service.pool.acquire() as conn:
+                    return await queries.pending_payouts(conn, after=after, limit=size)
+
+            chunks = keyset_chunks(fetch, key)
+            return await csv_stream(
+                PENDING_CSV, _as_rows(chunks, PENDING_CSV, item), filename="pending-payouts.csv"
+            )
+        size = limit_of(limit)
+        after = decode_cursor(cursor, tuple[datetime, str])
+        async with service.pool.acquire() as conn:
+            totals = await queries.pending_totals(conn)
+            rows = await queries.pending_payouts(conn, after=after, limit=size)
+        token = encode_cursor(list(key(rows[-1]))) if len(rows) == size else None
+        return PendingPayoutsPage(
+            [total_view(t) for t in totals], [pending_view(r) for r in rows], token
+        )
+
+    @get("/overpriced-listings", guards=[requires("read")])
+    async def get_overpriced_listings(
+        self,
+        service: Service,
+        request: Request[Any, Any, Any],
+        above_pct: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        format_: Format = None,
+    ) -> dict[str, Any] | Stream:
+        """ACTIVE listings asking more than `above_pct` % (default 5) over their variant's
+        latest lowest ask in the listing's currency, by listing id. CSV: every such listing."""
+        pct = pct_of(above_pct)
+
+        if wants_csv(request, format_):
+
+            async def fetch(after: str | None, size: int) -> list[Any]:
+                async with service.pool.acquire() as conn:
+                    return await reports.overpriced_listings(
+                        conn, above_pct=pct, after=after, limit=size
+                    )
+
+            chunks = keyset_chunks(fetch, lambda r: r["listing_id"])
+            return await csv_stream(
+                OVERPRICED_CSV,
+                _as_rows(chunks, OVERPRICED_CSV, dict),
+                filename="overpriced-listings.csv",
+            )
+        size = limit_of(limit)
+        after = decode_cursor(cursor, str)
+        async with service.pool.acquire() as conn:
+            rows = await reports.overpriced_listings(conn, above_pct=pct, after=after, limit=size)
+        token = encode_cursor(rows[-1]["listing_id"]) if len(rows) == size else None
+        return {"above_pct": pct, "items": [dict(r) for r in rows], "next_cursor": token}
+
+
+async def _as_rows(
+    chunks: AsyncIterator[Sequence[Any]], header: Sequence[str], item: Any
+) -> AsyncIterator[list[list[Any]]]:
+    """Each chunk of records as CSV rows of `header`'s columns of `item(record)`."""
+    async for records in chunks:
+        rows = [item(r) for r in records]
+        yield [[row.get(name) for name in header] for row in rows]

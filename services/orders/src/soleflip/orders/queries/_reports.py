@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 
@@ -279,3 +280,25 @@ async def orders_to_ship(
     return list(
         await conn.fetch(TO_SHIP_SQL, list(TO_SHIP_STATUSES), after_at, after_number, limit)
     )
+
+
+# ACTIVE listings asking more than (1 + $1/100) x their variant's latest lowest ask in the same
+# currency (`market_latest`), by listing id after the cursor $2.
+OVERPRICED_SQL = """
+SELECT l.listing_id, l.status, l.variant_id, l.product_id, l.stock_item_id, l.currency,
+       l.amount, m.lowest_ask, round((l.amount / m.lowest_ask - 1) * 100, 2) AS above_pct,
+       m.observed_at AS market_observed_at
+FROM listing l
+JOIN market_latest m ON m.variant_id = l.variant_id AND m.currency = l.currency
+WHERE l.status = 'ACTIVE' AND m.lowest_ask > 0
+  AND l.amount > m.lowest_ask * (1 + $1::numeric / 100)
+  AND ($2::text IS NULL OR l.listing_id > $2)
+ORDER BY l.listing_id
+LIMIT $3
+"""
+
+
+async def overpriced_listings(
+    conn: Conn, *, above_pct: Decimal, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(OVERPRICED_SQL, above_pct, after, limit))
