@@ -211,6 +211,8 @@ def test_a_seller_runs_the_day_from_the_console(
     for path in PAGES:
         page.goto(f"{console}{path}")
         expect(page.locator("main h1")).to_be_visible()
+        # The tab says which page this is, in words (no markup leaked into the title).
+        expect(page).to_have_title(re.compile(r"^[A-Z][a-z]+ · SoleFlip console$"))
         shoot(page, artifacts, "page" + path.replace("/", "-"))
 
     # sign out: the pages ask for a sign-in again
