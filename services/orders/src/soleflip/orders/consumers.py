@@ -8,7 +8,7 @@ of statements whatever its size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import msgspec
@@ -199,23 +199,42 @@ async def apply_reprices(service: OrdersService, messages: Sequence[Message]) ->
     return outcomes
 
 
-def reprice_consumer(service: OrdersService) -> ConsumerRunner:
-    """The durable `orders-reprice` consumer of pricing's commands."""
+def _pricing_consumer(
+    service: OrdersService,
+    durable: str,
+    subject: str,
+    apply: Callable[[OrdersService, Sequence[Message]], Awaitable[list[Outcome]]],
+    batch_size: int,
+    ack_wait: float = 30.0,
+) -> ConsumerRunner:
+    """A durable batch consumer of one PRICING subject, applying each batch with `apply`."""
     runtime: ServiceRuntime = service.runtime
 
     async def handle(messages: Sequence[Message]) -> Sequence[Outcome]:
-        return await apply_reprices(service, messages)
+        return await apply(service, messages)
 
     return ConsumerRunner(
         runtime.nc,
         runtime.names,
         stream="PRICING",
-        durable=REPRICE_CONSUMER,
-        subjects=("pricing.reprice.requested",),
+        durable=durable,
+        subjects=(subject,),
         batch_handler=handle,
+        batch_size=batch_size,
+        ack_wait=ack_wait,
+        publisher=runtime.publisher,
+    )
+
+
+def reprice_consumer(service: OrdersService) -> ConsumerRunner:
+    """The durable `orders-reprice` consumer of pricing's commands."""
+    return _pricing_consumer(
+        service,
+        REPRICE_CONSUMER,
+        "pricing.reprice.requested",
+        apply_reprices,
         batch_size=200,
         ack_wait=120.0,
-        publisher=runtime.publisher,
     )
 
 
@@ -262,21 +281,8 @@ async def apply_fee_updates(service: OrdersService, messages: Sequence[Message])
 
 def fees_consumer(service: OrdersService) -> ConsumerRunner:
     """The durable `orders-fees` consumer of pricing's fee schedules (the one schedule)."""
-    runtime: ServiceRuntime = service.runtime
-
-    async def handle(messages: Sequence[Message]) -> Sequence[Outcome]:
-        return await apply_fee_updates(service, messages)
-
-    return ConsumerRunner(
-        runtime.nc,
-        runtime.names,
-        stream="PRICING",
-        durable=FEES_CONSUMER,
-        subjects=(FEES_UPDATED,),
-        batch_handler=handle,
-        batch_size=100,
-        ack_wait=120.0,
-        publisher=runtime.publisher,
+    return _pricing_consumer(
+        service, FEES_CONSUMER, FEES_UPDATED, apply_fee_updates, batch_size=100, ack_wait=120.0
     )
 
 
@@ -295,18 +301,6 @@ async def apply_market_updates(
 
 def market_consumer(service: OrdersService) -> ConsumerRunner:
     """The durable `orders-market` consumer of pricing's market changes (value at market)."""
-    runtime: ServiceRuntime = service.runtime
-
-    async def handle(messages: Sequence[Message]) -> Sequence[Outcome]:
-        return await apply_market_updates(service, messages)
-
-    return ConsumerRunner(
-        runtime.nc,
-        runtime.names,
-        stream="PRICING",
-        durable=MARKET_CONSUMER,
-        subjects=(MARKET_UPDATED,),
-        batch_handler=handle,
-        batch_size=500,
-        publisher=runtime.publisher,
+    return _pricing_consumer(
+        service, MARKET_CONSUMER, MARKET_UPDATED, apply_market_updates, batch_size=500
     )
