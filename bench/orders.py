@@ -1,6 +1,7 @@
-"""Benchmark of orders (issue 4): events/s applied (batch path), webhook→row latency. Not a test.
+"""Benchmark of orders (issues 4, 17): events/s applied (batch path), webhook→row latency.
 
     .venv/bin/python bench/orders.py [--events 30000] [--rate 500] [--duration 10] [--soak]
+        [--only batch|webhook] [--batch-sizes 1000,100]
 
 Uses the Postgres and NATS of SOLEFLIP_BENCH_DATABASE_URL / SOLEFLIP_BENCH_NATS_URL (default: the
 local dev servers), a fresh database and a fresh NATS prefix per run.
@@ -11,11 +12,22 @@ local dev servers), a fresh database and a fresh NATS prefix per run.
    (`cpu`) the CPU time per event of this process (consumer and outbox relay, until every
    resulting event is published) and of its Postgres backends, with the machine's busy cores and
    load: on a shared box the wall-clock rate swings with the load, CPU per event much less.
+   Run once per `--batch-sizes` entry (the first is the headline `batch_path`, the others
+   `batch_path_<n>`); `batch_cost_ratio` is the CPU per event (orders + Postgres) of each other
+   size against the first (issue 17: batch 100 within 1.5 x batch 1,000).
+   Baseline (`unnest_baseline`): the same rows (the same order numbers, statuses and versions, in
+   the same order and batches of the first size) upserted by a plain `INSERT ... SELECT FROM
+   unnest(...) ON CONFLICT DO UPDATE ... WHERE newer`, one transaction per batch, into a fresh
+   orders database (the same table, indexes and triggers), from this process; no inbox, history,
+   outbox or bus. `ratio_to_unnest` is orders' rate over the baseline's in the same run (issue
+   17's target: >= 0.5), `cpu_ratio_to_unnest` the same in CPU per event (orders + Postgres).
 2. Webhook path: `soleflip serve ingest` and `soleflip serve orders` run as processes (polling
    idle: no StockX); this process sends signed webhooks at `--rate` per second (open loop) and
-   measures, per event, the time from ingest's 202 to the order row written (`synced_at`, taken by
-   the upsert statement) and to the `orders.order.upserted` event arriving on NATS (after commit
-   and the outbox relay: an upper bound). Prints the distributions as JSON, with the RSS of both
+   measures, per event, the time from sending the HTTP request to ingest to the order row written
+   (`request_to_row`: `synced_at`, taken by the upsert statement; issue 17's target p99 < 15 ms),
+   the same from ingest's 202 (`webhook_202_to_row`), and from the 202 to the
+   `orders.order.upserted` event arriving on NATS (after commit and the outbox relay: an upper
+   bound). Prints the distributions as JSON, with the RSS of both
    services at the end and every 10 s.
 3. `--soak`: the webhook path for 10 minutes; `soak_memory_flat` says whether each service's RSS
    grew by at most `SOAK_FLAT_MB` over the second half (the first is warm-up).
@@ -40,6 +52,8 @@ import time
 import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,6 +70,7 @@ from soleflip.common.db import migrate
 from soleflip.common.localinfra import free_port
 from soleflip.common.settings import Settings
 from soleflip.orders.app import build_service
+from soleflip.orders.domain import order_rank
 from soleflip.orders.settings import OrdersSettings
 
 SOLEFLIP = Path(sys.executable).parent / "soleflip"
@@ -66,6 +81,10 @@ NATS = os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 STATUSES = ("CREATED", "SHIPPED")
 UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 BATCH = int(os.environ.get("SOLEFLIP_BENCH_BATCH", "1000"))
+#: issue 17's targets: orders' rate against the plain upsert, batch 100's cost against 1,000's.
+TARGET_RATIO_TO_UNNEST = 0.5
+TARGET_BATCH_COST_RATIO = 1.5
+TARGET_REQUEST_TO_ROW_P99_MS = 15.0
 RSS_EVERY_S = 10.0
 SOAK_S = 600.0
 #: Most a service's RSS may grow over the second half of a soak and still count as flat.
@@ -141,16 +160,95 @@ async def count(dsn: str, sql: str) -> int:
         await conn.close()
 
 
-async def batch_path(events: int) -> dict[str, Any]:
-    """Events/s the consumer applies when a backlog waits in INGEST."""
-    prefix = f"bo{secrets.token_hex(3)}"
-    names = Names(prefix)
+def burst_of(events: int) -> list[dict[str, Any]]:
+    """`events` order events: every order CREATED, then every order SHIPPED (stream order)."""
     orders = events // len(STATUSES)
-    burst = [
+    return [
         order_event(f"B-{n:07d}", status, step)
         for step, status in enumerate(STATUSES)
         for n in range(orders)
     ]
+
+
+UNNEST_UPSERT_SQL = """
+INSERT INTO "order" AS o (order_number, status, status_rank, variant_id, product_id, amount,
+                          currency, inventory_type, created_at, updated_at, synced_at)
+SELECT t.*, clock_timestamp()
+FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::numeric[],
+            $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[]) AS t
+ON CONFLICT (order_number) DO UPDATE SET
+    status = excluded.status, status_rank = excluded.status_rank,
+    variant_id = excluded.variant_id, product_id = excluded.product_id,
+    amount = excluded.amount, currency = excluded.currency,
+    inventory_type = excluded.inventory_type, updated_at = excluded.updated_at,
+    synced_at = excluded.synced_at
+WHERE (excluded.updated_at, excluded.status_rank) > (o.updated_at, o.status_rank)
+"""
+
+
+SHIPPED_SQL = """SELECT count(*) FROM "order" WHERE status = 'SHIPPED'"""
+
+
+def _columns(chunk: list[dict[str, Any]]) -> list[list[Any]]:
+    """The baseline's parameters: one array per column, from the events' `data`."""
+    data = [e["data"] for e in chunk]
+    return [
+        [d["orderNumber"] for d in data],
+        [d["status"] for d in data],
+        [order_rank(d["status"]) for d in data],
+        [d["variant"]["variantId"] for d in data],
+        [d["product"]["productId"] for d in data],
+        [Decimal(d["amount"]) for d in data],
+        [d["currencyCode"] for d in data],
+        [d["inventoryType"] for d in data],
+        [datetime.fromisoformat(d["createdAt"]) for d in data],
+        [datetime.fromisoformat(d["updatedAt"]) for d in data],
+    ]
+
+
+async def unnest_baseline(events: int, batch: int) -> dict[str, Any]:
+    """The same rows as the batch path, upserted by one plain `unnest` statement per batch."""
+    burst = burst_of(events)
+    async with fresh_database() as dsn:
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": "orders"})
+        try:
+            meter = CpuMeter()
+            meter.add_backends([conn.get_server_pid()])
+            started = time.perf_counter()
+            meter.start()
+            for start in range(0, len(burst), batch):
+                async with conn.transaction():
+                    await conn.execute(UNNEST_UPSERT_SQL, *_columns(burst[start : start + batch]))
+            elapsed = time.perf_counter() - started
+            cpu = meter.report(len(burst))
+            rows = int(await conn.fetchval('SELECT count(*) FROM "order"'))
+            shipped = int(await conn.fetchval(SHIPPED_SQL))
+        finally:
+            await conn.close()
+    return {
+        "events": len(burst),
+        "batch_size": batch,
+        "rows": rows,
+        "shipped": shipped,
+        "seconds": round(elapsed, 3),
+        "events_per_s": round(len(burst) / elapsed),
+        "cpu": cpu,
+    }
+
+
+def _cost_us(result: dict[str, Any]) -> float | None:
+    """CPU per event of a run: this process plus its Postgres backends (None if unreadable)."""
+    cpu = result["cpu"]
+    if cpu["postgres_cpu_us_per_event"] is None:
+        return None
+    return float(cpu["orders_cpu_us_per_event"] + cpu["postgres_cpu_us_per_event"])
+
+
+async def batch_path(events: int, batch: int = BATCH) -> dict[str, Any]:
+    """Events/s the consumer applies when a backlog waits in INGEST."""
+    prefix = f"bo{secrets.token_hex(3)}"
+    names = Names(prefix)
+    burst = burst_of(events)
     async with fresh_database() as dsn:
         nc = await connect((NATS,), name="bench")
         js = nc.jetstream()
@@ -164,7 +262,7 @@ async def batch_path(events: int) -> dict[str, Any]:
         await nc.close()
         settings = settings_for(dsn, prefix)
         service = build_service(
-            settings, OrdersSettings(polling=False, pool_size=4, batch_size=BATCH)
+            settings, OrdersSettings(polling=False, pool_size=4, batch_size=batch)
         )
         claims = "SELECT count(*) FROM inbox"
         meter = CpuMeter()
@@ -187,6 +285,7 @@ async def batch_path(events: int) -> dict[str, Any]:
         history = await count(dsn, "SELECT count(*) FROM order_status_history")
     return {
         "events": len(burst),
+        "batch_size": batch,
         "seconds": round(elapsed, 3),
         "events_per_s": round(done / elapsed),
         "history_rows": history,
@@ -263,6 +362,7 @@ async def webhook_path(rate: float, duration: float) -> dict[str, Any]:
 async def _drive(
     ingest: str, dsn: str, prefix: str, secret: str, rate: float, duration: float
 ) -> dict[str, Any]:
+    sent: dict[str, float] = {}
     accepted: dict[str, float] = {}
     failed: list[str] = []
     published: dict[str, float] = {}
@@ -296,6 +396,7 @@ async def _drive(
         reader, writer = await asyncio.open_connection(host, port)
         while (i := await queue.get()) is not None:
             number, raw = request(i)
+            sent[number] = time.time()
             writer.write(raw)
             head = await reader.readuntil(b"\r\n\r\n")
             length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
@@ -343,6 +444,9 @@ async def _drive(
     to_row = [
         float(r["t"]) - accepted[r["order_number"]] for r in rows if r["order_number"] in accepted
     ]
+    from_request = [
+        float(r["t"]) - sent[r["order_number"]] for r in rows if r["order_number"] in accepted
+    ]
     to_event = [published[n] - t for n, t in accepted.items() if n in published]
     return {
         "rate_per_s": rate,
@@ -351,10 +455,36 @@ async def _drive(
         "failed": len(failed),
         "achieved_rate_per_s": round(total / sent_s, 1),
         "rows": len(rows),
+        "request_to_row": percentiles([max(0.0, v) for v in from_request]),
+        "target_request_to_row_p99_ms": TARGET_REQUEST_TO_ROW_P99_MS,
         "webhook_202_to_row": percentiles([max(0.0, v) for v in to_row]),
         "webhook_202_to_published_event": percentiles([max(0.0, v) for v in to_event]),
         **rss,
     }
+
+
+async def batch_paths(events: int, sizes: list[int]) -> dict[str, Any]:
+    """The batch path at each size, the unnest baseline, and issue 17's ratios."""
+    result: dict[str, Any] = {"batch_path": await batch_path(events, sizes[0])}
+    for size in sizes[1:]:
+        result[f"batch_path_{size}"] = await batch_path(events, size)
+    baseline = await unnest_baseline(events, sizes[0])
+    head = result["batch_path"]
+    ratio = round(head["events_per_s"] / baseline["events_per_s"], 3)
+    head_cost, base_cost = _cost_us(head), _cost_us(baseline)
+    costs: dict[str, float | None] = {}
+    for size in sizes[1:]:
+        cost = _cost_us(result[f"batch_path_{size}"])
+        costs[f"{size}_vs_{sizes[0]}"] = round(cost / head_cost, 2) if cost and head_cost else None
+    result["unnest_baseline"] = baseline
+    result["ratio_to_unnest"] = ratio
+    result["cpu_ratio_to_unnest"] = (
+        round(base_cost / head_cost, 3) if base_cost and head_cost else None
+    )
+    result["target_ratio_to_unnest"] = TARGET_RATIO_TO_UNNEST
+    result["batch_cost_ratio"] = costs
+    result["target_batch_cost_ratio"] = TARGET_BATCH_COST_RATIO
+    return result
 
 
 def _growth(samples: list[float | None]) -> float | None:
@@ -372,6 +502,10 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--only", choices=["batch", "webhook"])
     parser.add_argument(
+        "--batch-sizes", default=f"{BATCH},100",
+        help="consumer batch sizes of the batch path, the first the headline and the baseline's",
+    )  # fmt: skip
+    parser.add_argument(
         "--soak", action="store_true",
         help="webhook path only, for 10 minutes: RSS of ingest and orders must stay flat",
     )  # fmt: skip
@@ -380,7 +514,7 @@ async def main() -> None:
         args.only, args.duration = "webhook", SOAK_S
     result: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}
     if args.only in (None, "batch"):
-        result["batch_path"] = await batch_path(args.events)
+        result.update(await batch_paths(args.events, [int(b) for b in args.batch_sizes.split(",")]))
     if args.only in (None, "webhook"):
         result["webhook_path"] = await webhook_path(args.rate, args.duration)
     if args.soak:
