@@ -1,12 +1,13 @@
-"""CSV exports of the orders, listings and stock lists (`?format=csv` or `Accept: text/csv`):
-the same filters and the same keyset queries as the JSON pages, streamed over every page.
+"""CSV answers of every list and report (`?format=csv` or `Accept: text/csv`): lists stream the
+same filters and keyset queries as their JSON pages over every page (`keyset_csv`), reports
+answer their rows as one chunk (`table_csv`).
 
 Money is a plain decimal next to a `currency` column; columns are listed here, in order.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -106,20 +107,72 @@ STOCK_COLUMNS = (
     ("supplier_id", "supplier_id"),
 )
 Columns = Sequence[tuple[str, str]]
+#: A record (or the mapping `item` makes of it) whose `.get(column)` is a CSV cell.
+Item = Callable[[Any], Mapping[str, Any]]
 
 
-async def _rows(
-    chunks: AsyncIterator[Sequence[asyncpg.Record]], columns: Columns
+async def _cells(
+    chunks: AsyncIterator[Sequence[Any]], columns: Sequence[str], item: Item | None
 ) -> AsyncIterator[list[list[Any]]]:
-    names = [column for _, column in columns]
     async for records in chunks:
-        yield [[record[name] for name in names] for record in records]
+        values = records if item is None else [item(r) for r in records]
+        yield [[value.get(name) for name in columns] for value in values]
+
+
+async def csv_export(
+    chunks: AsyncIterator[Sequence[Any]],
+    header: Sequence[str],
+    filename: str,
+    *,
+    columns: Sequence[str] | None = None,
+    item: Item | None = None,
+) -> Stream:
+    """Each chunk's records (or `item(record)`) as CSV rows of `columns` (default: `header`)."""
+    return await csv_stream(header, _cells(chunks, columns or header, item), filename=filename)
+
+
+async def table_csv(
+    header: Sequence[str], rows: Sequence[Mapping[str, Any]], filename: str
+) -> Stream:
+    """A report's rows as one CSV chunk (a report is small: one row per group)."""
+
+    async def once() -> AsyncIterator[Sequence[Mapping[str, Any]]]:
+        yield rows
+
+    return await csv_export(once(), header, filename)
+
+
+async def keyset_csv(
+    pool: asyncpg.Pool,
+    query: Callable[..., Awaitable[Sequence[Any]]],
+    key: Callable[[Any], Any],
+    header: Sequence[str],
+    filename: str,
+    *,
+    columns: Sequence[str] | None = None,
+    item: Item | None = None,
+    **params: Any,
+) -> Stream:
+    """Every page of `query(conn, after=, limit=, **params)` (keyset by `key`) as CSV."""
+
+    async def fetch(after: Any, limit: int) -> Sequence[Any]:
+        async with pool.acquire() as conn:
+            return await query(conn, after=after, limit=limit, **params)
+
+    chunks = keyset_chunks(fetch, key)
+    return await csv_export(chunks, header, filename, columns=columns, item=item)
 
 
 async def _export(
-    chunks: AsyncIterator[Sequence[asyncpg.Record]], columns: Columns, filename: str
+    service: OrdersService,
+    query: Callable[..., Awaitable[Sequence[Any]]],
+    key: Callable[[Any], Any],
+    columns: Columns,
+    filename: str,
+    **params: Any,
 ) -> Stream:
-    return await csv_stream([h for h, _ in columns], _rows(chunks, columns), filename=filename)
+    header, names = [h for h, _ in columns], [c for _, c in columns]
+    return await keyset_csv(service.pool, query, key, header, filename, columns=names, **params)
 
 
 async def orders_csv(
@@ -131,41 +184,34 @@ async def orders_csv(
     unmatched: bool | None,
 ) -> Stream:
     """Every order the filters select, newest first (as `GET /api/v1/orders` pages them)."""
-
-    async def fetch(after: tuple[datetime, str] | None, limit: int) -> list[asyncpg.Record]:
-        async with service.pool.acquire() as conn:
-            return await queries.list_orders(
-                conn,
-                statuses=statuses,
-                since=since,
-                until=until,
-                unmatched=unmatched,
-                after=after,
-                limit=limit,
-                base_currency=service.options.base_currency,
-            )
-
-    chunks = keyset_chunks(fetch, lambda r: (r["created_at"], r["order_number"]))
-    return await _export(chunks, ORDER_COLUMNS, "orders.csv")
+    return await _export(
+        service,
+        queries.list_orders,
+        lambda r: (r["created_at"], r["order_number"]),
+        ORDER_COLUMNS,
+        "orders.csv",
+        statuses=statuses,
+        since=since,
+        until=until,
+        unmatched=unmatched,
+        base_currency=service.options.base_currency,
+    )
 
 
 async def listings_csv(service: OrdersService, *, statuses: Sequence[str] | None) -> Stream:
     """Every listing the filters select, by listing id."""
-
-    async def fetch(after: str | None, limit: int) -> list[asyncpg.Record]:
-        async with service.pool.acquire() as conn:
-            return await queries.list_listings(conn, statuses=statuses, after=after, limit=limit)
-
-    chunks = keyset_chunks(fetch, lambda r: r["listing_id"])
-    return await _export(chunks, LISTING_COLUMNS, "listings.csv")
+    return await _export(
+        service,
+        queries.list_listings,
+        lambda r: r["listing_id"],
+        LISTING_COLUMNS,
+        "listings.csv",
+        statuses=statuses,
+    )
 
 
 async def stock_csv(service: OrdersService, where: queries.StockFilter) -> Stream:
     """Every stock unit the filters select, by id."""
-
-    async def fetch(after: int | None, limit: int) -> list[asyncpg.Record]:
-        async with service.pool.acquire() as conn:
-            return await queries.list_stock(conn, where, after=after, limit=limit)
-
-    chunks = keyset_chunks(fetch, lambda r: r["id"])
-    return await _export(chunks, STOCK_COLUMNS, "stock.csv")
+    return await _export(
+        service, queries.list_stock, lambda r: r["id"], STOCK_COLUMNS, "stock.csv", where=where
+    )

@@ -5,7 +5,6 @@ plain decimal amounts (no FX: each currency is its own row).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -16,9 +15,9 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
 from soleflip.common.errors import InvalidInput
-from soleflip.common.http import csv_stream, keyset_chunks, requires, wants_csv
+from soleflip.common.http import requires, wants_csv
 from soleflip.orders import queries
-from soleflip.orders.http._export import Format
+from soleflip.orders.http._export import Format, keyset_csv, table_csv
 from soleflip.orders.http._params import bad, decode_cursor, encode_cursor, limit_of, time_of
 from soleflip.orders.http._views import PendingPayoutsPage, pending_view, total_view
 from soleflip.orders.queries import reports
@@ -93,15 +92,6 @@ def pct_of(raw: str | None) -> Decimal:
     return value
 
 
-async def _table(header: Sequence[str], rows: Sequence[dict[str, Any]], filename: str) -> Stream:
-    """A report's rows as one CSV chunk (a report is small: one row per group)."""
-
-    async def chunks() -> AsyncIterator[list[list[Any]]]:
-        yield [[row.get(name) for name in header] for row in rows]
-
-    return await csv_stream(header, chunks(), filename=filename)
-
-
 def _sales_row(row: Any) -> dict[str, Any]:
     values = dict(row)
     del values["sold_linked"]
@@ -146,7 +136,7 @@ class ReportController(Controller):
             rows = [{"section": "by_status", **dict(r)} for r in by_status]
             rows += [{"section": "aging", **dict(r), "bucket": labels[r["bucket"]]} for r in aging]
             rows += [{"section": "market", **dict(r)} for r in market]
-            return await _table(INVENTORY_CSV, rows, "inventory.csv")
+            return await table_csv(INVENTORY_CSV, rows, "inventory.csv")
         return {
             "as_of": now,
             "from": start,
@@ -182,7 +172,7 @@ class ReportController(Controller):
             held = await reports.held_units(conn, currency=code)
         sold = sum(r["sold_linked"] for r in rows)
         if wants_csv(request, format_):
-            return await _table(SALES_CSV, [_sales_row(r) for r in rows], "sales.csv")
+            return await table_csv(SALES_CSV, [_sales_row(r) for r in rows], "sales.csv")
         return {
             "from": start,
             "to": end,
@@ -213,14 +203,13 @@ class ReportController(Controller):
             return at, r["order_number"]
 
         if wants_csv(request, format_):
-
-            async def fetch(after: tuple[str, str] | None, size: int) -> list[Any]:
-                async with service.pool.acquire() as conn:
-                    return await reports.orders_to_ship(conn, after=after, limit=size)
-
-            chunks = keyset_chunks(fetch, key)
-            return await csv_stream(
-                TO_SHIP_CSV, _as_rows(chunks, TO_SHIP_CSV, item), filename="need-to-ship.csv"
+            return await keyset_csv(
+                service.pool,
+                reports.orders_to_ship,
+                key,
+                TO_SHIP_CSV,
+                "need-to-ship.csv",
+                item=item,
             )
         size = limit_of(limit)
         after = decode_cursor(cursor, tuple[str, str])
@@ -255,14 +244,13 @@ class ReportController(Controller):
             return r["payout_expected_at"], r["order_number"]
 
         if wants_csv(request, format_):
-
-            async def fetch(after: tuple[datetime, str] | None, size: int) -> list[Any]:
-                async with service.pool.acquire() as conn:
-                    return await queries.pending_payouts(conn, after=after, limit=size)
-
-            chunks = keyset_chunks(fetch, key)
-            return await csv_stream(
-                PENDING_CSV, _as_rows(chunks, PENDING_CSV, item), filename="pending-payouts.csv"
+            return await keyset_csv(
+                service.pool,
+                queries.pending_payouts,
+                key,
+                PENDING_CSV,
+                "pending-payouts.csv",
+                item=item,
             )
         size = limit_of(limit)
         after = decode_cursor(cursor, tuple[datetime, str])
@@ -287,20 +275,14 @@ class ReportController(Controller):
         """ACTIVE listings asking more than `above_pct` % (default 5) over their variant's
         latest lowest ask in the listing's currency, by listing id. CSV: every such listing."""
         pct = pct_of(above_pct)
-
         if wants_csv(request, format_):
-
-            async def fetch(after: str | None, size: int) -> list[Any]:
-                async with service.pool.acquire() as conn:
-                    return await reports.overpriced_listings(
-                        conn, above_pct=pct, after=after, limit=size
-                    )
-
-            chunks = keyset_chunks(fetch, lambda r: r["listing_id"])
-            return await csv_stream(
+            return await keyset_csv(
+                service.pool,
+                reports.overpriced_listings,
+                lambda r: r["listing_id"],
                 OVERPRICED_CSV,
-                _as_rows(chunks, OVERPRICED_CSV, dict),
-                filename="overpriced-listings.csv",
+                "overpriced-listings.csv",
+                above_pct=pct,
             )
         size = limit_of(limit)
         after = decode_cursor(cursor, str)
@@ -308,12 +290,3 @@ class ReportController(Controller):
             rows = await reports.overpriced_listings(conn, above_pct=pct, after=after, limit=size)
         token = encode_cursor(rows[-1]["listing_id"]) if len(rows) == size else None
         return {"above_pct": pct, "items": [dict(r) for r in rows], "next_cursor": token}
-
-
-async def _as_rows(
-    chunks: AsyncIterator[Sequence[Any]], header: Sequence[str], item: Any
-) -> AsyncIterator[list[list[Any]]]:
-    """Each chunk of records as CSV rows of `header`'s columns of `item(record)`."""
-    async for records in chunks:
-        rows = [item(r) for r in records]
-        yield [[row.get(name) for name in header] for row in rows]

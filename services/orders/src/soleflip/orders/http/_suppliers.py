@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -16,7 +15,7 @@ from litestar.response import Stream
 
 from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import InvalidInput, NotFound
-from soleflip.common.http import csv_stream, keyset_chunks, requires, wants_csv
+from soleflip.common.http import requires, wants_csv
 from soleflip.orders import queries
 from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.orders.handlers import (
@@ -25,7 +24,7 @@ from soleflip.orders.handlers import (
     create_supplier,
     delete_supplier,
 )
-from soleflip.orders.http._export import Format
+from soleflip.orders.http._export import Format, keyset_csv, table_csv
 from soleflip.orders.http._params import (
     actor_of,
     bad,
@@ -128,18 +127,6 @@ async def _one(service: OrdersService, supplier_id: int) -> SupplierView:
     return supplier_view(row)
 
 
-async def _list_csv(service: OrdersService, kind: str | None) -> Stream:
-    async def fetch(after: int | None, limit: int) -> list[asyncpg.Record]:
-        async with service.pool.acquire() as conn:
-            return await queries.suppliers.list_suppliers(conn, kind=kind, after=after, limit=limit)
-
-    async def rows() -> AsyncIterator[list[list[Any]]]:
-        async for chunk in keyset_chunks(fetch, lambda r: r["id"]):
-            yield [[r[c] for c in SUPPLIER_COLUMNS] for r in chunk]
-
-    return await csv_stream(SUPPLIER_COLUMNS, rows(), filename="suppliers.csv")
-
-
 def _kind_of(raw: str | None) -> str | None:
     if raw is not None and raw not in KINDS:
         raise bad("kind", f"must be one of {', '.join(KINDS)}")
@@ -165,7 +152,14 @@ class SupplierController(Controller):
         """Suppliers by id (`kind` narrows), each with its number of units."""
         wanted = _kind_of(kind)
         if wants_csv(request, format_):
-            return await _list_csv(service, wanted)
+            return await keyset_csv(
+                service.pool,
+                queries.suppliers.list_suppliers,
+                lambda r: r["id"],
+                SUPPLIER_COLUMNS,
+                "suppliers.csv",
+                kind=wanted,
+            )
         size = limit_of(limit)
         after = decode_cursor(cursor, int)
         if after is not None and not 0 <= after <= MAX_ID:
@@ -252,9 +246,5 @@ class SupplierReportController(Controller):
             )
         items = [stats_row(r) for r in rows]
         if csv:
-            return await csv_stream(STATS_COLUMNS, _once(items), filename="suppliers-report.csv")
+            return await table_csv(STATS_COLUMNS, items, "suppliers-report.csv")
         return {"from": start, "to": end, "currency": code, "rows": items}
-
-
-async def _once(items: Sequence[dict[str, Any]]) -> AsyncIterator[list[list[Any]]]:
-    yield [[item[c] for c in STATS_COLUMNS] for item in items]
