@@ -23,7 +23,6 @@ import msgspec
 import pytest
 
 from soleflip.catalog.app import build_service
-from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.pollers import MAX_REFRESH_FAILURES
 from soleflip.catalog.settings import CatalogSettings
 from soleflip.common.bus import Names
@@ -34,6 +33,7 @@ from soleflip.pricing.pollers import MAX_POLL_FAILURES, MarketPoller
 from soleflip.pricing.service import PricingService
 from soleflip.pricing.settings import PricingSettings
 from soleflip.stockx_sim.process import served_simulator
+from tests.integration.catalog.support import enrich_sku
 from tests.support.sim import settings_for
 from tests.support.wait import until
 

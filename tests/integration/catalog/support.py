@@ -1,6 +1,6 @@
-"""Helpers shared by the catalog integration tests: a StockX source that watches the database
-while each call is made, consumer messages built without a server, and waiting for a running
-catalog's consumers."""
+"""Helpers shared by the catalog integration tests: one SKU enriched outside any job, a StockX
+source that watches the database while each call is made, consumer messages built without a
+server, and waiting for a running catalog's consumers."""
 
 from __future__ import annotations
 
@@ -10,11 +10,19 @@ import asyncpg
 from nats.aio.msg import Msg
 from opentelemetry.context import Context
 
-from soleflip.catalog.handlers import PRIORITY, enrich_sku
+from soleflip.catalog.handlers import (
+    PRIORITY,
+    CatalogSource,
+    EnrichOutcome,
+    plan_sku,
+    write_enrichment,
+)
 from soleflip.catalog.service import CatalogService
 from soleflip.catalog.settings import CatalogSettings
 from soleflip.common.bus import Message
 from soleflip.common.contracts import CloudEvent, encode_event
+from soleflip.common.db import UnitOfWork
+from soleflip.common.runtime import utc_now
 from soleflip.common.stockx import (
     Priority,
     Product,
@@ -88,6 +96,18 @@ class WatchedSource:
     ) -> ProductVariantDetails:
         await self._watch()
         return await self._client.get_variants_by_gtin(gtin, priority=priority)
+
+
+async def enrich_sku(
+    pool: asyncpg.Pool, stockx: CatalogSource, sku: str, *, ttl_s: float
+) -> EnrichOutcome:
+    """Plan, then write and commit at once, as a job does for one item: one SKU enriched
+    outside any job."""
+    plan = await plan_sku(sku, pool=pool, stockx=stockx, now=utc_now(), ttl_s=ttl_s)
+    async with UnitOfWork(pool) as uow:
+        outcome = await write_enrichment(plan, conn=uow.conn)
+        await uow.commit()
+    return outcome
 
 
 async def enriched(pool: asyncpg.Pool, stockx: StockXClient, sku: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 
 from soleflip.catalog import queries
-from soleflip.catalog.handlers import enrich_sku
 from soleflip.common.stockx import StockXClient
+from tests.integration.catalog.support import enrich_sku
 from tests.support.sim import Sim
 
 TTL = 3600.0

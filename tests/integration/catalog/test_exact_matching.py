@@ -11,8 +11,8 @@ import pytest
 
 from soleflip.catalog import queries
 from soleflip.catalog.domain import AmbiguousSize, pick_variant
-from soleflip.catalog.handlers import enrich_sku
 from soleflip.common.stockx import StockXClient
+from tests.integration.catalog.support import enrich_sku
 from tests.support.sim import Sim
 
 TTL = 3600.0

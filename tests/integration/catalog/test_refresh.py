@@ -10,12 +10,11 @@ import msgspec
 
 from soleflip.catalog import queries
 from soleflip.catalog.consumers import CatalogConsumers
-from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.pollers import refresh_round
 from soleflip.common.contracts import CloudEvent, new_event
 from soleflip.common.contracts.catalog import REMAPPED, UPSERTED, RemapData
 from soleflip.common.stockx import StockXClient
-from tests.integration.catalog.support import catalog_over, enriched, message
+from tests.integration.catalog.support import catalog_over, enrich_sku, enriched, message
 from tests.support.sim import Sim
 
 OUTBOX_SQL = "SELECT subject, payload FROM outbox ORDER BY id"

@@ -10,12 +10,17 @@ import pytest
 
 from soleflip.catalog import jobs
 from soleflip.catalog.consumers import CatalogConsumers
-from soleflip.catalog.handlers import enrich_sku
 from soleflip.catalog.pollers import refresh_round
 from soleflip.common.contracts import new_event
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
-from tests.integration.catalog.support import WatchedSource, catalog_over, message, purchase
+from tests.integration.catalog.support import (
+    WatchedSource,
+    catalog_over,
+    enrich_sku,
+    message,
+    purchase,
+)
 from tests.support.sim import Sim
 
 ITEMS_SQL = "SELECT position, status FROM enrichment_item ORDER BY position"

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import asyncpg
@@ -46,6 +47,13 @@ T = TypeVar("T")
 
 ConsumerFactory = Callable[["ServiceRuntime"], ConsumerRunner]
 TaskFactory = Callable[["ServiceRuntime"], Awaitable[None]]
+#: A service's clock: its edges read it once per message, request, poll or job item and hand
+#: the time to the handlers as `now` (tests pass another).
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class ServiceRuntime:

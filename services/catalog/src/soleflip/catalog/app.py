@@ -28,7 +28,7 @@ from soleflip.catalog.settings import CatalogSettings
 from soleflip.common.bus import ConsumerRunner
 from soleflip.common.http import create_app as create_http_app
 from soleflip.common.observability import configure_observability
-from soleflip.common.runtime import ServiceRuntime
+from soleflip.common.runtime import Clock, ServiceRuntime, utc_now
 from soleflip.common.settings import Settings
 
 DEFAULT_PORT = 8001
@@ -36,11 +36,13 @@ SERVICE = "catalog"
 STREAMS = ("INGEST", "CATALOG", "ORDERS", "DLQ")
 
 
-def build_service(settings: Settings, options: CatalogSettings | None = None) -> CatalogService:
+def build_service(
+    settings: Settings, options: CatalogSettings | None = None, *, clock: Clock = utc_now
+) -> CatalogService:
     """The service with the catalog's two consumers and its leader tasks registered."""
     options = options or CatalogSettings.from_settings(settings)
     runtime = ServiceRuntime(SERVICE, settings, streams=STREAMS, pool_size=options.pool_size)
-    service = CatalogService(runtime, options)
+    service = CatalogService(runtime, options, clock)
     consumers = CatalogConsumers(service)
     for durable, subjects, stream in (
         (INGEST_DURABLE, INGEST_SUBJECTS, "INGEST"),
@@ -80,10 +82,12 @@ def _consumer(
     )
 
 
-def create_app(settings: Settings, options: CatalogSettings | None = None) -> Litestar:
+def create_app(
+    settings: Settings, options: CatalogSettings | None = None, *, clock: Clock = utc_now
+) -> Litestar:
     """The catalog app: REST under `/api/v1` plus the shared health/metrics/OpenAPI."""
     configure_observability(SERVICE, settings)
-    service = build_service(settings, options)
+    service = build_service(settings, options, clock=clock)
     return create_http_app(
         service=SERVICE,
         settings=settings,

@@ -1,4 +1,5 @@
-"""NATS edges of the catalog: decode an event, call one handler inside a unit of work.
+"""NATS edges of the catalog: decode an event, read the clock once, plan with the handlers,
+write with one handler inside a unit of work and commit it.
 
 `catalog-ingest` reads StockX product changes, enrichment requests and purchases (their SKU may
 be new); `catalog-orders` reads orders, listings and stock, enriching products they mention that
@@ -15,6 +16,7 @@ hand is kept alive that way.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from soleflip.catalog import handlers, jobs
@@ -83,12 +85,17 @@ class CatalogConsumers:
         event = ingest_event_decoder.decode(message.data)
         if await self._seen(INGEST_DURABLE, event.id):
             return
+        now = self.service.now()
         plans: list[handlers.Enrichment] = []
         match event:
             case StockxProductUpdated():
-                raw = message.event().data
                 plans = await handlers.plan_product_event(
-                    self.service.pool, self.stockx(), raw, sent_at=event.time, ttl_s=self.ttl_s
+                    message.event().data,
+                    pool=self.service.pool,
+                    stockx=self.stockx(),
+                    now=now,
+                    sent_at=event.time,
+                    ttl_s=self.ttl_s,
                 )
             case CatalogEnrichmentRequested(data=request):
 
@@ -99,7 +106,7 @@ class CatalogConsumers:
                 self.service.wake_jobs()
                 return
             case InventoryItemPurchased(data=purchase):
-                plans = await self._unknown(stockx_ids=[], skus=[purchase.sku])
+                plans = await self._unknown([], [purchase.sku], now)
             case _:
                 return  # the filter subjects admit nothing else
         await self._write(INGEST_DURABLE, event.id, plans)
@@ -108,6 +115,7 @@ class CatalogConsumers:
         event = orders_event_decoder.decode(message.data)
         if await self._seen(ORDERS_DURABLE, event.id):
             return
+        now = self.service.now()
         stockx_ids: list[str] = []
         skus: list[str] = []
         match event:
@@ -117,18 +125,23 @@ class CatalogConsumers:
                 stockx_ids.append(listing.product_id)
             case StockUpserted(data=stock):
                 skus.append(stock.sku)
-        plans = await self._unknown(stockx_ids=stockx_ids, skus=skus)
+        plans = await self._unknown(stockx_ids, skus, now)
         await self._write(ORDERS_DURABLE, event.id, plans)
 
     async def _unknown(
-        self, *, stockx_ids: list[str], skus: list[str]
+        self, stockx_ids: list[str], skus: list[str], now: datetime
     ) -> list[handlers.Enrichment]:
         return await handlers.plan_unknown(
-            self.service.pool, self.stockx(), stockx_ids=stockx_ids, skus=skus, ttl_s=self.ttl_s
+            stockx_ids,
+            skus,
+            pool=self.service.pool,
+            stockx=self.stockx(),
+            now=now,
+            ttl_s=self.ttl_s,
         )
 
     async def _write(self, durable: str, event_id: str, plans: list[handlers.Enrichment]) -> None:
         async def apply(conn: Conn) -> None:
-            await handlers.write_all(conn, plans)
+            await handlers.write_all(plans, conn=conn)
 
         await self._once(durable, event_id, apply)

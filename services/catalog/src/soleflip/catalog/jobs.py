@@ -1,7 +1,8 @@
 """Batch enrichment jobs: one row per SKU, worked on concurrently, resumable after a crash.
 
-A worker claims one pending item in a short statement, makes its StockX calls with no
-connection held, then stores the product and marks the item finished in one short transaction.
+A worker claims one pending item in a short statement, reads the clock, makes its StockX calls
+with no connection held, then stores the product and marks the item finished in one short
+transaction that it commits.
 A killed process therefore leaves every finished item finished (a restart repeats no finished
 SKU's calls) and its in-flight items pending but claimed.
 
@@ -24,6 +25,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 
 import asyncpg
 import msgspec
@@ -42,6 +44,7 @@ from soleflip.common.contracts import uuid7
 from soleflip.common.db import Conn, UnitOfWork
 from soleflip.common.errors import SoleflipError
 from soleflip.common.observability import get_logger
+from soleflip.common.runtime import Clock, utc_now
 
 log = get_logger(__name__)
 
@@ -105,12 +108,12 @@ async def _finish_item(conn: Conn, job_id: str, position: int, outcome: EnrichOu
 
 
 async def _plan_guarded(
-    pool: asyncpg.Pool, stockx: CatalogSource, sku: str, ttl_s: float
+    sku: str, *, pool: asyncpg.Pool, stockx: CatalogSource, now: datetime, ttl_s: float
 ) -> Enrichment:
     """Plan one SKU at StockX; an expected failure on the SKU finishes the item (as failed), a
     transient one propagates (`_work_one` puts the item back to pending)."""
     try:
-        return await plan_sku(pool, stockx, sku, ttl_s=ttl_s)
+        return await plan_sku(sku, pool=pool, stockx=stockx, now=now, ttl_s=ttl_s)
     except SoleflipError as exc:
         if exc.transient:
             raise
@@ -128,14 +131,20 @@ async def _write_guarded(conn: Conn, sku: str, plan: Enrichment) -> EnrichOutcom
     """Write inside a savepoint: a failure undoes its writes but still finishes the item."""
     try:
         async with conn.transaction():
-            return await write_enrichment(conn, plan)
+            return await write_enrichment(plan, conn=conn)
     except asyncpg.PostgresError as exc:
         log.exception("catalog.enrich_failed", sku=sku)
         return EnrichOutcome("failed", detail=type(exc).__name__)
 
 
 async def _work_one(
-    pool: asyncpg.Pool, stockx: CatalogSource, job_id: str, runner: int, ttl_s: float
+    pool: asyncpg.Pool,
+    stockx: CatalogSource,
+    job_id: str,
+    runner: int,
+    *,
+    ttl_s: float,
+    clock: Clock,
 ) -> bool:
     """Claim, plan and finish one item; False when no pending item is left to claim."""
     claimed = await repository.claim_item(pool, job_id, runner)
@@ -143,7 +152,7 @@ async def _work_one(
         return False
     position, sku = claimed
     try:
-        plan = await _plan_guarded(pool, stockx, sku, ttl_s)
+        plan = await _plan_guarded(sku, pool=pool, stockx=stockx, now=clock(), ttl_s=ttl_s)
     except SoleflipError as exc:
         detail = f"{type(exc).__name__}: {exc.detail}"
         await repository.defer_item(pool, job_id, position, detail)
@@ -184,9 +193,11 @@ async def run_job(
     ttl_s: float,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
+    clock: Clock = utc_now,
 ) -> None:
     """Work a job until no item is left to claim: other live runners (processes) may share the
-    work and finish the items they claimed; a dead runner's items are taken over."""
+    work and finish the items they claimed; a dead runner's items are taken over. Each item is
+    planned at the time `clock` reads when it is claimed."""
     await repository.start_job(pool, job_id)
     async with _runner(pool) as runner:
 
@@ -194,7 +205,7 @@ async def run_job(
             backoff = 0
             while True:
                 try:
-                    if not await _work_one(pool, stockx, job_id, runner, ttl_s):
+                    if not await _work_one(pool, stockx, job_id, runner, ttl_s=ttl_s, clock=clock):
                         return
                     backoff = 0
                 except Deferred as deferred:

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from soleflip.catalog import jobs, queries, repository
-from soleflip.catalog.handlers import CatalogSource, refresh_product
+from soleflip.catalog.handlers import CatalogSource, plan_refresh, write_refresh
 from soleflip.catalog.metrics import REFRESH_FAILURES
+from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import SoleflipError
 from soleflip.common.observability import get_logger
 from soleflip.common.polling import poll_forever
+from soleflip.common.runtime import Clock, utc_now
 from soleflip.common.stockx import StockXError, is_item_failure
 
 if TYPE_CHECKING:
@@ -39,15 +41,27 @@ JOB_POLL_S = 1.0
 
 
 async def refresh_round(
-    pool: asyncpg.Pool, stockx: CatalogSource, *, ttl_s: float, batch: int = REFRESH_BATCH
+    pool: asyncpg.Pool,
+    stockx: CatalogSource,
+    *,
+    ttl_s: float,
+    batch: int = REFRESH_BATCH,
+    clock: Clock = utc_now,
 ) -> Counter[str]:
-    """Refresh up to `batch` products older than `ttl_s`; counts of each outcome."""
+    """Refresh up to `batch` products older than `ttl_s`; counts of each outcome. Each product
+    is planned (StockX calls, no connection held) at the time `clock` reads just before, then
+    written in one short transaction committed here."""
     async with pool.acquire() as conn:
         due = await queries.stale_products(conn, ttl_s, batch, MAX_REFRESH_FAILURES)
     outcomes: Counter[str] = Counter()
     for stale in due:
         try:
-            outcome = await refresh_product(pool, stockx, stale)
+            plan = await plan_refresh(stale, stockx=stockx, now=clock())
+            async with UnitOfWork(pool) as uow:
+                outcome = await write_refresh(plan, conn=uow.conn)
+                if outcome != "lost":  # a lost product keeps its missing flag (set just now)
+                    await repository.clear_refresh_failures(uow.conn, stale.id)
+                await uow.commit()
         except SoleflipError as exc:
             if not _about_the_item(exc):
                 # StockX as a whole is unavailable: wait for it, count nothing against products.
@@ -56,9 +70,6 @@ async def refresh_round(
                 break
             outcomes[await _failed(pool, stale.id, exc)] += 1
             continue
-        if outcome != "lost":  # a lost product keeps its missing flag (set by the handler)
-            async with pool.acquire() as conn:
-                await repository.clear_refresh_failures(conn, stale.id)
         outcomes[outcome] += 1
     return outcomes
 
@@ -89,7 +100,9 @@ class Background:
         """A refresh round every interval, start to start; a failed round retries sooner."""
 
         async def round_(_: bool) -> None:
-            outcomes = await refresh_round(self.service.pool, self.service.stockx, ttl_s=self.ttl_s)
+            outcomes = await refresh_round(
+                self.service.pool, self.service.stockx, ttl_s=self.ttl_s, clock=self.service.clock
+            )
             if outcomes:
                 log.info("catalog.refresh_round", **outcomes)
 
@@ -104,6 +117,7 @@ class Background:
                     job_id,
                     ttl_s=self.ttl_s,
                     concurrency=self.concurrency,
+                    clock=self.service.clock,
                 )
             self.service.jobs_wanted.clear()
             with contextlib.suppress(TimeoutError):

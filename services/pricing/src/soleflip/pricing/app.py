@@ -13,12 +13,12 @@ from litestar.openapi.spec import Tag
 
 from soleflip.common.http import create_app as create_http_app
 from soleflip.common.observability import configure_observability
-from soleflip.common.runtime import ServiceRuntime
+from soleflip.common.runtime import Clock, ServiceRuntime, utc_now
 from soleflip.common.settings import Settings
 from soleflip.pricing.consumers import PricingConsumers, register
 from soleflip.pricing.http import CONTROLLERS
 from soleflip.pricing.pollers import MarketPoller, Reevaluator, housekeeping
-from soleflip.pricing.service import Clock, PricingService, utc_now
+from soleflip.pricing.service import PricingService
 from soleflip.pricing.settings import PricingSettings, load_pricing_settings
 
 DEFAULT_PORT = 8003

@@ -3,20 +3,13 @@ relay), pricing's settings and its clock. Controllers, consumers and pollers rec
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 
-from soleflip.common.runtime import ServiceRuntime
+from soleflip.common.runtime import Clock, ServiceRuntime, utc_now
 from soleflip.common.stockx import StockXClient
 from soleflip.pricing.settings import PricingSettings
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PricingService:

@@ -1,11 +1,12 @@
-"""Enriching one SKU or GTIN: read and ask StockX first (no transaction), then write the
-outcome in one short transaction (`write_enrichment`), where a job also marks its item done."""
+"""Enriching one SKU or GTIN: read and ask StockX first (no transaction: `plan_sku` is given the
+pool and only reads), then write the outcome in the caller's short transaction
+(`write_enrichment`), where a job also marks its item done."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
@@ -20,7 +21,7 @@ from soleflip.catalog.handlers._source import (
     search_style,
     store,
 )
-from soleflip.common.db import Conn, UnitOfWork
+from soleflip.common.db import Conn
 from soleflip.common.stockx import StockXNotFound
 
 
@@ -53,9 +54,9 @@ class Enrichment:
     remap: Remap | None = None
 
 
-def fresh(enriched_at: datetime, ttl_s: float) -> bool:
-    """Whether a product enriched at `enriched_at` needs no refresh yet."""
-    return datetime.now(UTC) - enriched_at < timedelta(seconds=ttl_s)
+def fresh(enriched_at: datetime, *, ttl_s: float, now: datetime) -> bool:
+    """Whether a product enriched at `enriched_at` needs no refresh yet at `now`."""
+    return now - enriched_at < timedelta(seconds=ttl_s)
 
 
 def _resolved(product_id: str, detail: str | None = None) -> Enrichment:
@@ -63,16 +64,16 @@ def _resolved(product_id: str, detail: str | None = None) -> Enrichment:
 
 
 async def plan_sku(
-    pool: asyncpg.Pool, stockx: CatalogSource, sku: str, *, ttl_s: float
+    sku: str, *, pool: asyncpg.Pool, stockx: CatalogSource, now: datetime, ttl_s: float
 ) -> Enrichment:
     """Resolve a style id (or a GTIN) exactly at StockX; never a near miss. Writes nothing."""
     if is_gtin(sku):
-        return await plan_gtin(pool, stockx, sku)
+        return await plan_gtin(sku, pool=pool, stockx=stockx, now=now)
     async with pool.acquire() as conn:
         local = await queries.products_by_sku(conn, sku)
-    if len(local) == 1 and fresh(local[0].last_enriched_at, ttl_s):
+    if len(local) == 1 and fresh(local[0].last_enriched_at, ttl_s=ttl_s, now=now):
         return _resolved(local[0].id, "already in the catalog")
-    resolution = await search_style(stockx, sku)
+    resolution = await search_style(sku, stockx=stockx)
     found = resolution.stockx_product_id
     if found is None:
         candidates = list(resolution.candidates)
@@ -87,12 +88,15 @@ async def plan_sku(
         remap = Remap(old.id, old.stockx_product_id, found, old.style_id)
     async with pool.acquire() as conn:
         known = await queries.product(conn, found)
-    if known is not None and fresh(known.last_enriched_at, ttl_s):
+    if known is not None and fresh(known.last_enriched_at, ttl_s=ttl_s, now=now):
         return Enrichment(EnrichOutcome("resolved", product_id=known.id), remap=remap)
-    return Enrichment(EnrichOutcome("resolved"), await fetch_product(stockx, found), remap)
+    product = await fetch_product(found, stockx=stockx, now=now)
+    return Enrichment(EnrichOutcome("resolved"), product, remap)
 
 
-async def plan_gtin(pool: asyncpg.Pool, stockx: CatalogSource, gtin: str) -> Enrichment:
+async def plan_gtin(
+    gtin: str, *, pool: asyncpg.Pool, stockx: CatalogSource, now: datetime
+) -> Enrichment:
     """Resolve a barcode through StockX's variants-by-GTIN endpoint (at most 3 calls)."""
     async with pool.acquire() as conn:
         known = await queries.variant_by_gtin(conn, gtin)
@@ -105,10 +109,11 @@ async def plan_gtin(pool: asyncpg.Pool, stockx: CatalogSource, gtin: str) -> Enr
             EnrichOutcome("unresolved", detail="StockX knows no variant with this GTIN")
         )
     # The product may be stored without this barcode: store it again to learn it.
-    return Enrichment(EnrichOutcome("resolved"), await fetch_product(stockx, variant.product_id))
+    product = await fetch_product(variant.product_id, stockx=stockx, now=now)
+    return Enrichment(EnrichOutcome("resolved"), product)
 
 
-async def write_enrichment(conn: Conn, plan: Enrichment) -> EnrichOutcome:
+async def write_enrichment(plan: Enrichment, *, conn: Conn) -> EnrichOutcome:
     """Write what `plan_sku` found inside the caller's transaction; the final outcome."""
     if plan.remap is not None:
         remap = plan.remap
@@ -117,15 +122,4 @@ async def write_enrichment(conn: Conn, plan: Enrichment) -> EnrichOutcome:
         )
     if plan.product is None:
         return plan.outcome
-    return dataclasses.replace(plan.outcome, product_id=await store(conn, plan.product))
-
-
-async def enrich_sku(
-    pool: asyncpg.Pool, stockx: CatalogSource, sku: str, *, ttl_s: float
-) -> EnrichOutcome:
-    """Plan, then write and commit at once: one SKU enriched outside any job."""
-    plan = await plan_sku(pool, stockx, sku, ttl_s=ttl_s)
-    async with UnitOfWork(pool) as uow:
-        outcome = await write_enrichment(uow.conn, plan)
-        await uow.commit()
-    return outcome
+    return dataclasses.replace(plan.outcome, product_id=await store(plan.product, conn=conn))

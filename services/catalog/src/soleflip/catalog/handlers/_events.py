@@ -1,8 +1,9 @@
 """Events that mention products: a relayed StockX product, and purchases, orders, listings and
 stock naming products or SKUs the catalog may not hold yet (enriched on demand).
 
-Each planner reads and asks StockX first and returns `Enrichment`s; the consumer writes them
-with `write_all` in one short transaction together with its inbox claim.
+Each planner reads and asks StockX first (given the pool, it only reads) and returns
+`Enrichment`s; the consumer writes them with `write_all` in one short transaction together with
+its inbox claim, and commits it.
 
 A relayed product whose id already answers 404 (StockX re-keyed it after the relay saw it) is a
 legitimate event, not poison: dead-lettering it would only loop it through the DLQ. When we
@@ -14,7 +15,7 @@ and counted in `soleflip_catalog_product_events{outcome="ignored"}`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -47,16 +48,17 @@ def _stored(product: Fetched) -> Enrichment:
 
 
 async def plan_product_event(
-    pool: asyncpg.Pool,
-    stockx: CatalogSource,
     raw: dict[str, Any],
     *,
+    pool: asyncpg.Pool,
+    stockx: CatalogSource,
+    now: datetime,
     sent_at: datetime | None,
     ttl_s: float,
 ) -> list[Enrichment]:
     """A relayed StockX product resource; its variants are fetched only when new to us."""
     product = msgspec.convert(raw, Product)
-    source_time = sent_at or datetime.now(UTC)
+    source_time = sent_at or now
     raw_variants = raw.get("variants")
     if raw_variants is not None:
         variants = msgspec.convert(raw_variants, list[ProductVariant])
@@ -68,16 +70,16 @@ async def plan_product_event(
     try:
         variants = await stockx.get_product_variants(product.product_id, priority=PRIORITY)
     except StockXNotFound:
-        return await _plan_rekeyed(pool, stockx, product, ttl_s)
+        return await _plan_rekeyed(product, pool=pool, stockx=stockx, now=now, ttl_s=ttl_s)
     return [_stored(fetched(product, variants, source_time=source_time))]
 
 
 async def _plan_rekeyed(
-    pool: asyncpg.Pool, stockx: CatalogSource, product: Product, ttl_s: float
+    product: Product, *, pool: asyncpg.Pool, stockx: CatalogSource, now: datetime, ttl_s: float
 ) -> list[Enrichment]:
     """An unknown product whose relayed id answers 404: found by style id, or let go."""
     if product.style_id:
-        plan = await plan_sku(pool, stockx, product.style_id, ttl_s=ttl_s)
+        plan = await plan_sku(product.style_id, pool=pool, stockx=stockx, now=now, ttl_s=ttl_s)
         if plan.outcome.status == "resolved":
             PRODUCT_EVENTS.labels("resolved_by_style").inc()
             return [plan]
@@ -92,11 +94,12 @@ async def _plan_rekeyed(
 
 
 async def plan_unknown(
-    pool: asyncpg.Pool,
-    stockx: CatalogSource,
-    *,
     stockx_ids: list[str],
     skus: list[str],
+    *,
+    pool: asyncpg.Pool,
+    stockx: CatalogSource,
+    now: datetime,
     ttl_s: float,
 ) -> list[Enrichment]:
     """Enrich the products an event mentions that the catalog does not hold."""
@@ -106,19 +109,19 @@ async def plan_unknown(
     plans = []
     for stockx_id in missing:
         try:
-            plans.append(_stored(await fetch_product(stockx, stockx_id)))
+            plans.append(_stored(await fetch_product(stockx_id, stockx=stockx, now=now)))
         except StockXNotFound:
             # A stale id in someone else's event: the refresh poller remaps ours, not theirs.
             log.info("catalog.unknown_stockx_product", stockx_product_id=stockx_id)
     for sku in unknown:
-        plan = await plan_sku(pool, stockx, sku, ttl_s=ttl_s)
+        plan = await plan_sku(sku, pool=pool, stockx=stockx, now=now, ttl_s=ttl_s)
         if plan.outcome.status != "resolved":
             log.info("catalog.sku_unresolved", sku=sku, reason=plan.outcome.detail)
         plans.append(plan)
     return plans
 
 
-async def write_all(conn: Conn, plans: list[Enrichment]) -> None:
+async def write_all(plans: list[Enrichment], *, conn: Conn) -> None:
     """Write every plan inside the caller's transaction."""
     for plan in plans:
-        await write_enrichment(conn, plan)
+        await write_enrichment(plan, conn=conn)

@@ -9,7 +9,7 @@ such waits empties the pool.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from soleflip.catalog import repository
@@ -90,15 +90,15 @@ def fetched(
     )
 
 
-async def fetch_product(stockx: CatalogSource, stockx_product_id: str) -> Fetched:
-    """A product and all its variants from the API (2 calls)."""
-    asked_at = datetime.now(UTC)  # the answer is at least this recent
+async def fetch_product(stockx_product_id: str, *, stockx: CatalogSource, now: datetime) -> Fetched:
+    """A product and all its variants from the API (2 calls). `now` was read before the calls,
+    so the answer is at least that recent: it is the snapshot's source time."""
     product = await stockx.get_product(stockx_product_id, priority=PRIORITY)
     variants = await stockx.get_product_variants(product.product_id, priority=PRIORITY)
-    return fetched(product, variants, source_time=asked_at)
+    return fetched(product, variants, source_time=now)
 
 
-async def search_style(stockx: CatalogSource, sku: str) -> Resolution:
+async def search_style(sku: str, *, stockx: CatalogSource) -> Resolution:
     """Search StockX for a style id and keep only an exact match (1 call)."""
     page = await stockx.search_catalog(
         search_query(sku), page_size=SEARCH_PAGE_SIZE, priority=PRIORITY
@@ -107,7 +107,7 @@ async def search_style(stockx: CatalogSource, sku: str) -> Resolution:
     return match_style_id(sku, hits)
 
 
-async def store(conn: Conn, product: Fetched) -> str:
+async def store(product: Fetched, *, conn: Conn) -> str:
     """Store a fetched product inside the caller's transaction; the catalog's product id.
 
     A snapshot older than the stored one (a late event) is dropped, counted and logged.
