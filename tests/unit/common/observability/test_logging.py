@@ -52,6 +52,16 @@ def test_stdlib_loggers_go_through_the_same_pipeline(lines: Any, name: str) -> N
     assert line["level"] == "warning"
 
 
+def test_uvicorns_access_log_stays_off_when_configured_after_uvicorn(lines: Any) -> None:
+    # uvicorn logs each request when this logger has handlers, its parents' included; an app
+    # built by a factory configures logging after uvicorn did, and must not turn it back on.
+    # (pytest's capture handlers sit on the logger itself here; ours must not be reachable.)
+    access = logging.getLogger("uvicorn.access")
+    assert not access.propagate
+    access.info('127.0.0.1:5000 - "POST /webhooks/stockx HTTP/1.1" 202')
+    assert lines() == []
+
+
 def test_level_from_settings_filters_debug(lines: Any) -> None:
     get_logger("x").debug("noise")
     logging.getLogger("y").debug("noise")

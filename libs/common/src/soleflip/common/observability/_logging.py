@@ -21,7 +21,6 @@ from soleflip.common.observability._tracing import current_trace_ids
 _ROUTED_LOGGERS = (
     "uvicorn",
     "uvicorn.error",
-    "uvicorn.access",
     "litestar",
     "nats",
     "nats.aio.client",
@@ -29,6 +28,7 @@ _ROUTED_LOGGERS = (
     "httpx",
     "httpcore",
 )
+_UVICORN_ACCESS = "uvicorn.access"
 # Chatty at INFO/DEBUG (one line per outgoing request) and never needed in production logs.
 _QUIET_LOGGERS = {"httpx": logging.WARNING, "httpcore": logging.WARNING}
 
@@ -136,6 +136,14 @@ def configure_logging(
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(_QUIET_LOGGERS.get(name, logging.NOTSET))
+    # Off for good: the telemetry middleware logs each request with its context. uvicorn turns
+    # its access log on per connection when this logger has handlers, its parents' included, so
+    # an app built after uvicorn configured logging (a factory, each of several workers) would
+    # otherwise log every request twice; ingest's webhooks a line each, which cost a fifth of
+    # its CPU per request (py-spy, bench/ingest.py).
+    access = logging.getLogger(_UVICORN_ACCESS)
+    access.handlers.clear()
+    access.propagate = False
     _configure_structlog()
 
 
