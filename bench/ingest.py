@@ -1,7 +1,7 @@
 """Benchmark of ingest (issue 2): verified, durably published webhooks per second. Not a test.
 
     .venv/bin/python bench/ingest.py [--duration 10] [--connections 64] [--clients 1]
-                                     [--worker-cpu 0.35]
+                                     [--worker-cpu 0.35] [--targets-only]
 
 Starts a throwaway nats-server (or uses SOLEFLIP_BENCH_NATS_URL) and, one after the other under
 uvicorn (uvloop + httptools): a bare ASGI endpoint, a bare Litestar endpoint that decodes the
@@ -9,7 +9,14 @@ body, and ingest with one then two workers; also raw pipelined JetStream publish
 comes from separate processes (`_load.py`) sending signed ~1 KiB CloudEvents over keep-alive
 connections. Prints one JSON document: requests/s, p50/p99, each figure as a ratio of the bare
 ones, p99 at a fixed 1,000 req/s, and the CPU each process used (on a small machine the load
-generator, NATS and the server share cores: read `cpu_pct` before blaming the server).
+generator, NATS and the server share cores: read `cpu_pct` before blaming the server), and the
+resident memory (`rss_mb`) of each watched process, with its children, at the end of each phase.
+
+`targets` gathers issue 17's figures from the same run: ingest's rate against the bare ASGI
+app's, both by wall clock and per busy core (1 / CPU per request: what one worker does with a
+core to itself, the figure a shared machine does not distort), CPU per request at the fixed
+rate against saturation, p99 at the fixed rate, and ingest's RSS under load. `--targets-only`
+runs just the phases those need (bare ASGI, ingest saturated and at the fixed rate).
 
 `scaling_capped` repeats ingest with one then two workers, each worker put in its own cgroup
 limited to `--worker-cpu` of a core (v1 cpu.cfs_quota_us under /sys/fs/cgroup/cpu, or v2
@@ -172,11 +179,29 @@ def measure(
         cpus = {name: cpu_seconds([p]) for name, p in watched.items()}
         marks[key] = (time.perf_counter(), cpus, machine_busy_seconds())
 
+    def stop() -> None:
+        sample("stop")
+        marks["rss"] = {name: rss_mb([p]) for name, p in watched.items()}
+
     specs = load_specs(port, secret, args, rate)
-    results = run_load(specs, lambda: sample("start"), lambda: sample("stop"))
+    results = run_load(specs, lambda: sample("start"), stop)
     figures = summarize(results, args.duration)
     figures.update(cpu_figures(marks["start"], marks["stop"], figures["requests_per_s"]))
+    figures["rss_mb"] = marks["rss"]
     return figures
+
+
+def rss_mb(procs: list[psutil.Process | None]) -> float | None:
+    """Resident memory of the processes and their children, MiB (None: none to watch)."""
+    total, seen = 0, False
+    for proc in procs:
+        if proc is None:
+            continue
+        with suppress(psutil.NoSuchProcess):
+            for p in [proc, *proc.children(recursive=True)]:
+                total += p.memory_info().rss
+                seen = True
+    return round(total / 2**20, 1) if seen else None
 
 
 def cpu_figures(start: Any, stop: Any, requests_per_s: float) -> dict[str, Any]:
@@ -372,10 +397,10 @@ def run_phases(url: str, nats_proc: Any, args: argparse.Namespace, log: Path) ->
         "SOLEFLIP_LOG_FORMAT": "json",
     }
     report: dict[str, Any] = {}
-    for name, target in (
-        ("bare_asgi", "bench._apps:bare_asgi"),
-        ("bare_litestar", "bench._apps:bare_litestar"),
-    ):
+    bare = [("bare_asgi", "bench._apps:bare_asgi")]
+    if not args.targets_only:
+        bare.append(("bare_litestar", "bench._apps:bare_litestar"))
+    for name, target in bare:
         with uvicorn(target, env, 1, log) as server:
             watched = {"server": server["process"]}
             report[name] = measure(server["port"], secret, args, watched)
@@ -383,18 +408,51 @@ def run_phases(url: str, nats_proc: Any, args: argparse.Namespace, log: Path) ->
                 report[f"bare_asgi_at_{args.rate:g}_per_s"] = measure(
                     server["port"], secret, args, watched, rate=args.rate
                 )
-    report["jetstream_raw"] = jetstream(url, args.duration, nats_proc)
     with uvicorn("bench._apps:ingest", env, 1, log) as server:
         watched = {"server": server["process"], "nats": nats_proc}
         report["ingest"] = measure(server["port"], secret, args, watched)
         report[f"ingest_at_{args.rate:g}_per_s"] = measure(
             server["port"], secret, args, watched, rate=args.rate
         )
+    if args.targets_only:
+        return report
+    report["jetstream_raw"] = jetstream(url, args.duration, nats_proc)
     with uvicorn("bench._apps:ingest", env, 2, log) as server:
         watched = {"server": server["process"], "nats": nats_proc}
         report["ingest_2_workers"] = measure(server["port"], secret, args, watched)
     report["scaling_capped"] = scaling_capped(url, nats_proc, env, args, log)
     return report
+
+
+def targets(report: dict[str, Any], rate: float) -> dict[str, Any]:
+    """Issue 17's ingest targets, each figure next to the baseline it is divided by."""
+    ingest, bare = report["ingest"], report["bare_asgi"]
+    steady = report[f"ingest_at_{rate:g}_per_s"]
+    per_core = ingest["requests_per_s_per_busy_core"], bare["requests_per_s_per_busy_core"]
+    saturated_us = ingest["cpu_us_per_request"]["server"]
+    steady_us = steady["cpu_us_per_request"]["server"]
+    return {
+        "bare_asgi_requests_per_s": bare["requests_per_s"],
+        "ingest_requests_per_s": ingest["requests_per_s"],
+        "ingest_vs_bare_asgi": ratio(ingest, bare),
+        "bare_asgi_per_busy_core": per_core[1],
+        "ingest_per_busy_core": per_core[0],
+        "ingest_vs_bare_asgi_per_busy_core": (
+            round(per_core[0] / per_core[1], 3) if all(per_core) else None
+        ),
+        "target_vs_bare_asgi": 0.4,
+        "cpu_us_per_request_saturated": saturated_us,
+        f"cpu_us_per_request_at_{rate:g}_per_s": steady_us,
+        "steady_vs_saturated_cpu": (
+            round(steady_us / saturated_us, 3) if steady_us and saturated_us else None
+        ),
+        "target_steady_vs_saturated_cpu": 1.5,
+        f"p99_ms_at_{rate:g}_per_s": steady["p99_ms"],
+        "target_p99_ms": 5,
+        "rss_mb_saturated": ingest["rss_mb"]["server"],
+        f"rss_mb_at_{rate:g}_per_s": steady["rss_mb"]["server"],
+        "cpu_pct_machine": [ingest["cpu_pct"]["machine"], steady["cpu_pct"]["machine"]],
+    }
 
 
 def ratios(report: dict[str, Any]) -> dict[str, float]:
@@ -421,6 +479,11 @@ def main(argv: list[str]) -> int:
         default=0.35,
         help="share of one core each worker gets in the capped scaling phase (0: skip it)",
     )
+    parser.add_argument(
+        "--targets-only",
+        action="store_true",
+        help="only the phases issue 17's targets need (bare ASGI, ingest saturated and steady)",
+    )
     args = parser.parse_args(argv)
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
@@ -432,7 +495,9 @@ def main(argv: list[str]) -> int:
     ):
         log = Path(tmp) / "server.log"
         report.update(run_phases(url, nats_proc, args, log))
-        report["ratios"] = ratios(report)
+        report["targets"] = targets(report, args.rate)
+        if not args.targets_only:
+            report["ratios"] = ratios(report)
         report["server_log_tail"] = log.read_text(errors="replace").splitlines()[-5:]
     print(json.dumps(report, indent=2))
     return 0

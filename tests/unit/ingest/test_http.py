@@ -130,6 +130,22 @@ async def test_an_unavailable_bus_is_503_with_retry_after_never_2xx() -> None:
     assert problem["detail"] == "NATS is not connected"
 
 
+async def test_an_unexpected_failure_is_a_500_problem_without_internals() -> None:
+    # The endpoint runs in front of Litestar's exception handling: it answers its own failures.
+    app = endpoint(FakeSink(RuntimeError("secret internals")))
+    status, headers, problem = await call(app, BODY, signed(BODY))
+    assert status == 500
+    assert headers["content-type"] == "application/problem+json"
+    assert problem["status"] == 500
+    assert "secret internals" not in json.dumps(problem)
+
+
+async def test_a_connection_failure_below_the_sink_is_503_with_retry_after() -> None:
+    app = endpoint(FakeSink(ConnectionResetError("reset by peer")))
+    status, headers, problem = await call(app, BODY, signed(BODY))
+    assert (status, headers["retry-after"], problem["status"]) == (503, "5", 503)
+
+
 async def test_an_unbound_endpoint_answers_503() -> None:
     policy = SourcePolicy("stockx", secrets=(SECRET,), tokens=(), rate_per_s=10.0)
     app = WebhookEndpoint({"stockx": policy}, max_body_bytes=4096)

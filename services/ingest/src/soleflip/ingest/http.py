@@ -31,6 +31,7 @@ from soleflip.common.errors import (
     Unavailable,
 )
 from soleflip.common.observability import extract_context, get_logger, recording
+from soleflip.common.outages import is_outage
 from soleflip.ingest._request import (
     Disconnected,
     RequestHeaders,
@@ -57,6 +58,7 @@ _tracer = trace.get_tracer("soleflip.ingest")
 _encode = msgspec.json.encode
 _JSON = [(b"content-type", b"application/json")]
 _PROBLEM_JSON = (b"content-type", b"application/problem+json")
+_RETRY = {"Retry-After": "5"}
 
 
 class MethodNotAllowed(SoleflipError):
@@ -64,6 +66,13 @@ class MethodNotAllowed(SoleflipError):
 
     status = 405
     title = "Method not allowed"
+
+
+class InternalError(SoleflipError):
+    """A bug or an unmapped failure inside the endpoint (500, no internals in the answer)."""
+
+    status = 500
+    title = "Internal Server Error"
 
 
 class SourcePolicy:
@@ -147,6 +156,10 @@ class WebhookEndpoint:
         except Disconnected:
             _reject_metrics(policy, 499, started)
             return 499
+        except Exception as exc:  # answered here: the endpoint runs outside Litestar's handlers
+            error = _unexpected(exc, scope)
+            await self._reject(scope, send, policy, headers, error, started)
+            return error.status
         await _send(send, status, body, _JSON)
         if policy is not None:
             policy.metrics.latency[status].observe(time.perf_counter() - started)
@@ -210,6 +223,15 @@ class WebhookEndpoint:
             extra.append((b"allow", b"POST"))
         await _send(send, exc.status, body, [_PROBLEM_JSON, *extra])
         _reject_metrics(policy, exc.status, started)
+
+
+def _unexpected(exc: Exception, scope: Scope) -> SoleflipError:
+    """What the shared handlers answer for a failure no check raised: 503 with `Retry-After`
+    for a connection-level outage, else 500 with the stack trace logged, not sent."""
+    if is_outage(exc):
+        return Unavailable("a dependency of ingest is unavailable; retry later", headers=_RETRY)
+    _log.error("unhandled exception", exc_info=exc, path=scope.get("path", ""))
+    return InternalError("an unexpected error occurred; it was logged")
 
 
 def _reject_metrics(policy: SourcePolicy | None, status: int, started: float) -> None:
