@@ -29,6 +29,7 @@ from prometheus_client import REGISTRY
 
 from soleflip.common.crypto import Crypto
 from soleflip.common.settings import Settings
+from soleflip.common.stockx import HISTORICAL_ORDER_STATUSES
 from soleflip.common.testing.plugin import database_dsn
 from soleflip.ingest.app import create_app as create_ingest_app
 from soleflip.orders.service import OrdersService
@@ -49,7 +50,6 @@ from tests.integration.orders.support import (
 INTERVAL_S = 10.0
 RATE = 10.0
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-HISTORY = {"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"}
 LOSSY = {"loss": 0.3, "duplicate": 0.2, "reorder": 0.3}
 
 
@@ -146,7 +146,7 @@ async def _pages(sim_url: str) -> dict[str, int]:
     orders = (await sim_get(sim_url, "/_sim/state/orders"))["orders"]
     listings = (await sim_get(sim_url, "/_sim/state/listings"))["listings"]
     now = (await sim_post(sim_url, "/_sim/advance", {"seconds": 0}))["now"]
-    active = sum(o["status"] not in HISTORY for o in orders)
+    active = sum(o["status"] not in HISTORICAL_ORDER_STATUSES for o in orders)
     changeable = sum(
         x["status"] in ("ACTIVE", "INACTIVE", "MATCHED")
         and not (x["ask"] and x["ask"]["askExpiresAt"] <= now)

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from soleflip.common.db import UnitOfWork
+from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.pricing.handlers import reevaluate
 from soleflip.pricing.pollers import Reevaluator
 from soleflip.pricing.service import PricingService
@@ -160,6 +161,26 @@ async def test_sale_prices_are_learned_from_orders(service: Service) -> None:
     await service.until(lambda: service.fetchval("SELECT count(*) FROM sale_price"))
     body = (await service.client.get("/api/v1/market/v9", headers=READ_AUTH)).json()
     assert [(s["order_number"], s["price"]["amount"]) for s in body["sales"]] == [("O-1", "175.00")]
+
+
+async def test_an_order_that_ends_without_a_sale_leaves_no_sale_price(service: Service) -> None:
+    """Every status orders counts as no sale (DONOTSHIP too) takes the order's price out of the
+    realised sales: pricing and orders read one definition."""
+    order = {
+        "status": "CREATED",
+        "variant_id": "v9",
+        "amount": {"amount": "175.00", "currency": "EUR"},
+        "created_at": "2026-02-28T10:00:00Z",
+    }
+    sent = [await service.publish(ORDER, ORDER, {**order, "order_number": "O-sold"})]
+    for status in sorted(NO_SALE_STATUSES):
+        fell_through = {**order, "order_number": f"O-{status}"}
+        sent.append(await service.publish(ORDER, ORDER, fell_through))
+        sent.append(await service.publish(ORDER, ORDER, {**fell_through, "status": status}))
+    claimed = "SELECT count(*) = $2 FROM inbox WHERE event_id = ANY($1::text[])"
+    await service.until(lambda: service.fetchval(claimed, sent, len(sent)))
+    body = (await service.client.get("/api/v1/market/v9", headers=READ_AUTH)).json()
+    assert [s["order_number"] for s in body["sales"]] == ["O-sold"]
 
 
 async def test_unconfirmed_reprice_is_halted_by_the_sweep(service: Service) -> None:

@@ -15,13 +15,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from soleflip.common.errors import Conflict, InvalidInput
 from soleflip.common.fees import FeeSchedule, schedule_at
+from soleflip.common.stockx import HISTORICAL_ORDER_STATUSES, NO_SALE_ORDER_STATUSES
 
 CENT = Decimal("0.01")
 #: Far past: a resource without `updatedAt` loses every comparison against one with it.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-#: Order statuses by lifecycle position: on equal `updatedAt` the later position wins.
-#: Unknown statuses rank 0 (kept verbatim, but never win a tie against a known one).
+#: Order statuses (every one of `soleflip.common.stockx.ORDER_STATUSES`) by lifecycle position:
+#: on equal `updatedAt` the later position wins. Unknown statuses rank 0 (kept verbatim, but
+#: never win a tie against a known one).
 ORDER_RANK: dict[str, int] = {
     "PENDING": 5,
     "CREATED": 10,
@@ -42,10 +44,9 @@ ORDER_RANK: dict[str, int] = {
     "RETURNED": 95,
     "COMPLETED": 100,
 }
-#: Orders that ended without a sale: their stock unit is back in stock, they earn nothing.
-NO_SALE_STATUSES = frozenset(
-    {"CANCELED", "CCAUTHORIZATIONFAILED", "DIDNOTSHIP", "RETURNED", "AUTHFAILED", "DONOTSHIP"}
-)
+#: Orders that ended without a sale: their stock unit is back in stock, they earn nothing
+#: (StockX's vocabulary: pricing forgets their price by the same set).
+NO_SALE_STATUSES = NO_SALE_ORDER_STATUSES
 #: Sales that fell through by the seller's fault: they cost the cancellation charge.
 SELLER_FAULT_STATUSES = frozenset({"DIDNOTSHIP"})
 #: Sales StockX has paid out: the first time an order entered one of these is the payout date
@@ -58,7 +59,7 @@ AUTHENTICATED_STATUSES = frozenset({"AUTHENTICATED", "PAYOUTPENDING"})
 PAYOUT_AFTER_AUTH_DAYS = 2
 PAYOUT_AFTER_SALE_DAYS = 10
 #: Statuses after which StockX lists an order under history, not active.
-HISTORY_STATUSES = frozenset({"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"})
+HISTORY_STATUSES = frozenset(HISTORICAL_ORDER_STATUSES)
 
 #: Sales whose pair has left the seller: the linked unit is SHIPPED.
 SHIPPED_ORDER_STATUSES = frozenset(

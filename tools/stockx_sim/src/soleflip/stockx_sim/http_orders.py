@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
+from soleflip.common.stockx import ACTIVE_ORDER_STATUSES, HISTORICAL_ORDER_STATUSES
 from soleflip.stockx_sim.errors import bad_request, not_found
-from soleflip.stockx_sim.orders import ACTIVE_STATUSES, HISTORY_STATUSES
 from soleflip.stockx_sim.params import base_url, csv, date_param, page, page_params, world_of
 from soleflip.stockx_sim.pdf import label_pdf
 from soleflip.stockx_sim.records import Order
@@ -48,7 +48,7 @@ async def list_active_orders(request: Req) -> Response[Any]:
     sort = request.query_params.get("sortOrder") or "CREATEDAT"
     if sort not in ("CREATEDAT", "SHIPBYDATE"):
         raise bad_request("sortOrder must be CREATEDAT or SHIPBYDATE")
-    found = _filtered(request, world, ACTIVE_STATUSES)
+    found = _filtered(request, world, ACTIVE_ORDER_STATUSES)
     if sort == "SHIPBYDATE":
         found.sort(key=lambda o: o.ship_by)
     else:
@@ -63,7 +63,7 @@ async def list_order_history(request: Req) -> Response[Any]:
     start, end = date_param(request, "fromDate"), date_param(request, "toDate")
     found = [
         o
-        for o in _filtered(request, world, HISTORY_STATUSES)
+        for o in _filtered(request, world, HISTORICAL_ORDER_STATUSES)
         if (start is None or o.created_at >= start) and (end is None or o.created_at < end + 86_400)
     ]
     found.sort(key=lambda o: o.created_at, reverse=True)

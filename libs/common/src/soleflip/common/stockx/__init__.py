@@ -123,15 +123,25 @@ from soleflip.common.stockx._requests import (
     format_timestamp,
 )
 from soleflip.common.stockx._resilience import CircuitBreaker, RetryPolicy
+from soleflip.common.stockx._statuses import (
+    ACTIVE_ORDER_STATUSES,
+    HISTORICAL_ORDER_STATUSES,
+    NO_SALE_ORDER_STATUSES,
+    ORDER_STATUSES,
+)
 from soleflip.common.stockx._token_store import KvTokenStore
 from soleflip.common.stockx._transport import ClientConfig
 
 __all__ = [
+    "ACTIVE_ORDER_STATUSES",
     "AUDIENCE",
     "AUTH_BUCKET",
     "BUDGET_BUCKET",
+    "HISTORICAL_ORDER_STATUSES",
     "MAX_BATCH_ITEMS",
     "MAX_SLOWDOWN",
+    "NO_SALE_ORDER_STATUSES",
+    "ORDER_STATUSES",
     "RESERVE",
     "ActiveOrderFilters",
     "Adjustment",

@@ -9,27 +9,9 @@ from typing import Any
 from litestar import Controller, Response, get
 from litestar.response import Template
 
+from soleflip.common.stockx import ORDER_STATUSES
 from soleflip.console.backends import ServiceError, attempt
 from soleflip.console.http._common import AnyRequest, Service, page, session_of
-
-STATUSES = (
-    "CREATED",
-    "CCAUTHORIZATIONFAILED",
-    "SHIPPED",
-    "RECEIVED",
-    "AUTHENTICATING",
-    "AUTHENTICATED",
-    "PAYOUTPENDING",
-    "PAYOUTCOMPLETED",
-    "SYSTEMFULFILLED",
-    "PAYOUTFAILED",
-    "SUSPENDED",
-    "AUTHFAILED",
-    "DIDNOTSHIP",
-    "CANCELED",
-    "COMPLETED",
-    "RETURNED",
-)
 
 
 class OrdersController(Controller):
@@ -54,7 +36,7 @@ class OrdersController(Controller):
             active="orders",
             orders=orders,
             query=query,
-            statuses=STATUSES,
+            statuses=ORDER_STATUSES,
             overdue=overdue,
             ship_by=ship_by,
         )

@@ -15,14 +15,13 @@ from soleflip.common.contracts.catalog import ProductData, RemapData
 from soleflip.common.contracts.orders import ListingSnapshot, OrderSnapshot, StockSnapshot
 from soleflip.common.db import Conn
 from soleflip.common.observability import get_logger
+from soleflip.common.stockx import NO_SALE_ORDER_STATUSES
 from soleflip.pricing import queries, repository
 from soleflip.pricing.handlers._reprice import reevaluate
 from soleflip.pricing.metrics import REPRICES
 from soleflip.pricing.queries import PendingReprice
 
 log = get_logger(__name__)
-#: Orders that did not become a sale: their price is not a realised sale price.
-UNSOLD = frozenset({"CANCELED", "CCAUTHORIZATIONFAILED", "DIDNOTSHIP", "AUTHFAILED", "RETURNED"})
 
 
 async def apply_listing(
@@ -72,8 +71,9 @@ async def apply_stock(
 
 
 async def apply_order(order: OrderSnapshot, *, conn: Conn, now: datetime) -> None:
-    """Learn a realised sale price (and forget it if the sale fell through)."""
-    if order.status.upper() in UNSOLD:
+    """Learn a realised sale price (and forget it if the sale fell through: every status orders
+    counts as no sale, `NO_SALE_ORDER_STATUSES`)."""
+    if order.status.upper() in NO_SALE_ORDER_STATUSES:
         await repository.delete_sale(conn, order.order_number)
         return
     if order.variant_id is None or order.amount is None:
