@@ -116,7 +116,7 @@ async def _listed_unit(system: System) -> dict[str, Any]:
         purchased_at=datetime(2026, 3, 1, tzinfo=UTC), supplier="e2e", external_id="trace-1",
     )  # fmt: skip
     async with UnitOfWork(system.orders.pool) as uow:
-        [unit] = await record_purchases(uow.conn, [purchase])
+        [unit] = await record_purchases([purchase], conn=uow.conn)
         await uow.commit()
     async with UnitOfWork(system.orders.pool) as uow:
         command = CreateListing(unit, Decimal(200), "EUR", True)

@@ -101,7 +101,7 @@ async def _list_stock(loop: Loop, amount: int) -> tuple[str, str]:
         purchased_at=datetime(2026, 3, 1, tzinfo=UTC), supplier="e2e", external_id="e2e-1",
     )  # fmt: skip
     async with UnitOfWork(loop.orders.pool) as uow:
-        [unit] = await record_purchases(uow.conn, [purchase])
+        [unit] = await record_purchases([purchase], conn=uow.conn)
         await uow.commit()
     async with UnitOfWork(loop.orders.pool) as uow:
         command = CreateListing(unit, Decimal(amount), "EUR", True)

@@ -36,7 +36,7 @@ async def _sold(orders: OrdersService, number: str, currency: str, amount: str) 
         purchased_at=datetime(2025, 12, 1, tzinfo=UTC), supplier="shop", external_id=number,
     )  # fmt: skip
     async with UnitOfWork(orders.pool) as uow:
-        [unit] = await record_purchases(uow.conn, [purchase])
+        [unit] = await record_purchases([purchase], conn=uow.conn)
         await repo.set_variant(uow.conn, unit, f"var-{number}")
         await uow.commit()
     sale = order_resource(number, currency=currency, amount=amount, variant_id=f"var-{number}")

@@ -52,11 +52,11 @@ Step = Callable[[asyncpg.Connection], Awaitable[object]]
 
 
 async def purchase(conn: asyncpg.Connection) -> object:
-    return await record_purchases(conn, [PURCHASE], source="test")
+    return await record_purchases([PURCHASE], conn=conn, source="test")
 
 
 async def product(conn: asyncpg.Connection) -> object:
-    await apply_product(conn, PRODUCT, source="test")
+    await apply_product(PRODUCT, conn=conn, source="test")
     return None
 
 

@@ -130,11 +130,11 @@ async def _apply(service: OrdersService, events: list[tuple[str, Change]]) -> No
                 case FxRates():
                     rates.append(change)
         fees = await service.fees(uow.conn)
-        await apply_listings(uow.conn, listings, source="webhook")
-        await apply_orders(uow.conn, orders, fees=fees, source="webhook")
-        await record_purchases(uow.conn, purchases, source="webhook")
+        await apply_listings(listings, conn=uow.conn, source="webhook")
+        await apply_orders(orders, conn=uow.conn, fees=fees, source="webhook")
+        await record_purchases(purchases, conn=uow.conn, source="webhook")
         for source, found in rates_of(rates).items():
-            await record_rates(uow.conn, found, source)
+            await record_rates(found, conn=uow.conn, source=source)
         await uow.commit()
 
 
@@ -245,7 +245,7 @@ async def apply_catalog(service: OrdersService, message: Message) -> None:
         if await claim(uow.conn, CATALOG_CONSUMER, event.id):
             match event:
                 case ProductUpserted(data=product):
-                    await apply_product(uow.conn, product, source="catalog")
+                    await apply_product(product, conn=uow.conn, source="catalog")
         await uow.commit()
 
 
@@ -274,7 +274,7 @@ async def apply_fee_updates(service: OrdersService, messages: Sequence[Message])
         async with UnitOfWork(service.pool) as uow:
             fresh = await claim_many(uow.conn, FEES_CONSUMER, list(updates))
             published = [u.data for eid, u in updates.items() if eid in fresh]
-            await apply_fee_schedules(uow.conn, published, load_fees=service.fees)
+            await apply_fee_schedules(published, conn=uow.conn, load_fees=service.fees)
             await uow.commit()
     return outcomes
 
@@ -294,7 +294,7 @@ async def apply_market_updates(
     outcomes, updates = _pricing_events(messages, MarketUpdated)
     if updates:
         async with UnitOfWork(service.pool) as uow:
-            await record_market(uow.conn, [u.data for u in updates.values()])
+            await record_market([u.data for u in updates.values()], conn=uow.conn)
             await uow.commit()
     return outcomes
 

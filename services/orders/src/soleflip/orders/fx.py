@@ -53,7 +53,7 @@ async def import_rates(
                 report.days.update(r.day for r in chunk)
                 if pool is not None:
                     async with UnitOfWork(pool) as uow:
-                        report.changed += await record_rates(uow.conn, chunk, source)
+                        report.changed += await record_rates(chunk, conn=uow.conn, source=source)
                         await uow.commit()
     finally:
         if pool is not None:

@@ -24,7 +24,7 @@ async def run_variant_retry(service: OrdersService) -> None:
         try:
             async with UnitOfWork(service.pool) as uow:
                 count = await retry_pending(
-                    uow.conn,
+                    conn=uow.conn,
                     older_than_s=options.variant_retry_s,
                     limit=options.variant_retry_batch,
                 )

@@ -1,13 +1,15 @@
-"""What orders' edges share inside one process: the runtime, options, fee schedule, triggers."""
+"""What orders' edges share inside one process: the runtime, options, clock, fee schedule,
+triggers. Controllers, consumers and pollers receive it."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import asyncpg
 
 from soleflip.common.db import Conn
-from soleflip.common.runtime import ServiceRuntime
+from soleflip.common.runtime import Clock, ServiceRuntime, utc_now
 from soleflip.common.stockx import StockXClient
 from soleflip.orders import queries
 from soleflip.orders.domain import FeeBook
@@ -17,9 +19,12 @@ from soleflip.orders.settings import OrdersSettings
 class OrdersService:
     """The orders process: connections (through the runtime) plus per-process caches."""
 
-    def __init__(self, runtime: ServiceRuntime, options: OrdersSettings) -> None:
+    def __init__(
+        self, runtime: ServiceRuntime, options: OrdersSettings, clock: Clock = utc_now
+    ) -> None:
         self.runtime = runtime
         self.options = options
+        self.clock = clock
         self._fees = FeeBook()
         self._fees_version: tuple[int, int] | None = None
         #: Set by `POST /api/v1/sync` (or a test): the poller runs now instead of waiting.
@@ -42,6 +47,10 @@ class OrdersService:
     @property
     def stockx(self) -> StockXClient:
         return self.runtime.stockx
+
+    def now(self) -> datetime:
+        """The time an edge hands its handlers (read once per request, batch or poll)."""
+        return self.clock()
 
     async def fees(self, conn: Conn) -> FeeBook:
         """The copy of pricing's fee schedules, re-read whenever a schedule was added."""

@@ -40,7 +40,7 @@ async def run_import(settings: Settings, text: str, *, dry_run: bool) -> ImportR
     bar = progress("import", unit="row")
     try:
         with contextlib.closing(bar):
-            return await import_purchases(pool, text, dry_run=dry_run, on_progress=bar.update)
+            return await import_purchases(text, pool=pool, dry_run=dry_run, on_progress=bar.update)
     finally:
         await pool.close()
 

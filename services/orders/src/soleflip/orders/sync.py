@@ -63,7 +63,7 @@ async def _adopt_all(service: OrdersService) -> int:
     total, more = 0, True
     while more:
         async with UnitOfWork(service.pool) as uow:
-            adopted, more = await adopt_listings(uow.conn, source="adopt")
+            adopted, more = await adopt_listings(conn=uow.conn, source="adopt", now=service.now())
             await uow.commit()
         total += adopted
     return total

@@ -1,16 +1,19 @@
-"""Orders handlers: plain async functions that decide (in the domain) and write.
+"""Orders handlers: plain async functions `(message, *, conn | uow, stockx, now, ...)` that
+decide (in the domain) and write.
 
 Handlers write in the caller's unit of work and never commit: the edge that opened it (a
 consumer, a poller, a controller) commits, so a consumer batch or a poll page lands as one
 transaction with its inbox claims and outbox events. Listing writes call StockX inside that unit
-of work, so their operation row commits only once StockX accepted the write.
+of work, so their operation row commits only once StockX accepted the write. The two that call
+StockX between transactions (settling operations, ADR 0004) or commit a chunk at a time (CSV
+import) are given the `pool` instead. The edge reads the clock once and passes it as `now`.
 """
 
 from soleflip.orders.handlers._adopt import adopt_listings
 from soleflip.orders.handlers._fees import apply_fee_schedules
 from soleflip.orders.handlers._fx import rates_of, record_rates
 from soleflip.orders.handlers._import import ImportReport, import_purchases
-from soleflip.orders.handlers._link import link_stock_by_hand
+from soleflip.orders.handlers._link import LinkStock, link_stock_by_hand
 from soleflip.orders.handlers._market import record_market
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending
 from soleflip.orders.handlers._resolve import apply_product, resolve_units, retry_pending
@@ -24,6 +27,7 @@ from soleflip.orders.handlers._stock import (
 )
 from soleflip.orders.handlers._suppliers import (
     ChangeSupplier,
+    CreateSupplier,
     change_supplier,
     create_supplier,
     delete_supplier,
@@ -45,8 +49,10 @@ __all__ = [
     "ChangeStock",
     "ChangeSupplier",
     "CreateListing",
+    "CreateSupplier",
     "DeleteListing",
     "ImportReport",
+    "LinkStock",
     "WriteAccepted",
     "adopt_listings",
     "apply_fee_schedules",

@@ -8,7 +8,7 @@ sees no floor and holds it. Idempotent: a listing is adopted once (`adopted:<lis
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
@@ -22,8 +22,9 @@ from soleflip.orders.events import listing_events, stock_events
 ADOPT_BATCH = 500
 
 
-def adopted_unit(listing: asyncpg.Record) -> repo.StockUnit:
-    """The unit an adopted listing stands for; what StockX does not say stays unknown."""
+def adopted_unit(listing: asyncpg.Record, now: datetime) -> repo.StockUnit:
+    """The unit an adopted listing stands for; what StockX does not say stays unknown (a
+    listing without a creation time was bought `now`)."""
     return repo.StockUnit(
         external_id=f"adopted:{listing['listing_id']}",
         unit=1,
@@ -33,7 +34,7 @@ def adopted_unit(listing: asyncpg.Record) -> repo.StockUnit:
         unit_cost=Decimal(0),
         currency=listing["currency"],
         supplier="unknown (adopted listing)",
-        purchased_at=listing["created_at"] or datetime.now(UTC),
+        purchased_at=listing["created_at"] or now,
         status="LISTED",
         cost_missing=True,
         variant_id=listing["variant_id"],
@@ -43,14 +44,16 @@ def adopted_unit(listing: asyncpg.Record) -> repo.StockUnit:
     )
 
 
-async def adopt_listings(conn: Conn, *, source: str, actor: str | None = None) -> tuple[int, bool]:
+async def adopt_listings(
+    *, conn: Conn, source: str, now: datetime, actor: str | None = None
+) -> tuple[int, bool]:
     """Adopt up to `ADOPT_BATCH` listings; returns (adopted, whether more are waiting)."""
     listings = await repo.adoptable_listings(conn, ADOPT_BATCH + 1)
     batch = listings[:ADOPT_BATCH]
     if not batch:
         return 0, False
     await repo.stock_context(conn, source, actor=actor, reason="adopted listing")
-    created = await repo.insert_units(conn, [adopted_unit(x) for x in batch])
+    created = await repo.insert_units(conn, [adopted_unit(x, now) for x in batch])
     if created:
         claimed = await repo.claim_listings_for_units(conn, created)
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, created)))

@@ -22,9 +22,9 @@ PAGE = 1000
 
 
 async def apply_fee_schedules(
-    conn: Conn,
     published: Sequence[PublishedFeeSchedule],
     *,
+    conn: Conn,
     load_fees: Callable[[Conn], Awaitable[FeeBook]],
 ) -> list[str]:
     """Store the schedules, then re-estimate every unpaid sale; returns the orders changed."""

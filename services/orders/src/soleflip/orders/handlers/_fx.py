@@ -15,7 +15,7 @@ from soleflip.orders import repository as repo
 from soleflip.orders.events import order_events
 
 
-async def record_rates(conn: Conn, rates: Sequence[Rate], source: str) -> int:
+async def record_rates(rates: Sequence[Rate], *, conn: Conn, source: str) -> int:
     """Store `rates` from `source` in the caller's transaction; returns the rows changed."""
     changed, sales = await repo.store_rates(conn, rates, source)
     if sales:

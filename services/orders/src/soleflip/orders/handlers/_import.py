@@ -112,9 +112,9 @@ def parse_purchases(text: str) -> tuple[list[tuple[int, ItemPurchase]], list[Ref
 
 
 async def import_purchases(
-    pool: asyncpg.Pool,
     text: str,
     *,
+    pool: asyncpg.Pool,
     dry_run: bool,
     actor: str | None = None,
     on_progress: Callable[[int], object] | None = None,
@@ -125,7 +125,7 @@ async def import_purchases(
     for start in range(0, len(good), CHUNK):
         chunk = [p for _, p in good[start : start + CHUNK]]
         async with UnitOfWork(pool) as uow:
-            await import_chunk(uow.conn, chunk, report, actor=actor)
+            await import_chunk(chunk, report, conn=uow.conn, actor=actor)
             if not dry_run:
                 await uow.commit()
         if on_progress is not None:
@@ -134,7 +134,7 @@ async def import_purchases(
 
 
 async def import_chunk(
-    conn: Conn, purchases: Iterable[ItemPurchase], report: ImportReport, *, actor: str | None
+    purchases: Iterable[ItemPurchase], report: ImportReport, *, conn: Conn, actor: str | None
 ) -> None:
     """Record one chunk in the caller's transaction, updating `report`."""
     batch = list(purchases)
@@ -146,6 +146,6 @@ async def import_chunk(
         report.units += sum(p.quantity for p in fresh)
         return
     await repo.stock_context(conn, actor=actor)
-    created = await record_purchases(conn, fresh, source="import")
+    created = await record_purchases(fresh, conn=conn, source="import")
     report.recorded += len(fresh)
     report.units += len(created)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from soleflip.common.db import UnitOfWork, enqueue_many
 from soleflip.common.errors import Conflict, NotFound
 from soleflip.orders import repository as repo
@@ -13,10 +15,17 @@ from soleflip.orders.handlers._sync import after_orders
 _LINKABLE = frozenset({"IN_STOCK", "ORDERED", "LISTED"})
 
 
-async def link_stock_by_hand(
-    order_number: str, stock_item_id: int | None, *, uow: UnitOfWork, actor: str | None
-) -> None:
-    """Give the sale `stock_item_id` (None: no unit); the link is never changed automatically."""
+@dataclass(frozen=True, slots=True)
+class LinkStock:
+    """Give sale `order_number` the unit `stock_item_id` (None: no unit)."""
+
+    order_number: str
+    stock_item_id: int | None
+
+
+async def link_stock_by_hand(command: LinkStock, *, uow: UnitOfWork, actor: str | None) -> None:
+    """Link the sale to the unit by hand; the link is never changed automatically."""
+    order_number, stock_item_id = command.order_number, command.stock_item_id
     order = await repo.lock_order_link(uow.conn, order_number)
     if order is None:
         raise NotFound(f"order {order_number} is not known")
@@ -30,7 +39,7 @@ async def link_stock_by_hand(
     if order["stock_item_id"] is not None and order["stock_item_id"] != stock_item_id:
         freed = await repo.unlink_unit(uow.conn, order["stock_item_id"], order_number)
     await repo.set_order_link(uow.conn, order_number, stock_item_id)
-    await after_orders(uow.conn, {order_number}, "api", reason=reason)
+    await after_orders({order_number}, conn=uow.conn, source="api", reason=reason)
     if freed:
         await enqueue_many(uow.conn, stock_events(await repo.select_stock(uow.conn, freed)))
 

@@ -10,6 +10,6 @@ from soleflip.common.db import Conn
 from soleflip.orders import repository as repo
 
 
-async def record_market(conn: Conn, snapshots: Sequence[MarketSnapshot]) -> None:
+async def record_market(snapshots: Sequence[MarketSnapshot], *, conn: Conn) -> None:
     """Keep the newest market per (variant, currency); older observations change nothing."""
     await repo.store_market(conn, snapshots)

@@ -46,7 +46,7 @@ async def settle_operation(
     listing = await stockx.get_listing(pending["listing_id"])
     async with UnitOfWork(pool) as uow:
         await repo.settle_operation(uow.conn, pending["operation_id"], status, error)
-        await apply_listings(uow.conn, [listing])
+        await apply_listings([listing], conn=uow.conn)
         await uow.commit()
     return True
 
@@ -71,12 +71,12 @@ async def settle_batch(
         for row in pending:
             status, error = outcome.get(row["listing_id"], ("FAILED", "not in the batch result"))
             await repo.settle_operation(uow.conn, row["operation_id"], status, error)
-        await apply_listings(uow.conn, listings)
+        await apply_listings(listings, conn=uow.conn)
         await uow.commit()
     return True
 
 
-async def settle_pending(pool: asyncpg.Pool, stockx: StockXClient, limit: int = 100) -> int:
+async def settle_pending(*, pool: asyncpg.Pool, stockx: StockXClient, limit: int = 100) -> int:
     """One pass over unsettled operations; returns how many settled."""
     async with pool.acquire() as conn:
         pending = await repo.pending_operations(conn, limit)

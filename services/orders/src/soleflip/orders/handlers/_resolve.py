@@ -41,7 +41,11 @@ def _outcome(variants: Sequence[str]) -> tuple[str | None, str]:
 
 
 async def resolve_units(
-    conn: Conn, *, source: str, ids: Sequence[int] | None = None, keys: Sequence[str] | None = None
+    *,
+    conn: Conn,
+    source: str,
+    ids: Sequence[int] | None = None,
+    keys: Sequence[str] | None = None,
 ) -> list[int]:
     """Resolve open units (`ids`, or those a product with `keys` may carry); returns the ids
     whose variant or status changed. Sales waiting for a resolved variant get their unit."""
@@ -54,15 +58,15 @@ async def resolve_units(
     changed = await repo.set_variants(conn, [o for o in outcomes if o[2] != "pending"])
     resolved = sorted({v for i, v, _ in outcomes if v is not None and i in set(changed)})
     if resolved:
-        await attach_sales(conn, resolved, source=source)
+        await attach_sales(resolved, conn=conn, source=source)
     return changed
 
 
-async def attach_sales(conn: Conn, variant_ids: Sequence[str], *, source: str) -> None:
+async def attach_sales(variant_ids: Sequence[str], *, conn: Conn, source: str) -> None:
     """Sales of these variants without a unit (a purchase recorded after its sale) take one."""
     numbers = await repo.unmatched_sales(conn, variant_ids, sorted(NO_SALE_STATUSES))
     if numbers:
-        await after_orders(conn, set(numbers), source)
+        await after_orders(set(numbers), conn=conn, source=source)
 
 
 def product_sizes(product: ProductData) -> list[tuple[str, str, str]]:
@@ -107,7 +111,7 @@ def product_copy(product: ProductData) -> repo.ProductCopy:
     )
 
 
-async def apply_product(conn: Conn, product: ProductData, *, source: str = "catalog") -> None:
+async def apply_product(product: ProductData, *, conn: Conn, source: str = "catalog") -> None:
     """Keep the copy of a catalog product, resolve the units it may carry, publish them."""
     copy = product_copy(product)
     keys = list(copy.keys)
@@ -115,12 +119,12 @@ async def apply_product(conn: Conn, product: ProductData, *, source: str = "cata
     await repo.store_product(conn, copy)
     if not keys:
         return
-    changed = await resolve_units(conn, source=source, keys=keys)
+    changed = await resolve_units(conn=conn, source=source, keys=keys)
     if changed:
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, changed)))
 
 
-async def retry_pending(conn: Conn, *, older_than_s: float, limit: int) -> int:
+async def retry_pending(*, conn: Conn, older_than_s: float, limit: int) -> int:
     """Announce pending units again (the catalog enriches what it does not hold); each unit
     waits `older_than_s` between announcements. Returns how many were announced."""
     touched = await repo.touch_pending(conn, older_than_s=older_than_s, limit=limit)

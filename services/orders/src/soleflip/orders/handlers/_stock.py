@@ -69,7 +69,7 @@ def purchase_units(
 
 
 async def record_purchases(
-    conn: Conn, purchases: Sequence[ItemPurchase], *, source: str = "api"
+    purchases: Sequence[ItemPurchase], *, conn: Conn, source: str = "api"
 ) -> list[int]:
     """Add the units of `purchases` not seen before (idempotent on `external_id`), publish."""
     if not purchases:
@@ -82,7 +82,7 @@ async def record_purchases(
         # Known to the catalog copy already: the unit has its variant (and a waiting sale its
         # unit) before the purchase is even published.
         await repo.lock_style_keys(conn, sorted({k for u in units for k in u.sku_keys}))
-        await resolve_units(conn, source=source, ids=created)
+        await resolve_units(conn=conn, source=source, ids=created)
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, created)))
     return created
 
@@ -126,7 +126,7 @@ async def change_stock(
     await repo.stock_context(uow.conn, source, actor=actor, reason="edit")
     await repo.update_stock(uow.conn, command.stock_item_id, values)
     if values.get("variant_id") and unit["order_number"] is None:
-        await attach_sales(uow.conn, [str(values["variant_id"])], source=source)
+        await attach_sales([str(values["variant_id"])], conn=uow.conn, source=source)
     await _publish(uow.conn, [unit["id"]], [unit["order_number"]] if unit["order_number"] else [])
 
 
@@ -172,6 +172,6 @@ def _parts(row: asyncpg.Record) -> CostParts:
     return CostParts(row["unit_cost"], row["vat_amount"], row["inbound_cost"], row["other_cost"])
 
 
-async def set_link_strategy(conn: Conn, strategy: str) -> None:
+async def set_link_strategy(strategy: str, *, conn: Conn) -> None:
     """How a sale of a variant picks its unit: fifo, lifo or specific."""
     await repo.set_link_strategy(conn, strategy)

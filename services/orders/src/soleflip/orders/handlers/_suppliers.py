@@ -14,6 +14,15 @@ from soleflip.orders import repository as repo
 
 
 @dataclass(frozen=True, slots=True)
+class CreateSupplier:
+    """A new supplier of units."""
+
+    name: str
+    kind: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeSupplier:
     """A correction of one supplier; None keeps a field, `clear_*` empties kind or notes."""
 
@@ -25,18 +34,16 @@ class ChangeSupplier:
     clear_notes: bool = False
 
 
-async def create_supplier(
-    conn: Conn, name: str, kind: str | None, notes: str | None
-) -> asyncpg.Record:
+async def create_supplier(command: CreateSupplier, *, conn: Conn) -> asyncpg.Record:
     """A new supplier; 409 when one of that name (any case) exists."""
-    row = await repo.insert_supplier(conn, name, kind, notes)
+    row = await repo.insert_supplier(conn, command.name, command.kind, command.notes)
     if row is None:
-        raise Conflict(f"a supplier named {name.strip()!r} exists")
+        raise Conflict(f"a supplier named {command.name.strip()!r} exists")
     return row
 
 
 async def change_supplier(
-    conn: Conn, command: ChangeSupplier, *, source: str, actor: str | None
+    command: ChangeSupplier, *, conn: Conn, source: str, actor: str | None
 ) -> asyncpg.Record:
     """Rename or describe a supplier (its units follow a rename, in their history)."""
     if await repo.lock_supplier(conn, command.supplier_id) is None:
@@ -59,7 +66,7 @@ async def change_supplier(
     return row
 
 
-async def delete_supplier(conn: Conn, supplier_id: int) -> None:
+async def delete_supplier(supplier_id: int, *, conn: Conn) -> None:
     """Forget a supplier no unit references (409 while units do: move them first)."""
     if await repo.lock_supplier(conn, supplier_id) is None:
         raise NotFound(f"supplier {supplier_id} does not exist")

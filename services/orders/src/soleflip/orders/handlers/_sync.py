@@ -48,7 +48,7 @@ def _stored(rows: Mapping[str, asyncpg.Record]) -> dict[str, tuple[datetime, int
 
 
 async def apply_orders(
-    conn: Conn, orders: Sequence[OrderSummary], *, fees: FeeBook, source: str
+    orders: Sequence[OrderSummary], *, conn: Conn, fees: FeeBook, source: str
 ) -> set[str]:
     """Move orders forward, record each status entered, link sales, price them, publish.
 
@@ -66,7 +66,7 @@ async def apply_orders(
     rows += [order_row(o, fees) for n, o in same.items() if n not in chains]
     changed = await repo.upsert_orders(conn, rows)
     await repo.insert_history(conn, _history(orders, source))
-    return await after_orders(conn, changed, source)
+    return await after_orders(changed, conn=conn, source=source)
 
 
 def _history(orders: Sequence[OrderSummary], source: str) -> list[repo.StatusChange]:
@@ -77,7 +77,7 @@ def _history(orders: Sequence[OrderSummary], source: str) -> list[repo.StatusCha
 
 
 async def after_orders(
-    conn: Conn, changed: set[str], source: str, *, reason: str = "sale"
+    changed: set[str], *, conn: Conn, source: str, reason: str = "sale"
 ) -> set[str]:
     """Link and price changed orders, publish them and the units they moved."""
     if not changed:
@@ -91,7 +91,7 @@ async def after_orders(
 
 
 async def apply_listings(
-    conn: Conn, listings: Sequence[ListingSummary], *, source: str = "poll"
+    listings: Sequence[ListingSummary], *, conn: Conn, source: str = "poll"
 ) -> set[str]:
     """Move listings forward and publish; units of listings that ended unsold are released.
 

@@ -20,7 +20,7 @@ from soleflip.common.stockx import Priority, shipping_id_from_url
 from soleflip.orders import queries
 from soleflip.orders.control import request_sync
 from soleflip.orders.domain import NO_SALE_STATUSES
-from soleflip.orders.handlers import link_stock_by_hand
+from soleflip.orders.handlers import LinkStock, link_stock_by_hand
 from soleflip.orders.http._export import Format, orders_csv
 from soleflip.orders.http._params import (
     actor_of,
@@ -111,7 +111,9 @@ class OrderController(Controller):
         if unit is not None and not 1 <= unit <= 2**63 - 1:
             raise NotFound(f"stock item {unit} does not exist")
         async with UnitOfWork(service.pool) as uow:
-            await link_stock_by_hand(order_number, unit, uow=uow, actor=actor_of(request))
+            await link_stock_by_hand(
+                LinkStock(order_number, unit), uow=uow, actor=actor_of(request)
+            )
             await uow.commit()
         return await _order(service, order_number)
 

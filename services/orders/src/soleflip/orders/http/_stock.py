@@ -202,7 +202,7 @@ class StockSettingsController(Controller):
     ) -> StockSettings:
         """A change recomputes the landed cost of every unit with VAT, and its sale's profit."""
         async with UnitOfWork(service.pool) as uow:
-            await set_link_strategy(uow.conn, data.link_strategy)
+            await set_link_strategy(data.link_strategy, conn=uow.conn)
             await set_vat_reclaimable(data.vat_reclaimable, uow=uow, actor=actor_of(request))
             await uow.commit()
         async with service.pool.acquire() as conn:
@@ -267,7 +267,7 @@ class StockController(Controller):
         cost_of("unit_cost", data.unit_cost)
         async with UnitOfWork(service.pool) as uow:
             await repo.stock_context(uow.conn, actor=actor_of(request))
-            ids = await record_purchases(uow.conn, [data], source="api")
+            ids = await record_purchases([data], conn=uow.conn, source="api")
             rows = await queries.stock_by_ids(uow.conn, ids)
             await uow.commit()
         return [stock_view(r) for r in rows]
@@ -278,7 +278,9 @@ class StockController(Controller):
     ) -> dict[str, int | bool]:
         """A unit (LISTED, cost unknown) for each active listing that has none; repeatable."""
         async with UnitOfWork(service.pool) as uow:
-            adopted, more = await adopt_listings(uow.conn, source="api", actor=actor_of(request))
+            adopted, more = await adopt_listings(
+                conn=uow.conn, source="api", now=service.now(), actor=actor_of(request)
+            )
             await uow.commit()
         return {"adopted": adopted, "more": more}
 
@@ -298,7 +300,7 @@ class StockController(Controller):
         except UnicodeDecodeError:
             raise InvalidInput("the CSV must be UTF-8") from None
         dry = bool_of("dry_run", dry_run) or False
-        return await import_purchases(service.pool, text, dry_run=dry, actor=actor_of(request))
+        return await import_purchases(text, pool=service.pool, dry_run=dry, actor=actor_of(request))
 
     @patch("/{stock_item_id:int}", guards=[requires("write")])
     async def update_stock(

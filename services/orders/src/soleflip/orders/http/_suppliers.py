@@ -20,6 +20,7 @@ from soleflip.orders import queries
 from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.orders.handlers import (
     ChangeSupplier,
+    CreateSupplier,
     change_supplier,
     create_supplier,
     delete_supplier,
@@ -175,7 +176,9 @@ class SupplierController(Controller):
     async def create_supplier(self, service: Service, data: JSONBody[NewSupplier]) -> SupplierView:
         """A new supplier; 409 when one of that name (any case) exists."""
         async with UnitOfWork(service.pool) as uow:
-            row = await create_supplier(uow.conn, data.name, data.kind, data.notes)
+            row = await create_supplier(
+                CreateSupplier(data.name, data.kind, data.notes), conn=uow.conn
+            )
             await uow.commit()
         return supplier_view(row, units=0)
 
@@ -204,7 +207,7 @@ class SupplierController(Controller):
             clear_notes=data.notes == "",
         )
         async with UnitOfWork(service.pool) as uow:
-            await change_supplier(uow.conn, command, source="api", actor=actor_of(request))
+            await change_supplier(command, conn=uow.conn, source="api", actor=actor_of(request))
             await uow.commit()
         return await _one(service, supplier_id)
 
@@ -212,7 +215,7 @@ class SupplierController(Controller):
     async def delete_supplier(self, service: Service, supplier_id: FromPath[int]) -> None:
         """Forget a supplier no unit names (409 while units do)."""
         async with UnitOfWork(service.pool) as uow:
-            await delete_supplier(uow.conn, _id_of(supplier_id))
+            await delete_supplier(_id_of(supplier_id), conn=uow.conn)
             await uow.commit()
 
 

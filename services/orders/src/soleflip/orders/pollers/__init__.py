@@ -84,7 +84,7 @@ async def run_operation_settler(service: OrdersService) -> None:
     """The leader's loop over unsettled listing operations (one pass per `operation_poll_s`)."""
     while True:
         try:
-            await settle_pending(service.pool, service.stockx)
+            await settle_pending(pool=service.pool, stockx=service.stockx)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -59,7 +59,7 @@ async def apply_order_page(
     numbers = [o.order_number for o in orders]
     async with UnitOfWork(service.pool) as uow:
         fees = await service.fees(uow.conn)
-        changed = await apply_orders(uow.conn, orders, fees=fees, source="poll")
+        changed = await apply_orders(orders, conn=uow.conn, fees=fees, source="poll")
         await repo.orders_seen(uow.conn, numbers)
         if detail:
             await repo.detail_read(uow.conn, numbers)
@@ -72,7 +72,7 @@ async def apply_listing_page(
 ) -> int:
     """Upsert listings; `expired` says which list showed them (None: a single-listing call)."""
     async with UnitOfWork(service.pool) as uow:
-        changed = await apply_listings(uow.conn, listings)
+        changed = await apply_listings(listings, conn=uow.conn)
         await repo.listings_seen(uow.conn, [x.listing_id for x in listings], expired=expired)
         await uow.commit()
     return len(changed)
