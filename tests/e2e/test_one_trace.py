@@ -9,14 +9,10 @@ pricing as their runtimes), so one in-memory exporter sees every span."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
-from importlib.resources import files
 from typing import Any
 
 import httpx
@@ -29,49 +25,20 @@ from opentelemetry.trace import SpanKind
 
 from soleflip.common.bus import Names
 from soleflip.common.contracts import uuid7
-from soleflip.common.contracts.bounds import Money
-from soleflip.common.contracts.ingest import ItemPurchase
-from soleflip.common.db import UnitOfWork, migrate
-from soleflip.ingest.app import create_app as create_ingest_app
 from soleflip.ingest.sender import sign
-from soleflip.orders.handlers import CreateListing, create_listing, record_purchases
-from soleflip.orders.service import OrdersService
-from soleflip.orders.settings import OrdersSettings
 from soleflip.pricing import repository as pricing_repository
-from soleflip.pricing.app import create_app as create_pricing_app
-from tests.integration.orders.support import (
-    migrate_orders,
-    order_resource,
-    run_service,
-    running_sim,
-    serving,
-    sim_config,
-    sim_get,
-    with_sim,
-)
+from tests.e2e.support import SECRET, System, list_unit, running_system, sim_listing
+from tests.integration.orders.support import order_resource, sim_get
 from tests.integration.pricing.conftest import (
     AUTH,
-    Clock,
-    make_settings,
-    pricing_settings,
     streams_cleanup,  # noqa: F401 - a fixture
 )
 from tests.support.spans import spans  # noqa: F401 - a fixture
 from tests.support.wait import until
 
-SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 CALLER_TRACE = "5b8efff798038103d269b633813fc60c"
 CALLER_SPAN = "eee19b7ec3c1b174"
 TRACEPARENT = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
-
-
-@dataclass
-class System:
-    sim: str
-    ingest: str
-    orders: OrdersService
-    pricing: httpx.AsyncClient
-    pricing_app: Any
 
 
 @pytest.fixture
@@ -82,66 +49,22 @@ async def system(
     names: Names,
     streams_cleanup: None,
 ) -> AsyncIterator[System]:
-    await migrate_orders(fresh_database)
-    await migrate(fresh_database, "pricing", files("soleflip.pricing").joinpath("migrations"))
-    settings = make_settings(fresh_database, nats_url, names)
-    async with running_sim(sim_config(products=10, listings=0, orders=0)) as sim:
-        base = msgspec.structs.replace(with_sim(settings, sim), fernet_keys=(_fernet(),))
-        ingest_settings = msgspec.structs.replace(base, webhook_secrets_stockx=(SECRET,))
-        app = create_pricing_app(base, pricing_settings(), clock=Clock(), poll=False)
-        async with (
-            serving(create_ingest_app(ingest_settings)) as ingest,
-            run_service(base, OrdersSettings(polling=False, operation_poll_s=0.1)) as orders,
-            app.state.runtime.lifespan(),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://pricing"
-            ) as client,
-        ):
-            yield System(sim, ingest, orders, client, app)
-
-
-def _fernet() -> str:
-    from cryptography.fernet import Fernet
-
-    return Fernet.generate_key().decode()
-
-
-async def _listed_unit(system: System) -> dict[str, Any]:
-    """A unit bought for EUR 80 and listed at 200 through orders; its listing at the simulator."""
-    product = (await sim_get(system.sim, "/_sim/state/products"))["products"][2]
-    variant = product["variants"][5]
-    purchase = ItemPurchase(
-        sku=product["styleId"], size=variant["variantValue"], size_type="us m", quantity=1,
-        unit_cost=Money(amount=Decimal("80.00"), currency="EUR"),
-        purchased_at=datetime(2026, 3, 1, tzinfo=UTC), supplier="e2e", external_id="trace-1",
-    )  # fmt: skip
-    async with UnitOfWork(system.orders.pool) as uow:
-        [unit] = await record_purchases([purchase], conn=uow.conn)
-        await uow.commit()
-    async with UnitOfWork(system.orders.pool) as uow:
-        command = CreateListing(unit, Decimal(200), "EUR", True)
-        accepted = await create_listing(command, uow=uow, stockx=system.orders.stockx)
-        await uow.commit()
-    listings = (await sim_get(system.sim, "/_sim/state/listings"))["listings"]
-    found: dict[str, Any] = next(x for x in listings if x["listingId"] == accepted.listing_id)
-    return found
-
-
-async def _pricing_val(system: System, sql: str) -> Any:
-    return await system.pricing_app.state.runtime.pool.fetchval(sql)
+    async with running_system(fresh_database, nats_url, names, relay=False) as running:
+        yield running
 
 
 async def _prepare(system: System) -> dict[str, Any]:
     """A fixed-price rule recommends 190 for our listing at 200; auto-reprice is switched on
     without re-evaluating, so the next event about the listing makes pricing request it."""
     rule = {"strategy": "fixed", "fixed_price": "190", "auto_reprice": True, "cooldown_s": 0}
-    assert (await system.pricing.post("/api/v1/rules", json=rule, headers=AUTH)).status_code == 201
-    listing = await _listed_unit(system)
+    answer = await system.pricing.client.post("/api/v1/rules", json=rule, headers=AUTH)
+    assert answer.status_code == 201
+    listing_id, _ = await list_unit(system, 200, external_id="trace-1")
     recommended = "SELECT count(*) FROM recommendation WHERE status = 'recommended' AND price = 190"
-    await until(lambda: _pricing_val(system, recommended), within=15, what="a recommendation")
-    async with system.pricing_app.state.runtime.pool.acquire() as conn:
+    await until(lambda: system.pricing.fetchval(recommended), within=15, what="a recommendation")
+    async with system.pricing.runtime.pool.acquire() as conn:
         await pricing_repository.set_autoreprice(conn, True, False)
-    return listing
+    return await sim_listing(system, listing_id)
 
 
 async def _send_webhook(system: System, events: list[dict[str, Any]]) -> httpx.Response:
@@ -201,7 +124,7 @@ async def test_a_webhook_is_one_trace_through_ingest_orders_pricing_and_the_stoc
     for probe in ("/health/live", "/health/ready"):
         async with httpx.AsyncClient(base_url=system.ingest) as client:
             assert (await client.get(probe)).status_code == 200
-        assert (await system.pricing.get(probe)).status_code == 200
+        assert (await system.pricing.client.get(probe)).status_code == 200
 
     finished = list(spans.get_finished_spans())
     trace = [s for s in finished if _trace_of(s) == CALLER_TRACE]
