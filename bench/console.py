@@ -9,8 +9,9 @@ nothing polls) and the console in front of them, signs in, and requests every pa
 after a warm-up: the time from request to the last byte of the rendered HTML, which includes the
 console's calls to the services (the pages are paginated: 50 rows). *Today* is a page whose six
 sections htmx loads in parallel (`/today/<section>`, each timed), and `today_full` renders all of
-them at once (the no-JavaScript fallback). Prints JSON with p50/p90/p99 per page, the worst p99
-against the 200 ms target, and what Today's orders calls take on their own.
+them at once (the no-JavaScript fallback); *Operations* loads its polls and enrichment jobs the
+same way (`/operations/section/<name>`, `operations_full`). Prints JSON with p50/p90/p99 per
+page, the worst p99 against the 200 ms target, and what Today's orders calls take on their own.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ PAGES = {
     "listings": "/listings",
     "catalog_lookup": "/catalog?q=SKU-7",
     "operations": "/operations",
+    "operations_polls": "/operations/section/polls",
+    "operations_jobs": "/operations/section/jobs",
+    "operations_full": "/operations?full=1",
 }
 
 

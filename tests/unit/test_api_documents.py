@@ -49,3 +49,17 @@ def test_every_api_operation_asks_for_the_bearer_token_and_lists_problem_answers
 def test_the_shipping_label_is_documented_as_a_pdf() -> None:
     operation = _document("orders")["paths"]["/api/v1/orders/{order_number}/shipping-label"]["get"]
     assert list(operation["responses"]["200"]["content"]) == ["application/pdf"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_polling_service_documents_the_same_polls_route(service: str) -> None:
+    operation = _document(service)["paths"]["/api/v1/polls"]["get"]
+    assert operation["tags"] == ["polls"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["type"] == "array"
+
+
+def test_catalog_documents_the_list_of_enrichment_jobs() -> None:
+    operation = _document("catalog")["paths"]["/api/v1/enrichment"]["get"]
+    limit = next(p for p in operation["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 200)

@@ -204,6 +204,20 @@ def test_a_seller_runs_the_day_from_the_console(
         return rows.count() and rows.first.get_attribute("data-letter")
 
     seq = wait_for(letter, what="the dead letter showing")
+    # the last run of every StockX poller, and catalog's enrichment jobs with their progress
+    for kind in ("catalog.refresh", "orders", "pricing.market"):
+        row = page.locator(f"tr[data-poll='{kind}']")
+        expect(row).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"))
+        expect(row.locator("[data-outcome]")).to_have_text(re.compile("^(ok|running|paused)"))
+    with api(stack, "catalog") as catalog:
+        job = catalog.post("/api/v1/products/enrich", json={"skus": [product["styleId"]]}).json()
+
+    def job_done() -> bool:
+        page.goto(f"{console}/operations")
+        return "done" in page.locator(f"tr[data-job='{job['job_id']}']").inner_text()
+
+    wait_for(job_done, what="the enrichment job finishing")
+    expect(page.locator(f"tr[data-job='{job['job_id']}']")).to_contain_text("1 of 1")
     shoot(page, artifacts, "operations")
     page.get_by_role("button", name=f"Replay #{seq}").click()
     expect(page.get_by_role("status")).to_contain_text(f"#{seq} replayed")

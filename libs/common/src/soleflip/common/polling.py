@@ -19,13 +19,16 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
 from prometheus_client import Counter, Gauge
 
 from soleflip.common.errors import NotFound
 from soleflip.common.observability import get_logger
 from soleflip.common.stockx import StockXError, is_item_failure
+
+if TYPE_CHECKING:
+    from soleflip.common.polls import PollLog
 
 log = get_logger(__name__)
 K = TypeVar("K")
@@ -77,29 +80,35 @@ async def poll_forever(
     wake: asyncio.Event | None = None,
     first_retry_s: float = FIRST_RETRY_S,
     clock: Callable[[], float] = time.monotonic,
+    record: PollLog | None = None,
 ) -> NoReturn:
     """Call `poll(requested)` every `interval_s`, start to start, from now on.
 
     `requested` is True for a poll run early because `wake` was set (e.g. `POST /sync`); such a
-    poll does not move the schedule. A failure is retried after `retry_delay`.
+    poll does not move the schedule. A failure is retried after `retry_delay`. Each run is
+    written to `record` (`GET /api/v1/polls`) when one is given.
     """
     due, failures = clock(), 0
     while True:
         requested = await _wait(due, wake, clock)
         if wake is not None:
             wake.clear()  # a request arriving during the poll runs another one after it
+        if record is not None:
+            await record.started()
         started = clock()
         try:
-            await poll(requested)
+            result = await poll(requested)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             POLL_DURATION.labels(name).set(clock() - started)
             failures += 1
             delay = retry_delay(failures, interval_s, first_retry_s)
             POLL_FAILURES.labels(name).inc()
             log.exception("poll.failed", poller=name, failures=failures, retry_in_s=delay)
             due = min(due, clock() + delay) if requested else clock() + delay
+            if record is not None:
+                await record.finished("failed", next_in_s=due - clock(), error=repr(exc))
             continue
         POLL_DURATION.labels(name).set(clock() - started)
         failures = 0
@@ -107,6 +116,10 @@ async def poll_forever(
             # Keep the grid; after a poll longer than the interval start the next one at once
             # (not one per missed slot).
             due = max(due + interval_s, clock())
+        if record is not None:
+            # A poll may say it was paused (StockX unavailable as a whole) by returning "paused".
+            outcome = "paused" if result == "paused" else "ok"
+            await record.finished(outcome, next_in_s=due - clock())
 
 
 @dataclass(slots=True)

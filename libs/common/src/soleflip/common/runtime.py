@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import asyncpg
 from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -39,6 +40,7 @@ from soleflip.common.db import OutboxMessage, OutboxRelay, check_ready, create_p
 from soleflip.common.errors import Unavailable
 from soleflip.common.http import SHUTDOWN_REQUESTED, Degraded
 from soleflip.common.observability import get_logger
+from soleflip.common.polls import PollLog, polls_route
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
 
@@ -81,6 +83,7 @@ class ServiceRuntime:
         self._publisher: Publisher | None = None
         self._stockx: StockXClient | None = None
         self.consumers: list[ConsumerRunner] = []
+        self.poll_kinds: list[str] = []
 
     # -- registration (before start) ----------------------------------------------------------
 
@@ -91,6 +94,15 @@ class ServiceRuntime:
     def add_task(self, name: str, factory: TaskFactory, *, leader: bool = False) -> None:
         """A background task; with `leader`, one process across all replicas runs it at a time."""
         self._task_factories.append((name, factory, leader))
+
+    def poll_log(self, kind: str) -> PollLog:
+        """The record of poller `kind`'s runs, listed by `polls_route` (`soleflip.common.polls`)."""
+        self.poll_kinds.append(kind)
+        return PollLog(kind, lambda: self.pool)
+
+    def polls_route(self) -> HTTPRouteHandler:
+        """`GET /api/v1/polls`: every polling service mounts this one route."""
+        return polls_route(lambda: self.pool, lambda: self.poll_kinds)
 
     # -- resources (inside the lifespan) --------------------------------------------------------
 

@@ -91,7 +91,12 @@ def create_app(
     return create_http_app(
         service=SERVICE,
         settings=settings,
-        route_handlers=[ProductController, VariantController, EnrichmentController],
+        route_handlers=[
+            ProductController,
+            VariantController,
+            EnrichmentController,
+            service.runtime.polls_route(),
+        ],
         lifespan=[service.runtime.lifespan],
         readiness=service.runtime.readiness(),
         dependencies={"service": Provide(lambda: service, sync_to_thread=False)},
@@ -99,6 +104,7 @@ def create_app(
             Tag(name="products", description="Products resolved exactly against StockX"),
             Tag(name="variants", description="Variants by GTIN and size conversion"),
             Tag(name="enrichment", description="Batch enrichment jobs"),
+            Tag(name="polls", description="When each StockX poller last ran"),
         ],
         description="Products, variants, sizes and brands resolved exactly against StockX.",
         state={"catalog": service},

@@ -6,7 +6,9 @@ Errors are `soleflip.common.errors` exceptions, turned into problem+json by the 
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -24,12 +26,21 @@ from soleflip.common.http import requires
 MAX_LIMIT = 200
 Service = NamedDependency[CatalogService]
 MAX_SKUS = 5_000
+K = TypeVar("K")
+JobStatus = Literal["pending", "running", "done"]
 
 
 class ProductPage(msgspec.Struct, frozen=True):
     """One page of products and the cursor of the next (null on the last page)."""
 
     items: list[queries.ProductView]
+    next_cursor: str | None
+
+
+class JobPage(msgspec.Struct, frozen=True):
+    """One page of enrichment jobs, newest first, and the cursor of the next (null at the end)."""
+
+    items: list[queries.JobSummary]
     next_cursor: str | None
 
 
@@ -59,18 +70,18 @@ class SizeConversion(msgspec.Struct, frozen=True):
     sizes: list[SizeData]
 
 
-def encode_cursor(product: queries.ProductView) -> str:
-    raw = msgspec.json.encode([product.title, product.id])
+def encode_cursor(key: tuple[Any, ...]) -> str:
+    """An opaque cursor of a page's last sort key (title and id, or created_at and id)."""
+    raw = msgspec.json.encode(key)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[str, str]:
+def decode_cursor(cursor: str, kind: type[K]) -> K:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        title, product_id = msgspec.json.decode(raw, type=tuple[str, str])
+        return msgspec.json.decode(raw, type=kind)
     except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise InvalidInput("cursor is not one this API issued") from exc
-    return title, product_id
 
 
 class ProductController(Controller):
@@ -90,14 +101,15 @@ class ProductController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> ProductPage:
         """Search local products by text, brand and style id, in title order."""
-        after = decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor, tuple[str, str]) if cursor else None
         async with service.pool.acquire() as conn:
             found = await queries.search_products(
                 conn, q=q, brand=brand, style_id=style_id, after=after, limit=limit + 1
             )
         more = len(found) > limit
         items = found[:limit]
-        return ProductPage(items, encode_cursor(items[-1]) if more else None)
+        last = items[-1] if more else None
+        return ProductPage(items, encode_cursor((last.title, last.id)) if last else None)
 
     @get("/{product_id:str}", guards=[requires("read")])
     async def get_product(self, service: Service, product_id: FromPath[str]) -> queries.ProductView:
@@ -211,6 +223,23 @@ class EnrichmentController(Controller):
 
     path = "/api/v1/enrichment"
     tags = ["enrichment"]
+
+    @get("/", guards=[requires("read")])
+    async def list_enrichment(
+        self,
+        service: Service,
+        status: FromQuery[JobStatus | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> JobPage:
+        """Enrichment jobs (API and `soleflip sync catalog`), newest first, with their counts."""
+        after = decode_cursor(cursor, tuple[datetime, UUID]) if cursor else None
+        async with service.pool.acquire() as conn:
+            found = await queries.list_jobs(conn, status=status, after=after, limit=limit + 1)
+        more = len(found) > limit
+        items = found[:limit]
+        last = items[-1] if more else None
+        return JobPage(items, encode_cursor((last.created_at, last.id)) if last else None)
 
     @get("/{job_id:str}", guards=[requires("read")])
     async def get_enrichment(self, service: Service, job_id: FromPath[str]) -> dict[str, Any]:

@@ -95,18 +95,22 @@ class Background:
         self.service, options = service, service.options
         self.ttl_s, self.interval_s = options.refresh_ttl_s, options.refresh_interval_s
         self.concurrency = options.job_concurrency
+        self.record = service.runtime.poll_log("catalog.refresh") if options.refreshing else None
 
     async def refresh_forever(self) -> None:
         """A refresh round every interval, start to start; a failed round retries sooner."""
 
-        async def round_(_: bool) -> None:
+        async def round_(_: bool) -> str:
             outcomes = await refresh_round(
                 self.service.pool, self.service.stockx, ttl_s=self.ttl_s, clock=self.service.clock
             )
             if outcomes:
                 log.info("catalog.refresh_round", **outcomes)
+            return "paused" if outcomes["paused"] else "ok"
 
-        await poll_forever(round_, name="catalog.refresh", interval_s=self.interval_s)
+        await poll_forever(
+            round_, name="catalog.refresh", interval_s=self.interval_s, record=self.record
+        )
 
     async def jobs_forever(self) -> None:
         while True:

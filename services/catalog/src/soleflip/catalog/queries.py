@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -235,6 +236,22 @@ FROM enrichment_job j LEFT JOIN enrichment_item i ON i.job_id = j.id
 WHERE j.id = $1::uuid
 GROUP BY j.id
 """
+#: A page of jobs, newest first; the counts come from each job's own items (primary key).
+LIST_JOBS_SQL = """
+SELECT j.id::text AS id, j.status, j.source, j.total, j.created_at, j.finished_at, c.*
+FROM enrichment_job j
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE i.status <> 'pending') AS finished,
+           count(*) FILTER (WHERE i.status = 'resolved') AS resolved,
+           count(*) FILTER (WHERE i.status = 'unresolved') AS unresolved,
+           count(*) FILTER (WHERE i.status = 'failed') AS failed
+    FROM enrichment_item i WHERE i.job_id = j.id
+) c
+WHERE ($1::text IS NULL OR j.status = $1)
+  AND ($2::timestamptz IS NULL OR (j.created_at, j.id) < ($2, $3::uuid))
+ORDER BY j.created_at DESC, j.id DESC
+LIMIT $4
+"""
 JOB_ITEMS_SQL = """
 SELECT position, sku, status, product_id::text AS product_id, candidates, detail, retries,
        finished_at
@@ -246,6 +263,30 @@ FAILED_JOBS_SQL = "SELECT DISTINCT job_id::text FROM enrichment_item WHERE statu
 FINISHED_COUNT_SQL = (
     "SELECT count(*) FROM enrichment_item WHERE job_id = $1 AND status <> 'pending'"
 )
+
+
+class JobSummary(msgspec.Struct, frozen=True):
+    """An enrichment job with how many of its SKUs are finished, resolved, unresolved, failed."""
+
+    id: str
+    status: str
+    source: str
+    total: int
+    created_at: datetime
+    finished_at: datetime | None
+    finished: int
+    resolved: int
+    unresolved: int
+    failed: int
+
+
+async def list_jobs(
+    conn: Conn, *, status: str | None, after: tuple[datetime, UUID] | None, limit: int
+) -> list[JobSummary]:
+    """Up to `limit` jobs created before `after` (created_at, id), newest first."""
+    at, job_id = after or (None, None)
+    rows = await conn.fetch(LIST_JOBS_SQL, status, at, job_id, limit)
+    return [JobSummary(**dict(r)) for r in rows]
 
 
 async def open_jobs(db: Conn | asyncpg.Pool) -> list[str]:

@@ -47,7 +47,8 @@ def build_service(settings: Settings, options: OrdersSettings | None = None) -> 
     runtime.add_consumer(lambda _rt: market_consumer(service))
     runtime.add_task("operations", lambda _rt: run_operation_settler(service), leader=True)
     if options.polling:
-        runtime.add_task("pollers", lambda _rt: run_pollers(service), leader=True)
+        record = runtime.poll_log("orders")
+        runtime.add_task("pollers", lambda _rt: run_pollers(service, record), leader=True)
     return service
 
 
@@ -58,10 +59,13 @@ def create_app(settings: Settings, options: OrdersSettings | None = None) -> Lit
     return create_http_app(
         service=SERVICE,
         settings=settings,
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, service.runtime.polls_route()],
         dependencies={"service": Provide(lambda: service, sync_to_thread=False)},
         lifespan=[service.runtime.lifespan],
         readiness=service.runtime.readiness(),
-        openapi_tags=[Tag(name="orders", description="Orders, listings, stock and profit")],
+        openapi_tags=[
+            Tag(name="orders", description="Orders, listings, stock and profit"),
+            Tag(name="polls", description="When each StockX poller last ran"),
+        ],
         description="Stock, listings and orders mirrored from StockX, with true profit.",
     )

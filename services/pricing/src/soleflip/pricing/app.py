@@ -24,7 +24,7 @@ from soleflip.pricing.settings import PricingSettings, load_pricing_settings
 DEFAULT_PORT = 8003
 SERVICE = "pricing"
 STREAMS = ("INGEST", "ORDERS", "CATALOG", "PRICING", "DLQ")
-TAGS = ("quote", "market", "rules", "fees", "recommendations", "autoreprice")
+TAGS = ("quote", "market", "rules", "fees", "recommendations", "autoreprice", "polls")
 
 
 def build_service(
@@ -40,7 +40,7 @@ def build_service(
     service = PricingService(runtime, options or load_pricing_settings(), clock)
     register(runtime, PricingConsumers(service))
     if poll:
-        poller = MarketPoller(service)
+        poller = MarketPoller(service, record=runtime.poll_log("pricing.market"))
         runtime.add_task("market-poller", lambda _rt: poller.run(), leader=True)
     reevaluator = Reevaluator(service)
     runtime.add_task("reevaluate", lambda _rt: reevaluator.run(), leader=True)
@@ -61,7 +61,7 @@ def create_app(
     return create_http_app(
         service=SERVICE,
         settings=settings,
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, service.runtime.polls_route()],
         lifespan=[service.runtime.lifespan],
         readiness=service.runtime.readiness(),
         dependencies={"service": Provide(lambda: service, sync_to_thread=False)},

@@ -36,6 +36,7 @@ import msgspec
 
 from soleflip.common.db import UnitOfWork, prune_inbox, prune_outbox
 from soleflip.common.observability import get_logger
+from soleflip.common.polls import PollLog
 from soleflip.common.runtime import ServiceRuntime
 from soleflip.common.stockx import (
     Priority,
@@ -129,9 +130,11 @@ class MarketPoller:
         *,
         stockx: Callable[[], StockXClient] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        record: PollLog | None = None,
     ) -> None:
         runtime, settings = service.runtime, service.options
         self.runtime, self.settings, self._sleep = runtime, settings, sleep
+        self.record = record
         self.clock = service.clock
         self._stockx = stockx or (lambda: runtime.stockx)
         weights = settings.tier_weights
@@ -143,20 +146,37 @@ class MarketPoller:
         self._interval_of: dict[str, float] = {}  # the interval each product was last due by
 
     async def run(self) -> None:
-        pauses = 0
+        pauses, tick_s = 0, self.settings.poll_tick_s
         while True:
+            await self._record_start()
             try:
                 await self.tick()
                 pauses = 0
+                await self._record_end("ok", tick_s)
             except StockXBudgetExhausted as exc:
                 log.warning("pricing.poll_budget_exhausted", error=str(exc))
-                await self._sleep(min(exc.retry_after or 600.0, 3600.0))
+                pause = min(exc.retry_after or 600.0, 3600.0)
+                await self._record_end("paused", pause + tick_s, exc)
+                await self._sleep(pause)
             except StockXError as exc:  # StockX unavailable: nothing was counted against products
                 pauses += 1
                 pause = min(MAX_PAUSE_S, exc.retry_after or 2.0**pauses)
                 log.warning("pricing.poll_paused", error=str(exc), pause_s=pause)
+                await self._record_end("paused", pause + tick_s, exc)
                 await self._sleep(pause)
-            await self._sleep(self.settings.poll_tick_s)
+            await self._sleep(tick_s)
+
+    async def _record_start(self) -> None:
+        if self.record is not None:
+            await self.record.started()
+
+    async def _record_end(
+        self, outcome: str, next_in_s: float, exc: Exception | None = None
+    ) -> None:
+        if self.record is not None:
+            await self.record.finished(
+                outcome, next_in_s=next_in_s, error=str(exc) if exc else None
+            )
 
     async def plan(self) -> tuple[list[tuple[str, str]], list[str]]:
         """Products with their tier, and the currencies to poll."""

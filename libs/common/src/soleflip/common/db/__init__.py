@@ -19,13 +19,20 @@ from soleflip.common.db._outbox import (
     enqueue_many,
     prune_outbox,
 )
-from soleflip.common.db._poll_state import get_poll_state, set_poll_state
-from soleflip.common.db._pool import check_ready, create_pool, init_connection, quote_ident
+from soleflip.common.db._poll_state import get_poll_state, poll_states, set_poll_state
+from soleflip.common.db._pool import (
+    DB_ERRORS,
+    check_ready,
+    create_pool,
+    init_connection,
+    quote_ident,
+)
 from soleflip.common.db._relay import OutboxRelay, Publish
 from soleflip.common.db._uow import UnitOfWork
 
 __all__ = [
     "ANALYTICS_ROLE",
+    "DB_ERRORS",
     "Conn",
     "LeaderLock",
     "Migration",
@@ -47,6 +54,7 @@ __all__ = [
     "library_migrations",
     "load_migrations",
     "migrate",
+    "poll_states",
     "prune_inbox",
     "prune_outbox",
     "quote_ident",

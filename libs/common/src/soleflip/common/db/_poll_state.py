@@ -15,6 +15,11 @@ INSERT INTO poll_state (resource, state, updated_at) VALUES ($1, $2::text::jsonb
 ON CONFLICT (resource) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
 """
 
+#: `starts_with` needs no pattern escaping (a resource may hold `_` or `%`).
+LIST_POLL_STATES_SQL = (
+    "SELECT resource, state::text FROM poll_state WHERE starts_with(resource, $1) ORDER BY resource"
+)
+
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
 
@@ -30,3 +35,8 @@ async def get_poll_state(conn: Conn, resource: str) -> dict[str, Any] | None:
 async def set_poll_state(conn: Conn, resource: str, value: dict[str, Any]) -> None:
     """Replace the state of `resource` (in the poller's transaction, with the data it wrote)."""
     await conn.execute(SET_POLL_STATE_SQL, resource, _encoder.encode(value).decode())
+
+
+async def poll_states(conn: Conn, prefix: str) -> dict[str, bytes]:
+    """The raw JSON state of every resource whose name starts with `prefix`, by resource."""
+    return {r[0]: r[1].encode() for r in await conn.fetch(LIST_POLL_STATES_SQL, prefix)}

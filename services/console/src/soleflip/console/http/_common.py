@@ -3,7 +3,7 @@ with the security headers, and errors as readable pages."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeAlias
 from urllib.parse import quote
@@ -11,6 +11,7 @@ from urllib.parse import quote
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
@@ -116,6 +117,26 @@ def page(
         headers=SECURITY_HEADERS,
         cookies=cookies or [],
     )
+
+
+#: A section of a page that htmx loads after it: the service in, the template's data out.
+SectionLoader: TypeAlias = Callable[[ConsoleService], Awaitable[dict[str, Any]]]
+
+
+async def section_page(
+    request: AnyRequest,
+    service: ConsoleService,
+    sections: Mapping[str, SectionLoader],
+    name: str,
+    template: str,
+) -> Template:
+    """One section of a page alone (`template` renders `section` from its data); 404 for a
+    name the page has not."""
+    session = session_of(request, service)
+    load = sections.get(name)
+    if load is None:
+        raise NotFoundException(f"no section {name!r}")
+    return page(request, template, session, section=name, **await load(service))
 
 
 def see_other(path: str, *, cookies: list[Cookie] | None = None) -> Redirect:

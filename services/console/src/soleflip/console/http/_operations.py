@@ -1,7 +1,11 @@
 """*Operations*: dead letters (from the `DLQ` stream, as `soleflip dlq` reads them) with replay,
-and the services' health."""
+catalog's enrichment jobs, the last run of each StockX poller (every polling service's
+`GET /api/v1/polls`) and the services' health."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 from litestar import Controller, get, post
 from litestar.response import Redirect, Template
@@ -11,9 +15,11 @@ from soleflip.common.errors import NotFound
 from soleflip.console.backends import ServiceError, attempt
 from soleflip.console.http._common import (
     AnyRequest,
+    SectionLoader,
     Service,
     flash_path,
     page,
+    section_page,
     see_other,
     session_of,
     writer,
@@ -22,6 +28,8 @@ from soleflip.console.http._today import health
 from soleflip.console.service import ConsoleService
 
 LETTERS_SHOWN = 100
+JOBS_SHOWN = 20
+POLLING = ("catalog", "orders", "pricing")
 
 
 async def _letters(service: ConsoleService) -> list[dict[str, object]]:
@@ -41,25 +49,72 @@ async def _letters(service: ConsoleService) -> list[dict[str, object]]:
     ]
 
 
+async def _jobs(service: ConsoleService) -> dict[str, Any]:
+    return await service.backends.get(  # type: ignore[no-any-return]
+        "catalog", "/api/v1/enrichment", limit=JOBS_SHOWN
+    )
+
+
+async def _polls(service: ConsoleService) -> list[dict[str, Any]]:
+    """Every poller of every polling service, by service and kind; a service that does not
+    answer is one row saying so (the others still show)."""
+    answers = await asyncio.gather(
+        *(attempt(service.backends.get(name, "/api/v1/polls")) for name in POLLING)
+    )
+    rows: list[dict[str, Any]] = []
+    for name, answer in zip(POLLING, answers, strict=True):
+        if answer.value is None:
+            rows.append({"service": name, "error": answer.error})
+        rows.extend({"service": name, **poll} for poll in answer.value or [])
+    return rows
+
+
+async def _jobs_section(service: ConsoleService) -> dict[str, Any]:
+    return {"jobs": await attempt(_jobs(service)), "jobs_limit": JOBS_SHOWN}
+
+
+async def _polls_section(service: ConsoleService) -> dict[str, Any]:
+    return {"polls": await _polls(service)}
+
+
+#: The sections htmx loads after the page (each calls other services than the page's own).
+SECTIONS: dict[str, SectionLoader] = {
+    "polls": _polls_section,
+    "jobs": _jobs_section,
+}
+
+
 class OperationsController(Controller):
     path = "/operations"
     include_in_schema = False
 
     @get("/")
     async def operations(self, request: AnyRequest, service: Service) -> Template:
+        """The page; `?full=1` (the link shown without JavaScript) renders every section now."""
         session = session_of(request, service)
-        letters = await attempt(_letters(service))
+        lazy = request.query_params.get("full") != "1"
+        loads = [] if lazy else [load(service) for load in SECTIONS.values()]
+        letters, states, parts = await asyncio.gather(
+            attempt(_letters(service)), health(service), asyncio.gather(*loads)
+        )
+        context: dict[str, Any] = {k: v for part in parts for k, v in part.items()}
         return page(
             request,
             "operations.html",
             session,
             active="operations",
+            lazy=lazy,
             letters=letters,
-            states=await health(service),
+            states=states,
             limit=LETTERS_SHOWN,
+            **context,
             ok=request.query_params.get("ok"),
             problem=request.query_params.get("problem"),
         )
+
+    @get("/section/{section:str}")
+    async def section(self, request: AnyRequest, service: Service, section: str) -> Template:
+        return await section_page(request, service, SECTIONS, section, "operations_fragment.html")
 
     @post("/replay", status_code=303)
     async def replay_letter(self, request: AnyRequest, service: Service) -> Redirect:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,12 +13,18 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get
-from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from soleflip.common.bus import DLQ_STREAM
 from soleflip.console.backends import Outcome, attempt
-from soleflip.console.http._common import AnyRequest, Service, page, session_of
+from soleflip.console.http._common import (
+    AnyRequest,
+    SectionLoader,
+    Service,
+    page,
+    section_page,
+    session_of,
+)
 from soleflip.console.service import ConsoleService
 
 SERVICES = ("ingest", "catalog", "orders", "pricing")
@@ -215,7 +220,7 @@ async def health_section(service: ConsoleService) -> dict[str, Any]:
 
 #: The sections of *Today*, each also served alone at `/today/{name}` (htmx loads them in
 #: parallel after the page, so the page never waits for its slowest figure).
-SECTIONS: dict[str, Callable[[ConsoleService], Awaitable[dict[str, Any]]]] = {
+SECTIONS: dict[str, SectionLoader] = {
     "profit": profit_section,
     "inventory": inventory_section,
     "shipping": shipping_section,
@@ -243,9 +248,4 @@ class TodayController(Controller):
 
     @get("/today/{section:str}")
     async def section(self, request: AnyRequest, service: Service, section: str) -> Template:
-        session = session_of(request, service)
-        load = SECTIONS.get(section)
-        if load is None:
-            raise NotFoundException(f"no section {section!r}")
-        context = await load(service)
-        return page(request, "today_fragment.html", session, section=section, **context)
+        return await section_page(request, service, SECTIONS, section, "today_fragment.html")

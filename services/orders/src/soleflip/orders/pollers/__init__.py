@@ -13,6 +13,7 @@ import asyncio
 
 from soleflip.common.observability import get_logger
 from soleflip.common.polling import poll_forever
+from soleflip.common.polls import PollLog
 from soleflip.orders.control import serving_sync_requests
 from soleflip.orders.handlers import settle_pending
 from soleflip.orders.pollers._common import DETAIL_LIMIT, PollReport
@@ -62,9 +63,9 @@ async def poll_once(service: OrdersService, what: str = "all") -> PollReport:
     return report
 
 
-async def run_pollers(service: OrdersService) -> None:
+async def run_pollers(service: OrdersService, record: PollLog | None = None) -> None:
     """The leader's loop: poll every interval, or at once on `POST /api/v1/sync` (sent to the
-    leader over NATS by whichever replica received it)."""
+    leader over NATS by whichever replica received it); each run is written to `record`."""
 
     async def poll(requested: bool) -> None:
         what = service.poll_what if requested else "all"  # the interval's poll covers all
@@ -76,7 +77,11 @@ async def run_pollers(service: OrdersService) -> None:
 
     async with serving_sync_requests(service):
         await poll_forever(
-            poll, name="orders", interval_s=service.options.poll_interval_s, wake=service.poll_now
+            poll,
+            name="orders",
+            interval_s=service.options.poll_interval_s,
+            wake=service.poll_now,
+            record=record,
         )
 
 
