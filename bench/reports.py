@@ -10,7 +10,10 @@ measures, one request at a time after a warm-up, every KPI endpoint (p50/p90/p99
 export of every order and of every unit: wall time, rows, bytes and the server's resident memory
 before and at its peak while streaming (sampled every 20 ms). Next to each wall time it prints
 the CPU time the server process and its Postgres backends spent (`cpu_ms_per_request`,
-`cpu_s`), which a loaded shared machine swings much less than the wall clock. Prints JSON.
+`cpu_s`), which a loaded shared machine swings much less than the wall clock. Last, what
+the summary triggers cost the write path (`write_us_per_row`): purchases, sales, a unit
+marked sold and a status change, 20 batches of 100 rows each, with the triggers and with
+them disabled (each round rolled back), µs per row. Prints JSON.
 """
 
 from __future__ import annotations
@@ -77,6 +80,38 @@ SELECT 'prod-' || i, ARRAY['SKU-' || i], 'Product ' || i,
        (ARRAY['Nike', 'Jordan', 'adidas', 'New Balance', 'Asics'])[1 + i % 5]
 FROM generate_series(0, 799) AS i
 """
+# The write path's cost of the report summaries (migrations 0014, 0016, 0018): purchases,
+# sales and status changes in batches, with the summary triggers and with them disabled.
+SUMMARY_TRIGGERS = {
+    "stock_item": (
+        "stock_summary_insert", "stock_summary_update", "stock_summary_delete",
+        "supplier_summary_insert", "supplier_summary_update", "supplier_summary_delete",
+        "sales_fact_unit_update",
+    ),
+    '"order"': ("sales_fact_order_insert", "sales_fact_order_update", "sales_fact_order_delete"),
+}  # fmt: skip
+WRITE_UNITS = """
+INSERT INTO stock_item (external_id, unit, sku, size, size_type, unit_cost, landed_cost,
+                        currency, supplier, purchased_at, status, variant_id)
+SELECT 'write-' || i, 1, 'SKU-' || (i % 500), (6 + i % 8)::text, 'us m', 40 + i % 200,
+       45 + i % 200, 'EUR', (ARRAY['Nike SNKRS', 'Zalando', 'Private', 'Auction'])[1 + i % 4],
+       now() - make_interval(days => i % 700), 'IN_STOCK', 'var-' || (i % 4000)
+FROM generate_series($1::int, $2::int) AS i
+RETURNING id
+"""
+WRITE_SALES = """
+INSERT INTO "order" (order_number, status, status_rank, created_at, updated_at, currency,
+                     amount, net_proceeds, landed_cost, profit, stock_item_id, product_id)
+SELECT 'W-' || u.id, 'CREATED', 1, now(), now(), 'EUR', 200, 170, 100, 70, u.id,
+       'prod-' || (u.n % 800)
+FROM unnest($1::bigint[]) WITH ORDINALITY AS u (id, n)
+RETURNING order_number
+"""
+WRITE_STATUS = """
+UPDATE "order" SET status = 'SHIPPED', status_rank = 2, updated_at = now()
+WHERE order_number = ANY($1::text[])
+"""
+WRITE_LINK = "UPDATE stock_item SET status = 'SOLD' WHERE id = ANY($1::bigint[])"
 KPIS = {
     "inventory": "/api/v1/reports/inventory",
     "inventory_eur": "/api/v1/reports/inventory?currency=EUR",
@@ -105,6 +140,51 @@ async def seed(dsn: str, orders: int, units: int) -> None:
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
+
+
+async def _write_round(conn: asyncpg.Connection, batches: int, size: int) -> dict[str, float]:
+    """Seconds spent in each kind of write over `batches` batches of `size` rows."""
+    spent = {"purchase": 0.0, "sale": 0.0, "unit_sold": 0.0, "status_change": 0.0}
+    for b in range(batches):
+        started = time.perf_counter()
+        ids = [r["id"] for r in await conn.fetch(WRITE_UNITS, b * size, (b + 1) * size - 1)]
+        spent["purchase"] += time.perf_counter() - started
+        started = time.perf_counter()
+        numbers = [r["order_number"] for r in await conn.fetch(WRITE_SALES, ids)]
+        spent["sale"] += time.perf_counter() - started
+        started = time.perf_counter()
+        await conn.execute(WRITE_LINK, ids)
+        spent["unit_sold"] += time.perf_counter() - started
+        started = time.perf_counter()
+        await conn.execute(WRITE_STATUS, numbers)
+        spent["status_change"] += time.perf_counter() - started
+    return spent
+
+
+async def write_cost(dsn: str, batches: int = 20, size: int = 100) -> dict[str, Any]:
+    """Microseconds per row of each write, with the summary triggers and without them (each
+    round in a transaction that is rolled back, so the data set stays as seeded)."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "orders"})
+    result: dict[str, Any] = {"batches": batches, "batch_size": size}
+    try:
+        rounds = (("warm_up", True), ("with_triggers", True), ("without_triggers", False))
+        for label, enabled in rounds:
+            tx = conn.transaction()
+            await tx.start()
+            if not enabled:
+                for table, names in SUMMARY_TRIGGERS.items():
+                    for name in names:
+                        await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
+            spent = await _write_round(conn, batches, size)
+            await tx.rollback()
+            rows = batches * size
+            if label != "warm_up":
+                result[label] = {k: round(v * 1e6 / rows, 1) for k, v in spent.items()}
+    finally:
+        await conn.close()
+    on, off = result["with_triggers"], result["without_triggers"]
+    result["trigger_us_per_row"] = {k: round(on[k] - off[k], 1) for k in on}
+    return result
 
 
 def _when(days: int) -> str:
@@ -231,6 +311,7 @@ async def main() -> None:
                     client, "/api/v1/orders?format=csv", pid, cpu
                 )
                 result["csv_stock"] = await csv_export(client, "/api/v1/stock?format=csv", pid, cpu)
+        result["write_us_per_row"] = await write_cost(dsn)
     result["load_avg_1m_end"] = os.getloadavg()[0]
     print(json.dumps(result, indent=2))
 

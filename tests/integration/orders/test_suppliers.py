@@ -390,3 +390,93 @@ async def _check_stats(
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
     assert _got(list(csv.DictReader(io.StringIO(answer.text)))) == expected
+
+
+def _expected_by_supplier(
+    orders: list[dict[str, Any]], start: datetime, end: datetime
+) -> dict[str, tuple[int, Decimal, Decimal, int]]:
+    """Sales by supplier entity: (sales, revenue, profit, cancellations) per canonical name."""
+    rows: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0), 0])
+    for o in orders:
+        if not start <= o["created_at"] < end or o["currency"] != "EUR":
+            continue
+        row = rows[_canonical(o["unit"]["supplier"])]
+        if o["status"] in NO_SALE_STATUSES:
+            row[3] += 1
+            continue
+        row[0] += 1
+        row[1] += o["amount"]
+        row[2] += o["profit"] or 0
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in rows.items()}
+
+
+async def _check_sales_by_supplier(rest: Rest, orders: list[dict[str, Any]]) -> None:
+    start, end = NOW - timedelta(days=250), NOW
+    params = {"from": start.isoformat(), "to": end.isoformat(), "currency": "EUR"}
+    status, body = await _json(
+        rest, "GET", "/api/v1/reports/sales", params={**params, "group_by": "supplier"}
+    )
+    assert status == 200, body
+    got = {
+        r["key"]: (r["sales"], Decimal(r["revenue"]), Decimal(r["profit"]), r["cancellations"])
+        for r in body["rows"]
+    }
+    assert got == _expected_by_supplier(orders, start, end)
+
+
+async def test_sales_by_supplier_group_on_the_entity_whatever_the_typed_case(rest: Rest) -> None:
+    units, orders = await _seed(rest)
+    assert any(u["supplier"] == "zalando" for u in units)  # typed in another case
+    await _check_sales_by_supplier(rest, orders)
+
+
+async def test_supplier_stats_follow_later_changes_of_units_and_orders(rest: Rest) -> None:
+    """The summary behind the stats is kept by the write path: a unit moved to another
+    supplier, a corrected cost, a cancelled or deleted sale, a new purchase all show."""
+    units, orders = await _seed(rest)
+    rng = random.Random(2718)
+    async with rest.service.pool.acquire() as conn:
+        ebay = await conn.fetchval("SELECT id FROM supplier WHERE name = 'eBay'")
+        for u in rng.sample(units, 40):
+            u["supplier"] = "eBay"
+            await conn.execute(
+                "UPDATE stock_item SET supplier_id = $2 WHERE id = $1", u["id"], ebay
+            )
+        for u in rng.sample(units, 30):
+            u["landed_cost"] = Decimal("123.45")
+            await conn.execute(
+                """UPDATE stock_item SET landed_cost = 123.45, cost_missing = false,
+                       purchased_at = purchased_at - interval '2 days' WHERE id = $1""",
+                u["id"],
+            )
+            u["purchased_at"] -= timedelta(days=2)
+        for o in rng.sample(orders, 25):
+            o["status"] = "CANCELED"
+            o["landed_cost"] = o["profit"] = None
+            await conn.execute(
+                """UPDATE "order" SET status = 'CANCELED', landed_cost = NULL, profit = NULL
+                   WHERE order_number = $1""",
+                o["order_number"],
+            )
+        gone = orders.pop(3)
+        await conn.execute('DELETE FROM "order" WHERE order_number = $1', gone["order_number"])
+        fresh = {
+            "external_id": "s-new",
+            "supplier": "ZALANDO",
+            "currency": "EUR",
+            "purchased_at": NOW - timedelta(days=1, hours=3),
+            "landed_cost": Decimal("99.99"),
+        }
+        fresh["id"] = await conn.fetchval(
+            """INSERT INTO stock_item (external_id, unit, sku, size, size_type, unit_cost,
+                   landed_cost, currency, supplier, purchased_at)
+               VALUES ($1, 1, 'DD1391-100', '10', 'us m', 90, $2, 'EUR', $3, $4) RETURNING id""",
+            fresh["external_id"],
+            fresh["landed_cost"],
+            fresh["supplier"],
+            fresh["purchased_at"],
+        )
+        units.append(fresh)
+    for window, currency in [*WINDOWS, ((3, None), "EUR")]:
+        await _check_stats(rest, units, orders, window, currency)
+    await _check_sales_by_supplier(rest, orders)

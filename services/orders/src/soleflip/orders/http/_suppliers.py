@@ -17,7 +17,6 @@ from soleflip.common.db import UnitOfWork
 from soleflip.common.errors import InvalidInput, NotFound
 from soleflip.common.http import requires, wants_csv
 from soleflip.orders import queries
-from soleflip.orders.domain import NO_SALE_STATUSES
 from soleflip.orders.handlers import (
     ChangeSupplier,
     CreateSupplier,
@@ -244,9 +243,7 @@ class SupplierReportController(Controller):
         code = currency_of(currency)
         csv = wants_csv(request, format_)
         async with service.pool.acquire() as conn:
-            rows = await queries.suppliers.supplier_stats(
-                conn, start=start, end=end, currency=code, no_sale=sorted(NO_SALE_STATUSES)
-            )
+            rows = await queries.suppliers.supplier_stats(conn, start=start, end=end, currency=code)
         items = [stats_row(r) for r in rows]
         if csv:
             return await table_csv(STATS_COLUMNS, items, "suppliers-report.csv")

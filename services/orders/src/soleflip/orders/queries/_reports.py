@@ -118,17 +118,19 @@ SALES_KEYS = {
     "product": ("product", "key", "product_key"),
     "brand": ("brand", "key", "brand"),
     "size": ("size", "key", "size_key"),
-    "supplier": ("supplier", "key", "supplier"),
+    "supplier": ("supplier", "key", "supplier_id::text"),
 }
+#: The row key a grouping shows: a supplier's current name for its id (migration 0018).
+SALES_LABELS = {"supplier": "(SELECT name FROM supplier WHERE id = parts.key::bigint)"}
 #: Groupings whose key is finer than a month: they read day rows only.
 DAY_KEYS = ("day", "week")
 _FIGURES = (
     "sales, revenue, net_proceeds, landed_cost, sales_profit, cancellations, "
     "cancellation_charges, days_seconds, days_n, without_profit, sold_linked"
 )
-# Migration 0014's summary: $1 dim, $2 currency; whole months [$3, $4) from month rows, whole
-# days [$5, $3) and [$4, $6) from day rows, the partial days [$7, $8) and [$9, $10) from the
-# facts of single orders.
+# Migration 0014's summary (0018: suppliers by id): $1 dim, $2 currency; whole months [$3, $4)
+# from month rows, whole days [$5, $3) and [$4, $6) from day rows, the partial days [$7, $8)
+# and [$9, $10) from the facts of single orders.
 SALES_SQL = f"""
 WITH parts AS (
     SELECT {{summary_key}} AS key, currency, {_FIGURES}
@@ -147,14 +149,14 @@ WITH parts AS (
     WHERE ((sold_at >= $7 AND sold_at < $8) OR (sold_at >= $9 AND sold_at < $10))
       AND ($2::text IS NULL OR currency = $2)
 )
-SELECT key, currency, sum(sales)::bigint AS sales, sum(revenue) AS revenue,
+SELECT {{label}} AS key, currency, sum(sales)::bigint AS sales, sum(revenue) AS revenue,
        sum(net_proceeds) AS net_proceeds, sum(landed_cost) AS landed_cost,
        sum(sales_profit) AS sales_profit, sum(cancellations)::bigint AS cancellations,
        sum(cancellation_charges) AS cancellation_charges,
        round(sum(days_seconds) / 86400 / nullif(sum(days_n), 0), 1) AS avg_days_to_sell,
        sum(without_profit)::bigint AS without_profit, sum(sold_linked)::bigint AS sold_linked
 FROM parts
-GROUP BY 1, 2
+GROUP BY parts.key, parts.currency
 HAVING sum(sales) + sum(cancellations) > 0
 ORDER BY 1 NULLS LAST, 2
 """  # noqa: S608 - the interpolated parts are constant SQL
@@ -243,12 +245,29 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
+def _first_whole_day(start: datetime) -> date:
+    first = start.astimezone(UTC)
+    return first.date() if first == _midnight(first.date()) else first.date() + timedelta(days=1)
+
+
+def day_tiers(
+    start: datetime | None, end: datetime | None
+) -> tuple[date | None, date | None, datetime | None, datetime | None]:
+    """A window open at either end split into whole UTC days [d0, d1) (None: open) and the
+    partial days [start, t0) and [t1, end), read row by row (None: no partial day)."""
+    if start is not None and end is not None:
+        t = tiers_of(start, end, months=False)
+        return t.d0, t.d1, t.t0, t.t1
+    d0 = _first_whole_day(start) if start is not None else None
+    d1 = end.astimezone(UTC).date() if end is not None else None
+    t0 = _midnight(d0) if d0 is not None else None
+    t1 = _midnight(d1) if d1 is not None else None
+    return d0, d1, t0, t1
+
+
 def tiers_of(start: datetime, end: datetime, *, months: bool) -> Tiers:
     """The tiers of a UTC window (`months=False`: no month rows, for day and week keys)."""
-    first = start.astimezone(UTC)
-    last = end.astimezone(UTC)
-    d0 = first.date() if first == _midnight(first.date()) else first.date() + timedelta(days=1)
-    d1 = last.date()
+    d0, d1 = _first_whole_day(start), end.astimezone(UTC).date()
     if d0 >= d1:  # no whole day: every order of the window is read alone
         return Tiers(d0, d0, d0, d0, end, end)
     m0 = d0 if d0.day == 1 else _next_month(d0)
@@ -263,7 +282,8 @@ async def sales_report(
 ) -> list[asyncpg.Record]:
     dim, summary_key, fact_key = SALES_KEYS[group_by]
     t = tiers_of(start, end, months=group_by not in DAY_KEYS)
-    sql = SALES_SQL.format(summary_key=summary_key, fact_key=fact_key)
+    label = SALES_LABELS.get(group_by, "parts.key")
+    sql = SALES_SQL.format(summary_key=summary_key, fact_key=fact_key, label=label)
     return list(
         await conn.fetch(sql, dim, currency, t.m0, t.m1, t.d0, t.d1, start, t.t0, t.t1, end)
     )

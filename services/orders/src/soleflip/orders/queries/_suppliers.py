@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 
 from soleflip.common.db import Conn
+from soleflip.orders.queries._reports import day_tiers
 
 LIST_SUPPLIERS_SQL = """
 SELECT p.id, p.name, p.kind, p.notes, p.created_at, p.updated_at,
@@ -24,45 +24,45 @@ SELECT p.id, p.name, p.kind, p.notes, p.created_at, p.updated_at,
 FROM supplier p WHERE p.id = $1
 """
 # Per supplier and currency: units bought in the window (by purchase time, in the unit's
-# currency) and sales in the window (by sale time, in the sale's currency) of its units.
-# $1 from, $2 to (either NULL: open), $3 currency, $4 statuses that are no sale.
-# The supplier key 0 stands for "none" (a unit without a supplier): FULL JOIN needs `=`.
+# currency) and sales in the window (by sale time, in the sale's currency) of its units, from
+# migration 0018's summary: whole UTC days [$1, $2) (either NULL: open) from its rows, the
+# partial days [$4, $5) and [$6, $7) from single units and sales. $3 currency. The supplier
+# key 0 stands for "none" (a unit without a supplier).
 SUPPLIER_STATS_SQL = """
-WITH bought AS (
-    SELECT coalesce(supplier_id, 0) AS key, currency, count(*) AS units_bought,
-           coalesce(sum(landed_cost), 0) AS spend,
-           count(*) FILTER (WHERE cost_missing OR landed_cost IS NULL) AS cost_missing
-    FROM stock_item
-    WHERE ($1::timestamptz IS NULL OR purchased_at >= $1)
-      AND ($2::timestamptz IS NULL OR purchased_at < $2)
+WITH parts AS (
+    SELECT supplier_id AS key, currency, units_bought, spend, cost_missing, units_sold,
+           revenue, profit, sold_cost, without_profit, days_sum
+    FROM supplier_summary
+    WHERE ($1::date IS NULL OR day >= $1) AND ($2::date IS NULL OR day < $2)
       AND ($3::text IS NULL OR currency = $3)
+    UNION ALL
+    SELECT coalesce(supplier_id, 0), currency, 1, coalesce(landed_cost, 0),
+           (cost_missing OR landed_cost IS NULL)::int, 0, 0, 0, 0, 0, 0
+    FROM stock_item
+    WHERE ((purchased_at >= $4 AND purchased_at < $5) OR (purchased_at >= $6 AND purchased_at < $7))
+      AND ($3::text IS NULL OR currency = $3)
+    UNION ALL
+    SELECT coalesce(supplier_id, 0), currency, 0, 0, 0, 1, revenue, sales_profit, landed_cost,
+           without_profit, sold_days
+    FROM sales_fact
+    WHERE sold_linked = 1
+      AND ((sold_at >= $4 AND sold_at < $5) OR (sold_at >= $6 AND sold_at < $7))
+      AND ($3::text IS NULL OR currency = $3)
+), totals AS (
+    SELECT key, currency, sum(units_bought)::bigint AS units_bought, sum(spend) AS spend,
+           sum(cost_missing)::bigint AS cost_missing, sum(units_sold)::bigint AS units_sold,
+           sum(revenue) AS revenue, sum(profit) AS profit, sum(sold_cost) AS sold_cost,
+           sum(without_profit)::bigint AS without_profit,
+           round(sum(days_sum)::numeric / nullif(sum(units_sold), 0), 2) AS avg_days_to_sell
+    FROM parts
     GROUP BY 1, 2
-), sold AS (
-    SELECT coalesce(s.supplier_id, 0) AS key, o.currency, count(*) AS units_sold,
-           coalesce(sum(o.amount), 0) AS revenue,
-           coalesce(sum(o.profit) FILTER (WHERE o.profit IS NOT NULL), 0) AS profit,
-           coalesce(sum(o.landed_cost) FILTER (WHERE o.profit IS NOT NULL), 0) AS sold_cost,
-           count(*) FILTER (WHERE o.profit IS NULL) AS without_profit,
-           avg((o.created_at AT TIME ZONE 'UTC')::date
-               - (s.purchased_at AT TIME ZONE 'UTC')::date) AS avg_days_to_sell
-    FROM "order" o
-    JOIN stock_item s ON s.id = o.stock_item_id
-    WHERE o.status <> ALL($4::text[])
-      AND ($1::timestamptz IS NULL OR o.created_at >= $1)
-      AND ($2::timestamptz IS NULL OR o.created_at < $2)
-      AND ($3::text IS NULL OR o.currency = $3)
-    GROUP BY 1, 2
+    HAVING sum(units_bought) > 0 OR sum(units_sold) > 0
 )
-SELECT p.id AS supplier_id, p.name, p.kind, coalesce(b.currency, x.currency) AS currency,
-       coalesce(b.units_bought, 0) AS units_bought, coalesce(b.spend, 0) AS spend,
-       coalesce(b.cost_missing, 0) AS cost_missing, coalesce(x.units_sold, 0) AS units_sold,
-       coalesce(x.revenue, 0) AS revenue, coalesce(x.profit, 0) AS profit,
-       coalesce(x.sold_cost, 0) AS sold_cost, coalesce(x.without_profit, 0) AS without_profit,
-       round(x.avg_days_to_sell, 2) AS avg_days_to_sell
-FROM bought b
-FULL JOIN sold x ON x.key = b.key AND x.currency = b.currency
-LEFT JOIN supplier p ON p.id = coalesce(b.key, x.key)
-ORDER BY p.name NULLS LAST, p.id, 4
+SELECT p.id AS supplier_id, p.name, p.kind, t.currency, t.units_bought, t.spend, t.cost_missing,
+       t.units_sold, t.revenue, t.profit, t.sold_cost, t.without_profit, t.avg_days_to_sell
+FROM totals t
+LEFT JOIN supplier p ON p.id = t.key
+ORDER BY p.name NULLS LAST, p.id, t.currency
 """
 
 
@@ -83,6 +83,6 @@ async def supplier_stats(
     start: datetime | None,
     end: datetime | None,
     currency: str | None,
-    no_sale: Sequence[str],
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(SUPPLIER_STATS_SQL, start, end, currency, list(no_sale)))
+    d0, d1, t0, t1 = day_tiers(start, end)
+    return list(await conn.fetch(SUPPLIER_STATS_SQL, d0, d1, currency, start, t0, t1, end))
