@@ -42,7 +42,8 @@ CREATE TYPE supplier_summary_unit AS (
 );
 
 CREATE FUNCTION supplier_bought_add(units supplier_summary_unit[], sign integer) RETURNS void
-LANGUAGE sql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
 INSERT INTO supplier_summary AS t (supplier_id, currency, day, units_bought, spend, cost_missing)
 SELECT coalesce(u.supplier_id, 0), u.currency, (u.purchased_at AT TIME ZONE 'UTC')::date,
        sign * count(*), sign * coalesce(sum(u.landed_cost), 0),
@@ -53,7 +54,8 @@ ORDER BY 3, 1, 2  -- one lock order for every writer
 ON CONFLICT (supplier_id, currency, day) DO UPDATE SET
     units_bought = t.units_bought + excluded.units_bought,
     spend = t.spend + excluded.spend,
-    cost_missing = t.cost_missing + excluded.cost_missing
+    cost_missing = t.cost_missing + excluded.cost_missing;
+END
 $$;
 
 CREATE FUNCTION supplier_summary_on_unit() RETURNS trigger LANGUAGE plpgsql
@@ -100,8 +102,12 @@ CREATE TRIGGER supplier_summary_delete AFTER DELETE ON stock_item
 
 -- The sales summary keys the supplier group on the entity's id; the sold half of the supplier
 -- summary counts the sales of linked units.
-CREATE OR REPLACE FUNCTION sales_summary_add(numbers text[], sign integer) RETURNS void
-LANGUAGE sql SET search_path FROM CURRENT AS $$
+-- plpgsql, not sql: a non-inlined SQL function plans its statements on every call, and the
+-- triggers call this twice per written statement.
+DROP FUNCTION sales_summary_add(text[], integer);
+CREATE FUNCTION sales_summary_add(numbers text[], sign integer) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
 INSERT INTO sales_summary AS t
 SELECT g.grain, g.period, f.currency, d.dim, d.key,
        sign * sum(f.sales), sign * sum(f.revenue), sign * sum(f.net_proceeds),
@@ -144,6 +150,7 @@ ON CONFLICT (supplier_id, currency, day) DO UPDATE SET
     sold_cost = t.sold_cost + excluded.sold_cost,
     without_profit = t.without_profit + excluded.without_profit,
     days_sum = t.days_sum + excluded.days_sum;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION sales_fact_refresh(numbers text[]) RETURNS void
@@ -200,6 +207,36 @@ BEGIN
                   IS DISTINCT FROM
                   (p.size, p.size_type, p.supplier, p.supplier_id, p.purchased_at))));
     RETURN NULL;
+END
+$$;
+
+-- The stock summary's writer too (0016), for the same reason.
+CREATE OR REPLACE FUNCTION stock_summary_add(units stock_summary_unit[], sign integer)
+RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+INSERT INTO stock_summary AS t
+SELECT u.status, u.currency, (u.purchased_at AT TIME ZONE 'UTC')::date,
+       sign * count(*), sign * coalesce(sum(u.landed_cost), 0),
+       sign * count(*) FILTER (WHERE u.cost_missing OR u.landed_cost IS NULL)
+FROM unnest(units) AS u
+GROUP BY 1, 2, 3
+ORDER BY 3, 1, 2  -- one lock order for every writer
+ON CONFLICT (day, status, currency) DO UPDATE SET
+    units = t.units + excluded.units,
+    value = t.value + excluded.value,
+    cost_missing = t.cost_missing + excluded.cost_missing;
+INSERT INTO held_by_variant AS t
+SELECT u.variant_id, u.currency, sign * count(*),
+       sign * count(*) FILTER (WHERE NOT u.cost_missing AND u.landed_cost IS NOT NULL),
+       sign * coalesce(sum(u.landed_cost) FILTER (WHERE NOT u.cost_missing), 0)
+FROM unnest(units) AS u
+WHERE u.status IN ('IN_STOCK', 'LISTED') AND u.variant_id IS NOT NULL
+GROUP BY 1, 2
+ORDER BY 1, 2
+ON CONFLICT (variant_id, currency) DO UPDATE SET
+    units = t.units + excluded.units,
+    units_costed = t.units_costed + excluded.units_costed,
+    cost = t.cost + excluded.cost;
 END
 $$;
 
