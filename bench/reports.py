@@ -10,7 +10,9 @@ measures, one request at a time after a warm-up, every KPI endpoint (p50/p90/p99
 export of every order and of every unit: wall time, rows, bytes and the server's resident memory
 before and at its peak while streaming (sampled every 20 ms). Next to each wall time it prints
 the CPU time the server process and its Postgres backends spent (`cpu_ms_per_request`,
-`cpu_s`), which a loaded shared machine swings much less than the wall clock. Last, what
+`cpu_s`), which a loaded shared machine swings much less than the wall clock. For comparison,
+`csv_orders_keyset_python` renders the same orders the way exports did before the COPY path
+(keyset pages, `csv_lines` per row) in this process, without HTTP. Last, what
 the summary triggers cost the write path (`write_us_per_row`): purchases, sales, a unit
 marked sold and a status change, 20 batches of 100 rows each, with the triggers and with
 them disabled (each round rolled back), µs per row. Prints JSON.
@@ -36,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._cpu import _proc_cpu_s
 from bench.orders import NATS, fresh_database, percentiles, served, settings_for
-from soleflip.common.http import hash_token
+from soleflip.common.http import csv_lines, hash_token, keyset_chunks
+from soleflip.orders import queries
+from soleflip.orders.http._export import ORDER_COLUMNS
 
 SEED_UNITS = """
 INSERT INTO stock_item (external_id, unit, sku, size, size_type, unit_cost, landed_cost,
@@ -187,6 +191,36 @@ async def write_cost(dsn: str, batches: int = 20, size: int = 100) -> dict[str, 
     return result
 
 
+async def csv_keyset_in_process(dsn: str) -> dict[str, Any]:
+    """The orders export as it was rendered before the COPY path, for comparison in the same
+    run: keyset pages of the list query, each row formatted by `csv_lines` in Python (in this
+    process, no HTTP), CPU of this process and wall time."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "orders"})
+    names = [column for _, column in ORDER_COLUMNS]
+
+    async def fetch(after: Any, limit: int) -> list[asyncpg.Record]:
+        return await queries.list_orders(
+            conn, statuses=None, since=None, until=None, unmatched=None, after=after,
+            limit=limit, base_currency="EUR",
+        )  # fmt: skip
+
+    cpu_before, started = time.process_time(), time.perf_counter()
+    size = rows = 0
+    try:
+        async for chunk in keyset_chunks(fetch, lambda r: (r["created_at"], r["order_number"])):
+            size += len(csv_lines([[r[n] for n in names] for r in chunk]))
+            rows += len(chunk)
+    finally:
+        await conn.close()
+    elapsed = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "bytes": size,
+        "seconds": round(elapsed, 3),
+        "python_cpu_s": round(time.process_time() - cpu_before, 3),
+    }
+
+
 def _when(days: int) -> str:
     stamp = time.gmtime(time.time() - days * 86400)
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", stamp)
@@ -311,6 +345,7 @@ async def main() -> None:
                     client, "/api/v1/orders?format=csv", pid, cpu
                 )
                 result["csv_stock"] = await csv_export(client, "/api/v1/stock?format=csv", pid, cpu)
+        result["csv_orders_keyset_python"] = await csv_keyset_in_process(dsn)
         result["write_us_per_row"] = await write_cost(dsn)
     result["load_avg_1m_end"] = os.getloadavg()[0]
     print(json.dumps(result, indent=2))

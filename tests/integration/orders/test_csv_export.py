@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from soleflip.common.http import keyset_chunks
+from soleflip.common.http import CellKind, csv_lines, keyset_chunks, sql_cell
 from tests.integration.orders.conftest import Rest
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -61,12 +61,16 @@ async def _seed_orders(rest: Rest) -> list[dict[str, Any]]:
             }
         )
     async with rest.service.pool.acquire() as conn:
-        await conn.executemany(
-            """INSERT INTO "order" (order_number, status, status_rank, created_at, updated_at,
-                   currency, amount, net_proceeds, stock_item_id, profit)
-               VALUES ($1, $2, 1, $3, $3, $4, $5, $6, $7, $8)""",
-            [tuple(o.values()) for o in orders],
-        )
+        # One COPY, not a statement per row: the report summaries' statement triggers then run
+        # once (4,500 single-row statements could exceed the command timeout on a loaded box).
+        await conn.copy_records_to_table(
+            "order",
+            columns=["order_number", "status", "status_rank", "created_at", "updated_at",
+                     "currency", "amount", "net_proceeds", "stock_item_id", "profit"],
+            records=[(o["order_number"], o["status"], 1, o["created_at"], o["created_at"],
+                      o["currency"], o["amount"], o["net_proceeds"], o["stock_item_id"],
+                      o["profit"]) for o in orders],
+        )  # fmt: skip
     return orders
 
 
@@ -125,12 +129,12 @@ async def test_stock_csv_filters_and_neutralises_formulas(rest: Rest) -> None:
         for i in range(N_STOCK)
     ]
     async with rest.service.pool.acquire() as conn:
-        await conn.executemany(
-            """INSERT INTO stock_item (external_id, unit, sku, size, size_type, unit_cost,
-                   landed_cost, currency, supplier, purchased_at, status)
-               VALUES ($1, $2, $3, $4, $5, $6, $6, 'EUR', $7, $8, $9)""",
-            units,
-        )
+        await conn.copy_records_to_table(
+            "stock_item",
+            columns=["external_id", "unit", "sku", "size", "size_type", "unit_cost",
+                     "landed_cost", "currency", "supplier", "purchased_at", "status"],
+            records=[(*u[:6], u[5], "EUR", *u[6:]) for u in units],
+        )  # fmt: skip
         ids = {
             r["external_id"]: r["id"]
             for r in await conn.fetch("SELECT id, external_id FROM stock_item")
@@ -197,3 +201,52 @@ async def test_keyset_chunks_reads_until_a_short_page() -> None:
     pages = [list(p) async for p in keyset_chunks(fetch, lambda x: x, size=5)]
     assert pages == [data[:5], data[5:]]
     assert calls == [(None, 5), (4, 5), (9, 5)]
+
+
+CELLS: list[tuple[str, CellKind, Any]] = [
+    ("timestamptz", "time", datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)),
+    ("timestamptz", "time", datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=UTC)),
+    ("timestamptz", "time", datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+    ("numeric", "number", Decimal("1234.50")),
+    ("numeric", "number", Decimal("-0.0001")),
+    ("numeric", "number", Decimal("100")),
+    ("bigint", "number", 9_007_199_254_740_993),
+    ("boolean", "bool", True),
+    ("boolean", "bool", False),
+    ("text", "text", "plain"),
+    ("text", "text", 'a, "quoted"\nline'),
+    ("text", "text", "=SUM(A1)"),
+    ("text", "text", "-5"),
+    ("text", "text", "+x"),
+    ("text", "text", "@x"),
+    ("text", "text", "\tx"),
+    ("text", "text", "\rx"),
+    ("text", "text", ""),
+    ("text", "text", "Ünïcødé ✓"),
+    ("text", "number", None),
+    ("text", "text", None),
+    ("timestamptz", "time", None),
+    ("boolean", "bool", None),
+]
+
+
+async def test_postgres_renders_each_cell_as_csv_cell_does(rest: Rest) -> None:
+    """The list exports' lines come from COPY: each kind of cell reads back as the Python
+    renderer (`csv_cell` through `csv_lines`) writes it."""
+    select = ", ".join(
+        sql_cell(f"${i}::{pg_type}", kind) for i, (pg_type, kind, _) in enumerate(CELLS, 1)
+    )
+    chunks: list[bytes] = []
+
+    async def output(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    async with rest.service.pool.acquire() as conn:
+        await conn.copy_from_query(
+            f"SELECT {select}", *[v for *_, v in CELLS], output=output, format="csv"
+        )
+    ours = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+    python = list(csv.reader(io.StringIO(csv_lines([[v for *_, v in CELLS]]).decode())))
+    assert ours == python
+    assert ours[0][:3] == ["2026-03-04T05:06:07Z", "2026-03-04T05:06:07.000890Z",
+                           "1999-12-31T23:59:59.999999Z"]  # fmt: skip

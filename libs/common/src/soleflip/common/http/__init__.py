@@ -7,10 +7,13 @@ Services call `create_app(...)` in their composition root, put `guards=[requires
 from soleflip.common.http._app import SERVICE_STATE_KEY, SETTINGS_STATE_KEY, create_app
 from soleflip.common.http._csv import (
     CSV_MEDIA_TYPE,
+    CellKind,
+    copy_csv_stream,
     csv_cell,
     csv_lines,
     csv_stream,
     keyset_chunks,
+    sql_cell,
     wants_csv,
 )
 from soleflip.common.http._health import (
@@ -56,6 +59,7 @@ __all__ = [
     "SERVICE_STATE_KEY",
     "SETTINGS_STATE_KEY",
     "SHUTDOWN_REQUESTED",
+    "CellKind",
     "Check",
     "Degraded",
     "FieldError",
@@ -65,6 +69,7 @@ __all__ = [
     "bearer_token",
     "build_server",
     "check_name",
+    "copy_csv_stream",
     "create_app",
     "csv_cell",
     "csv_lines",
@@ -81,5 +86,6 @@ __all__ = [
     "run_checks",
     "serve",
     "serve_async",
+    "sql_cell",
     "wants_csv",
 ]

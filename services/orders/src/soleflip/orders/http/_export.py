@@ -1,5 +1,7 @@
-"""CSV answers of every list and report (`?format=csv` or `Accept: text/csv`): lists stream the
-same filters and keyset queries as their JSON pages over every page (`keyset_csv`), reports
+"""CSV answers of every list and report (`?format=csv` or `Accept: text/csv`): the orders,
+listings and stock lists answer the same filters and order as their JSON pages in one
+`COPY (SELECT ...) TO STDOUT` whose CSV lines Postgres renders (`soleflip.common.http.sql_cell`,
+the same cell rules; `_export`), other lists stream their keyset pages (`keyset_csv`), reports
 answer their rows as one chunk (`table_csv`).
 
 Money is a plain decimal next to a `currency` column; columns are listed here, in order.
@@ -15,7 +17,8 @@ import asyncpg
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from soleflip.common.http import csv_stream, keyset_chunks
+from soleflip.common.db import Conn
+from soleflip.common.http import CellKind, copy_csv_stream, csv_stream, keyset_chunks, sql_cell
 from soleflip.orders import queries
 from soleflip.orders.service import OrdersService
 
@@ -163,16 +166,54 @@ async def keyset_csv(
     return await csv_export(chunks, header, filename, columns=columns, item=item)
 
 
+#: How each list column is rendered in an export (`sql_cell`); any other column is text.
+KINDS: dict[str, CellKind] = {
+    **dict.fromkeys(("created_at", "updated_at", "expires_at", "purchased_at"), "time"),
+    "cost_missing": "bool",
+    **dict.fromkeys(
+        (
+            "id", "stock_item_id", "supplier_id", "amount", "transaction_fee", "processing_fee",
+            "shipping_fee", "net_proceeds", "landed_cost", "profit", "roi", "unit_cost",
+            "vat_amount", "vat_rate_pct", "inbound_cost", "other_cost",
+        ),
+        "number",
+    ),
+}  # fmt: skip
+
+
+#: The columns of `queries.readable`'s join (a table may have a column of the same name).
+READABLE = frozenset(
+    ("product_title", "brand", "style_id", "colorway", "image_url", "variant_size_type",
+     "variant_size")
+)  # fmt: skip
+
+
+def _sql_cells(columns: Columns) -> str:
+    """The select list of a list's export: each column as its CSV cell."""
+    return ", ".join(
+        sql_cell(f"readable.{name}" if name in READABLE else name, KINDS.get(name, "text"))
+        for _, name in columns
+    )
+
+
+ORDER_CELLS, LISTING_CELLS, STOCK_CELLS = map(
+    _sql_cells, (ORDER_COLUMNS, LISTING_COLUMNS, STOCK_COLUMNS)
+)
+
+
 async def _export(
     service: OrdersService,
-    query: Callable[..., Awaitable[Sequence[Any]]],
-    key: Callable[[Any], Any],
     columns: Columns,
     filename: str,
-    **params: Any,
+    run: Callable[[Conn, queries.Output], Awaitable[None]],
 ) -> Stream:
-    header, names = [h for h, _ in columns], [c for _, c in columns]
-    return await keyset_csv(service.pool, query, key, header, filename, columns=names, **params)
+    """A list's every row in one COPY whose CSV lines Postgres renders (no Python per row)."""
+
+    async def copy(output: queries.Output) -> None:
+        async with service.pool.acquire() as conn:
+            await run(conn, output)
+
+    return await copy_csv_stream([h for h, _ in columns], copy, filename=filename)
 
 
 async def orders_csv(
@@ -184,34 +225,29 @@ async def orders_csv(
     unmatched: bool | None,
 ) -> Stream:
     """Every order the filters select, newest first (as `GET /api/v1/orders` pages them)."""
-    return await _export(
-        service,
-        queries.list_orders,
-        lambda r: (r["created_at"], r["order_number"]),
-        ORDER_COLUMNS,
-        "orders.csv",
-        statuses=statuses,
-        since=since,
-        until=until,
-        unmatched=unmatched,
-        base_currency=service.options.base_currency,
-    )
+
+    async def run(conn: Conn, output: queries.Output) -> None:
+        await queries.export_orders(
+            conn, ORDER_CELLS, output, statuses=statuses, since=since, until=until,
+            unmatched=unmatched,
+        )  # fmt: skip
+
+    return await _export(service, ORDER_COLUMNS, "orders.csv", run)
 
 
 async def listings_csv(service: OrdersService, *, statuses: Sequence[str] | None) -> Stream:
     """Every listing the filters select, by listing id."""
-    return await _export(
-        service,
-        queries.list_listings,
-        lambda r: r["listing_id"],
-        LISTING_COLUMNS,
-        "listings.csv",
-        statuses=statuses,
-    )
+
+    async def run(conn: Conn, output: queries.Output) -> None:
+        await queries.export_listings(conn, LISTING_CELLS, output, statuses=statuses)
+
+    return await _export(service, LISTING_COLUMNS, "listings.csv", run)
 
 
 async def stock_csv(service: OrdersService, where: queries.StockFilter) -> Stream:
     """Every stock unit the filters select, by id."""
-    return await _export(
-        service, queries.list_stock, lambda r: r["id"], STOCK_COLUMNS, "stock.csv", where=where
-    )
+
+    async def run(conn: Conn, output: queries.Output) -> None:
+        await queries.export_stock(conn, STOCK_CELLS, output, where)
+
+    return await _export(service, STOCK_COLUMNS, "stock.csv", run)

@@ -3,7 +3,11 @@
 from soleflip.orders.queries import _reports as reports
 from soleflip.orders.queries import _suppliers as suppliers
 from soleflip.orders.queries._api import (
+    Output,
     StockFilter,
+    export_listings,
+    export_orders,
+    export_stock,
     get_listing,
     get_order,
     list_listings,
@@ -34,7 +38,11 @@ from soleflip.orders.queries._sync import (
 
 __all__ = [
     "ListingAmount",
+    "Output",
     "StockFilter",
+    "export_listings",
+    "export_orders",
+    "export_stock",
     "fee_schedule",
     "fee_version",
     "get_listing",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -61,8 +62,9 @@ fx_status, fx_rate_date,
 
 
 # Newest first; the cursor is the (created_at, order_number) of the last row of the page.
-LIST_ORDERS_SQL = f"""
-SELECT {_order_columns("$8")} FROM "order" {readable('"order"')}
+# `{{columns}}`: the select list (the page's, or an export's CSV cells).
+_LIST_ORDERS = f"""
+SELECT {{columns}} FROM "order" {readable('"order"')}
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::timestamptz IS NULL OR created_at >= $2)
   AND ($3::timestamptz IS NULL OR created_at < $3)
@@ -71,6 +73,7 @@ WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
 ORDER BY created_at DESC, order_number DESC
 LIMIT $7
 """  # noqa: S608 - the interpolated part is a constant column list
+LIST_ORDERS_SQL = _LIST_ORDERS.replace("{columns}", _order_columns("$8"))
 GET_ORDER_SQL = f"""
 SELECT {_order_columns("$2")} FROM "order" {readable('"order"')} WHERE order_number = $1
 """  # noqa: S608 - the interpolated parts are constant SQL
@@ -84,13 +87,14 @@ LISTING_COLUMNS = f"""
 listing_id, status, variant_id, product_id, stock_item_id, amount, currency, inventory_type,
 expires_at, order_number, created_at, updated_at, last_operation_id, {READABLE_COLUMNS}
 """
-LIST_LISTINGS_SQL = f"""
-SELECT {LISTING_COLUMNS} FROM listing {readable("listing")}
+_LIST_LISTINGS = f"""
+SELECT {{columns}} FROM listing {readable("listing")}
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::text IS NULL OR listing_id > $2)
 ORDER BY listing_id
 LIMIT $3
 """  # noqa: S608 - the interpolated parts are constant SQL
+LIST_LISTINGS_SQL = _LIST_LISTINGS.replace("{columns}", LISTING_COLUMNS)
 GET_LISTING_SQL = f"""
 SELECT {LISTING_COLUMNS} FROM listing {readable("listing")} WHERE listing_id = $1
 """  # noqa: S608 - the interpolated parts are constant SQL
@@ -113,8 +117,8 @@ LISTING_OPERATIONS_SQL = """
 SELECT operation_id, kind, status, error, created_at, settled_at FROM listing_operation
 WHERE listing_id = $1 ORDER BY created_at DESC LIMIT 10
 """
-LIST_STOCK_SQL = f"""
-SELECT {STOCK_COLUMNS} FROM stock_item {readable("stock_item")}
+_LIST_STOCK = f"""
+SELECT {{columns}} FROM stock_item {readable("stock_item")}
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::text IS NULL OR upper(sku) = upper($2))
   AND ($3::text IS NULL OR lower(supplier) = lower($3))
@@ -125,6 +129,7 @@ WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
 ORDER BY id
 LIMIT $7
 """  # noqa: S608 - the interpolated part is a constant column list
+LIST_STOCK_SQL = _LIST_STOCK.replace("{columns}", STOCK_COLUMNS)
 # Realised figures only: orders that reached payout or completion with a linked unit.
 # `profit_base` sums the profit converted to the base currency ($5) at each sale's date;
 # `fx_missing` counts sales whose profit (or its conversion) waits for an FX rate.
@@ -175,6 +180,35 @@ async def list_orders(
             base_currency,
         )
     )
+
+
+#: Hands each chunk of a COPY's output on (asyncpg's `copy_from_query` output).
+Output = Callable[[bytes], Coroutine[Any, Any, None]]
+
+
+async def export_orders(
+    conn: Conn,
+    columns: str,
+    output: Output,
+    *,
+    statuses: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    unmatched: bool | None,
+) -> None:
+    """Every order the list's filters select, as CSV lines of the select list `columns`
+    (constant SQL), rendered by Postgres in the list's order."""
+    sql = _LIST_ORDERS.replace("{columns}", columns)
+    args = (list(statuses) if statuses else None, since, until, unmatched, None, None, None)
+    await conn.copy_from_query(sql, *args, output=output, format="csv")
+
+
+async def export_listings(
+    conn: Conn, columns: str, output: Output, *, statuses: Sequence[str] | None
+) -> None:
+    sql = _LIST_LISTINGS.replace("{columns}", columns)
+    args = (list(statuses) if statuses else None, None, None)
+    await conn.copy_from_query(sql, *args, output=output, format="csv")
 
 
 async def get_order(
@@ -228,6 +262,21 @@ async def list_stock(
             where.supplier_id,
         )
     )
+
+
+async def export_stock(conn: Conn, columns: str, output: Output, where: StockFilter) -> None:
+    sql = _LIST_STOCK.replace("{columns}", columns)
+    args = (
+        list(where.statuses) if where.statuses else None,
+        where.sku,
+        where.supplier,
+        where.purchased_since,
+        where.purchased_until,
+        None,
+        None,
+        where.supplier_id,
+    )
+    await conn.copy_from_query(sql, *args, output=output, format="csv")
 
 
 async def stock_history(conn: Conn, stock_item_id: int) -> list[asyncpg.Record]:
