@@ -182,6 +182,12 @@ def test_a_seller_runs_the_day_from_the_console(
     expect(page.locator("figure.chart svg rect.pos")).to_have_count(1)
     expect(page.locator("[data-health='orders']")).to_have_text("ok")
     expect(page.locator("[data-kpi='stockx-budget']").first).to_contain_text("of 25,000")
+    # the day's calls per priority, with what each may use: orders' poll and the listing
+    # (a user write) have spent some, and catalog refresh keeps a fifth in reserve
+    budget = page.locator("[data-budget-priorities]").first
+    expect(budget.locator("tr[data-priority='USER_WRITE']")).to_contain_text(re.compile(r"[1-9]"))
+    expect(budget.locator("tr[data-priority='ORDER_SYNC']")).to_contain_text("order sync")
+    expect(budget.locator("tr[data-priority='CATALOG_REFRESH']")).to_contain_text("20,000")
     shoot(page, artifacts, "today")
 
     # Orders: the sale with its profit breakdown; the label downloads as a PDF

@@ -22,6 +22,7 @@ from soleflip.common.stockx import (
     StockXBudgetExhausted,
     StockXBudgetTimeout,
     slowdown,
+    usage_of,
 )
 
 
@@ -244,3 +245,51 @@ def test_a_record_written_before_the_slowdown_existed_still_decodes() -> None:
     old = msgspec.json.encode({"next": 5.0, "day": "2026-01-01", "used": 3})
     state = msgspec.json.decode(old, type=BudgetState)
     assert (state.slow, state.used) == (1.0, 3)
+
+
+async def test_todays_grants_are_counted_per_priority_in_the_shared_record() -> None:
+    kv = MemoryKv()
+    b = budget(kv, rate=1_000_000, daily=1_000)
+    for priority in (Priority.MARKET_DATA, Priority.MARKET_DATA, Priority.ORDER_SYNC):
+        await b.acquire(priority, 1)
+    found = await kv.get("k")
+    assert found is not None
+    state = msgspec.json.decode(found[0], type=BudgetState)
+    assert state.used == 3
+    assert state.by_priority == {"MARKET_DATA": 2, "ORDER_SYNC": 1}
+    usage = usage_of("key.k", state, daily=1_000, now=time.time())
+    assert usage.key == "k"
+    assert usage.used == 3
+    rows = [(p.priority, p.used, p.allowance) for p in usage.by_priority]
+    assert rows == [
+        ("USER_WRITE", 0, 1_000),
+        ("ORDER_SYNC", 1, 950),
+        ("LISTING_SYNC", 0, 900),
+        ("MARKET_DATA", 2, 850),
+        ("CATALOG_REFRESH", 0, 800),
+    ]
+
+
+async def test_the_per_priority_count_starts_over_with_the_utc_day() -> None:
+    now = [1_700_000_000.0 - 1_700_000_000.0 % 86_400 + 86_399.0]  # 23:59:59 UTC
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    kv = MemoryKv()
+    b = budget(kv, rate=1_000, daily=100, clock=lambda: now[0], sleep=sleep)
+    await b.acquire(Priority.ORDER_SYNC, 1)
+    now[0] += 2
+    await b.acquire(Priority.USER_WRITE, 1)
+    found = await kv.get("k")
+    assert found is not None
+    state = msgspec.json.decode(found[0], type=BudgetState)
+    assert state.by_priority == {"USER_WRITE": 1}
+    yesterday = usage_of("key.k", state, daily=100, now=now[0] - 86_400)
+    assert yesterday.used == 0
+    assert all(p.used == 0 for p in yesterday.by_priority)
+
+
+def test_a_record_written_before_the_priority_split_decodes_with_none() -> None:
+    old = msgspec.json.encode({"next": 5.0, "day": "2026-01-01", "used": 3, "slow": 1.0})
+    assert msgspec.json.decode(old, type=BudgetState).by_priority == {}

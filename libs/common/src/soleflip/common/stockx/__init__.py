@@ -19,12 +19,16 @@ from soleflip.common.stockx._budget import (
     MAX_SLOWDOWN,
     RESERVE,
     BudgetState,
+    BudgetUsage,
     KvBudget,
     LocalBudget,
     Priority,
+    PriorityUsage,
     RequestBudget,
     budget_key,
+    read_usage,
     slowdown,
+    usage_of,
 )
 from soleflip.common.stockx._client import StockXClient, new_http_client
 from soleflip.common.stockx._errors import (
@@ -156,6 +160,7 @@ __all__ = [
     "BatchStatus",
     "BatchUpdateItem",
     "BudgetState",
+    "BudgetUsage",
     "CasConflict",
     "CasStore",
     "CircuitBreaker",
@@ -193,6 +198,7 @@ __all__ = [
     "Page",
     "Payout",
     "Priority",
+    "PriorityUsage",
     "Product",
     "ProductAttributes",
     "ProductCode",
@@ -241,6 +247,8 @@ __all__ = [
     "is_item_failure",
     "new_http_client",
     "open_bucket",
+    "read_usage",
     "shipping_id_from_url",
     "slowdown",
+    "usage_of",
 ]

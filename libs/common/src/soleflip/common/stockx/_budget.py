@@ -43,13 +43,15 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 from aiolimiter import AsyncLimiter
+from nats.js.errors import BucketNotFoundError, NoKeysError
 
+from soleflip.common.bus.names import Names
 from soleflip.common.stockx._errors import StockXBudgetExhausted, StockXBudgetTimeout
-from soleflip.common.stockx._kv import CasConflict, CasStore
+from soleflip.common.stockx._kv import BUDGET_BUCKET, CasConflict, CasStore
 from soleflip.common.stockx._metrics import BUDGET_REMAINING, BUDGET_SLOWDOWN, BUDGET_WAIT
 
 
@@ -91,9 +93,10 @@ REARM_S = 2.0
 
 
 class BudgetState(msgspec.Struct, kw_only=True):
-    """The shared record: next free slot (epoch seconds), UTC day and grants used that day, and
-    the 429 slow-down (factor on the spacing, held until `slow_until`, last doubled at
-    `slowed_at`). Old records without the slow-down fields decode with their defaults."""
+    """The shared record: next free slot (epoch seconds), UTC day and grants used that day (in
+    all and per priority name), and the 429 slow-down (factor on the spacing, held until
+    `slow_until`, last doubled at `slowed_at`). Old records without the later fields decode with
+    their defaults."""
 
     next: float = 0.0
     day: str = ""
@@ -101,6 +104,12 @@ class BudgetState(msgspec.Struct, kw_only=True):
     slow: float = 1.0
     slow_until: float = 0.0
     slowed_at: float = 0.0
+    #: Today's grants by `Priority` name (written in the same compare-and-set as `used`).
+    by_priority: dict[str, int] = msgspec.field(default_factory=dict)
+
+    def used_on(self, day: str) -> tuple[int, dict[str, int]]:
+        """Grants of `day` in all and per priority (none when the record is of another day)."""
+        return (self.used, dict(self.by_priority)) if self.day == day else (0, {})
 
 
 def slowdown(state: BudgetState, now: float, hold_s: float) -> float:
@@ -185,7 +194,7 @@ class KvBudget:
         while True:
             state, revision = await self._read()
             now = self._clock()
-            used = state.used if state.day == _utc_day(now) else 0
+            used, by_priority = state.used_on(_utc_day(now))
             self._check_daily(priority, used, now)
             slot = max(now, state.next)
             factor = slowdown(state, now, self._slow_hold)
@@ -200,8 +209,13 @@ class KvBudget:
                 # The 1 ms floor keeps a lead below clock resolution from spinning the loop.
                 await self._sleep(max(lead, 0.001))
                 continue
+            by_priority[priority.name] = by_priority.get(priority.name, 0) + 1
             claimed = msgspec.structs.replace(
-                state, next=slot + spacing, day=_utc_day(now), used=used + 1
+                state,
+                next=slot + spacing,
+                day=_utc_day(now),
+                used=used + 1,
+                by_priority=by_priority,
             )
             try:
                 await self._store.update(self._key, msgspec.json.encode(claimed), last=revision)
@@ -244,6 +258,52 @@ class KvBudget:
                 continue
             BUDGET_SLOWDOWN.set(slowed.slow)
             return
+
+
+class PriorityUsage(msgspec.Struct, frozen=True):
+    """Today's grants of one priority and the most it may use of the day (its reserve kept)."""
+
+    priority: str
+    used: int
+    allowance: int
+
+
+class BudgetUsage(msgspec.Struct, frozen=True):
+    """Today's grants of one API key's budget: in all, of `daily`, and per priority (highest
+    first, every priority listed)."""
+
+    key: str
+    used: int
+    daily: int
+    by_priority: list[PriorityUsage]
+
+
+def usage_of(key: str, state: BudgetState, *, daily: int, now: float) -> BudgetUsage:
+    """What `state` says was granted today (UTC) under `key`."""
+    used, counts = state.used_on(_utc_day(now))
+    shares = [
+        PriorityUsage(p.name, counts.get(p.name, 0), int(daily * (1.0 - RESERVE[p])))
+        for p in sorted(Priority, reverse=True)
+    ]
+    return BudgetUsage(key.removeprefix("key."), used, daily, shares)
+
+
+async def read_usage(
+    js: Any, names: Names, *, daily: int, now: float, limit: int = 10
+) -> list[BudgetUsage]:
+    """Today's usage of every budget in the shared `stockx_budget` bucket (read only; none
+    before the first call of any process)."""
+    try:
+        kv = await js.key_value(names.bucket(BUDGET_BUCKET))
+        keys = await kv.keys()
+    except (BucketNotFoundError, NoKeysError):
+        return []
+    found = []
+    for key in sorted(keys)[:limit]:
+        entry = await kv.get(key)
+        state = msgspec.json.decode(entry.value or b"{}", type=BudgetState)
+        found.append(usage_of(key, state, daily=daily, now=now))
+    return found
 
 
 class LocalBudget:

@@ -11,11 +11,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import msgspec
 from litestar import Controller, get
 from litestar.response import Template
 
 from soleflip.common.bus import DLQ_STREAM
+from soleflip.common.stockx import BudgetUsage, read_usage
 from soleflip.console.backends import Outcome, attempt
 from soleflip.console.http._common import (
     AnyRequest,
@@ -133,29 +133,15 @@ async def dead_letters_waiting(service: ConsoleService) -> int:
     return int(info.state.messages)
 
 
-async def stockx_budget(service: ConsoleService) -> list[dict[str, Any]]:
-    """StockX calls granted today per API key, from the shared budget record (NATS KV
-    `stockx_budget`, as every service's StockX client keeps it); none before the first call."""
-    from nats.js.errors import BucketNotFoundError, NoKeysError
-
-    from soleflip.common.stockx._budget import BudgetState
-    from soleflip.common.stockx._kv import BUDGET_BUCKET
-
-    js = await service.jetstream()
-    try:
-        kv = await js.key_value(service.names.bucket(BUDGET_BUCKET))
-        keys = await kv.keys()
-    except (BucketNotFoundError, NoKeysError):
-        return []
-    today = service.now().strftime("%Y-%m-%d")
-    daily = service.settings.stockx_daily_budget
-    found = []
-    for key in sorted(keys)[:10]:
-        entry = await kv.get(key)
-        state = msgspec.json.decode(entry.value or b"{}", type=BudgetState)
-        used = state.used if state.day == today else 0
-        found.append({"key": key.removeprefix("key."), "used": used, "daily": daily})
-    return found
+async def stockx_budget(service: ConsoleService) -> list[BudgetUsage]:
+    """StockX calls granted today per API key and per priority, from the shared budget record
+    (NATS KV `stockx_budget`, as every service's StockX client keeps it; read, never written)."""
+    return await read_usage(
+        await service.jetstream(),
+        service.names,
+        daily=service.settings.stockx_daily_budget,
+        now=service.now().timestamp(),
+    )
 
 
 async def health(service: ConsoleService) -> list[tuple[str, str]]:
