@@ -101,6 +101,18 @@ async def test_duplicate_uk_labels_are_ambiguous_and_other_systems_are_exact(
             pick_variant(await queries.variant_ids_by_size(conn, product.id, "uk", "6"))
         eu39 = pick_variant(await queries.variant_ids_by_size(conn, product.id, "eu", "39"))
         us7 = pick_variant(await queries.variant_ids_by_size(conn, product.id, "us m", "7"))
+        # The HTTP route's one-statement form, by catalog id or StockX id, agrees.
+        by_uk = await queries.product_variants_by_size(conn, product.id, "uk", "6")
+        by_eu = await queries.product_variants_by_size(conn, panda["productId"], "eu", "39")
+        no_size = await queries.product_variants_by_size(conn, product.id, "eu", "99")
+        no_product = await queries.product_variants_by_size(conn, "no-such-product", "eu", "39")
+    assert by_uk is not None
+    assert by_eu is not None
+    assert sorted(v.id for v in by_uk) == sorted(ambiguous.value.variant_ids)
+    assert [v.id for v in by_eu] == [eu39]
+    assert by_eu[0].product_id == product.id
+    assert {(s.type, s.value) for s in by_eu[0].sizes} >= {("us m", "6.5"), ("uk", "6")}
+    assert (no_size, no_product) == ([], None)
     assert len(ambiguous.value.variant_ids) == 2
     assert eu39 in ambiguous.value.variant_ids
     assert us7 in ambiguous.value.variant_ids

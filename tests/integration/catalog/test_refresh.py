@@ -125,6 +125,7 @@ async def test_a_full_refresh_retires_variants_stockx_no_longer_lists(
         after = await queries.product(conn, stored.id)
         retired = await queries.variant(conn, extra_id)
         by_size = await queries.variant_ids_by_size(conn, stored.id, "us m", "99")
+        by_size_route = await queries.product_variants_by_size(conn, stored.id, "us m", "99")
         by_gtin = await queries.variant_by_gtin(conn, "00000000009999")
     assert after is not None
     assert sorted(v.stockx_variant_id for v in after.variants or []) == sorted(
@@ -132,5 +133,5 @@ async def test_a_full_refresh_retires_variants_stockx_no_longer_lists(
     )
     assert retired is not None  # still there for whoever holds its id
     assert retired.retired_at is not None
-    assert by_size == []
+    assert by_size == by_size_route == []
     assert by_gtin is None

@@ -145,24 +145,21 @@ class ProductController(Controller):
     ) -> queries.VariantView:
         """The variant of a product with this (size type, size value); 409 when ambiguous."""
         kind = domain.size_type(size_type)
+        value = domain.size_value(size_value, kind)
         async with service.pool.acquire() as conn:
-            product = await queries.product(conn, product_id)
-            if product is None:
-                raise NotFound(f"no product {product_id!r}")
-            ids = await queries.variant_ids_by_size(
-                conn, product.id, kind, domain.size_value(size_value, kind)
-            )
-            try:
-                variant_id = pick_variant(ids)
-            except AmbiguousSize as exc:
-                raise Conflict(
-                    f"size {kind} {size_value} is ambiguous here; ask in another size system",
-                    errors=[{"field": "size_value", "message": v} for v in exc.variant_ids],
-                ) from exc
-            found = await queries.variant(conn, variant_id) if variant_id else None
+            found = await queries.product_variants_by_size(conn, product_id, kind, value)
         if found is None:
+            raise NotFound(f"no product {product_id!r}")
+        try:
+            variant_id = pick_variant([v.id for v in found])
+        except AmbiguousSize as exc:
+            raise Conflict(
+                f"size {kind} {size_value} is ambiguous here; ask in another size system",
+                errors=[{"field": "size_value", "message": v} for v in exc.variant_ids],
+            ) from exc
+        if variant_id is None:
             raise NotFound(f"product {product_id!r} has no size {kind} {size_value}")
-        return found
+        return found[0]
 
     @post("/enrich", guards=[requires("write")], status_code=202)
     async def create_enrichment(

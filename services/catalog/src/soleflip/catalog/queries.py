@@ -73,6 +73,17 @@ SELECT s.variant_id::text FROM variant_size s JOIN variant v ON v.id = s.variant
 WHERE s.product_id = $1::uuid AND s.size_type = $2 AND s.size_value = $3
   AND v.retired_at IS NULL
 """
+# A product (catalog id first, else StockX id) and its variants of one size, in one round trip:
+# no row when there is no such product, one row with a null variant id when it lacks the size.
+PRODUCT_VARIANTS_BY_SIZE_SQL = f"""
+SELECT p.id::text AS found_product_id, {_VARIANT_COLUMNS}
+FROM (SELECT p.id FROM product p WHERE p.id = $1::uuid OR p.stockx_product_id = $2
+      ORDER BY p.id = $1::uuid DESC NULLS LAST LIMIT 1) p
+LEFT JOIN LATERAL (
+    SELECT v.* FROM variant_size s JOIN variant v ON v.id = s.variant_id
+    WHERE s.product_id = p.id AND s.size_type = $3 AND s.size_value = $4
+      AND v.retired_at IS NULL) v ON true
+"""  # noqa: S608
 KNOWN_STOCKX_IDS_SQL = "SELECT stockx_product_id FROM product WHERE stockx_product_id = ANY($1)"
 STALE_PRODUCTS_SQL = """
 SELECT id::text AS id, stockx_product_id, style_id FROM product
@@ -201,6 +212,19 @@ async def variant(conn: Conn, variant_id: str) -> VariantView | None:
 async def variant_by_gtin(conn: Conn, gtin: str) -> VariantView | None:
     row = await conn.fetchrow(VARIANT_BY_GTIN_SQL, gtin.strip())
     return _variant(row) if row else None
+
+
+async def product_variants_by_size(
+    conn: Conn, product_id: str, kind: str, value: str
+) -> list[VariantView] | None:
+    """The variants of a product (catalog or StockX id) carrying the size (type, value): none,
+    one or (ambiguous) more; None when there is no such product. One statement."""
+    catalog_id = product_id if _UUID.match(product_id) else None
+    rows = await conn.fetch(PRODUCT_VARIANTS_BY_SIZE_SQL, catalog_id, product_id, kind, value)
+    if not rows:
+        return None
+    found = {row["id"]: row for row in rows if row["id"] is not None}
+    return [_variant(row) for row in found.values()]  # found_product_id is not a view field
 
 
 async def variant_ids_by_size(conn: Conn, product_id: str, kind: str, value: str) -> list[str]:
