@@ -319,6 +319,8 @@ def test_a_seller_imports_a_csv_after_a_dry_run_and_adds_a_repricing_rule(
     importer.get_by_label("CSV file").set_input_files(str(csv))
     importer.get_by_role("button", name="Import").click()
     summary = page.locator("[data-import='summary']")
+    # the page streams orders' progress (a line per chunk recorded), then the result
+    expect(page.locator("[data-import='progress']").last).to_contain_text("1 of 1 purchase(s) done")
     expect(summary).to_contain_text("would be recorded")
     expect(page.locator("main table")).to_contain_text("unit_cost")  # line 3 refused, named
     page.goto(f"{console}/inventory")

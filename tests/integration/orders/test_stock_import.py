@@ -4,12 +4,13 @@ idempotency on external_id."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
 
 from soleflip.common.settings import Settings
-from tests.integration.orders.conftest import Rest
+from tests.integration.orders.conftest import WRITER_TOKEN, Rest
 
 HEADER = (
     "external_id,sku,size,size_type,quantity,unit_cost,currency,vat_rate_pct,inbound_shipping,"
@@ -103,3 +104,37 @@ async def test_soleflip_stock_import_prints_the_report(
     assert "recorded 3 purchases (4 units)" in out
     code, out = await run()
     assert "recorded 0 purchases (0 units); 3 already recorded" in out
+
+
+async def test_a_streamed_import_reports_progress_per_chunk_then_its_report(rest: Rest) -> None:
+    rows = [
+        f"bulk-{i},DD1391-100,10,us m,1,50,EUR,,,2026-01-10T10:00:00Z,Bulk,true\n"
+        for i in range(1_200)
+    ]
+    headers = {
+        "Authorization": f"Bearer {WRITER_TOKEN}",
+        "content-type": "text/csv",
+        "accept": "application/x-ndjson",
+    }
+    body = HEADER + "".join(rows)
+    async with rest.client.stream(
+        "POST", "/api/v1/stock/import", content=body, headers=headers
+    ) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("application/x-ndjson")
+        lines = [json.loads(line) async for line in answer.aiter_lines() if line]
+    assert lines[:-1] == [{"done": n, "of": 1_200} for n in (500, 1_000, 1_200)]
+    report = lines[-1]["report"]
+    assert (report["rows"], report["recorded"], report["units"]) == (1_200, 1_200, 1_200)
+    assert await _units(rest) == 1_200
+
+
+async def test_a_streamed_import_of_a_refused_file_is_still_a_problem(rest: Rest) -> None:
+    answer = await rest.call(
+        "POST",
+        "/api/v1/stock/import",
+        content="sku,size\nDD1391-100,10\n",
+        headers={"content-type": "text/csv", "accept": "application/x-ndjson"},
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")

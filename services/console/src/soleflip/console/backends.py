@@ -3,7 +3,8 @@ token on every call, and every failure turned into a `ServiceError` with a reada
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+import json
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -76,11 +77,7 @@ class Backends:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """The answer of a 2xx call; anything else raises `ServiceError`."""
-        if not self._token and path.startswith("/api/"):
-            raise ServiceError(
-                service, None, "the console has no service token (SOLEFLIP_CONSOLE_SERVICE_TOKEN)"
-            )
-        client = self._clients[service]
+        client = self._client(service, path)
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
             answer = await client.request(
@@ -93,6 +90,34 @@ class Backends:
         if answer.status_code >= 400:
             raise ServiceError(service, answer.status_code, problem_message(answer))
         return answer
+
+    async def stream_lines(
+        self,
+        service: str,
+        path: str,
+        *,
+        content: bytes,
+        headers: Mapping[str, str],
+        params: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Any]:
+        """POST `content` and yield each JSON line of the streamed answer as it arrives
+        (`Accept: application/x-ndjson`); a refusal or an outage raises `ServiceError`."""
+        client = self._client(service, path)
+        wanted = {**headers, "Accept": "application/x-ndjson"}
+        try:
+            async with client.stream(
+                "POST", path, content=content, headers=wanted, params=params
+            ) as answer:
+                if answer.status_code >= 400:
+                    await answer.aread()
+                    raise ServiceError(service, answer.status_code, problem_message(answer))
+                async for line in answer.aiter_lines():
+                    if line.strip():
+                        yield json.loads(line)
+        except httpx.TimeoutException:
+            raise ServiceError(service, None, "did not answer in time; try again") from None
+        except httpx.HTTPError:
+            raise ServiceError(service, None, "stopped answering; is it running?") from None
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
         return (await self.request(service, "GET", path, params=params)).json()
@@ -108,6 +133,13 @@ class Backends:
     async def put(self, service: str, path: str, body: Any) -> Any:
         answer = await self.request(service, "PUT", path, json=body)
         return answer.json() if answer.content else None
+
+    def _client(self, service: str, path: str) -> httpx.AsyncClient:
+        if not self._token and path.startswith("/api/"):
+            raise ServiceError(
+                service, None, "the console has no service token (SOLEFLIP_CONSOLE_SERVICE_TOKEN)"
+            )
+        return self._clients[service]
 
     async def ready(self, service: str) -> str:
         """`ok`, or what the service's readiness says is wrong."""

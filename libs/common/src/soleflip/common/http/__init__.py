@@ -7,14 +7,17 @@ Services call `create_app(...)` in their composition root, put `guards=[requires
 from soleflip.common.http._app import SERVICE_STATE_KEY, SETTINGS_STATE_KEY, create_app
 from soleflip.common.http._csv import (
     CSV_MEDIA_TYPE,
+    NDJSON_MEDIA_TYPE,
     CellKind,
     copy_csv_stream,
     csv_cell,
     csv_lines,
     csv_stream,
     keyset_chunks,
+    ndjson_stream,
     sql_cell,
     wants_csv,
+    wants_ndjson,
 )
 from soleflip.common.http._health import (
     Check,
@@ -54,6 +57,7 @@ __all__ = [
     "BEARER_SECURITY",
     "CSV_MEDIA_TYPE",
     "GRACEFUL_SHUTDOWN_S",
+    "NDJSON_MEDIA_TYPE",
     "PROBLEM_JSON",
     "SCOPES",
     "SERVICE_STATE_KEY",
@@ -79,6 +83,7 @@ __all__ = [
     "granted_scopes",
     "hash_token",
     "keyset_chunks",
+    "ndjson_stream",
     "problem_response",
     "problem_responses",
     "problem_type",
@@ -88,4 +93,5 @@ __all__ = [
     "serve_async",
     "sql_cell",
     "wants_csv",
+    "wants_ndjson",
 ]

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
+import msgspec
 from litestar import Request
 from litestar.response import Stream
 from litestar.response.base import ASGIResponse
@@ -37,10 +38,11 @@ Row = Sequence[Any]
 
 
 class CsvStream(Stream):
-    """A streamed `text/csv` body from a handler that otherwise answers JSON (`Page | Stream`).
+    """A streamed `text/csv` (or NDJSON) body from a handler that otherwise answers JSON
+    (`Page | Stream`).
 
     Litestar passes the handler's media type (JSON for such a union) to the response, and its
-    `Stream` lets that win over its own, contrary to its docstring; a CSV body must say CSV.
+    `Stream` lets that win over its own, contrary to its docstring; a body must say its type.
     """
 
     def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
@@ -199,3 +201,27 @@ async def copy_csv_stream(
         media_type=CSV_MEDIA_TYPE,
         headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
+
+
+NDJSON_MEDIA_TYPE = "application/x-ndjson"
+_ndjson = msgspec.json.Encoder(decimal_format="string")
+
+
+def wants_ndjson(request: Request[Any, Any, Any]) -> bool:
+    """The client asked for a stream of JSON lines (`Accept: application/x-ndjson`)."""
+    return NDJSON_MEDIA_TYPE in request.headers.get("accept", "")
+
+
+async def ndjson_stream(items: AsyncIterator[Any]) -> Stream:
+    """A streamed answer of one JSON document per line, each sent as it is made (progress of a
+    long request). As for CSV, the first item is made before answering, so a refusal or an
+    outage before it is still a problem+json; later the producer reports failures in a line."""
+    first = await anext(items, None)
+
+    async def body() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield _ndjson.encode(first) + b"\n"
+        async for item in items:
+            yield _ndjson.encode(item) + b"\n"
+
+    return CsvStream(body(), media_type=NDJSON_MEDIA_TYPE)

@@ -105,14 +105,7 @@ def page(
     """A full page (or, for an htmx request of a fragment, the same template rendered)."""
     return Template(
         template_name=template,
-        context={
-            "session": session,
-            "nav": NAV,
-            "active": active,
-            "csrf_field": CSRF_FIELD,
-            "path": request.url.path,
-            **context,
-        },
+        context=page_context(request, session, active=active, **context),
         status_code=status_code,
         headers=SECURITY_HEADERS,
         cookies=cookies or [],
@@ -137,6 +130,27 @@ async def section_page(
     if load is None:
         raise NotFoundException(f"no section {name!r}")
     return page(request, template, session, section=name, **await load(service))
+
+
+def page_context(
+    request: AnyRequest, session: Session | None, *, active: str = "", **context: Any
+) -> dict[str, Any]:
+    """What every page's template is given besides its own data."""
+    return {
+        "session": session,
+        "nav": NAV,
+        "active": active,
+        "csrf_field": CSRF_FIELD,
+        "path": request.url.path,
+        **context,
+    }
+
+
+def render(request: AnyRequest, template: str, context: Mapping[str, Any]) -> str:
+    """A template rendered to text (for a page streamed in parts)."""
+    engine = request.app.template_engine
+    assert engine is not None, "the console app is built with its templates"
+    return str(engine.get_template(template).render(**context))
 
 
 def see_other(path: str, *, cookies: list[Cookie] | None = None) -> Redirect:

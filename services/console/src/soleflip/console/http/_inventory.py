@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.response import Redirect, Template
+from litestar.enums import MediaType
+from litestar.response import Redirect, Stream, Template
 
 from soleflip.console.backends import Outcome, ServiceError, attempt
 from soleflip.console.http._common import (
+    SECURITY_HEADERS,
     AnyRequest,
     InputProblem,
     Service,
     flash_path,
     money_field,
     page,
+    page_context,
+    render,
     see_other,
     session_of,
     writer,
@@ -26,6 +31,12 @@ from soleflip.console.http._common import (
 
 STATES = ("ORDERED", "IN_STOCK", "LISTED", "SOLD", "SHIPPED", "RETURNED", "WRITTEN_OFF", "KEPT")
 FILTERS = ("status", "sku", "supplier", "cursor")
+#: Where the import page's progress lines go (`import.html`, while streaming).
+PROGRESS = "<!-- import progress -->"
+STOPPED = (
+    "the import stopped before its end: chunks already recorded stay, and importing the same "
+    "file again skips them"
+)
 SIZE_TYPES = ("us m", "us w", "uk", "eu", "cm", "us y", "one size")
 
 
@@ -113,25 +124,31 @@ class InventoryController(Controller):
         return see_other(flash_path("/inventory?status=LISTED", message))
 
     @post("/import", request_max_body_size=4 * 1024 * 1024)
-    async def import_csv(self, request: AnyRequest, service: Service) -> Template:
+    async def import_csv(self, request: AnyRequest, service: Service) -> Template | Stream:
         """Record purchases from a CSV file (README "Stock import"): a dry run first shows what
-        would be recorded and every refused row; the same file is then imported for real."""
+        would be recorded and every refused row; the same file is then imported for real. The
+        page streams: orders' progress shows as each chunk is recorded, then the result."""
         session, form = await writer(request, service)
         upload = (await request.form()).get("file")
         dry_run = form.get("dry_run") == "on"
-        result: Outcome[dict[str, Any]]
         if upload is None or isinstance(upload, str):
-            result = Outcome(error="choose a CSV file to import")
+            error: Outcome[dict[str, Any]] = Outcome(error="choose a CSV file to import")
+            return page(request, "import.html", session, active="inventory", result=error)
+        lines = _import(service, await upload.read(), dry_run)
+        try:
+            first = await anext(lines, None)  # orders refused the file or is down: a page
+        except ServiceError as exc:
+            first, stopped = None, exc.readable
         else:
-            content = await upload.read()
-            result = await attempt(_import(service, content, dry_run))
-        return page(
-            request,
-            "import.html",
-            session,
-            active="inventory",
-            result=result,
-            dry_run=dry_run,
+            stopped = STOPPED
+        if first is None:
+            failed: Outcome[dict[str, Any]] = Outcome(error=stopped)
+            return page(request, "import.html", session, active="inventory", result=failed)
+        context = page_context(request, session, active="inventory", dry_run=dry_run)
+        return Stream(
+            _import_page(request, context, first, lines),
+            media_type=MediaType.HTML,
+            headers=SECURITY_HEADERS,
         )
 
     @get("/{unit_id:int}")
@@ -201,16 +218,52 @@ class InventoryController(Controller):
         return see_other(flash_path(back, "Saved"))
 
 
-async def _import(service: Any, content: bytes, dry_run: bool) -> dict[str, Any]:
-    answer = await service.backends.request(
+def _import(service: Any, content: bytes, dry_run: bool) -> AsyncIterator[dict[str, Any]]:
+    """Orders' streamed import: `{"done", "of"}` per chunk, then `{"report"}` (or `{"error"}`)."""
+    lines: AsyncIterator[dict[str, Any]] = service.backends.stream_lines(
         "orders",
-        "POST",
         "/api/v1/stock/import",
         params={"dry_run": "true" if dry_run else "false"},
         content=content,
         headers={"Content-Type": "text/csv"},
     )
-    return answer.json()  # type: ignore[no-any-return]
+    return lines
+
+
+async def _import_page(
+    request: AnyRequest,
+    context: dict[str, Any],
+    first: dict[str, Any],
+    lines: AsyncIterator[dict[str, Any]],
+) -> AsyncIterator[str]:
+    """The import page in parts: everything up to the progress list, a progress line per
+    chunk orders recorded (the stylesheet shows the newest), then the result and the rest."""
+    empty: Outcome[dict[str, Any]] = Outcome()
+    head, _ = render(request, "import.html", {**context, "streaming": True, "result": empty}).split(
+        PROGRESS
+    )
+    yield head
+    result: Outcome[dict[str, Any]] = Outcome(error=STOPPED)
+    line: dict[str, Any] | None = first
+    while line is not None:
+        if "report" in line:
+            result = Outcome(value=line["report"], error=line.get("error"))
+            break
+        yield _progress_line(int(line.get("done", 0)), int(line.get("of", 0)))
+        try:
+            line = await anext(lines, None)
+        except ServiceError as exc:
+            result = Outcome(error=f"{exc.readable}. {STOPPED}")
+            break
+    full = render(request, "import.html", {**context, "streaming": True, "result": result})
+    yield full.split(PROGRESS)[1]
+
+
+def _progress_line(done: int, total: int) -> str:
+    return (
+        f'<p data-import="progress"><progress max="{total}" value="{done}"></progress> '
+        f"{done:,} of {total:,} purchase(s) done</p>\n"
+    )
 
 
 def _change_of(form: dict[str, str]) -> dict[str, Any]:

@@ -12,7 +12,12 @@ import) are given the `pool` instead. The edge reads the clock once and passes i
 from soleflip.orders.handlers._adopt import adopt_listings
 from soleflip.orders.handlers._fees import apply_fee_schedules
 from soleflip.orders.handlers._fx import rates_of, record_rates
-from soleflip.orders.handlers._import import ImportReport, import_purchases
+from soleflip.orders.handlers._import import (
+    ImportReport,
+    import_chunks,
+    import_purchases,
+    plan_import,
+)
 from soleflip.orders.handlers._link import LinkStock, link_stock_by_hand
 from soleflip.orders.handlers._market import record_market
 from soleflip.orders.handlers._operations import reprice_listings, settle_pending
@@ -66,9 +71,11 @@ __all__ = [
     "create_supplier",
     "delete_listing",
     "delete_supplier",
+    "import_chunks",
     "import_purchases",
     "is_already_done",
     "link_stock_by_hand",
+    "plan_import",
     "purchase_units",
     "rates_of",
     "record_market",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -111,6 +111,32 @@ def parse_purchases(text: str) -> tuple[list[tuple[int, ItemPurchase]], list[Ref
     return good, refused
 
 
+def plan_import(text: str, *, dry_run: bool) -> tuple[list[ItemPurchase], ImportReport]:
+    """The purchases to record and the report so far (refused rows); raises `InvalidInput` for
+    a file refused as a whole, before anything is recorded."""
+    good, refused = parse_purchases(text)
+    report = ImportReport(dry_run=dry_run, rows=len(good) + len(refused), refused=refused)
+    return [p for _, p in good], report
+
+
+async def import_chunks(
+    purchases: list[ItemPurchase],
+    report: ImportReport,
+    *,
+    pool: asyncpg.Pool,
+    actor: str | None = None,
+) -> AsyncIterator[int]:
+    """Record `purchases` a chunk per transaction (dry: none), updating `report`; yields how
+    many of them are done after each chunk (the progress a caller shows)."""
+    for start in range(0, len(purchases), CHUNK):
+        chunk = purchases[start : start + CHUNK]
+        async with UnitOfWork(pool) as uow:
+            await import_chunk(chunk, report, conn=uow.conn, actor=actor)
+            if not report.dry_run:
+                await uow.commit()
+        yield start + len(chunk)
+
+
 async def import_purchases(
     text: str,
     *,
@@ -119,17 +145,14 @@ async def import_purchases(
     actor: str | None = None,
     on_progress: Callable[[int], object] | None = None,
 ) -> ImportReport:
-    """Parse, skip what is recorded, record the rest a chunk per transaction (dry: none)."""
-    good, refused = parse_purchases(text)
-    report = ImportReport(dry_run=dry_run, rows=len(good) + len(refused), refused=refused)
-    for start in range(0, len(good), CHUNK):
-        chunk = [p for _, p in good[start : start + CHUNK]]
-        async with UnitOfWork(pool) as uow:
-            await import_chunk(chunk, report, conn=uow.conn, actor=actor)
-            if not dry_run:
-                await uow.commit()
+    """Parse, skip what is recorded, record the rest a chunk per transaction (dry: none);
+    `on_progress` gets the number of purchases of each chunk done."""
+    purchases, report = plan_import(text, dry_run=dry_run)
+    done = 0
+    async for now_done in import_chunks(purchases, report, pool=pool, actor=actor):
         if on_progress is not None:
-            on_progress(len(chunk))
+            on_progress(now_done - done)
+        done = now_done
     return report
 
 

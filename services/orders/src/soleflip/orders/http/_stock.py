@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -15,9 +16,9 @@ from litestar.response import Stream
 
 from soleflip.common.contracts.bounds import Money
 from soleflip.common.contracts.ingest import ItemPurchase
-from soleflip.common.db import UnitOfWork
-from soleflip.common.errors import InvalidInput, NotFound, UnsupportedMediaType
-from soleflip.common.http import requires, wants_csv
+from soleflip.common.db import DB_ERRORS, UnitOfWork
+from soleflip.common.errors import InvalidInput, NotFound, SoleflipError, UnsupportedMediaType
+from soleflip.common.http import ndjson_stream, requires, wants_csv, wants_ndjson
 from soleflip.orders import queries
 from soleflip.orders import repository as repo
 from soleflip.orders.domain import MAX_COST, STOCK_STATES
@@ -26,7 +27,9 @@ from soleflip.orders.handlers import (
     ImportReport,
     adopt_listings,
     change_stock,
+    import_chunks,
     import_purchases,
+    plan_import,
     record_purchases,
     set_link_strategy,
     set_vat_reclaimable,
@@ -290,9 +293,11 @@ class StockController(Controller):
         service: Service,
         request: Request[Any, Any, Any],
         dry_run: FromQuery[str | None] = None,
-    ) -> ImportReport:
+    ) -> ImportReport | Stream:
         """Purchases from a CSV body (`text/csv`, columns in the README); `dry_run=true` records
-        nothing. Refused rows come back with their line and reason."""
+        nothing. Refused rows come back with their line and reason. With `Accept:
+        application/x-ndjson` the answer streams the progress, a line per chunk recorded
+        (`{"done", "of"}`), then `{"report": ...}` (or `{"error", "report"}` if it stopped)."""
         if request.content_type[0] != "text/csv":
             raise UnsupportedMediaType("send the purchases as text/csv")
         try:
@@ -300,7 +305,14 @@ class StockController(Controller):
         except UnicodeDecodeError:
             raise InvalidInput("the CSV must be UTF-8") from None
         dry = bool_of("dry_run", dry_run) or False
-        return await import_purchases(text, pool=service.pool, dry_run=dry, actor=actor_of(request))
+        if not wants_ndjson(request):
+            return await import_purchases(
+                text, pool=service.pool, dry_run=dry, actor=actor_of(request)
+            )
+        purchases, report = plan_import(text, dry_run=dry)
+        return await ndjson_stream(
+            _import_progress(purchases, report, pool=service.pool, actor=actor_of(request))
+        )
 
     @patch("/{stock_item_id:int}", guards=[requires("write")])
     async def update_stock(
@@ -318,3 +330,28 @@ class StockController(Controller):
             await change_stock(command, uow=uow, source="api", actor=actor_of(request))
             await uow.commit()
         return await _unit(service, stock_item_id)
+
+
+#: What may stop a streamed import after its first chunk: an expected error or Postgres failing.
+STOPPERS: tuple[type[Exception], ...] = (SoleflipError, *DB_ERRORS)
+
+
+async def _import_progress(
+    purchases: list[ItemPurchase], report: ImportReport, *, pool: asyncpg.Pool, actor: str | None
+) -> AsyncIterator[dict[str, Any]]:
+    """The lines of a streamed import: progress per chunk, then the report. A failure after the
+    first chunk cannot be a problem+json any more (the answer has begun): its line says what
+    stopped and the chunks before it stay recorded (an import is idempotent: send it again)."""
+    total = len(purchases)
+    chunks = import_chunks(purchases, report, pool=pool, actor=actor)
+    # The first chunk is recorded before the answer starts (`ndjson_stream`): an outage there
+    # is still a 503 problem+json.
+    yield {"done": await anext(chunks, 0), "of": total}
+    try:
+        async for done in chunks:
+            yield {"done": done, "of": total}
+    except STOPPERS as exc:
+        detail = exc.detail if isinstance(exc, SoleflipError) else "the database failed"
+        yield {"error": f"the import stopped: {detail}", "report": report}
+        return
+    yield {"report": report}
