@@ -33,6 +33,7 @@ from soleflip.common.bus.settle import (
     exhausted,
 )
 
+_NO_SPAN = trace.INVALID_SPAN
 _Attempt = Callable[[Sequence[Message]], Awaitable[list[Outcome]]]
 
 
@@ -154,12 +155,18 @@ class Processor:
                 outcomes = await attempt(pending)
                 HANDLER_SECONDS.labels(self._durable_name).observe(time.perf_counter() - started)
                 held: list[Message] = []
+                acked: list[Message] = []
                 for message, outcome in zip(pending, outcomes, strict=True):
                     if outcome.kind == "hold" and not outage.expired:
                         held.append(message)
                         error = outcome.error
+                    elif outcome.kind == "ack":  # settled together, after the loop
+                        record_outcome(spans.get(message.stream_seq, _NO_SPAN), outcome)
+                        acked.append(message)
                     else:
                         await self._settle(message, outcome, spans.get(message.stream_seq))
+                if acked:
+                    await self._settler.ack_many(acked)
                 pending = held
                 if pending and not await outage.wait(error, len(pending)):
                     await self._settler.drain(pending)

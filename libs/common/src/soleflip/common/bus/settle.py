@@ -71,6 +71,23 @@ class Settler:
             return
         MESSAGES.labels(self._durable_name, outcome.kind).inc()
 
+    async def ack_many(self, messages: Sequence[Message]) -> None:
+        """ACK messages the handler applied, without a log context or span each (an ACK logs
+        nothing): at a batch of 1,000 the per-message path was 9 % of orders' consumer CPU.
+        Each ACK is still its own fire-and-forget publish (explicit ack policy), so a batch's
+        retries and dead letters stay individual; nats-py's flusher coalesces the writes."""
+        acked = 0
+        for message in messages:
+            try:
+                await message.raw.ack()
+            except Exception as exc:
+                # The server redelivers after ack_wait; handlers are idempotent through their inbox.
+                log.warning("nats.settle_failed", error=repr(exc), **self.log_context(message))
+                continue
+            acked += 1
+        if acked:
+            MESSAGES.labels(self._durable_name, "ack").inc(acked)
+
     async def _dead_letter(self, message: Message, error: BaseException) -> None:
         copy = dead_letter_message(message, stream=self.stream, consumer=self.durable, error=error)
         try:

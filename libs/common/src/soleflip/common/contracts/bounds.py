@@ -52,8 +52,9 @@ def amount_problem(value: Decimal, *, minimum: Decimal | None = None) -> str | N
         return "must be a finite number"
     if value and value.adjusted() >= MONEY_INTEGER_DIGITS:
         return f"must have at most {MONEY_INTEGER_DIGITS} integer digits"
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MONEY_DECIMALS and value != value.quantize(_CENT):
+    # Exact whenever the value has at most 2 decimals (or trailing zeros after them), and cheap:
+    # `as_tuple()` builds a named tuple of every digit (7 % of orders' consumer CPU, per Money).
+    if value != value.quantize(_CENT):
         return f"must have at most {MONEY_DECIMALS} decimals"
     if minimum is not None and value < minimum:
         return f"must be at least {minimum}"
