@@ -12,7 +12,9 @@ publishing every event it enqueued to JetStream (SOLEFLIP_BENCH_NATS_URL, a fres
 inside the timed window, three times after a market move of every variant with cool-downs
 expired (the worst case: a recommendation and a reprice request per listing). Prints one JSON
 document with the median, its ratio to the domain-only rate of the same run (issue 17's target:
->= 0.5) and the machine's load (Postgres and NATS share it).
+>= 0.5) and the machine's load (Postgres and NATS share it); per pass also this process's CPU per
+recommendation, its Postgres backends', and the relay's CPU per published event (figures that
+swing less with a shared box's load than the rates).
 """
 
 from __future__ import annotations
@@ -29,11 +31,15 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._cpu import CpuMeter
 from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
 from soleflip.common.db import OutboxMessage, OutboxRelay, UnitOfWork, create_pool, migrate
 from soleflip.common.testing.plugin import database_dsn
@@ -78,6 +84,9 @@ ON CONFLICT (variant_id, currency) DO UPDATE SET
 """
 
 
+BACKENDS_SQL = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+
+
 async def _fill(pool: asyncpg.Pool, listings: int) -> None:
     async with pool.acquire() as conn:
         await conn.execute(FILL_SQL, listings, BRANDS)
@@ -120,19 +129,30 @@ async def _full_rate(
         await conn.execute(RESET_SQL)
         await conn.execute(MARKET_SQL, listings, shift)
         outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
+        backends = [r["pid"] for r in await conn.fetch(BACKENDS_SQL)]
+    meter = CpuMeter()
+    meter.add_backends(backends)
     started = time.perf_counter()
+    meter.start()
     async with UnitOfWork(pool) as uow:
         results = await handlers.reevaluate(conn=uow.conn, now=datetime.now(UTC))
         await uow.commit()
-    committed = time.perf_counter()
+    committed, committed_cpu = time.perf_counter(), time.process_time()
     published = await relay.drain()
     seconds = time.perf_counter() - started
+    publish_cpu = time.process_time() - committed_cpu
+    cpu = meter.report(len(results))
     async with pool.acquire() as conn:
         events = await conn.fetchval("SELECT count(*) FROM outbox") - outbox_before
     statuses = Counter(str(r.status) for r in results)
     return {"evaluated": len(results), "statuses": statuses, "events_enqueued": events,
             "events_published": published, "seconds": round(seconds, 3),
             "publish_seconds": round(started + seconds - committed, 3),
+            # This process's CPU for the relay alone (fetch, publish, PubAcks, mark) per event.
+            "relay_cpu_us_per_event": round(publish_cpu / max(published, 1) * 1e6, 1),
+            "cpu_us_per_recommendation": cpu["orders_cpu_us_per_event"],
+            "postgres_cpu_us_per_recommendation": cpu["postgres_cpu_us_per_event"],
+            "machine_busy_cores": cpu["machine_busy_cores"],
             "recommendations_per_s": round(len(results) / seconds)}  # fmt: skip
 
 

@@ -21,23 +21,12 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from soleflip.common.bus import decode_pub_ack
 from soleflip.common.errors import Unavailable
 
 RETRY_AFTER = {"Retry-After": "5"}
 #: How often the sweeper looks for PubAcks that did not come in time (the timeout's resolution).
 SWEEP_INTERVAL_S = 0.1
-
-
-class _PubAck(msgspec.Struct):
-    """What JetStream answers to a publish (`error` instead when it refused it)."""
-
-    stream: str = ""
-    seq: int = 0
-    duplicate: bool = False
-    error: dict[str, object] | None = None
-
-
-_decode_ack = msgspec.json.Decoder(_PubAck).decode
 
 
 class PublishRefused(Exception):
@@ -121,7 +110,7 @@ class AckTracker:
             future.set_exception(PublishRefused("no stream captures the subject (no responders)"))
             return
         try:
-            ack = _decode_ack(msg.data)
+            ack = decode_pub_ack(msg.data)
         except msgspec.DecodeError as exc:
             future.set_exception(PublishRefused(f"unreadable PubAck: {exc}"))
             return

@@ -22,9 +22,11 @@ from soleflip.common.bus.names import Names
 from soleflip.common.bus.publisher import (
     MSG_ID,
     Outgoing,
+    PubAckReply,
     Publisher,
     PublishRejected,
     PubResult,
+    decode_pub_ack,
     event_message,
 )
 from soleflip.common.bus.settle import BatchHandler, DeliveriesExhausted, Handler
@@ -52,6 +54,7 @@ __all__ = [
     "Names",
     "Outcome",
     "Outgoing",
+    "PubAckReply",
     "PubResult",
     "PublishRejected",
     "Publisher",
@@ -61,6 +64,7 @@ __all__ = [
     "connect",
     "dead_letter_message",
     "dead_letter_subject",
+    "decode_pub_ack",
     "disconnect",
     "ensure_kv",
     "ensure_streams",

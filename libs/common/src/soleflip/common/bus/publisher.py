@@ -3,20 +3,25 @@
 Every publish carries `Nats-Msg-Id`; a timeout or no-responders is ambiguous (the message may be
 stored), so it is retried a bounded number of times with the same id and the stream's duplicate
 window absorbs the repeat. A connection that is closed or reconnecting fails fast: callers (a
-webhook answering 503) must never hang for a whole reconnect period.
+webhook answering 503) must never hang for a whole reconnect period. Messages are published on
+the core connection with a reply subject each (one wildcard subscription per publisher, a counter
+token per message) and their PubAcks decoded with msgspec: nats-py's `publish_async` costs about
+as much again per message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
+import msgspec
 import nats.errors
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import PubAck
 from nats.js.errors import APIError, NoStreamResponseError, TooManyStalledMsgsError
 from opentelemetry.propagate import inject
 
@@ -82,6 +87,31 @@ def event_message(
 _Result = PubResult | SoleflipError
 
 
+class PubAckReply(msgspec.Struct):
+    """What JetStream answers to a publish (`error` instead when it refused it)."""
+
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    error: dict[str, Any] | None = None
+
+
+#: A PubAck's JSON as a `PubAckReply` (raises `msgspec.DecodeError` on anything else).
+decode_pub_ack = msgspec.json.Decoder(PubAckReply).decode
+_NO_RESPONDERS = "503"
+
+
+class _Round:
+    """One pipelined attempt: where each reply goes (input index) and what came back."""
+
+    __slots__ = ("done", "outcomes", "waiting")
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.done = done
+        self.outcomes: dict[int, PubResult | BaseException] = {}
+        self.waiting = 0
+
+
 class Publisher:
     """Publishes to JetStream under a `Names` namespace; see the module docstring for retries.
 
@@ -105,6 +135,13 @@ class Publisher:
         self._timeout = timeout
         self._attempts = attempts
         self._retry_pause = retry_pause
+        # PubAcks come to one wildcard reply subscription, matched by a counter token: nats-py's
+        # `publish_async` spends a semaphore, two random tokens, a done-callback, `json.loads`
+        # and a dataclass per message (a third of the outbox relay's CPU).
+        self._reply_prefix = ""
+        self._subscribing: asyncio.Lock | None = None
+        self._tokens = itertools.count()
+        self._waiting: dict[str, tuple[_Round, int]] = {}
 
     async def publish(
         self,
@@ -184,8 +221,8 @@ class Publisher:
                 await asyncio.sleep(self._retry_pause * (attempt - 1))
             outcomes = await self._attempt(messages, pending, ack_wait)
             for index, outcome in outcomes.items():
-                if isinstance(outcome, PubAck):
-                    settled[index] = PubResult(outcome.stream, outcome.seq, bool(outcome.duplicate))
+                if isinstance(outcome, PubResult):
+                    settled[index] = outcome
                 elif isinstance(outcome, _AMBIGUOUS) or _is_unavailable_api_error(outcome):
                     last_error[index] = outcome
                 else:
@@ -200,7 +237,7 @@ class Publisher:
 
     async def _attempt(
         self, messages: Sequence[Outgoing], indices: Sequence[int], ack_wait: float
-    ) -> dict[int, PubAck | BaseException]:
+    ) -> dict[int, PubResult | BaseException]:
         """One pipelined round: send every message, then wait (bounded) for all PubAcks."""
         if not self._nc.is_connected:
             # Reconnecting buffers publishes silently; fail now instead of waiting on acks.
@@ -213,42 +250,79 @@ class Publisher:
             return dict.fromkeys(indices, error)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ack_wait
-        outcomes: dict[int, PubAck | BaseException] = {}
-        futures: dict[int, asyncio.Future[PubAck]] = {}
-        for index in indices:
-            try:
-                futures[index] = await self._send(
-                    messages[index], max(deadline - loop.time(), 0.001)
-                )
-            except Exception as exc:
-                outcomes[index] = exc
-        if futures:
-            await asyncio.wait(futures.values(), timeout=max(deadline - loop.time(), 0.0))
-        for index, future in futures.items():
-            outcomes[index] = _settle(future)
-        return outcomes
+        try:
+            prefix = await self._replies()
+        except Exception as exc:
+            return dict.fromkeys(indices, exc)
+        attempt = _Round(loop.create_future())
+        tokens: list[str] = []
+        publish, waiting = self._nc.publish, self._waiting
+        try:
+            for index in indices:
+                message = messages[index]
+                headers = dict(message.headers or {})
+                headers[MSG_ID] = message.msg_id
+                token = str(next(self._tokens))
+                waiting[token] = (attempt, index)
+                try:
+                    await publish(
+                        self._names.subject(message.subject),
+                        message.payload,
+                        reply=prefix + token,
+                        headers=headers,
+                    )
+                except Exception as exc:
+                    del waiting[token]
+                    attempt.outcomes[index] = exc
+                    continue
+                tokens.append(token)
+                attempt.waiting += 1
+            if attempt.waiting:
+                await asyncio.wait({attempt.done}, timeout=max(deadline - loop.time(), 0.0))
+        finally:
+            for token in tokens:
+                unanswered = waiting.pop(token, None)  # a late PubAck is then ignored
+                if unanswered is not None:
+                    attempt.outcomes[unanswered[1]] = TimeoutError("no PubAck in time")
+            attempt.done.cancel()
+        return attempt.outcomes
 
-    async def _send(self, message: Outgoing, stall: float) -> asyncio.Future[PubAck]:
-        headers = dict(message.headers or {})
-        headers[MSG_ID] = message.msg_id
-        subject = self._names.subject(message.subject)
-        # nats-py bounds the wait for a free in-flight slot with `asyncio.wait_for`, which costs a
-        # task and a timer per message even when a slot is free; only a full window can stall (or
-        # the first publish, which awaits the reply subscription before taking its slot).
-        pending: asyncio.Semaphore = self._js._publish_async_pending_semaphore
-        bounded = pending.locked() or self._js._async_reply_prefix is None
-        return await self._js.publish_async(
-            subject, message.payload, wait_stall=stall if bounded else None, headers=headers
-        )
+    async def _replies(self) -> str:
+        """The reply prefix, subscribed on first use (a core subscription: nats-py re-creates
+        it after a reconnect)."""
+        if self._reply_prefix:
+            return self._reply_prefix
+        if self._subscribing is None:
+            self._subscribing = asyncio.Lock()
+        async with self._subscribing:
+            if not self._reply_prefix:
+                prefix = f"{self._nc.new_inbox()}."
+                await self._nc.subscribe(prefix + "*", cb=self._on_reply)
+                self._reply_prefix = prefix
+        return self._reply_prefix
+
+    async def _on_reply(self, msg: Msg) -> None:
+        found = self._waiting.pop(msg.subject[len(self._reply_prefix) :], None)
+        if found is None:
+            return  # the round gave up on it (timeout) or it is not ours
+        attempt, index = found
+        attempt.outcomes[index] = _outcome(msg)
+        attempt.waiting -= 1
+        if attempt.waiting == 0 and not attempt.done.done():
+            attempt.done.set_result(None)
 
 
-def _settle(future: asyncio.Future[PubAck]) -> PubAck | BaseException:
-    if not future.done():
-        # Cancelling releases nats-py's in-flight slot; a late PubAck for it is then ignored.
-        future.cancel()
-        return TimeoutError("no PubAck in time")
-    exc = future.exception()
-    return future.result() if exc is None else exc
+def _outcome(msg: Msg) -> PubResult | BaseException:
+    if msg.headers and msg.headers.get("Status") == _NO_RESPONDERS:
+        return NoStreamResponseError()
+    try:
+        ack = decode_pub_ack(msg.data)
+    except msgspec.DecodeError as exc:
+        return exc
+    if ack.error is not None:
+        refused: BaseException = APIError.from_error(ack.error)
+        return refused
+    return PubResult(ack.stream, ack.seq, ack.duplicate)
 
 
 def _is_unavailable_api_error(exc: BaseException) -> bool:

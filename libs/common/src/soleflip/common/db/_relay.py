@@ -1,10 +1,12 @@
 """The outbox relay: publishes committed outbox rows in id order and marks them published.
 
 At-least-once: rows are locked (`FOR UPDATE SKIP LOCKED`, so replicas share the work without
-publishing a row twice), published, then marked in the same transaction. A crash after the
-publish and before the commit leaves the rows unpublished; the next sweep publishes them again
-with the same message id, which JetStream de-duplicates. A failed publish is retried with
-backoff; nothing is ever dropped. Order holds within a relay; replicas may interleave batches.
+publishing a row twice), published and marked in the same transaction, which commits only once
+JetStream acknowledged every message (the mark is sent while the PubAcks are on the way). A
+crash after the publish and before the commit leaves the rows unpublished; the next sweep
+publishes them again with the same message id, which JetStream de-duplicates. A failed publish
+is retried with backoff; nothing is ever dropped. Order holds within a relay; replicas may
+interleave batches.
 """
 
 from __future__ import annotations
@@ -102,8 +104,18 @@ class OutboxRelay:
             rows = await conn.fetch(FETCH_UNPUBLISHED_SQL, self._batch)
             if not rows:
                 return 0
-            await self._publish([_message(row) for row in rows])
-            await conn.execute(MARK_PUBLISHED_SQL, [row["id"] for row in rows])
+            # The rows are marked while their PubAcks are on the way (one round trip fewer per
+            # batch); the mark commits only once every message is acknowledged: a failed
+            # publish raises here and rolls it back.
+            publishing = asyncio.ensure_future(self._publish([_message(row) for row in rows]))
+            try:
+                await conn.execute(MARK_PUBLISHED_SQL, [row["id"] for row in rows])
+            except BaseException:
+                publishing.cancel()
+                with contextlib.suppress(BaseException):
+                    await publishing
+                raise
+            await publishing
         OUTBOX_PUBLISHED.labels(self._name).inc(len(rows))
         lag = OUTBOX_LAG_SECONDS.labels(self._name)
         for row in rows:
