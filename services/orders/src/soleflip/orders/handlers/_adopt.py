@@ -55,7 +55,7 @@ async def adopt_listings(
     await repo.stock_context(conn, source, actor=actor, reason="adopted listing")
     created = await repo.insert_units(conn, [adopted_unit(x, now) for x in batch])
     if created:
-        claimed = await repo.claim_listings_for_units(conn, created)
-        await enqueue_many(conn, stock_events(await repo.select_stock(conn, created)))
+        claimed = await repo.claim_listings_for_units(conn, [row["id"] for row in created])
+        await enqueue_many(conn, stock_events(created))
         await enqueue_many(conn, listing_events(claimed))
     return len(created), len(listings) > ADOPT_BATCH

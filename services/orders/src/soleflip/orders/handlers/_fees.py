@@ -35,10 +35,10 @@ async def apply_fee_schedules(
     while True:
         page = await repo.unpaid_orders(conn, after, PAGE)
         estimates = [e for e in (_estimate(row, book) for row in page) if e is not None]
-        numbers = await repo.set_estimates(conn, estimates)
-        if numbers:
-            await enqueue_many(conn, order_events(await repo.select_orders(conn, numbers)))
-        changed += numbers
+        written = await repo.set_estimates(conn, estimates)
+        if written:
+            await enqueue_many(conn, order_events(written))
+        changed += [row["order_number"] for row in written]
         if len(page) < PAGE:
             return changed
         after = page[-1]["order_number"]

@@ -19,8 +19,8 @@ async def record_rates(rates: Sequence[Rate], *, conn: Conn, source: str) -> int
     """Store `rates` from `source` in the caller's transaction; returns the rows changed."""
     changed, sales = await repo.store_rates(conn, rates, source)
     if sales:
-        await repo.reprice_profit(conn, sales)
-        await enqueue_many(conn, order_events(await repo.select_orders(conn, sales)))
+        repriced = await repo.reprice_profit(conn, [row["order_number"] for row in sales])
+        await enqueue_many(conn, order_events(repo.last_written("order_number", sales, repriced)))
     return changed
 
 

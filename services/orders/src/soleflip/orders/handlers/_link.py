@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
+
 from soleflip.common.db import UnitOfWork, enqueue_many
 from soleflip.common.errors import Conflict, NotFound
 from soleflip.orders import repository as repo
@@ -35,13 +37,14 @@ async def link_stock_by_hand(command: LinkStock, *, uow: UnitOfWork, actor: str 
         await _check_free(uow, stock_item_id)
     reason = f"linked by hand to {order_number}"
     await repo.stock_context(uow.conn, "api", actor=actor, reason=reason)
-    freed: list[int] = []
+    freed: list[asyncpg.Record] = []
     if order["stock_item_id"] is not None and order["stock_item_id"] != stock_item_id:
         freed = await repo.unlink_unit(uow.conn, order["stock_item_id"], order_number)
     await repo.set_order_link(uow.conn, order_number, stock_item_id)
+    # The sale now holds another unit (or none): linking and pricing leave the freed one alone.
     await after_orders({order_number}, conn=uow.conn, source="api", reason=reason)
     if freed:
-        await enqueue_many(uow.conn, stock_events(await repo.select_stock(uow.conn, freed)))
+        await enqueue_many(uow.conn, stock_events(freed))
 
 
 async def _check_free(uow: UnitOfWork, stock_item_id: int) -> None:

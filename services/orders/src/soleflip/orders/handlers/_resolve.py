@@ -46,9 +46,10 @@ async def resolve_units(
     source: str,
     ids: Sequence[int] | None = None,
     keys: Sequence[str] | None = None,
-) -> list[int]:
-    """Resolve open units (`ids`, or those a product with `keys` may carry); returns the ids
-    whose variant or status changed. Sales waiting for a resolved variant get their unit."""
+) -> list[asyncpg.Record]:
+    """Resolve open units (`ids`, or those a product with `keys` may carry); returns the units
+    whose variant or status changed, as they are now (by id). Sales waiting for a resolved
+    variant get their unit."""
     units = await repo.open_units(conn, ids=ids, keys=keys, limit=MAX_OPEN_UNITS)
     if not units:
         return []
@@ -56,17 +57,21 @@ async def resolve_units(
     outcomes = [(u["id"], *_outcome(matches.get(u["id"], []))) for u in units]
     await repo.stock_context(conn, source, reason="variant resolved")
     changed = await repo.set_variants(conn, [o for o in outcomes if o[2] != "pending"])
-    resolved = sorted({v for i, v, _ in outcomes if v is not None and i in set(changed)})
-    if resolved:
-        await attach_sales(resolved, conn=conn, source=source)
+    ids_changed = {row["id"] for row in changed}
+    resolved = sorted({v for i, v, _ in outcomes if v is not None and i in ids_changed})
+    if resolved and await attach_sales(resolved, conn=conn, source=source):
+        # Read back: a sale that took one of these units changed it again (SOLD, its order).
+        return await repo.select_stock(conn, sorted(ids_changed))
     return changed
 
 
-async def attach_sales(variant_ids: Sequence[str], *, conn: Conn, source: str) -> None:
-    """Sales of these variants without a unit (a purchase recorded after its sale) take one."""
+async def attach_sales(variant_ids: Sequence[str], *, conn: Conn, source: str) -> bool:
+    """Sales of these variants without a unit (a purchase recorded after its sale) take one;
+    True when there were such sales."""
     numbers = await repo.unmatched_sales(conn, variant_ids, sorted(NO_SALE_STATUSES))
     if numbers:
         await after_orders(set(numbers), conn=conn, source=source)
+    return bool(numbers)
 
 
 def product_sizes(product: ProductData) -> list[tuple[str, str, str]]:
@@ -121,7 +126,7 @@ async def apply_product(product: ProductData, *, conn: Conn, source: str = "cata
         return
     changed = await resolve_units(conn=conn, source=source, keys=keys)
     if changed:
-        await enqueue_many(conn, stock_events(await repo.select_stock(conn, changed)))
+        await enqueue_many(conn, stock_events(changed))
 
 
 async def retry_pending(*, conn: Conn, older_than_s: float, limit: int) -> int:

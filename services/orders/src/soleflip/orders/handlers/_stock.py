@@ -78,13 +78,14 @@ async def record_purchases(
     units = [u for p in purchases for u in purchase_units(p, vat_reclaimable=reclaimable)]
     await repo.stock_context(conn, source, reason="purchase")
     created = await repo.insert_units(conn, units)
+    ids = [row["id"] for row in created]
     if created:
         # Known to the catalog copy already: the unit has its variant (and a waiting sale its
         # unit) before the purchase is even published.
         await repo.lock_style_keys(conn, sorted({k for u in units for k in u.sku_keys}))
-        await resolve_units(conn=conn, source=source, ids=created)
-        await enqueue_many(conn, stock_events(await repo.select_stock(conn, created)))
-    return created
+        resolved = await resolve_units(conn=conn, source=source, ids=ids)
+        await enqueue_many(conn, stock_events(repo.last_written("id", created, resolved)))
+    return ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +151,15 @@ async def _costs(uow: UnitOfWork, unit: asyncpg.Record, values: dict[str, Any]) 
 async def _publish(conn: Conn, stock_ids: Sequence[int], order_numbers: Sequence[str]) -> None:
     """Stock events for the units; profit recomputed and order events for their sales."""
     if stock_ids:
+        # Read back: the edit or the new landed costs, and a sale taking the unit, are
+        # different statements (an edit's columns vary; the costs are one statement per unit).
         await enqueue_many(conn, stock_events(await repo.select_stock(conn, stock_ids)))
     if order_numbers:
-        await repo.reprice_profit(conn, order_numbers)
-        await enqueue_many(conn, order_events(await repo.select_orders(conn, order_numbers)))
+        repriced = await repo.reprice_profit(conn, order_numbers)
+        # A sale without proceeds is not repriced: it is published as it stands.
+        rest = sorted(set(order_numbers) - {row["order_number"] for row in repriced})
+        others = await repo.select_orders(conn, rest) if rest else []
+        await enqueue_many(conn, order_events(repo.last_written("order_number", others, repriced)))
 
 
 async def set_vat_reclaimable(value: bool, *, uow: UnitOfWork, actor: str | None) -> None:

@@ -64,9 +64,9 @@ async def apply_orders(
     # guard decides whether it changes anything.
     same = {o.order_number: o for o in orders if stored.get(o.order_number) == order_version(o)}
     rows += [order_row(o, fees) for n, o in same.items() if n not in chains]
-    changed = await repo.upsert_orders(conn, rows)
+    written = await repo.upsert_orders(conn, rows)
     await repo.insert_history(conn, _history(orders, source))
-    return await after_orders(changed, conn=conn, source=source)
+    return await after_orders(set(written), conn=conn, source=source, written=written)
 
 
 def _history(orders: Sequence[OrderSummary], source: str) -> list[repo.StatusChange]:
@@ -77,16 +77,28 @@ def _history(orders: Sequence[OrderSummary], source: str) -> list[repo.StatusCha
 
 
 async def after_orders(
-    changed: set[str], *, conn: Conn, source: str, reason: str = "sale"
+    changed: set[str],
+    *,
+    conn: Conn,
+    source: str,
+    reason: str = "sale",
+    written: Mapping[str, asyncpg.Record] | None = None,
 ) -> set[str]:
-    """Link and price changed orders, publish them and the units they moved."""
+    """Link and price changed orders, publish them and the units they moved. `written`: the
+    orders as the caller's upsert returned them."""
     if not changed:
         return changed
     numbers = sorted(changed)
-    sold = await repo.link_and_price(conn, numbers, source, reason=reason)
-    await enqueue_many(conn, order_events(await repo.select_orders(conn, numbers)))
-    if sold:
-        await enqueue_many(conn, stock_events(await repo.select_stock(conn, sorted(sold))))
+    moved = await repo.link_and_price(conn, numbers, source, reason=reason)
+    if moved is None and written is not None:
+        rows = [written[n] for n in numbers]  # nothing but the upsert wrote them
+    else:
+        # Read back: releasing, linking (by listing, by variant) and pricing are four
+        # statements that may each change some of these orders after they were written.
+        rows = await repo.select_orders(conn, numbers)
+    await enqueue_many(conn, order_events(rows))
+    if moved:
+        await enqueue_many(conn, stock_events(moved))
     return changed
 
 
@@ -111,5 +123,5 @@ async def apply_listings(
     released = await repo.release_units(conn, ended) if ended else []
     await enqueue_many(conn, listing_events(stored))
     if released:
-        await enqueue_many(conn, stock_events(await repo.select_stock(conn, released)))
+        await enqueue_many(conn, stock_events(released))
     return {r["listing_id"] for r in stored}

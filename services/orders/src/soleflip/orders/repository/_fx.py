@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import asyncpg
 import msgspec
 
 from soleflip.common.db import Conn
@@ -21,9 +22,12 @@ WHERE (f.rate, f.source) IS DISTINCT FROM (excluded.rate, excluded.source)
 RETURNING rate_date
 """
 # Sales bought in another currency whose sale date a changed rate may serve (up to 7 days after
-# it, as fx_per_eur looks back): their profit is recomputed.
+# it, as fx_per_eur looks back): their profit is recomputed, and each is published (the columns
+# of `SELECT_ORDERS_SQL`: what the repricing does not rewrite is published as read here).
 CONVERTED_SALES_SQL = """
-SELECT order_number FROM "order"
+SELECT order_number, status, listing_id, stock_item_id, variant_id, product_id, amount, currency,
+       net_proceeds, fees_source, landed_cost, profit, roi, created_at, updated_at
+FROM "order"
 WHERE fx_status IS NOT NULL
   AND (coalesce(created_at, updated_at) AT TIME ZONE 'UTC')::date
       BETWEEN $1::date AND $2::date + 7
@@ -31,7 +35,9 @@ ORDER BY order_number
 """
 
 
-async def store_rates(conn: Conn, rates: Sequence[Rate], source: str) -> tuple[int, list[str]]:
+async def store_rates(
+    conn: Conn, rates: Sequence[Rate], source: str
+) -> tuple[int, list[asyncpg.Record]]:
     """Upsert `rates`; returns how many rows changed and the sales whose profit may move."""
     if not rates:
         return 0, []
@@ -39,5 +45,4 @@ async def store_rates(conn: Conn, rates: Sequence[Rate], source: str) -> tuple[i
     if not changed:
         return 0, []
     days = [row["rate_date"] for row in changed]
-    rows = await conn.fetch(CONVERTED_SALES_SQL, min(days), max(days))
-    return len(changed), [row["order_number"] for row in rows]
+    return len(changed), list(await conn.fetch(CONVERTED_SALES_SQL, min(days), max(days)))

@@ -33,7 +33,8 @@ FOR UPDATE
 # One statement for a whole batch (the rows as one JSON array). The WHERE clause is the
 # never-backwards rule again, so a concurrent writer that got in first (the poller) can never be
 # overwritten by an older version; an equal version may only fill in what a list page lacks
-# (payout, shipment).
+# (payout, shipment). It returns what it wrote in the columns an `orders.order.upserted` event
+# carries (`SELECT_ORDERS_SQL`'s), as the other writes of orders here do.
 UPSERT_ORDERS_SQL = """
 INSERT INTO "order" AS o (
     order_number, status, status_rank, listing_id, variant_id, product_id, amount, currency,
@@ -85,7 +86,9 @@ WHERE (excluded.updated_at, excluded.status_rank) > (o.updated_at, o.status_rank
    OR ((excluded.updated_at, excluded.status_rank) = (o.updated_at, o.status_rank)
        AND ((o.payout IS NULL AND excluded.payout IS NOT NULL)
             OR (o.shipment IS NULL AND excluded.shipment IS NOT NULL)))
-RETURNING order_number
+RETURNING o.order_number, o.status, o.listing_id, o.stock_item_id, o.variant_id, o.product_id,
+          o.amount, o.currency, o.net_proceeds, o.fees_source, o.landed_cost, o.profit, o.roi,
+          o.created_at, o.updated_at
 """
 INSERT_HISTORY_SQL = """
 INSERT INTO order_status_history (order_number, status, changed_at, source)
@@ -123,7 +126,9 @@ SET status = CASE WHEN u.status = ANY($3::text[]) THEN 'RETURNED' ELSE 'IN_STOCK
     order_number = NULL, listing_id = NULL, updated_at = now()
 FROM undone u
 WHERE s.order_number = u.order_number
-RETURNING s.id
+RETURNING s.id, s.external_id, s.sku, s.size, s.size_type, s.status, s.unit_cost, s.currency,
+          s.variant_id, s.listing_id, s.order_number, s.landed_cost, s.cost_missing,
+          s.variant_status
 """
 LINK_BY_LISTING_SQL = """
 UPDATE "order" o SET stock_item_id = l.stock_item_id
@@ -168,7 +173,9 @@ FROM "order" o
 WHERE o.order_number = ANY($1::text[]) AND s.id = o.stock_item_id
   AND (s.order_number IS DISTINCT FROM o.order_number
        OR (s.status = 'SOLD' AND o.status = ANY($2::text[])))
-RETURNING s.id
+RETURNING s.id, s.external_id, s.sku, s.size, s.size_type, s.status, s.unit_cost, s.currency,
+          s.variant_id, s.listing_id, s.order_number, s.landed_cost, s.cost_missing,
+          s.variant_status
 """
 # Profit in the sale's currency: a unit bought in another currency has its landed cost converted
 # at the rate of the sale date (fx_cross, migration 0011); without a rate the profit is NULL and
@@ -199,6 +206,9 @@ SET landed_cost = p.cost,
     fx_status = p.fx_status, fx_rate = p.rate, fx_rate_date = p.rate_date
 FROM priced p
 WHERE o.order_number = p.order_number
+RETURNING o.order_number, o.status, o.listing_id, o.stock_item_id, o.variant_id, o.product_id,
+          o.amount, o.currency, o.net_proceeds, o.fees_source, o.landed_cost, o.profit, o.roi,
+          o.created_at, o.updated_at
 """
 LOCK_ORDER_LINK_SQL = """
 SELECT order_number, status, stock_item_id FROM "order" WHERE order_number = $1 FOR UPDATE
@@ -206,10 +216,12 @@ SELECT order_number, status, stock_item_id FROM "order" WHERE order_number = $1 
 # A hand-made link replaces the automatic one and is kept (link_manual): the unit it had is
 # free again, the profit is recomputed for the new one.
 UNLINK_UNIT_SQL = """
-UPDATE stock_item SET status = 'IN_STOCK', order_number = NULL, listing_id = NULL,
-                      updated_at = now()
+UPDATE stock_item s SET status = 'IN_STOCK', order_number = NULL, listing_id = NULL,
+                        updated_at = now()
 WHERE id = $1 AND order_number = $2
-RETURNING id
+RETURNING s.id, s.external_id, s.sku, s.size, s.size_type, s.status, s.unit_cost, s.currency,
+          s.variant_id, s.listing_id, s.order_number, s.landed_cost, s.cost_missing,
+          s.variant_status
 """
 SET_ORDER_LINK_SQL = """
 UPDATE "order" SET stock_item_id = $2, link_manual = true, landed_cost = NULL, roi = NULL,
@@ -234,7 +246,9 @@ FROM json_to_recordset($1::text::json) AS t(
     order_number text, transaction_fee numeric, processing_fee numeric, shipping_fee numeric,
     net_proceeds numeric, fees_source text)
 WHERE o.order_number = t.order_number AND o.payout IS NULL
-RETURNING o.order_number
+RETURNING o.order_number, o.status, o.listing_id, o.stock_item_id, o.variant_id, o.product_id,
+          o.amount, o.currency, o.net_proceeds, o.fees_source, o.landed_cost, o.profit, o.roi,
+          o.created_at, o.updated_at
 """
 SELECT_ORDERS_SQL = """
 SELECT order_number, status, listing_id, stock_item_id, variant_id, product_id, amount, currency,
@@ -285,13 +299,13 @@ async def lock_orders(conn: Conn, numbers: Sequence[str]) -> dict[str, asyncpg.R
     return {row["order_number"]: row for row in rows}
 
 
-async def upsert_orders(conn: Conn, rows: Sequence[OrderRow]) -> set[str]:
-    """Write `rows` in one statement; returns the order numbers actually changed."""
+async def upsert_orders(conn: Conn, rows: Sequence[OrderRow]) -> dict[str, asyncpg.Record]:
+    """Write `rows` in one statement; returns the orders actually changed, as written."""
     if not rows:
-        return set()
+        return {}
     rows = sorted(rows, key=lambda r: r.order_number)
     written = await conn.fetch(UPSERT_ORDERS_SQL, _encoder.encode(rows).decode())
-    return {row["order_number"] for row in written}
+    return {row["order_number"]: row for row in written}
 
 
 async def insert_history(conn: Conn, changes: Sequence[StatusChange]) -> None:
@@ -301,15 +315,16 @@ async def insert_history(conn: Conn, changes: Sequence[StatusChange]) -> None:
 
 async def link_and_price(
     conn: Conn, numbers: Sequence[str], source: str, *, reason: str = "sale"
-) -> set[int]:
+) -> list[asyncpg.Record] | None:
     """Link sales to stock (by listing, then by variant), mark units sold, compute profit.
 
-    `source` (webhook, poll, api) goes into the units' history. Returns the ids of stock items
-    that changed status.
+    `source` (webhook, poll, api) goes into the units' history. Returns the stock items that
+    changed status, as they are now (by id), or None when no order here could link or be priced
+    (then nothing was written).
     """
     numbers = list(numbers)
     if not await conn.fetchval(MAY_LINK_SQL, numbers):
-        return set()
+        return None
     unsold = list(NO_SALE_STATUSES)
     await stock_context(conn, source, reason="sale fell through")
     released = await conn.fetch(RELEASE_UNSOLD_SQL, numbers, unsold, list(RETURNED_ORDER_STATUSES))
@@ -320,12 +335,21 @@ async def link_and_price(
     await stock_context(conn, source, reason=reason)
     sold = await conn.fetch(MARK_SOLD_SQL, numbers, list(SHIPPED_ORDER_STATUSES))
     await conn.execute(PROFIT_SQL, numbers)
-    return {row["id"] for row in [*released, *sold]}
+    # A unit given back and taken again in one batch was last written by MARK_SOLD.
+    return last_written("id", released, sold)
 
 
-async def reprice_profit(conn: Conn, numbers: Sequence[str]) -> None:
-    """Recompute profit and ROI of linked sales (their unit's landed cost changed)."""
-    await conn.execute(PROFIT_SQL, list(numbers))
+def last_written(key: str, *batches: Sequence[asyncpg.Record]) -> list[asyncpg.Record]:
+    """The rows of several statements over the same table, the last one written per `key`,
+    in key order (as `select_orders` / `select_stock` would read them back)."""
+    rows = {row[key]: row for batch in batches for row in batch}
+    return [rows[k] for k in sorted(rows)]
+
+
+async def reprice_profit(conn: Conn, numbers: Sequence[str]) -> list[asyncpg.Record]:
+    """Recompute profit and ROI of linked sales (their unit's landed cost changed); returns
+    the sales it repriced (those with a unit and proceeds), as written."""
+    return list(await conn.fetch(PROFIT_SQL, list(numbers)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,14 +369,14 @@ async def unpaid_orders(conn: Conn, after: str, limit: int) -> list[asyncpg.Reco
     return list(await conn.fetch(UNPAID_SQL, after, limit))
 
 
-async def set_estimates(conn: Conn, estimates: Sequence[Estimate]) -> list[str]:
-    """Write new estimates and recompute the profit of linked sales; the numbers changed."""
+async def set_estimates(conn: Conn, estimates: Sequence[Estimate]) -> list[asyncpg.Record]:
+    """Write new estimates and recompute the profit of linked sales; returns the orders
+    changed as they are now (the profit's row where it repriced one), by order number."""
     if not estimates:
         return []
     rows = await conn.fetch(SET_ESTIMATES_SQL, _encoder.encode(estimates).decode())
     numbers = sorted(row["order_number"] for row in rows)
-    await conn.execute(PROFIT_SQL, numbers)
-    return numbers
+    return last_written("order_number", rows, await conn.fetch(PROFIT_SQL, numbers))
 
 
 async def select_orders(conn: Conn, numbers: Sequence[str]) -> list[asyncpg.Record]:
@@ -364,8 +388,9 @@ async def lock_order_link(conn: Conn, order_number: str) -> asyncpg.Record | Non
     return row
 
 
-async def unlink_unit(conn: Conn, stock_item_id: int, order_number: str) -> list[int]:
-    return [r["id"] for r in await conn.fetch(UNLINK_UNIT_SQL, stock_item_id, order_number)]
+async def unlink_unit(conn: Conn, stock_item_id: int, order_number: str) -> list[asyncpg.Record]:
+    """Free the unit a sale had; returns it as written (none when it was not the sale's)."""
+    return list(await conn.fetch(UNLINK_UNIT_SQL, stock_item_id, order_number))
 
 
 async def set_order_link(conn: Conn, order_number: str, stock_item_id: int | None) -> None:

@@ -29,7 +29,8 @@ FROM json_to_recordset($1::text::json) AS t(
     cost_missing boolean, variant_id text, listing_id text, sku_keys text[],
     variant_status text)
 ON CONFLICT (external_id, unit) DO NOTHING
-RETURNING id
+RETURNING id, external_id, sku, size, size_type, status, unit_cost, currency, variant_id,
+          listing_id, order_number, landed_cost, cost_missing, variant_status
 """
 SET_LINK_STRATEGY_SQL = "UPDATE stock_settings SET link_strategy = $1, updated_at = now()"
 VAT_RECLAIMABLE_SQL = "SELECT vat_reclaimable FROM stock_settings"
@@ -88,7 +89,8 @@ EDITABLE_COLUMNS = (
 RELEASE_SQL = """
 UPDATE stock_item SET status = 'IN_STOCK', listing_id = NULL, updated_at = now()
 WHERE listing_id = ANY($1::text[]) AND status = 'LISTED'
-RETURNING id
+RETURNING id, external_id, sku, size, size_type, status, unit_cost, currency, variant_id,
+          listing_id, order_number, landed_cost, cost_missing, variant_status
 """
 
 
@@ -119,12 +121,11 @@ class StockUnit:
     variant_status: str = "pending"
 
 
-async def insert_units(conn: Conn, units: Sequence[StockUnit]) -> list[int]:
-    """Insert the units not seen before; returns the new ids."""
+async def insert_units(conn: Conn, units: Sequence[StockUnit]) -> list[asyncpg.Record]:
+    """Insert the units not seen before; returns them as written (`select_stock`'s columns)."""
     if not units:
         return []
-    rows = await conn.fetch(INSERT_UNITS_SQL, _encoder.encode(list(units)).decode())
-    return [row["id"] for row in rows]
+    return list(await conn.fetch(INSERT_UNITS_SQL, _encoder.encode(list(units)).decode()))
 
 
 async def vat_reclaimable(conn: Conn) -> bool:
@@ -164,10 +165,11 @@ async def mark_listed(conn: Conn, stock_item_id: int, listing_id: str) -> None:
     await conn.execute(MARK_LISTED_SQL, stock_item_id, listing_id)
 
 
-async def release_units(conn: Conn, listing_ids: Sequence[str]) -> list[int]:
-    """Units whose listing ended without a sale (deleted, cancelled) are back in stock."""
+async def release_units(conn: Conn, listing_ids: Sequence[str]) -> list[asyncpg.Record]:
+    """Units whose listing ended without a sale (deleted, cancelled) are back in stock;
+    returns them as written."""
     await stock_context(conn, reason="delisted")
-    return [row["id"] for row in await conn.fetch(RELEASE_SQL, list(listing_ids))]
+    return list(await conn.fetch(RELEASE_SQL, list(listing_ids)))
 
 
 async def stock_context(

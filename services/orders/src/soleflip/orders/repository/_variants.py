@@ -60,7 +60,9 @@ UPDATE stock_item s SET variant_id = t.variant_id, variant_status = t.status, up
 FROM json_to_recordset($1::text::json) AS t(id bigint, variant_id text, status text)
 WHERE s.id = t.id AND s.variant_id IS NULL
   AND (s.variant_status, s.variant_id) IS DISTINCT FROM (t.status, t.variant_id)
-RETURNING s.id
+RETURNING s.id, s.external_id, s.sku, s.size, s.size_type, s.status, s.unit_cost, s.currency,
+          s.variant_id, s.listing_id, s.order_number, s.landed_cost, s.cost_missing,
+          s.variant_status
 """
 # Pending units not announced for a while; touching updated_at spaces the announcements.
 TOUCH_PENDING_SQL = """
@@ -157,11 +159,14 @@ async def match_variants(
     return {row["id"]: list(row["variants"]) for row in found}
 
 
-async def set_variants(conn: Conn, outcomes: Sequence[tuple[int, str | None, str]]) -> list[int]:
-    """Store (id, variant id, status) for units still without a variant; the ids changed."""
+async def set_variants(
+    conn: Conn, outcomes: Sequence[tuple[int, str | None, str]]
+) -> list[asyncpg.Record]:
+    """Store (id, variant id, status) for units still without a variant; returns the units
+    changed as written (`select_stock`'s columns), by id."""
     rows = [{"id": i, "variant_id": v, "status": s} for i, v, s in outcomes]
     changed = await conn.fetch(SET_VARIANTS_SQL, _encoder.encode(rows).decode())
-    return [row["id"] for row in changed]
+    return sorted(changed, key=lambda row: int(row["id"]))
 
 
 async def unmatched_sales(
