@@ -1,12 +1,20 @@
 """Stored rows to snapshots, once: the snapshots `orders.*.upserted` carry, which the REST views
-(`http/_views.py`) extend with what only the API shows."""
+(`http/_views.py`) extend with what only the API shows.
+
+`from_row` is the one mapping of a row to either shape: a field is the row's column of the same
+name unless it is computed (money from an amount and its currency, renamed columns), so a column
+is named once, where the shape declares it.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import asyncpg
+import msgspec
 
 from soleflip.common.contracts import new_event
 from soleflip.common.contracts.bounds import Money
@@ -21,6 +29,8 @@ from soleflip.common.contracts.orders import (
 )
 from soleflip.common.db import OutboxEvent
 
+S = TypeVar("S", bound=msgspec.Struct)
+
 
 def money(amount: Decimal | None, currency: str | None) -> Money | None:
     if amount is None or currency is None:
@@ -28,54 +38,41 @@ def money(amount: Decimal | None, currency: str | None) -> Money | None:
     return Money(amount=amount, currency=currency)
 
 
+@functools.cache
+def _columns(kind: type[msgspec.Struct], computed: frozenset[str]) -> tuple[str, ...]:
+    return tuple(name for name in kind.__struct_fields__ if name not in computed)
+
+
+def from_row(kind: type[S], row: asyncpg.Record, **computed: Any) -> S:
+    """`kind` from a stored row: each field not in `computed` is the column of its name."""
+    columns = _columns(kind, frozenset(computed))
+    return kind(**{name: row[name] for name in columns}, **computed)
+
+
 def order_snapshot(row: asyncpg.Record) -> OrderSnapshot:
-    currency = row["currency"]
-    return OrderSnapshot(
-        order_number=row["order_number"],
-        status=row["status"],
-        listing_id=row["listing_id"],
-        stock_item_id=row["stock_item_id"],
-        variant_id=row["variant_id"],
-        product_id=row["product_id"],
-        amount=money(row["amount"], currency),
-        net_proceeds=money(row["net_proceeds"], currency),
-        fees_source=row["fees_source"],
-        landed_cost=money(row["landed_cost"], currency),
-        profit=money(row["profit"], currency),
-        roi=row["roi"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+    c = row["currency"]
+    return from_row(
+        OrderSnapshot,
+        row,
+        amount=money(row["amount"], c),
+        net_proceeds=money(row["net_proceeds"], c),
+        landed_cost=money(row["landed_cost"], c),
+        profit=money(row["profit"], c),
     )
 
 
 def listing_snapshot(row: asyncpg.Record) -> ListingSnapshot:
-    return ListingSnapshot(
-        listing_id=row["listing_id"],
-        status=row["status"],
-        variant_id=row["variant_id"],
-        product_id=row["product_id"],
-        stock_item_id=row["stock_item_id"],
-        amount=money(row["amount"], row["currency"]),
-        expires_at=row["expires_at"],
-        updated_at=row["updated_at"],
-    )
+    return from_row(ListingSnapshot, row, amount=money(row["amount"], row["currency"]))
 
 
 def stock_snapshot(row: asyncpg.Record) -> StockSnapshot:
-    return StockSnapshot(
+    c = row["currency"]
+    return from_row(
+        StockSnapshot,
+        row,
         stock_item_id=row["id"],
-        external_id=row["external_id"],
-        sku=row["sku"],
-        size=row["size"],
-        size_type=row["size_type"],
-        status=row["status"],
-        unit_cost=Money(amount=row["unit_cost"], currency=row["currency"]),
-        variant_id=row["variant_id"],
-        listing_id=row["listing_id"],
-        order_number=row["order_number"],
-        landed_cost=money(row["landed_cost"], row["currency"]),
-        cost_missing=row["cost_missing"],
-        variant_status=row["variant_status"],
+        unit_cost=Money(amount=row["unit_cost"], currency=c),
+        landed_cost=money(row["landed_cost"], c),
     )
 
 

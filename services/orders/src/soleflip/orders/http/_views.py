@@ -10,7 +10,13 @@ import asyncpg
 import msgspec
 
 from soleflip.common.contracts.bounds import Money
-from soleflip.orders.events import listing_snapshot, money, order_snapshot, stock_snapshot
+from soleflip.orders.events import (
+    from_row,
+    listing_snapshot,
+    money,
+    order_snapshot,
+    stock_snapshot,
+)
 
 
 class ProductView(msgspec.Struct, frozen=True):
@@ -182,19 +188,15 @@ def order_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
         money(row["processing_fee"], c),
         money(row["shipping_fee"], c),
     )
-    return OrderView(
+    return from_row(
+        OrderView,
+        row,
         **fields,
         fees=fees,
         profit_base=money(row["profit_base"], row["base_currency"]),
         roi_base=row["roi"] if row["profit_base"] is not None else None,
         fx_status=fx_status_of(row),
-        fx_rate_date=row["fx_rate_date"],
-        payout_expected_at=row["payout_expected_at"],
-        payout_received_at=row["payout_received_at"],
         unmatched=row["stock_item_id"] is None,
-        payout=row["payout"],
-        shipment=row["shipment"],
-        stockx_missing_since=row["stockx_missing_since"],
         product=product_view(row),
         history=None if history is None else [StatusChangeView(*h.values()) for h in history],
     )
@@ -202,14 +204,8 @@ def order_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
 
 def listing_view(row: asyncpg.Record) -> ListingView:
     """The listing's snapshot (as published) plus what only the API shows."""
-    return ListingView(
-        **msgspec.structs.asdict(listing_snapshot(row)),
-        inventory_type=row["inventory_type"],
-        order_number=row["order_number"],
-        created_at=row["created_at"],
-        last_operation_id=row["last_operation_id"],
-        product=product_view(row),
-    )
+    fields = msgspec.structs.asdict(listing_snapshot(row))
+    return from_row(ListingView, row, **fields, product=product_view(row))
 
 
 def stock_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None) -> StockView:
@@ -217,18 +213,12 @@ def stock_view(row: asyncpg.Record, history: list[asyncpg.Record] | None = None)
     fields = msgspec.structs.asdict(stock_snapshot(row))
     fields["id"] = fields.pop("stock_item_id")
     c = row["currency"]
-    return StockView(
+    return from_row(
+        StockView,
+        row,
         **fields,
-        unit=row["unit"],
         inbound_cost=Money(amount=row["inbound_cost"], currency=c),
-        supplier=row["supplier"],
-        purchased_at=row["purchased_at"],
-        location=row["location"],
-        condition=row["condition"],
-        notes=row["notes"],
-        updated_at=row["updated_at"],
         vat_amount=Money(amount=row["vat_amount"], currency=c),
-        vat_rate_pct=row["vat_rate_pct"],
         inbound_shipping=Money(amount=row["inbound_cost"], currency=c),
         other_costs=Money(amount=row["other_cost"], currency=c),
         supplier_id=row.get("supplier_id"),
@@ -268,22 +258,15 @@ class PendingPayoutsPage(msgspec.Struct, frozen=True):
 
 
 def pending_view(row: asyncpg.Record) -> PendingPayoutView:
-    return PendingPayoutView(
-        order_number=row["order_number"],
-        status=row["status"],
+    return from_row(
+        PendingPayoutView,
+        row,
         expected_payout=money(row["net_proceeds"], row["currency"]),
         payout_source=row["fees_source"],
         expected_at=row["payout_expected_at"],
-        created_at=row["created_at"],
     )
 
 
 def total_view(row: asyncpg.Record) -> PayoutTotalView:
     amount = row["amount"] if row["amount"] is not None else Decimal("0.00")
-    return PayoutTotalView(
-        currency=row["currency"],
-        sales=row["sales"],
-        amount=Money(amount=amount, currency=row["currency"]),
-        estimated=row["estimated"],
-        unknown=row["unknown"],
-    )
+    return from_row(PayoutTotalView, row, amount=Money(amount=amount, currency=row["currency"]))
