@@ -90,6 +90,7 @@ async def test_search_lookup_and_size_endpoints(api: AsyncTestClient[Any]) -> No
     panda = (await api.get("/api/v1/products/by-sku/dd1391-100", headers=READ)).json()
     assert panda["style_id"] == "DD1391-100"
     assert len(panda["variants"]) > 10
+    assert panda == (await api.get(f"/api/v1/products/{panda['id']}", headers=READ)).json()
     by_size = f"/api/v1/products/{panda['id']}/variants/by-size"
     ambiguous = await api.get(f"{by_size}?size_type=UK&size_value=6", headers=READ)
     assert ambiguous.status_code == 409

@@ -280,6 +280,5 @@ async def _product_by_sku(pool: asyncpg.Pool, sku: str) -> queries.ProductView:
             )
         if not found:
             raise NotFound(f"no product with style id {sku!r}")
-        product = await queries.product(conn, found[0].id)
-    assert product is not None
-    return product
+        # The product row is in hand: only its variants are left to read.
+        return await queries.with_variants(conn, found[0])

@@ -186,8 +186,12 @@ async def product(conn: Conn, product_id: str) -> ProductView | None:
         row = await conn.fetchrow(PRODUCT_BY_STOCKX_ID_SQL, product_id)
     if row is None:
         return None
-    found = _product(row)
-    return msgspec.structs.replace(found, variants=await variants_of(conn, found.id))
+    return await with_variants(conn, _product(row))
+
+
+async def with_variants(conn: Conn, product: ProductView) -> ProductView:
+    """`product` (as read without them) with its variants, sizes and GTINs."""
+    return msgspec.structs.replace(product, variants=await variants_of(conn, product.id))
 
 
 async def products_by_sku(conn: Conn, sku: str) -> list[ProductView]:
