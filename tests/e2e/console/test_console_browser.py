@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -347,3 +348,119 @@ def test_a_seller_imports_a_csv_after_a_dry_run_and_adds_a_repricing_rule(
     rules.get_by_label("Priority").fill("99999999999")
     rules.get_by_role("button", name="Add rule").click()
     expect(page.get_by_role("alert")).to_contain_text("pricing:")
+
+
+def stockx_listing(stack: Stack, variant_id: str, amount: str) -> str:
+    """A listing made on StockX directly (the simulator's API, as the seller's other tools
+    would), settled at once: SoleFlip holds no unit for it."""
+    with httpx.Client(base_url=stack.sim_url, timeout=30) as sim:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": "sim-refresh",
+            "client_id": "sim-client",
+            "client_secret": "sim-secret",
+            "audience": "gateway.stockx.com",
+        }
+        token = sim.post("/oauth/token", data=form).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "x-api-key": "sim-api-key"}
+        body = {"amount": amount, "variantId": variant_id, "currencyCode": "EUR"}
+        made = sim.post("/v2/selling/listings", headers=headers, json=body).json()
+        sim.post("/_sim/advance", json={"seconds": 1})
+    listing_id: str = made["listingId"]
+    return listing_id
+
+
+def test_a_seller_adopts_a_listing_sees_what_auto_reprice_would_do_and_applies_it(
+    stack: Stack, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    console = stack.urls["console"]
+    sign_in(page, stack, WRITER_TOKEN)
+    product = Sim(stack.sim_url).products()[4]
+    variant = product["variants"][3]
+    listing_id = stockx_listing(stack, variant["variantId"], "300")
+
+    # orders learns of it from its poll; the seller adopts it as a unit and enters its cost
+    page.goto(f"{console}/operations")
+    page.get_by_label("What").select_option("listings")
+    page.get_by_role("button", name="Sync now").click()
+    with api(stack, "orders") as orders:
+        wait_for(
+            lambda: orders.get(f"/api/v1/listings/{listing_id}").status_code == 200,
+            what="the StockX listing reaching orders",
+        )
+        page.goto(f"{console}/inventory")
+        page.get_by_role("button", name="Adopt active listings without a unit").click()
+        expect(page.get_by_role("status")).to_contain_text(re.compile(r"Adopted [1-9]\d* listing"))
+        unit_id = orders.get(f"/api/v1/listings/{listing_id}").json()["stock_item_id"]
+        row = page.locator(f"tr[data-unit='{unit_id}']")
+        expect(row).to_contain_text("cost missing")
+        cost = {"unit_cost": {"amount": "90.00", "currency": "EUR"}}
+        assert orders.patch(f"/api/v1/stock/{unit_id}", json=cost).status_code == 200
+
+    # a rule, and the market moves (the simulator's relay signs it to ingest): pricing recommends
+    with api(stack, "pricing") as pricing:
+        rule = {"name": "beat by one", "strategy": "beat_lowest_ask", "beat_amount": "1"}
+        assert pricing.post(
+            "/api/v1/rules", json={**rule, "style_id": product["styleId"]}
+        ).is_success
+        with httpx.Client(base_url=stack.sim_url, timeout=30) as sim:
+            # the stack signs StockX's and n8n's webhooks with one secret
+            relay = {"url": f"{stack.urls['ingest']}/webhooks/stockx", "secret": stack.n8n_secret}
+            sim.put("/_sim/relay", json=relay)
+            market = {"variant_id": variant["variantId"], "currency": "EUR"}
+            sim.put("/_sim/market", json={**market, "lowest_ask": 250, "highest_bid": 200})
+        wait_for(
+            lambda: pricing.get(
+                "/api/v1/recommendations", params={"listing_id": listing_id}
+            ).json()["items"],
+            what="pricing recommending a price",
+        )
+
+    # Listings: the recommendation with its reason, and what auto-reprice would do, before on
+    page.goto(f"{console}/listings")
+    listing = page.locator(f"tr[data-listing='{listing_id}']")
+    expect(listing).to_contain_text("EUR 249.00")
+    expect(listing).to_contain_text("beat lowest ask")
+    would = page.locator("[data-would]")
+    expect(would).to_contain_text(listing_id)
+    expect(would).to_contain_text(re.compile(r"EUR 300\.00 → EUR 249\.00"))
+    switch = page.locator("form[action='/listings/autoreprice']")
+    switch.get_by_label("enabled").check()
+    switch.locator("input[name='dry_run']").check()
+    switch.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Auto-reprice is on (dry run")
+    expect(page.locator("section[aria-labelledby='auto-h']")).to_contain_text("Now: on (dry run)")
+    switch.get_by_label("enabled").uncheck()
+    switch.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Auto-reprice is off")
+
+    # apply it by hand: orders reprices the listing at StockX
+    page.get_by_label(f"apply to {listing_id}").check()
+    page.get_by_role("button", name="Apply the chosen recommendations").click()
+    expect(page.get_by_role("status")).to_contain_text("Repricing 1 listing(s)")
+    with api(stack, "orders") as orders, httpx.Client(base_url=stack.sim_url) as sim:
+
+        def repriced() -> bool:
+            sim.post("/_sim/advance", json={"seconds": 2})
+            found = orders.get(f"/api/v1/listings/{listing_id}").json()
+            return Decimal(found["amount"]["amount"]) == 249
+
+        wait_for(repriced, what="the listing repriced")
+
+    # Catalog: the product's sizes, each with its conversions, and the market per size as
+    # pricing holds it (the moved size at the asks the simulator set)
+    page.goto(f"{console}/catalog?q={product['styleId']}")
+    sizes = page.locator("tr[data-size]")
+    expect(sizes).to_have_count(len(product["variants"]))
+    moved = page.locator(f"tr[data-size='{variant['variantValue']}']")
+    expect(moved.locator("td").nth(1)).not_to_be_empty()  # its size in the other systems
+    with api(stack, "pricing") as pricing:
+        held = pricing.get("/api/v1/market", params={"product_id": product["productId"]}).json()
+    of_size = [m for m in held.get("items", []) if m["variant_id"] == variant["variantId"]]
+    eur = [m for m in of_size if m["lowest_ask"]["currency"] == "EUR"]
+    assert eur, of_size
+    assert Decimal(eur[0]["lowest_ask"]["amount"]) == 250
+    shown = of_size[-1]  # the page keys the market by variant: the last currency listed shows
+    lowest = shown["lowest_ask"]
+    expect(moved).to_contain_text(f"{lowest['currency']} {Decimal(lowest['amount']):,.2f}")
