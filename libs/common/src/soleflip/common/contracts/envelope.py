@@ -67,18 +67,17 @@ os.register_at_fork(after_in_child=_forget_random)
 
 
 def uuid7() -> str:
-    """A time-ordered UUIDv7 (RFC 9562) string for events we create."""
+    """A time-ordered UUIDv7 (RFC 9562) string for events we create: 48 bits of Unix time in ms,
+    the version, 12 random bits, the variant, 62 random bits (built as bytes: the same layout as
+    an int of 128 bits, without its shifts and `uuid.UUID`'s formatting)."""
     if not _random:
         _random.extend(os.urandom(_RANDOM_CHUNK))
-    rand = int.from_bytes(_random[-10:], "big")
+    value = bytearray((time.time_ns() // 1_000_000 & 0xFFFFFFFFFFFF).to_bytes(6, "big"))
+    value += _random[-10:]
     del _random[-10:]
-    ms = time.time_ns() // 1_000_000
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
-    value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
-    text = f"{value:032x}"
+    value[6] = 0x70 | (value[6] & 0x0F)
+    value[8] = 0x80 | (value[8] & 0x3F)
+    text = value.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
