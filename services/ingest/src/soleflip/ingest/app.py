@@ -1,7 +1,8 @@
 """Composition root of ingest: settings in, a Litestar app out (port 8000, no database).
 
 `build_service` makes the webhook endpoint and the `IngestService` that connects it to NATS
-(service.py); `create_app` puts the endpoint at the outermost ASGI layer (ADR 0007): requests
+(service.py); `create_app` puts the endpoint at the outermost ASGI layer (the shared factory's
+`direct_routes`, ADR 0007): requests
 for `POST /webhooks/<source>` go straight to it, before the shared per-request telemetry layer
 and Litestar's router and exception handling, which together cost more than the endpoint
 itself. The endpoint keeps its own cheaper telemetry (per-source metrics, a log line per
@@ -12,12 +13,8 @@ the dispatcher does not take word for word (a trailing slash) and for the route 
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Litestar, asgi
-from litestar.handlers import ASGIRouteHandler
+from litestar import Litestar
 from litestar.openapi.spec import Tag
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from soleflip.common.http import create_app as create_http_app
 from soleflip.common.observability import configure_observability, get_logger
@@ -44,42 +41,6 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
     }
 
 
-def webhook_route(endpoint: WebhookEndpoint, paths: list[str]) -> ASGIRouteHandler:
-    """The endpoint as a Litestar ASGI route (described in OpenAPI by `add_webhook_operation`).
-
-    One plain path per source rather than `/webhooks/{source}`: Litestar 2.x cannot route an
-    ASGI handler with path parameters (KeyError on the method), and plain paths are its fastest
-    lookup; an unknown source is Litestar's ordinary 404.
-    """
-
-    async def receive_webhook(scope: Scope, receive: Receive, send: Send) -> None:
-        await endpoint(scope, receive, send)
-
-    return asgi(paths, copy_scope=False)(receive_webhook)
-
-
-class WebhookDispatch:
-    """The outermost ASGI layer of ingest: webhook paths to the endpoint, the rest to `app`.
-
-    One set lookup per request instead of the telemetry layer's bypass check, the exception
-    middleware and the router (py-spy: ~6 % of ingest's CPU samples per webhook went there).
-    """
-
-    __slots__ = ("_app", "_endpoint", "_paths")
-
-    def __init__(self, app: ASGIApp, endpoint: WebhookEndpoint, paths: list[str]) -> None:
-        self._app = app
-        self._endpoint = endpoint
-        self._paths = frozenset(paths)
-
-    async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
-        # Any: Litestar's Scope union types `type` as its enum; uvicorn's scope has plain str.
-        if scope["type"] == "http" and scope["path"] in self._paths:
-            await self._endpoint(scope, receive, send)
-        else:
-            await self._app(scope, receive, send)
-
-
 def build_service(settings: Settings) -> IngestService:
     """The webhook endpoint for the configured sources, and the service that connects it."""
     policies = source_policies(settings)
@@ -95,18 +56,13 @@ def create_app(settings: Settings) -> Litestar:
     configure_observability(SERVICE, settings)
     service = build_service(settings)
     paths = [PATH.replace("{source}", source) for source in source_policies(settings)]
-    app = create_http_app(
+    return create_http_app(
         service=SERVICE,
         settings=settings,
-        route_handlers=[webhook_route(service.endpoint, paths)],
-        untraced_paths=paths,
+        direct_routes=dict.fromkeys(paths, service.endpoint),
         lifespan=[service.lifespan],
         readiness={"nats": service.check_nats},
         on_startup=[add_webhook_operation],
         openapi_tags=[Tag(name="webhooks", description="Signed webhooks from relays and n8n")],
         description="Verifies webhooks and publishes them to NATS JetStream.",
     )
-    # In front of everything Litestar runs per request (Litestar's own `__call__` only sets
-    # two scope keys before calling it); lifespan and every other path pass through.
-    app.asgi_handler = WebhookDispatch(app.asgi_handler, service.endpoint, paths)
-    return app

@@ -9,7 +9,7 @@ bearer-token state for `requires`, request logs, server spans continuing the cal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -57,7 +57,7 @@ def create_app(
     on_shutdown: Sequence[LifespanHook] = (),
     max_body_bytes: int | None = None,
     extra_asgi_routes: Mapping[str, ASGIApp | ASGIRouteHandler] | None = None,
-    untraced_paths: Collection[str] = (),
+    direct_routes: Mapping[str, ASGIApp] | None = None,
     dependencies: Mapping[str, Provide] | None = None,
     middleware: Sequence[Middleware] = (),
     state: Mapping[str, Any] | None = None,
@@ -76,8 +76,11 @@ def create_app(
     raising when a dependency is unusable, or a callable returning one after startup. A service
     that renders pages (the console) passes its `template_config` and may answer errors its own
     way with `extra_exception_handlers` (they win over the problem+json ones for their classes).
-    Requests for `untraced_paths` skip the per-request telemetry layer (for a route that keeps
-    cheaper telemetry of its own, ADR 0007); they still go through Litestar's router.
+    `direct_routes` maps exact paths to ASGI apps answered at the outermost layer, before the
+    per-request telemetry layer, Litestar's router and its exception handling (ADR 0007: for a
+    hot route that keeps cheaper telemetry of its own and answers its own errors); each is also
+    registered as a Litestar ASGI route, so the route table, a trailing slash and a wrong
+    method still reach it.
     """
     app_state = {
         **(state or {}),
@@ -90,6 +93,7 @@ def create_app(
         *docs_handlers(),
         *route_handlers,
         *(_asgi_route(path, app) for path, app in (extra_asgi_routes or {}).items()),
+        *(_direct_handler(path, app) for path, app in (direct_routes or {}).items()),
     ]
     app = Litestar(
         route_handlers=handlers,
@@ -113,10 +117,41 @@ def create_app(
     )
     _document_api(app)
     # Outermost, around Litestar's own exception handling, so 404s and 405s are observed too.
-    app.asgi_handler = TelemetryMiddleware(
-        app.asgi_handler, service=service, bypass=frozenset(untraced_paths)
-    )
+    app.asgi_handler = TelemetryMiddleware(app.asgi_handler, service=service)
+    if direct_routes:
+        # In front of everything Litestar runs per request (its own `__call__` only sets two
+        # scope keys before calling `asgi_handler`); lifespan and every other path pass through.
+        app.asgi_handler = DirectDispatch(app.asgi_handler, direct_routes)
     return app
+
+
+class DirectDispatch:
+    """The outermost ASGI layer: an exact `direct_routes` path to its app, the rest to `app`.
+
+    One dict lookup per request instead of the telemetry layer, the exception middleware and the
+    router (py-spy on ingest: ~6 % of its CPU samples per webhook went there, ADR 0007).
+    """
+
+    __slots__ = ("_app", "_routes")
+
+    def __init__(self, app: ASGIApp, routes: Mapping[str, ASGIApp]) -> None:
+        self._app = app
+        self._routes = dict(routes)
+
+    async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
+        # Any: Litestar's Scope union types `type` as its enum; uvicorn's scope has plain str.
+        direct = self._routes.get(scope["path"]) if scope["type"] == "http" else None
+        await (direct or self._app)(scope, receive, send)
+
+
+def _direct_handler(path: str, app: ASGIApp) -> ASGIRouteHandler:
+    """`app` as a Litestar ASGI route too, for what `DirectDispatch` does not take word for word."""
+
+    async def direct(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope, receive, send)
+
+    direct.__name__ = f"direct_{path.strip('/').replace('/', '_') or 'root'}"
+    return asgi(path, copy_scope=False)(direct)
 
 
 #: What any `/api` route may answer besides its own results, documented once for every route: bad

@@ -51,14 +51,13 @@ def request_id_from(scope: RawScope) -> str:
 class TelemetryMiddleware:
     """Binds the log context, continues the caller's trace, and records one metric per request."""
 
-    def __init__(self, app: ASGIApp, *, service: str, bypass: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
         self.service = service
-        self.bypass = bypass  # paths passed straight through: see `create_app(untraced_paths=)`
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = cast("RawScope", scope)
-        if raw["type"] != "http" or raw["path"] in self.bypass:
+        if raw["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(raw)
