@@ -345,6 +345,44 @@ async def test_sales_kpis_by_period_and_group(rest: Rest, group_by: str, key: An
     assert (through["sold"], through["held"]) == (sold, held)
     assert _d(through["rate"]) == _ratio(Decimal(sold), Decimal(sold + held))
 
+    # Each row's sell-through: its sold units ÷ (those + its group's units held now).
+    periods = group_by in ("day", "week", "month")
+    for row in body["rows"]:
+        group_held = sum(
+            1
+            for u in units
+            if u["status"] in HELD
+            and u["currency"] == "EUR"
+            and (periods or _held_key(group_by, u) == row["key"])
+        )
+        assert row["sold"] == row["sales"]  # every sale here has its unit
+        assert row["held"] == group_held, row
+        rate = _ratio(Decimal(row["sold"]), Decimal(row["sold"] + group_held))
+        assert (row["sell_through"] and _d(row["sell_through"])) == rate, row
+    answer = await rest.call("GET", f"/api/v1/reports/sales?{query}&format=csv")
+    assert answer.status_code == 200
+    lines = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [(r["key"], r["sold"], r["held"], r["sell_through"]) for r in lines] == [
+        (_blank(r["key"]), str(r["sold"]), str(r["held"]), _blank(r["sell_through"]))
+        for r in body["rows"]
+    ]
+
+
+_NOT_HELD = object()  # a unit no held count of the grouping includes
+
+
+def _held_key(group_by: str, unit: dict[str, Any]) -> object:
+    """The sales key under which the report counts `unit` as held (computed here from the
+    seed, not with the service's SQL)."""
+    if group_by == "supplier":
+        return unit["supplier"]
+    if group_by == "size":
+        return "us m " + unit["size"]
+    product = VARIANT_PRODUCT.get(unit["variant_id"] or "")
+    if product is None:  # the catalog copy does not know the unit's variant
+        return _NOT_HELD
+    return product if group_by == "product" else BRANDS.get(product)
+
 
 async def test_need_to_ship_is_sorted_by_ship_by_with_overdue_flags_over_pages(rest: Rest) -> None:
     _, orders = await _seed(rest)
@@ -415,6 +453,8 @@ async def test_value_at_market_from_pricing_market_events(rest: Rest) -> None:
     await asyncio.sleep(0.5)  # the stale copies were published after: let them be applied
 
     body = (await rest.call("GET", "/api/v1/reports/inventory")).json()
+    async with rest.service.pool.acquire() as conn:
+        schedule = (await rest.service.fees(conn)).at(datetime.now(UTC))
     expected: dict[str, dict[str, Any]] = {}
     for u in units:
         if u["status"] not in HELD or u["variant_id"] is None:
@@ -423,21 +463,27 @@ async def test_value_at_market_from_pricing_market_events(rest: Rest) -> None:
             u["currency"],
             {
                 "units": 0, "units_at_ask": 0, "value_at_lowest_ask": Decimal(0),
-                "unrealised_profit_at_ask": Decimal(0), "units_at_bid": 0,
-                "value_at_highest_bid": Decimal(0), "unrealised_profit_at_bid": Decimal(0),
+                "payout_at_lowest_ask": Decimal(0), "unrealised_profit_at_ask": Decimal(0),
+                "units_at_bid": 0, "value_at_highest_bid": Decimal(0),
+                "payout_at_highest_bid": Decimal(0), "unrealised_profit_at_bid": Decimal(0),
             },
         )  # fmt: skip
+        # Unrealised profit at market is what a sale there pays out (after StockX's fees, the
+        # fee library's formula: docs/fees.md) less the landed cost.
+        payout = schedule.terms(u["currency"]).payout
         ask, bid = market.get((u["variant_id"], u["currency"]), (None, None))
         e["units"] += 1
         cost = u["landed_cost"]
         if ask is not None:
             e["units_at_ask"] += 1
             e["value_at_lowest_ask"] += ask
-            e["unrealised_profit_at_ask"] += ask - cost if cost is not None else 0
+            e["payout_at_lowest_ask"] += payout(ask)
+            e["unrealised_profit_at_ask"] += payout(ask) - cost if cost is not None else 0
         if bid is not None:
             e["units_at_bid"] += 1
             e["value_at_highest_bid"] += bid
-            e["unrealised_profit_at_bid"] += bid - cost if cost is not None else 0
+            e["payout_at_highest_bid"] += payout(bid)
+            e["unrealised_profit_at_bid"] += payout(bid) - cost if cost is not None else 0
     got = {
         r["currency"]: {
             k: v if isinstance(v, int) else _d(v) for k, v in r.items() if k != "currency"
@@ -446,6 +492,8 @@ async def test_value_at_market_from_pricing_market_events(rest: Rest) -> None:
     }
     assert got == expected
     assert all(e["units_at_ask"] > 0 for e in expected.values())
+    # Fees make a difference here: every payout is below its price.
+    assert all(e["payout_at_lowest_ask"] < e["value_at_lowest_ask"] for e in expected.values())
 
 
 async def test_reports_follow_later_changes_of_orders_units_and_catalog(rest: Rest) -> None:

@@ -58,12 +58,13 @@ MAX_ABOVE_PCT = Decimal(1000)
 #: CSV columns of each report (money plain decimals next to `currency`).
 INVENTORY_CSV = (
     "section", "status", "bucket", "currency", "units", "value", "cost_missing",
-    "units_at_ask", "value_at_lowest_ask", "unrealised_profit_at_ask",
-    "units_at_bid", "value_at_highest_bid", "unrealised_profit_at_bid",
+    "units_at_ask", "value_at_lowest_ask", "payout_at_lowest_ask", "unrealised_profit_at_ask",
+    "units_at_bid", "value_at_highest_bid", "payout_at_highest_bid", "unrealised_profit_at_bid",
 )  # fmt: skip
 SALES_CSV = (
     "key", "currency", "sales", "revenue", "net_proceeds", "landed_cost", "profit", "roi",
-    "cancellations", "cancellation_charges", "avg_days_to_sell", "without_profit",
+    "cancellations", "cancellation_charges", "avg_days_to_sell", "without_profit", "sold",
+    "held", "sell_through",
 )  # fmt: skip
 TO_SHIP_CSV = (
     "order_number", "status", "ship_by", "overdue", "listing_id", "stock_item_id",
@@ -92,11 +93,14 @@ def pct_of(raw: str | None) -> Decimal:
     return value
 
 
-def _sales_row(row: Any) -> dict[str, Any]:
+def _sales_row(row: Any, held: int) -> dict[str, Any]:
+    """One group's figures; sell-through = its sold units ÷ (those + its units held now)."""
     values = dict(row)
-    del values["sold_linked"]
+    values["sold"] = values.pop("sold_linked")
     values["profit"] = values["sales_profit"] - values["cancellation_charges"]
     values["roi"] = ratio(values["sales_profit"], values["landed_cost"])
+    values["held"] = held
+    values["sell_through"] = ratio(values["sold"], values["sold"] + held)
     return values
 
 
@@ -130,7 +134,10 @@ class ReportController(Controller):
             aging = await reports.inventory_aging(
                 conn, start=start, end=end, currency=code, now=now
             )
-            market = await reports.inventory_market(conn, start=start, end=end, currency=code)
+            schedule = (await service.fees(conn)).at(now)
+            market = await reports.inventory_market(
+                conn, start=start, end=end, currency=code, fees=schedule
+            )
         labels = [label for _, label in reports.AGE_BUCKETS]
         if wants_csv(request, format_):
             rows = [{"section": "by_status", **dict(r)} for r in by_status]
@@ -170,15 +177,21 @@ class ReportController(Controller):
                 conn, group_by=group, start=start, end=end, currency=code
             )
             held = await reports.held_units(conn, currency=code)
+            held_by = await reports.held_by_key(conn, group_by=group, currency=code)
         sold = sum(r["sold_linked"] for r in rows)
+        periods = reports.SALES_KEYS[group][0] == "period"
+        items = [
+            _sales_row(r, held_by.get((None if periods else r["key"], r["currency"]), 0))
+            for r in rows
+        ]
         if wants_csv(request, format_):
-            return await table_csv(SALES_CSV, [_sales_row(r) for r in rows], "sales.csv")
+            return await table_csv(SALES_CSV, items, "sales.csv")
         return {
             "from": start,
             "to": end,
             "currency": code,
             "group_by": group,
-            "rows": [_sales_row(r) for r in rows],
+            "rows": items,
             "sell_through": {"sold": sold, "held": held, "rate": ratio(sold, sold + held)},
         }
 

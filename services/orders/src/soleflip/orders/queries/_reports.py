@@ -9,8 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
+import msgspec
 
 from soleflip.common.db import Conn
+from soleflip.common.errors import InvalidInput
+from soleflip.common.fees import FeeSchedule
 
 #: Units the seller holds (in hand or listed): what ages and ties up money.
 HELD_STATUSES = ("IN_STOCK", "LISTED")
@@ -65,31 +68,47 @@ HAVING sum(units) > 0
 ORDER BY 1, 2
 """  # noqa: S608 - constant SQL
 # Held units of a known variant valued at their variant's latest market in their currency
-# (`market_latest`, migration 0015); unrealised profit over the units whose cost is known.
-# {held}: rows (variant_id, currency, units, units_costed, cost).
-_MARKET_SQL = """
+# (`market_latest`, migration 0015); unrealised profit = the payout at that price (after
+# StockX's fees: docs/fees.md, the schedule in force now, `{fees}` as JSON rows per currency)
+# less landed cost, over the units whose cost is known; NULL for a currency the schedule does
+# not cover. {held}: rows (variant_id, currency, units, units_costed, cost).
+_PAYOUT = """({p} - greatest(round({p} * f.rate, 2), f.minimum) - round({p} * f.processing, 2)
+              - f.shipping + round({p} * f.bonus, 2))"""
+_AT_ASK, _AT_BID = _PAYOUT.format(p="m.lowest_ask"), _PAYOUT.format(p="m.highest_bid")
+_MARKET_SQL = f"""
 SELECT h.currency, sum(h.units)::bigint AS units,
        coalesce(sum(h.units) FILTER (WHERE m.lowest_ask IS NOT NULL), 0)::bigint
            AS units_at_ask,
        coalesce(sum(h.units * m.lowest_ask), 0) AS value_at_lowest_ask,
-       coalesce(sum(h.units_costed * m.lowest_ask - h.cost)
-                FILTER (WHERE m.lowest_ask IS NOT NULL), 0) AS unrealised_profit_at_ask,
+       CASE WHEN max(f.currency) IS NOT NULL
+            THEN coalesce(sum(h.units * {_AT_ASK}), 0) END AS payout_at_lowest_ask,
+       CASE WHEN max(f.currency) IS NOT NULL
+            THEN coalesce(sum(h.units_costed * {_AT_ASK} - h.cost)
+                          FILTER (WHERE m.lowest_ask IS NOT NULL), 0) END
+           AS unrealised_profit_at_ask,
        coalesce(sum(h.units) FILTER (WHERE m.highest_bid IS NOT NULL), 0)::bigint
            AS units_at_bid,
        coalesce(sum(h.units * m.highest_bid), 0) AS value_at_highest_bid,
-       coalesce(sum(h.units_costed * m.highest_bid - h.cost)
-                FILTER (WHERE m.highest_bid IS NOT NULL), 0) AS unrealised_profit_at_bid
-FROM ({held}) h
+       CASE WHEN max(f.currency) IS NOT NULL
+            THEN coalesce(sum(h.units * {_AT_BID}), 0) END AS payout_at_highest_bid,
+       CASE WHEN max(f.currency) IS NOT NULL
+            THEN coalesce(sum(h.units_costed * {_AT_BID} - h.cost)
+                          FILTER (WHERE m.highest_bid IS NOT NULL), 0) END
+           AS unrealised_profit_at_bid
+FROM ({{held}}) h
 LEFT JOIN market_latest m ON m.variant_id = h.variant_id AND m.currency = h.currency
+LEFT JOIN json_to_recordset({{fees}}::text::json) AS f (
+    currency text, rate numeric, processing numeric, minimum numeric, shipping numeric,
+    bonus numeric) ON f.currency = h.currency
 WHERE h.units > 0
 GROUP BY 1
 ORDER BY 1
-"""
-# $1 currency; from the summary (migration 0016) when no purchase window narrows the units.
+"""  # noqa: S608 - constant SQL
+# $1 currency, $2 fees; from the summary (migration 0016) when no purchase window narrows.
 MARKET_SQL = _MARKET_SQL.format(
-    held="SELECT * FROM held_by_variant WHERE $1::text IS NULL OR currency = $1"
+    held="SELECT * FROM held_by_variant WHERE $1::text IS NULL OR currency = $1", fees="$2"
 )
-# $1 currency, $2 from, $3 to, $4 held statuses: the same figures over the window's units.
+# $1 currency, $2 from, $3 to, $4 held statuses, $5 fees: the same over the window's units.
 MARKET_WINDOW_SQL = _MARKET_SQL.format(
     held="""SELECT variant_id, currency, count(*) AS units,
                    count(*) FILTER (WHERE NOT cost_missing AND landed_cost IS NOT NULL)
@@ -100,8 +119,27 @@ MARKET_WINDOW_SQL = _MARKET_SQL.format(
               AND ($1::text IS NULL OR currency = $1)
               AND ($2::timestamptz IS NULL OR purchased_at >= $2)
               AND ($3::timestamptz IS NULL OR purchased_at < $3)
-            GROUP BY 1, 2"""
+            GROUP BY 1, 2""",
+    fees="$5",
 )
+_fees_encoder = msgspec.json.Encoder(decimal_format="string")
+
+
+def market_fees(schedule: FeeSchedule) -> str:
+    """The schedule's terms per currency it covers, as `_MARKET_SQL` reads them ({fees})."""
+    rows = []
+    for currency in sorted(schedule.minimum_fees.keys() & schedule.shipping.keys()):
+        try:
+            t = schedule.terms(currency)
+        except InvalidInput:  # no rate for the seller level: no payout is known
+            return "[]"
+        rows.append(
+            {"currency": currency, "rate": t.rate, "processing": t.processing_rate,
+             "minimum": t.minimum_fee, "shipping": t.shipping, "bonus": t.bonus_rate}
+        )  # fmt: skip
+    return _fees_encoder.encode(rows).decode()
+
+
 #: group_by → (summary dim, key over a summary row, key over a `sales_fact` row); constant SQL.
 SALES_KEYS = {
     "day": ("period", "period::text", "day::text"),
@@ -216,12 +254,18 @@ async def inventory_aging(
 
 
 async def inventory_market(
-    conn: Conn, *, start: datetime | None, end: datetime | None, currency: str | None
+    conn: Conn,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    currency: str | None,
+    fees: FeeSchedule,
 ) -> list[asyncpg.Record]:
+    terms = market_fees(fees)
     if start is None and end is None:
-        return list(await conn.fetch(MARKET_SQL, currency))
+        return list(await conn.fetch(MARKET_SQL, currency, terms))
     held = list(HELD_STATUSES)
-    return list(await conn.fetch(MARKET_WINDOW_SQL, currency, start, end, held))
+    return list(await conn.fetch(MARKET_WINDOW_SQL, currency, start, end, held, terms))
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +335,44 @@ async def sales_report(
 
 async def held_units(conn: Conn, *, currency: str | None) -> int:
     return int(await conn.fetchval(HELD_SQL, list(HELD_STATUSES), currency))
+
+
+#: Units held now (IN_STOCK, LISTED) per (sales key, currency) of a grouping, for each row's
+#: sell-through; $1 currency. Periods: every held unit of the currency (key NULL). Product and
+#: brand: a unit's variant's product in the catalog copy (`held_by_variant`); size and
+#: supplier as the sales summary keys them (the unit's size type and size; supplier's name).
+HELD_BY_KEY_SQL = {
+    "period": """SELECT NULL::text AS key, currency, sum(units)::bigint AS held
+                  FROM stock_summary WHERE status IN ('IN_STOCK', 'LISTED')
+                    AND ($1::text IS NULL OR currency = $1) GROUP BY 2""",
+    "product": """SELECT cv.stockx_product_id AS key, h.currency, sum(h.units)::bigint AS held
+                  FROM held_by_variant h
+                  JOIN catalog_variant cv ON cv.stockx_variant_id = h.variant_id
+                  WHERE $1::text IS NULL OR h.currency = $1 GROUP BY 1, 2""",
+    "brand": """SELECT cp.brand AS key, h.currency, sum(h.units)::bigint AS held
+                FROM held_by_variant h
+                JOIN catalog_variant cv ON cv.stockx_variant_id = h.variant_id
+                JOIN catalog_product cp ON cp.stockx_product_id = cv.stockx_product_id
+                WHERE $1::text IS NULL OR h.currency = $1 GROUP BY 1, 2""",
+    "size": """SELECT size_type || ' ' || size AS key, currency, count(*) AS held
+                FROM stock_item WHERE status IN ('IN_STOCK', 'LISTED')
+                  AND ($1::text IS NULL OR currency = $1) GROUP BY 1, 2""",
+    "supplier": """SELECT p.name AS key, s.currency, count(*) AS held
+                    FROM stock_item s LEFT JOIN supplier p ON p.id = s.supplier_id
+                    WHERE s.status IN ('IN_STOCK', 'LISTED')
+                      AND ($1::text IS NULL OR s.currency = $1)
+                    GROUP BY p.id, p.name, s.currency""",
+}
+assert HELD_STATUSES == ("IN_STOCK", "LISTED"), "HELD_BY_KEY_SQL names the held statuses"
+
+
+async def held_by_key(
+    conn: Conn, *, group_by: str, currency: str | None
+) -> dict[tuple[str | None, str], int]:
+    """Units held now per (row key, currency) of `group_by` (periods: key None)."""
+    dim = SALES_KEYS[group_by][0]
+    rows = await conn.fetch(HELD_BY_KEY_SQL[dim], currency)
+    return {(r["key"], r["currency"]): int(r["held"]) for r in rows}
 
 
 async def orders_to_ship(
