@@ -173,3 +173,78 @@ async def test_csv_exports_carry_the_readable_columns(rest: Rest) -> None:
         "10",
     )
     assert found["/api/v1/stock"][0]["variant_size"] == "10"
+
+
+async def test_the_payload_names_the_product_until_the_catalog_copy_does(rest: Rest) -> None:
+    """StockX's order and listing payloads carry the product's name, style id and size: rows
+    show them before the catalog event, and the catalog's figures win once it arrives."""
+    product_id, variant_id = f"prod-{uuid7()}", f"var-{uuid7()}"
+    number, listing_id = f"o-{uuid7()}", f"l-{uuid7()}"
+    named = {"productId": product_id, "productName": "Nike Dunk Low Retro", "styleId": STYLE}
+    order = order_resource(number, variant_id=variant_id, listing_id=listing_id)
+    order["product"] = named
+    order["variant"] = {"variantId": variant_id, "variantName": "Dunk:10.5", "variantValue": "10.5"}
+    listing = listing_resource(listing_id, variant_id=variant_id)
+    listing["product"] = named
+    listing["variant"] = order["variant"]
+    await publish_events(
+        rest.service.runtime.publisher,
+        [event("stockx.listing.updated", listing), event("stockx.order.updated", order)],
+    )
+
+    async def stored() -> dict[str, Any] | None:
+        rows = {}
+        for kind, path in (("order", f"/api/v1/orders/{number}"),
+                           ("listing", f"/api/v1/listings/{listing_id}")):  # fmt: skip
+            answer = await rest.call("GET", path)
+            if answer.status_code != 200:
+                return None
+            rows[kind] = answer.json()["product"]
+        return rows
+
+    before = await until(stored, 30, what="order and listing stored")
+    for kind, product in before.items():
+        assert (product["title"], product["style_id"], product["size"]) == (
+            "Nike Dunk Low Retro", STYLE, "10.5",
+        ), kind  # fmt: skip
+        assert product["brand"] is None, kind  # the payload has none
+    exported = await rest.call("GET", "/api/v1/orders", params={"format": "csv"})
+    ours = [r for r in csv.DictReader(io.StringIO(exported.text)) if r["order_number"] == number]
+    assert [(r["product_title"], r["style_id"], r["size"]) for r in ours] == [
+        ("Nike Dunk Low Retro", STYLE, "10.5")
+    ]
+    async with rest.service.pool.acquire() as conn:
+        view = await conn.fetchrow(
+            "SELECT product_title, style_id, variant_size FROM v_sales WHERE order_number = $1",
+            number,
+        )
+    assert tuple(view) == ("Nike Dunk Low Retro", STYLE, "10.5")
+
+    # A later status without the product keeps what the first payload said.
+    later = dict(order, status="SHIPPED", updatedAt="2026-01-12T10:00:00.000Z")
+    later["product"] = {"productId": product_id}
+    await publish_events(rest.service.runtime.publisher, [event("stockx.order.updated", later)])
+
+    async def shipped() -> dict[str, Any] | None:
+        body = (await rest.call("GET", f"/api/v1/orders/{number}")).json()
+        return body if body["status"] == "SHIPPED" else None
+
+    assert (await until(shipped, 30, what="the later status"))["product"]["title"] == (
+        "Nike Dunk Low Retro"
+    )
+
+    catalog = new_event("catalog.product.upserted", _product(product_id, variant_id), source="t")
+    await rest.service.runtime.publisher.publish(
+        "catalog.product.upserted", encode_event(catalog), msg_id=catalog.id
+    )
+
+    async def from_catalog() -> dict[str, Any] | None:
+        rows = await stored()
+        done = rows and all(p["brand"] == "Nike" for p in rows.values())
+        return rows if done else None
+
+    after = await until(from_catalog, 30, what="the catalog event applied")
+    for kind, product in after.items():
+        assert (product["title"], product["size_type"], product["size"]) == (
+            "Dunk Low Panda", "us m", "10",
+        ), kind  # fmt: skip

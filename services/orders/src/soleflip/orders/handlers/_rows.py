@@ -75,6 +75,9 @@ def order_row(order: OrderSummary, fees: FeeBook) -> OrderRow:
         cancellation_fee=_cancellation_fee(order, status, fees),
         created_at=order.created_at,
         updated_at=order.updated_at or EPOCH,
+        product_name=order.product.product_name if order.product else None,
+        style_id=order.product.style_id if order.product else None,
+        variant_value=order.variant.variant_value if order.variant else None,
     )
 
 
@@ -97,4 +100,5 @@ def listing_row(listing: ListingSummary) -> ListingRow:
         last_operation_id=last_op.operation_id if last_op is not None else None,
         style_id=listing.product.style_id if listing.product else None,
         variant_value=listing.variant.variant_value if listing.variant else None,
+        product_name=listing.product.product_name if listing.product else None,
     )

@@ -23,17 +23,20 @@ _PRODUCT_OF_CODES = """(SELECT min(p.stockx_product_id) FROM catalog_product p
 def readable(table: str) -> str:
     """The product and size a row of `table` names, from orders' copy of the catalog (read at
     query time, so a row stored before its product's catalog event shows it once it arrives):
-    `product_title, brand, style_id, colorway, image_url, variant_size_type, variant_size`."""
+    `product_title, brand, style_id, colorway, image_url, variant_size_type, variant_size`.
+    Until the copy knows the product, an order or listing shows what StockX's payload said of
+    it (migration 0019: product name, style id, variant value); a unit its SKU as style id."""
+    title, size = "NULL::text", "NULL::text"
     if table == "stock_item":
         product, style = f"coalesce(cv.stockx_product_id, {_PRODUCT_OF_CODES})", "stock_item.sku"
-    elif table == "listing":
-        product, style = "coalesce(cv.stockx_product_id, listing.product_id)", "listing.style_id"
     else:
-        product, style = f"coalesce(cv.stockx_product_id, {table}.product_id)", "NULL::text"
-    size = "listing.variant_value" if table == "listing" else "NULL::text"
+        product = f"coalesce(cv.stockx_product_id, {table}.product_id)"
+        title, style = f"{table}.product_name", f"{table}.style_id"
+        size = f"{table}.variant_value"
     return f"""
 LEFT JOIN LATERAL (
-    SELECT cp.title AS product_title, cp.brand, coalesce(cp.style_id, {style}) AS style_id,
+    SELECT coalesce(cp.title, {title}) AS product_title, cp.brand,
+           coalesce(cp.style_id, {style}) AS style_id,
            cp.colorway, cp.image_url, cv.size_type AS variant_size_type,
            coalesce(cv.size_value, {size}) AS variant_size
     FROM (SELECT 1) AS one

@@ -25,15 +25,15 @@ UPSERT_LISTINGS_SQL = """
 INSERT INTO listing AS x (
     listing_id, status, status_rank, variant_id, product_id, amount, currency, inventory_type,
     expires_at, order_number, created_at, updated_at, last_operation_id, style_id,
-    variant_value)
+    variant_value, product_name)
 SELECT listing_id, status, status_rank, variant_id, product_id, amount, currency, inventory_type,
        expires_at, order_number, created_at, updated_at, last_operation_id, style_id,
-       variant_value
+       variant_value, product_name
 FROM json_to_recordset($1::text::json) AS t(
     listing_id text, status text, status_rank int, variant_id text, product_id text,
     amount numeric, currency text, inventory_type text, expires_at timestamptz,
     order_number text, created_at timestamptz, updated_at timestamptz, last_operation_id text,
-    style_id text, variant_value text)
+    style_id text, variant_value text, product_name text)
 ON CONFLICT (listing_id) DO UPDATE SET
     status = excluded.status,
     status_rank = excluded.status_rank,
@@ -49,6 +49,7 @@ ON CONFLICT (listing_id) DO UPDATE SET
     last_operation_id = coalesce(excluded.last_operation_id, x.last_operation_id),
     style_id = coalesce(excluded.style_id, x.style_id),
     variant_value = coalesce(excluded.variant_value, x.variant_value),
+    product_name = coalesce(excluded.product_name, x.product_name),
     synced_at = now()
 WHERE (excluded.updated_at, excluded.status_rank) > (x.updated_at, x.status_rank)
    OR ((excluded.updated_at, excluded.status_rank) = (x.updated_at, x.status_rank)
@@ -131,6 +132,7 @@ class ListingRow:
     last_operation_id: str | None
     style_id: str | None = None
     variant_value: str | None = None
+    product_name: str | None = None
 
 
 async def lock_listings(conn: Conn, ids: Sequence[str]) -> dict[str, asyncpg.Record]:

@@ -39,18 +39,22 @@ UPSERT_ORDERS_SQL = """
 INSERT INTO "order" AS o (
     order_number, status, status_rank, listing_id, variant_id, product_id, amount, currency,
     inventory_type, payout, shipment, transaction_fee, processing_fee, shipping_fee,
-    net_proceeds, fees_source, cancellation_fee, profit, created_at, updated_at, synced_at)
+    net_proceeds, fees_source, cancellation_fee, profit, created_at, updated_at, synced_at,
+    product_name, style_id, variant_value)
 SELECT order_number, status, status_rank, listing_id, variant_id, product_id, amount, currency,
        inventory_type, payout_json::jsonb, shipment_json::jsonb, transaction_fee, processing_fee,
        shipping_fee, net_proceeds, fees_source, cancellation_fee, -cancellation_fee, created_at,
-       updated_at, clock_timestamp()
+       updated_at, clock_timestamp(), product_name, style_id, variant_value
 FROM json_to_recordset($1::text::json) AS t(
     order_number text, status text, status_rank int, listing_id text, variant_id text,
     product_id text, amount numeric, currency text, inventory_type text, payout_json text,
     shipment_json text, transaction_fee numeric, processing_fee numeric, shipping_fee numeric,
     net_proceeds numeric, fees_source text, cancellation_fee numeric, created_at timestamptz,
-    updated_at timestamptz)
+    updated_at timestamptz, product_name text, style_id text, variant_value text)
 ON CONFLICT (order_number) DO UPDATE SET
+    product_name = coalesce(excluded.product_name, o.product_name),
+    style_id = coalesce(excluded.style_id, o.style_id),
+    variant_value = coalesce(excluded.variant_value, o.variant_value),
     status = excluded.status,
     status_rank = excluded.status_rank,
     listing_id = coalesce(excluded.listing_id, o.listing_id),
@@ -281,6 +285,10 @@ class OrderRow:
     cancellation_fee: Decimal | None
     created_at: datetime | None
     updated_at: datetime
+    #: What the payload says of the product and size (the catalog copy wins when it has them).
+    product_name: str | None = None
+    style_id: str | None = None
+    variant_value: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
