@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import asyncpg
 from litestar import Litestar
@@ -56,6 +56,34 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+OptionsT = TypeVar("OptionsT")
+
+
+class DataService(Generic[OptionsT]):
+    """What a data service's edges share inside one process (its `service.py` subclasses it):
+    the runtime (pool, NATS, StockX client, outbox relay), the service's own settings and its
+    clock. Controllers, consumers and pollers receive it; the pool and clients are open inside
+    the runtime's lifespan."""
+
+    def __init__(self, runtime: ServiceRuntime, options: OptionsT, clock: Clock = utc_now) -> None:
+        self.runtime = runtime
+        self.options = options
+        self.clock = clock
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.runtime.pool
+
+    @property
+    def stockx(self) -> StockXClient:
+        return self.runtime.stockx
+
+    def now(self) -> datetime:
+        """The time an edge hands its handlers (read once per request, message, poll or job
+        item)."""
+        return self.clock()
 
 
 class ServiceRuntime:

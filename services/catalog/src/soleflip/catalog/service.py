@@ -5,38 +5,20 @@ consumers and pollers receive it."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-
-import asyncpg
 
 from soleflip.catalog.settings import CatalogSettings
-from soleflip.common.runtime import Clock, ServiceRuntime, utc_now
-from soleflip.common.stockx import StockXClient
+from soleflip.common.runtime import Clock, DataService, ServiceRuntime, utc_now
 
 
-class CatalogService:
-    """The catalog process; the runtime's pool and clients are open inside its lifespan."""
+class CatalogService(DataService[CatalogSettings]):
+    """The catalog process, plus the job runner's wake-up."""
 
     def __init__(
         self, runtime: ServiceRuntime, options: CatalogSettings, clock: Clock = utc_now
     ) -> None:
-        self.runtime = runtime
-        self.options = options
-        self.clock = clock
+        super().__init__(runtime, options, clock)
         #: Set when this process created or retried a job: the job runner looks at once.
         self.jobs_wanted = asyncio.Event()
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        return self.runtime.pool
-
-    @property
-    def stockx(self) -> StockXClient:
-        return self.runtime.stockx
-
-    def now(self) -> datetime:
-        """The time an edge hands its handlers (read once per message, poll or job item)."""
-        return self.clock()
 
     def wake_jobs(self) -> None:
         """A job was created or retried: the job runner looks at once."""

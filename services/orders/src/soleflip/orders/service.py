@@ -4,27 +4,21 @@ triggers. Controllers, consumers and pollers receive it."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-
-import asyncpg
 
 from soleflip.common.db import Conn
-from soleflip.common.runtime import Clock, ServiceRuntime, utc_now
-from soleflip.common.stockx import StockXClient
+from soleflip.common.runtime import Clock, DataService, ServiceRuntime, utc_now
 from soleflip.orders import queries
 from soleflip.orders.domain import FeeBook
 from soleflip.orders.settings import OrdersSettings
 
 
-class OrdersService:
-    """The orders process: connections (through the runtime) plus per-process caches."""
+class OrdersService(DataService[OrdersSettings]):
+    """The orders process, plus its per-process caches and poll triggers."""
 
     def __init__(
         self, runtime: ServiceRuntime, options: OrdersSettings, clock: Clock = utc_now
     ) -> None:
-        self.runtime = runtime
-        self.options = options
-        self.clock = clock
+        super().__init__(runtime, options, clock)
         self._fees = FeeBook()
         self._fees_version: tuple[int, int] | None = None
         #: Set by `POST /api/v1/sync` (or a test): the poller runs now instead of waiting.
@@ -39,18 +33,6 @@ class OrdersService:
         pending = self.poll_now.is_set()
         self.poll_what = what if not pending or self.poll_what == what else "all"
         self.poll_now.set()
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        return self.runtime.pool
-
-    @property
-    def stockx(self) -> StockXClient:
-        return self.runtime.stockx
-
-    def now(self) -> datetime:
-        """The time an edge hands its handlers (read once per request, batch or poll)."""
-        return self.clock()
 
     async def fees(self, conn: Conn) -> FeeBook:
         """The copy of pricing's fee schedules, re-read whenever a schedule was added."""
