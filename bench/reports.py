@@ -84,13 +84,14 @@ SELECT 'prod-' || i, ARRAY['SKU-' || i], 'Product ' || i,
        (ARRAY['Nike', 'Jordan', 'adidas', 'New Balance', 'Asics'])[1 + i % 5]
 FROM generate_series(0, 799) AS i
 """
-# The write path's cost of the report summaries (migrations 0014, 0016, 0018): purchases,
+# The write path's cost of the report summaries (migrations 0014, 0016, 0018, 0020): purchases,
 # sales and status changes in batches, with the summary triggers and with them disabled.
 SUMMARY_TRIGGERS = {
     "stock_item": (
         "stock_summary_insert", "stock_summary_update", "stock_summary_delete",
         "supplier_summary_insert", "supplier_summary_update", "supplier_summary_delete",
-        "sales_fact_unit_update",
+        "sales_fact_unit_update", "held_summary_insert", "held_summary_update",
+        "held_summary_delete",
     ),
     '"order"': ("sales_fact_order_insert", "sales_fact_order_update", "sales_fact_order_delete"),
 }  # fmt: skip

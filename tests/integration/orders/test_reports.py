@@ -384,6 +384,76 @@ def _held_key(group_by: str, unit: dict[str, Any]) -> object:
     return product if group_by == "product" else BRANDS.get(product)
 
 
+async def _check_held(rest: Rest, units: list[dict[str, Any]]) -> None:
+    """Every grouping's held counts (both currencies) and the total against the units."""
+    start = NOW - timedelta(days=400)
+    for group_by in ("day", "size", "supplier", "product", "brand"):
+        query = f"from={_z(start)}&to={_z(NOW)}&group_by={group_by}"
+        body = (await rest.call("GET", f"/api/v1/reports/sales?{query}")).json()
+        held = [u for u in units if u["status"] in HELD]
+        assert body["sell_through"]["held"] == len(held), group_by
+        assert len(body["rows"]) >= 6, group_by
+        for row in body["rows"]:
+            expected = sum(
+                1
+                for u in held
+                if u["currency"] == row["currency"]
+                and (group_by == "day" or _held_key(group_by, u) == row["key"])
+            )
+            assert row["held"] == expected, (group_by, row)
+
+
+async def test_held_counts_follow_units_through_their_states(rest: Rest) -> None:
+    """A unit bought, received, listed, sold, returned and back in stock, moved to another
+    size, supplier or currency, or deleted, moves every grouping's held count with it."""
+    units, _ = await _seed(rest)
+    await _check_held(rest, units)
+    rng = random.Random(2020)
+    moving = rng.sample(units, 30)
+    async with rest.service.pool.acquire() as conn:
+
+        async def set_status(chosen: list[dict[str, Any]], status: str) -> None:
+            for u in chosen:
+                u["status"] = status
+            await conn.execute(
+                "UPDATE stock_item SET status = $2 WHERE id = ANY($1::bigint[])",
+                [u["id"] for u in chosen],
+                status,
+            )
+
+        for status in ("ORDERED", "IN_STOCK", "LISTED", "SOLD", "SHIPPED", "RETURNED", "IN_STOCK"):
+            await set_status(moving, status)
+            await _check_held(rest, units)
+        await set_status(moving[:10], "LISTED")  # a held unit listed: counts stay
+        await _check_held(rest, units)
+
+        # Held units moved, each in one key only: to another size, supplier or currency.
+        for column, chosen, value in (
+            ("size", moving[0:3], lambda u: "7" if u["size"] != "7" else "8"),
+            (
+                "supplier",
+                moving[3:6],
+                lambda u: "Private" if u["supplier"] != "Private" else "Zalando",
+            ),
+            ("currency", moving[6:9], lambda u: "USD" if u["currency"] == "EUR" else "EUR"),
+        ):
+            for u in chosen:
+                u[column] = value(u)
+                await conn.execute(
+                    f"UPDATE stock_item SET {column} = $2 WHERE id = $1",  # noqa: S608
+                    u["id"],
+                    u[column],
+                )
+            await _check_held(rest, units)
+
+        gone = [u for u in units[250:] if u["status"] in HELD][:5]  # no order names them
+        await conn.execute(
+            "DELETE FROM stock_item WHERE id = ANY($1::bigint[])", [u["id"] for u in gone]
+        )
+        units = [u for u in units if u not in gone]
+    await _check_held(rest, units)
+
+
 async def test_need_to_ship_is_sorted_by_ship_by_with_overdue_flags_over_pages(rest: Rest) -> None:
     _, orders = await _seed(rest)
     seen: list[dict[str, Any]] = []

@@ -198,10 +198,11 @@ GROUP BY parts.key, parts.currency
 HAVING sum(sales) + sum(cancellations) > 0
 ORDER BY 1 NULLS LAST, 2
 """  # noqa: S608 - the interpolated parts are constant SQL
-# Units held now, for the sell-through rate (sold: the report's `sold_linked`).
+# Units held now, for the sell-through rate (sold: the report's `sold_linked`); migration
+# 0020's summary.
 HELD_SQL = """
-SELECT count(*) FROM stock_item
-WHERE status = ANY($1::text[]) AND ($2::text IS NULL OR currency = $2)
+SELECT coalesce(sum(units), 0) FROM held_summary
+WHERE dim = 'period' AND ($1::text IS NULL OR currency = $1)
 """
 # Soonest ship-by first (none: last); cursor ($2, $3) = the last row's (ship_by, order_number).
 TO_SHIP_SQL = """
@@ -334,17 +335,17 @@ async def sales_report(
 
 
 async def held_units(conn: Conn, *, currency: str | None) -> int:
-    return int(await conn.fetchval(HELD_SQL, list(HELD_STATUSES), currency))
+    return int(await conn.fetchval(HELD_SQL, currency))
 
 
 #: Units held now (IN_STOCK, LISTED) per (sales key, currency) of a grouping, for each row's
-#: sell-through; $1 currency. Periods: every held unit of the currency (key NULL). Product and
-#: brand: a unit's variant's product in the catalog copy (`held_by_variant`); size and
-#: supplier as the sales summary keys them (the unit's size type and size; supplier's name).
+#: sell-through; $1 currency. Periods (every held unit of the currency, key NULL), size and
+#: supplier from migration 0020's `held_summary`, keyed as the sales summary keys them (the
+#: unit's size type and size; its supplier's id, shown as the supplier's name). Product and
+#: brand: a unit's variant's product in the catalog copy (`held_by_variant`, 0016).
 HELD_BY_KEY_SQL = {
-    "period": """SELECT NULL::text AS key, currency, sum(units)::bigint AS held
-                  FROM stock_summary WHERE status IN ('IN_STOCK', 'LISTED')
-                    AND ($1::text IS NULL OR currency = $1) GROUP BY 2""",
+    "period": """SELECT NULL::text AS key, currency, units AS held FROM held_summary
+                  WHERE dim = 'period' AND ($1::text IS NULL OR currency = $1)""",
     "product": """SELECT cv.stockx_product_id AS key, h.currency, sum(h.units)::bigint AS held
                   FROM held_by_variant h
                   JOIN catalog_variant cv ON cv.stockx_variant_id = h.variant_id
@@ -354,14 +355,11 @@ HELD_BY_KEY_SQL = {
                 JOIN catalog_variant cv ON cv.stockx_variant_id = h.variant_id
                 JOIN catalog_product cp ON cp.stockx_product_id = cv.stockx_product_id
                 WHERE $1::text IS NULL OR h.currency = $1 GROUP BY 1, 2""",
-    "size": """SELECT size_type || ' ' || size AS key, currency, count(*) AS held
-                FROM stock_item WHERE status IN ('IN_STOCK', 'LISTED')
-                  AND ($1::text IS NULL OR currency = $1) GROUP BY 1, 2""",
-    "supplier": """SELECT p.name AS key, s.currency, count(*) AS held
-                    FROM stock_item s LEFT JOIN supplier p ON p.id = s.supplier_id
-                    WHERE s.status IN ('IN_STOCK', 'LISTED')
-                      AND ($1::text IS NULL OR s.currency = $1)
-                    GROUP BY p.id, p.name, s.currency""",
+    "size": """SELECT key, currency, units AS held FROM held_summary
+                WHERE dim = 'size' AND ($1::text IS NULL OR currency = $1)""",
+    "supplier": """SELECT p.name AS key, h.currency, h.units AS held
+                    FROM held_summary h LEFT JOIN supplier p ON p.id = h.key::bigint
+                    WHERE h.dim = 'supplier' AND ($1::text IS NULL OR h.currency = $1)""",
 }
 assert HELD_STATUSES == ("IN_STOCK", "LISTED"), "HELD_BY_KEY_SQL names the held statuses"
 
