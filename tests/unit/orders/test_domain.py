@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from soleflip.common.fees import FeeSchedule
+from soleflip.common.fees import FeeSchedule, schedule_at
 from soleflip.orders.domain import (
     FeeBook,
     Fees,
@@ -52,6 +52,23 @@ def test_book_picks_the_schedule_in_force_at_the_sale() -> None:
     book = FeeBook([level3])
     assert _estimate("102", book, datetime(2025, 6, 1, tzinfo=UTC)).payout == Decimal("79.76")
     assert _estimate("102", book, datetime(2026, 2, 1, tzinfo=UTC)).payout == Decimal("80.78")
+
+
+def test_book_picks_the_schedule_schedule_at_picks_at_every_boundary() -> None:
+    """The book finds the schedule by bisection: the one `schedule_at` picks, before, at and
+    between the starts, and the first given of two starting at the same time."""
+    jan, mar = (datetime(2026, m, 1, tzinfo=UTC) for m in (1, 3))
+    given = [
+        FeeSchedule(effective_from=mar, seller_level=5),
+        FeeSchedule(effective_from=jan, seller_level=3),
+        FeeSchedule(effective_from=jan, seller_level=4),
+    ]
+    book = FeeBook(given)
+    for when in (datetime(2025, 6, 1, tzinfo=UTC), jan, datetime(2026, 2, 1, tzinfo=UTC), mar):
+        assert book.at(when) == schedule_at(given, when), when
+        expected = schedule_at(given, when).terms("EUR").breakdown(Decimal("102")).payout
+        assert _estimate("102", book, when).payout == expected, when
+    assert book.at(jan).seller_level == 3
 
 
 def test_every_default_currency_has_an_estimate_and_a_cancellation_fee() -> None:

@@ -39,7 +39,8 @@ def _fees(order: OrderSummary, fees: FeeBook) -> tuple[Fees | None, str | None]:
     if order.amount is None or order.currency_code is None:
         return None, None
     on = order.created_at or order.updated_at or EPOCH
-    return fees.estimate(order.amount, order.currency_code, on), "estimate"
+    computed = fees.estimate(order.amount, order.currency_code, on)
+    return computed, "estimate" if computed is not None else None
 
 
 def _cancellation_fee(order: OrderSummary, status: str, fees: FeeBook) -> Decimal | None:
@@ -54,31 +55,36 @@ def order_row(order: OrderSummary, fees: FeeBook) -> OrderRow:
     status = order.status or "UNKNOWN"
     computed, source = _fees(order, fees)
     shipment = order.shipment if isinstance(order, Order) else None
-    has_payout = order.payout is not None and order.payout.total_payout is not None
+    payout = order.payout
+    product, variant = order.product, order.variant
     return OrderRow(
         order_number=order.order_number,
         status=status,
         status_rank=order_rank(status),
         listing_id=order.listing_id,
-        variant_id=order.variant.variant_id if order.variant else None,
-        product_id=order.product.product_id if order.product else None,
+        variant_id=variant.variant_id if variant else None,
+        product_id=product.product_id if product else None,
         amount=order.amount,
         currency=order.currency_code,
         inventory_type=order.inventory_type,
-        payout_json=_encoder.encode(order.payout).decode() if has_payout else None,
-        shipment_json=_encoder.encode(shipment).decode() if shipment else None,
+        payout_json=_json(payout) if source == "stockx" else None,
+        shipment_json=_json(shipment) if shipment else None,
         transaction_fee=computed.transaction_fee if computed else None,
         processing_fee=computed.processing_fee if computed else None,
         shipping_fee=computed.shipping_fee if computed else None,
         net_proceeds=computed.payout if computed else None,
-        fees_source=source if computed else None,
+        fees_source=source,
         cancellation_fee=_cancellation_fee(order, status, fees),
         created_at=order.created_at,
         updated_at=order.updated_at or EPOCH,
-        product_name=order.product.product_name if order.product else None,
-        style_id=order.product.style_id if order.product else None,
-        variant_value=order.variant.variant_value if order.variant else None,
+        product_name=product.product_name if product else None,
+        style_id=product.style_id if product else None,
+        variant_value=variant.variant_value if variant else None,
     )
+
+
+def _json(value: object) -> str:
+    return _encoder.encode(value).decode()
 
 
 def listing_row(listing: ListingSummary) -> ListingRow:

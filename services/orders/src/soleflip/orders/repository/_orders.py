@@ -262,9 +262,10 @@ ORDER BY order_number
 """
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRow:
-    """One order version to write (already decided to move forward)."""
+class OrderRow(msgspec.Struct, frozen=True, gc=False):
+    """One order version to write (already decided to move forward); a struct, encoded as the
+    same JSON object a dataclass was, at a fraction of a frozen dataclass's construction cost
+    (one per order of a batch)."""
 
     order_number: str
     status: str
