@@ -30,6 +30,9 @@ from soleflip.common.errors import Conflict, InvalidInput, RateLimited, Unavaila
         (asyncpg.AdminShutdownError("terminating connection due to administrator command"), "hold"),
         (asyncpg.ConnectionDoesNotExistError("connection was closed in the middle"), "hold"),
         (asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"), "hold"),
+        # A concurrency conflict is no fault of the message: held and tried again, no delivery.
+        (asyncpg.DeadlockDetectedError("deadlock detected"), "hold"),
+        (asyncpg.SerializationError("could not serialize access"), "hold"),
         (asyncpg.QueryCanceledError("canceling statement due to statement timeout"), "retry"),
         (RateLimited("slow down"), "retry"),
         (InvalidInput("bad size"), "dead"),

@@ -22,6 +22,7 @@ FAILURES: dict[str, Exception] = {
     "shutdown": asyncpg.AdminShutdownError("terminating connection due to administrator command"),
     "lost": asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
     "pool-timeout": TimeoutError(),
+    "deadlock": asyncpg.DeadlockDetectedError("deadlock detected"),
     "bug": RuntimeError("a bug"),
     "bare-unavailable": Unavailable("Postgres does not answer"),
 }
@@ -38,7 +39,9 @@ def client() -> TestClient[Litestar]:
     return TestClient(app)
 
 
-@pytest.mark.parametrize("kind", ["refused", "starting", "shutdown", "lost", "pool-timeout"])
+@pytest.mark.parametrize(
+    "kind", ["refused", "starting", "shutdown", "lost", "pool-timeout", "deadlock"]
+)
 def test_a_connection_failure_is_503_problem_with_retry_after(
     client: TestClient[Litestar], kind: str
 ) -> None:
