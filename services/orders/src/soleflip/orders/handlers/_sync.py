@@ -36,11 +36,12 @@ def _chains(
     grouped: dict[str, list[tuple[tuple[datetime, int], int]]] = defaultdict(list)
     for index, item in enumerate(items):
         grouped[key(item)].append((ver(item), index))
-    return {
-        k: [items[i] for i in newer_chain(snaps, stored.get(k))]
-        for k, snaps in grouped.items()
-        if newer_chain(snaps, stored.get(k))
-    }
+    chains: dict[str, list[T]] = {}
+    for k, snaps in grouped.items():
+        chain = newer_chain(snaps, stored.get(k))  # once per resource, not twice
+        if chain:
+            chains[k] = [items[i] for i in chain]
+    return chains
 
 
 def _stored(rows: Mapping[str, asyncpg.Record]) -> dict[str, tuple[datetime, int]]:
@@ -62,8 +63,12 @@ async def apply_orders(
     rows = [order_row(chain[-1], fees) for chain in chains.values()]
     # An equal version may still fill what a list page lacks (payout, shipment): the upsert's
     # guard decides whether it changes anything.
-    same = {o.order_number: o for o in orders if stored.get(o.order_number) == order_version(o)}
-    rows += [order_row(o, fees) for n, o in same.items() if n not in chains]
+    same = {
+        o.order_number: o
+        for o in orders
+        if o.order_number not in chains and stored.get(o.order_number) == order_version(o)
+    }
+    rows += [order_row(o, fees) for o in same.values()]
     written = await repo.upsert_orders(conn, rows)
     await repo.insert_history(conn, _history(orders, source))
     return await after_orders(set(written), conn=conn, source=source, written=written)

@@ -292,9 +292,8 @@ class OrderRow(msgspec.Struct, frozen=True, gc=False):
     variant_value: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """One row of `order_status_history`."""
+class StatusChange(msgspec.Struct, frozen=True, gc=False):
+    """One row of `order_status_history` (a struct, like `OrderRow`: one per order of a batch)."""
 
     order_number: str
     status: str
