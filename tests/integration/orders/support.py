@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +33,22 @@ async def migrate_orders(dsn: str) -> None:
     await migrate(
         dsn, "orders", importlib.resources.files("soleflip.orders").joinpath("migrations")
     )
+
+
+def _migrations_before(target: Path, first_left_out: str) -> Path:
+    """`target`, holding orders' migrations before `first_left_out` (a file name prefix)."""
+    source = Path(str(importlib.resources.files("soleflip.orders").joinpath("migrations")))
+    target.mkdir()
+    for file in sorted(source.glob("*.sql")):
+        if file.name < first_left_out:
+            shutil.copy(file, target / file.name)
+    return target
+
+
+async def migrate_orders_before(dsn: str, first_left_out: str, scratch: Path) -> None:
+    """Orders' schema as it was before the migration `first_left_out` (copied under `scratch`);
+    `migrate_orders` then runs the rest."""
+    await migrate(dsn, "orders", _migrations_before(scratch / "migrations", first_left_out))
 
 
 @asynccontextmanager

@@ -5,10 +5,8 @@ seeded rows (not with the service's SQL)."""
 from __future__ import annotations
 
 import csv
-import importlib.resources
 import io
 import random
-import shutil
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,10 +16,14 @@ from typing import Any
 import asyncpg
 
 from soleflip.common.contracts import uuid7
-from soleflip.common.db import migrate
 from soleflip.orders.domain import NO_SALE_STATUSES
 from tests.integration.orders.conftest import Rest
-from tests.integration.orders.support import event, publish_events
+from tests.integration.orders.support import (
+    event,
+    migrate_orders,
+    migrate_orders_before,
+    publish_events,
+)
 from tests.support.wait import until
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -29,20 +31,10 @@ SUPPLIERS = ("Nike SNKRS", "Zalando", "eBay", "Max (private)")
 STATUSES = ("CREATED", "SHIPPED", "COMPLETED", "PAYOUTCOMPLETED", "CANCELED", "DIDNOTSHIP")
 
 
-def _migrations_before(source: Path, target: Path, first_left_out: str) -> Path:
-    target.mkdir()
-    for file in sorted(source.glob("*.sql")):
-        if file.name < first_left_out:
-            shutil.copy(file, target / file.name)
-    return target
-
-
 async def test_migration_turns_free_text_suppliers_into_entities(
     fresh_database: str, tmp_path: Path
 ) -> None:
-    source = Path(str(importlib.resources.files("soleflip.orders").joinpath("migrations")))
-    before = _migrations_before(source, tmp_path / "migrations", "0013")
-    await migrate(fresh_database, "orders", before)
+    await migrate_orders_before(fresh_database, "0013", tmp_path)
     texts = ["Nike SNKRS", "nike snkrs ", "Zalando", "  Zalando", "eBay", " "]
     conn = await asyncpg.connect(fresh_database)
     try:
@@ -54,7 +46,7 @@ async def test_migration_turns_free_text_suppliers_into_entities(
                 f"m-{i}",
                 text,
             )
-        await migrate(fresh_database, "orders", source)
+        await migrate_orders(fresh_database)
         suppliers = await conn.fetch("SELECT id, name, kind FROM orders.supplier ORDER BY id")
         units = await conn.fetch(
             "SELECT external_id, supplier, supplier_id FROM orders.stock_item ORDER BY external_id"

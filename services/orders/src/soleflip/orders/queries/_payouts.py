@@ -2,7 +2,8 @@
 
 The received date is the first status-history entry of PAYOUTCOMPLETED or COMPLETED (StockX's
 `Payout` object carries amounts only); the expected date is authentication + 2 days, or sale +
-10 days before authentication (`domain.PAYOUT_AFTER_*`, docs/payouts.md).
+10 days before authentication (`domain.PAYOUT_AFTER_*`, docs/payouts.md). The order row keeps
+both dates, and the pending list reads them through a partial index in its order (0021).
 """
 
 from __future__ import annotations
@@ -12,13 +13,7 @@ from datetime import datetime
 import asyncpg
 
 from soleflip.common.db import Conn
-from soleflip.orders.domain import (
-    AUTHENTICATED_STATUSES,
-    NO_SALE_STATUSES,
-    PAID_STATUSES,
-    PAYOUT_AFTER_AUTH_DAYS,
-    PAYOUT_AFTER_SALE_DAYS,
-)
+from soleflip.orders.domain import NO_SALE_STATUSES, PAID_STATUSES
 
 
 def _array(values: frozenset[str]) -> str:
@@ -26,37 +21,20 @@ def _array(values: frozenset[str]) -> str:
     return "ARRAY[" + ", ".join(f"'{v}'" for v in sorted(values)) + "]::text[]"
 
 
-def _first(statuses: frozenset[str], table: str) -> str:
-    """The first time the order of `table` entered one of `statuses` (constants only)."""
-    where = f"h.order_number = {table}.order_number AND h.status = ANY({_array(statuses)})"
-    return f"(SELECT min(h.changed_at) FROM order_status_history h WHERE {where})"  # noqa: S608
-
-
 def payout_columns(table: str = '"order"') -> str:
-    """`payout_received_at` and `payout_expected_at` of each row of `table`."""
-    expected = (
-        f"coalesce({_first(AUTHENTICATED_STATUSES, table)}"
-        f" + interval '{PAYOUT_AFTER_AUTH_DAYS} days',"
-        f" coalesce({table}.created_at, {table}.updated_at)"
-        f" + interval '{PAYOUT_AFTER_SALE_DAYS} days')"
-    )
-    return (
-        f"{_first(PAID_STATUSES, table)} AS payout_received_at,"
-        f" CASE WHEN {table}.status = ANY({_array(PAID_STATUSES)}) THEN NULL"
-        f" ELSE {expected} END AS payout_expected_at"
-    )
+    """`payout_received_at` and `payout_expected_at` of each row of `table`, as the order row
+    stores them (migration 0021 keeps them from the status history)."""
+    return f"{table}.payout_received_at, {table}.payout_expected_at"
 
 
 #: Sales not paid out and not fallen through (unknown statuses included: better seen than lost).
 _PENDING = f"status <> ALL({_array(NO_SALE_STATUSES | PAID_STATUSES)})"
 PENDING_SQL = f"""
-WITH pending AS (
-    SELECT o.order_number, o.status, o.currency, o.net_proceeds, o.fees_source, o.created_at,
-           {payout_columns("o")}
-    FROM "order" o WHERE o.{_PENDING}
-)
-SELECT * FROM pending
-WHERE ($1::timestamptz IS NULL OR (payout_expected_at, order_number) > ($1, $2::text))
+SELECT order_number, status, currency, net_proceeds, fees_source, created_at,
+       {payout_columns()}
+FROM "order"
+WHERE {_PENDING}
+  AND ($1::timestamptz IS NULL OR (payout_expected_at, order_number) > ($1, $2::text))
 ORDER BY payout_expected_at, order_number
 LIMIT $3
 """  # noqa: S608 - only code constants are interpolated
