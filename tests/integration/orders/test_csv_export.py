@@ -246,7 +246,11 @@ async def test_postgres_renders_each_cell_as_csv_cell_does(rest: Rest) -> None:
             f"SELECT {select}", *[v for *_, v in CELLS], output=output, format="csv"
         )
     ours = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
-    python = list(csv.reader(io.StringIO(csv_lines([[v for *_, v in CELLS]]).decode())))
+    python_line = csv_lines([[v for *_, v in CELLS]])
+    python = list(csv.reader(io.StringIO(python_line.decode())))
     assert ours == python
+    for line in (b"".join(chunks), python_line):  # one line ending for every export: LF
+        assert line.endswith(b"\n")
+        assert not line.endswith(b"\r\n")
     assert ours[0][:3] == ["2026-03-04T05:06:07Z", "2026-03-04T05:06:07.000890Z",
                            "1999-12-31T23:59:59.999999Z"]  # fmt: skip

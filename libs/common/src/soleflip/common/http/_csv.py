@@ -7,7 +7,7 @@ prefixed with `'` (OWASP's CSV injection advice); numbers are never changed.
 
 Large exports can have Postgres render the lines (`copy_csv_stream`: `COPY (SELECT ...) TO STDOUT
 WITH CSV`, cells built by `sql_cell` to the same rules): no Python work per row. Their lines
-end in LF (COPY cannot write CRLF), which CSV readers accept as well.
+end in LF (COPY cannot write CRLF), and so do `csv_lines`, which CSV readers accept as well.
 """
 
 from __future__ import annotations
@@ -80,10 +80,16 @@ def csv_cell(value: object) -> str:
 
 
 def csv_lines(rows: Sequence[Row]) -> bytes:
-    """`rows` as CSV lines (CRLF, as RFC 4180 says), UTF-8."""
+    """`rows` as CSV lines, UTF-8, ending in LF like the lines Postgres' COPY renders, so every
+    export of every service ends its lines the same way. The writer keeps its CRLF terminator
+    (so a cell holding a CR is quoted, as COPY quotes it) and each line's CRLF becomes LF."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerows([csv_cell(v) for v in row] for row in rows)
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+        buffer.seek(buffer.tell() - 2)
+        buffer.write("\n")
+        buffer.truncate()
     return buffer.getvalue().encode()
 
 
