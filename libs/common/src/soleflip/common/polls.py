@@ -12,13 +12,14 @@ Every polling service mounts the same route (`polls_route`), listing the kinds i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import msgspec
 from litestar import get
 from litestar.handlers import HTTPRouteHandler
 
+from soleflip.common.clock import Clock, utc_now
 from soleflip.common.db import DB_ERRORS, Conn, get_poll_state, poll_states, set_poll_state
 from soleflip.common.http import requires
 from soleflip.common.observability import get_logger
@@ -28,10 +29,6 @@ PREFIX = "poll:"
 #: Outcomes of a finished run: it went through; it failed (retried sooner); StockX as a whole
 #: was unavailable or the budget spent (nothing counted against items; the run waits).
 OUTCOMES = ("ok", "failed", "paused")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PollRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,7 +49,7 @@ class PollLog:
     """Records the runs of one kind through the pool `pool()` opens (the service's lifespan)."""
 
     def __init__(
-        self, kind: str, pool: Callable[[], asyncpg.Pool], *, now: Callable[[], datetime] = utc_now
+        self, kind: str, pool: Callable[[], asyncpg.Pool], *, now: Clock = utc_now
     ) -> None:
         self.kind, self._pool, self._now = kind, pool, now
         self._record: PollRecord | None = None

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Generic, TypeVar
 
 import asyncpg
@@ -36,6 +36,8 @@ from soleflip.common.bus import (
     ensure_streams,
     stream_spec,
 )
+from soleflip.common.clock import Clock as Clock  # re-exported: services import it from here
+from soleflip.common.clock import utc_now as utc_now
 from soleflip.common.db import OutboxMessage, OutboxRelay, check_ready, create_pool, run_as_leader
 from soleflip.common.errors import Unavailable
 from soleflip.common.http import SHUTDOWN_REQUESTED, Degraded
@@ -49,13 +51,6 @@ T = TypeVar("T")
 
 ConsumerFactory = Callable[["ServiceRuntime"], ConsumerRunner]
 TaskFactory = Callable[["ServiceRuntime"], Awaitable[None]]
-#: A service's clock: its edges read it once per message, request, poll or job item and hand
-#: the time to the handlers as `now` (tests pass another).
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 OptionsT = TypeVar("OptionsT")

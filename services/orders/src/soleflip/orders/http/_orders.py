@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from soleflip.common.db import UnitOfWork
-from soleflip.common.errors import Conflict, InvalidInput, NotFound
+from soleflip.common.errors import Conflict, NotFound
 from soleflip.common.http import requires, wants_csv
 from soleflip.common.stockx import Priority, shipping_id_from_url
 from soleflip.orders import queries
@@ -31,6 +31,7 @@ from soleflip.orders.http._params import (
     limit_of,
     statuses_of,
     time_of,
+    window_of,
 )
 from soleflip.orders.http._views import OrderView, Page, order_view
 from soleflip.orders.service import OrdersService
@@ -179,13 +180,10 @@ class ProfitController(Controller):
         group_by: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """`from`/`to` (default: the last 30 days) and `group_by` day, week or month."""
-        end = time_of("to", to) or datetime.now(UTC)
-        start = time_of("from", from_) or end - timedelta(days=30)
         unit = _GROUPS.get(group_by or "day")
         if unit is None:
             raise bad("group_by", "must be day, week or month")
-        if start >= end:
-            raise InvalidInput("from must be before to")
+        start, end = window_of(from_, to, now=service.now())
         async with service.pool.acquire() as conn:
             rows = await queries.profit(
                 conn,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import msgspec
@@ -56,6 +56,15 @@ def time_of(field: str, raw: str | None) -> datetime | None:
             return value.replace(tzinfo=UTC)
         raise bad(field, "needs a time zone (Z or +hh:mm)")
     return value
+
+
+def window_of(from_: str | None, to: str | None, *, now: datetime) -> tuple[datetime, datetime]:
+    """`from`/`to` (default: the 30 days up to `now`); `from` must be before `to`."""
+    end = time_of("to", to) or now
+    start = time_of("from", from_) or end - timedelta(days=30)
+    if start >= end:
+        raise InvalidInput("from must be before to")
+    return start, end
 
 
 def bool_of(field: str, raw: str | None) -> bool | None:

@@ -5,7 +5,7 @@ plain decimal amounts (no FX: each currency is its own row).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -14,11 +14,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
-from soleflip.common.errors import InvalidInput
 from soleflip.common.http import requires, wants_csv
 from soleflip.orders import queries
 from soleflip.orders.http._export import Format, keyset_csv, table_csv
-from soleflip.orders.http._params import bad, decode_cursor, encode_cursor, limit_of, time_of
+from soleflip.orders.http._params import (
+    bad,
+    decode_cursor,
+    encode_cursor,
+    limit_of,
+    time_of,
+    window_of,
+)
 from soleflip.orders.http._views import PendingPayoutsPage, pending_view, total_view
 from soleflip.orders.queries import reports
 from soleflip.orders.service import OrdersService
@@ -35,15 +41,6 @@ def currency_of(raw: str | None) -> str | None:
     if len(raw) != 3 or not raw.isascii() or not raw.isalpha():
         raise bad("currency", "must be a three-letter ISO 4217 code, e.g. EUR")
     return raw.upper()
-
-
-def window_of(from_: str | None, to: str | None) -> tuple[datetime, datetime]:
-    """`from`/`to` (default: the last 30 days up to now); `from` must be before `to`."""
-    end = time_of("to", to) or datetime.now(UTC)
-    start = time_of("from", from_) or end - timedelta(days=30)
-    if start >= end:
-        raise InvalidInput("from must be before to")
-    return start, end
 
 
 def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
@@ -126,7 +123,7 @@ class ReportController(Controller):
         `from`/`to` narrow to units purchased in that window (default: all)."""
         start, end = time_of("from", from_), time_of("to", to)
         code = currency_of(currency)
-        now = datetime.now(UTC)
+        now = service.now()
         async with service.pool.acquire() as conn:
             by_status = await reports.inventory_by_status(
                 conn, start=start, end=end, currency=code, now=now
@@ -167,7 +164,7 @@ class ReportController(Controller):
     ) -> dict[str, Any] | Stream:
         """Sales KPIs per `group_by` (day, week, month, product, brand, size, supplier) and
         currency, from the summary that the write path keeps (migration 0014)."""
-        start, end = window_of(from_, to)
+        start, end = window_of(from_, to, now=service.now())
         group = group_by or "day"
         if group not in reports.SALES_KEYS:
             raise bad("group_by", f"must be one of {', '.join(reports.SALES_KEYS)}")
@@ -206,7 +203,7 @@ class ReportController(Controller):
     ) -> dict[str, Any] | Stream:
         """Orders waiting for the seller's shipment, soonest ship-by first; `overdue` when the
         ship-by date has passed. CSV: every such order."""
-        now = datetime.now(UTC)
+        now = service.now()
 
         def item(r: Any) -> dict[str, Any]:
             return {**dict(r), "overdue": r["ship_by"] is not None and r["ship_by"] < now}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -147,9 +147,10 @@ def _filter(
     min_age: int | None,
     max_age: int | None,
     supplier_id: str | None = None,
+    *,
+    now: datetime,
 ) -> queries.StockFilter:
     """Age bounds become purchase-time bounds (a unit `min_age_days` old was bought before)."""
-    now = datetime.now(UTC)
     if min_age is not None:
         until = min(filter(None, [until, now - timedelta(days=min_age)]))
     if max_age is not None:
@@ -246,6 +247,7 @@ class StockController(Controller):
             days_of("min_age_days", min_age_days),
             days_of("max_age_days", max_age_days),
             supplier_id,
+            now=service.now(),
         )
         if wants_csv(request, format_):
             return await stock_csv(service, where)
