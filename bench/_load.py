@@ -39,6 +39,9 @@ class LoadSpec:
     secret: str | None = None
     body_bytes: int = 1024
     id_prefix: str = "bench"
+    #: What to send (a picklable callable, e.g. a `functools.partial` of a module-level
+    #: function); None: `signed_requests`.
+    requests: Callable[[LoadSpec], RequestFactory] | None = None
 
 
 @dataclass
@@ -58,6 +61,7 @@ class _Window:
     def __init__(self, out: Any, result: LoadResult) -> None:
         self.out, self.result = out, result
         self.wall = self.cpu = 0.0
+        self.closed = asyncio.Event()
 
     def open(self) -> None:
         self.wall, self.cpu = time.perf_counter(), time.process_time()
@@ -67,20 +71,16 @@ class _Window:
         self.result.wall_s = time.perf_counter() - self.wall
         self.result.cpu_s = time.process_time() - self.cpu
         self.out.send("stop")
+        self.closed.set()
 
 
-def signed_requests(spec: LoadSpec) -> RequestFactory:
-    """A factory of signed ~1 KiB CloudEvent webhooks, each with a unique id."""
+def signer(spec: LoadSpec) -> Callable[[str, bytes], bytes]:
+    """`sign(msg_id, body)`: the whole signed POST of `body` to the spec's path (Standard
+    Webhooks headers, the spec's secret, timestamp now)."""
     key = base64.b64decode(spec.secret.removeprefix("whsec_")) if spec.secret else b"k"
     head = f"POST {spec.path} HTTP/1.1\r\nhost: {spec.host}\r\ncontent-type: application/json\r\n"
-    prefix = b'{"specversion":"1.0","type":"stockx.order.updated","source":"bench","id":"'
-    data = b'","data":{"orderNumber":"75437-12345","status":"CREATED","amount":"140","pad":"'
-    pad = b"x" * max(0, spec.body_bytes - len(prefix) - len(data) - 40)
-    suffix = data + pad + b'"}}'
 
-    def build(n: int) -> bytes:
-        msg_id = f"{spec.id_prefix}-{n}"
-        body = prefix + msg_id.encode() + suffix
+    def sign(msg_id: str, body: bytes) -> bytes:
         ts = str(int(time.time()))
         mac = hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
         signature = base64.b64encode(mac).decode()
@@ -89,6 +89,21 @@ def signed_requests(spec: LoadSpec) -> RequestFactory:
             f"webhook-signature: v1,{signature}\r\ncontent-length: {len(body)}\r\n\r\n"
         )
         return headers.encode() + body
+
+    return sign
+
+
+def signed_requests(spec: LoadSpec) -> RequestFactory:
+    """A factory of signed ~1 KiB CloudEvent webhooks, each with a unique id."""
+    sign = signer(spec)
+    prefix = b'{"specversion":"1.0","type":"stockx.order.updated","source":"bench","id":"'
+    data = b'","data":{"orderNumber":"75437-12345","status":"CREATED","amount":"140","pad":"'
+    pad = b"x" * max(0, spec.body_bytes - len(prefix) - len(data) - 40)
+    suffix = data + pad + b'"}}'
+
+    def build(n: int) -> bytes:
+        msg_id = f"{spec.id_prefix}-{n}"
+        return sign(msg_id, prefix + msg_id.encode() + suffix)
 
     return build
 
@@ -129,6 +144,8 @@ class _Connection(asyncio.Protocol):
 
     async def request(self, payload: bytes) -> int:
         assert self.transport is not None
+        if self.lost:
+            raise ConnectionError("connection closed")
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(payload)
         return await self.waiter
@@ -234,6 +251,7 @@ async def _open_loop(
     loop.call_later(spec.warmup_s, window.open)
     loop.call_later(spec.warmup_s + spec.duration_s, window.close)
     await paced.run()
+    await window.closed.wait()  # the last answers may come before the window's end
     for conn in conns:
         if conn.transport is not None:
             conn.transport.close()
@@ -247,7 +265,7 @@ def _run(spec: LoadSpec, out: Any) -> None:
     except ImportError:
         pass
     result = LoadResult()
-    build = signed_requests(spec)
+    build = (spec.requests or signed_requests)(spec)
     runner = _open_loop if spec.rate_per_s else _closed_loop
     asyncio.run(runner(spec, build, result, _Window(out, result)))
     out.send(result)

@@ -1,6 +1,6 @@
 """Benchmark of orders (issues 4, 17): events/s applied (batch path), webhook→row latency.
 
-    .venv/bin/python bench/orders.py [--events 30000] [--rate 500] [--duration 10] [--soak]
+    .venv/bin/python bench/orders.py [--events 30000] [--rate 500] [--duration 10]
         [--only batch|webhook] [--batch-sizes 1000,100]
 
 Uses the Postgres and NATS of SOLEFLIP_BENCH_DATABASE_URL / SOLEFLIP_BENCH_NATS_URL (default: the
@@ -28,9 +28,7 @@ local dev servers), a fresh database and a fresh NATS prefix per run.
    the same from ingest's 202 (`webhook_202_to_row`), and from the 202 to the
    `orders.order.upserted` event arriving on NATS (after commit and the outbox relay: an upper
    bound). Prints the distributions as JSON, with the RSS of both
-   services at the end and every 10 s.
-3. `--soak`: the webhook path for 10 minutes; `soak_memory_flat` says whether each service's RSS
-   grew by at most `SOAK_FLAT_MB` over the second half (the first is warm-up).
+   services at the end and every 10 s (a 10-minute soak of every service: bench/soak.py).
 
 The batch path prints this process's RSS (it runs the consumer and the relay).
 """
@@ -40,44 +38,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import hashlib
-import hmac
-import importlib.resources
 import json
 import os
 import secrets
 import sys
-import tempfile
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import asyncpg
-import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._cpu import CpuMeter, rss_mb
+from bench._load import LoadSpec, signer
+from bench._served import NATS, RssSeries, fresh_database, served
 from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
 from soleflip.common.crypto import Crypto
-from soleflip.common.db import migrate
-from soleflip.common.localinfra import free_port
 from soleflip.common.settings import Settings
 from soleflip.orders.app import build_service
 from soleflip.orders.domain import order_rank
 from soleflip.orders.settings import OrdersSettings
 
-SOLEFLIP = Path(sys.executable).parent / "soleflip"
-#: pid of each process `served` runs, for its RSS under load.
-SERVED: dict[str, int] = {}
-DSN = os.environ.get("SOLEFLIP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-NATS = os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 STATUSES = ("CREATED", "SHIPPED")
 UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 BATCH = int(os.environ.get("SOLEFLIP_BENCH_BATCH", "1000"))
@@ -85,10 +71,6 @@ BATCH = int(os.environ.get("SOLEFLIP_BENCH_BATCH", "1000"))
 TARGET_RATIO_TO_UNNEST = 0.5
 TARGET_BATCH_COST_RATIO = 1.5
 TARGET_REQUEST_TO_ROW_P99_MS = 15.0
-RSS_EVERY_S = 10.0
-SOAK_S = 600.0
-#: Most a service's RSS may grow over the second half of a soak and still count as flat.
-SOAK_FLAT_MB = 5.0
 
 
 def order_event(number: str, status: str, step: int) -> dict[str, Any]:
@@ -123,22 +105,6 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
     return {"n": len(ordered), "p50_ms": at(0.5), "p90_ms": at(0.9), "p99_ms": at(0.99),
             "max_ms": round(ordered[-1] * 1000, 2)}  # fmt: skip
-
-
-@asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
-    name = f"soleflip_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = urllib.parse.urlunsplit(urllib.parse.urlsplit(DSN)._replace(path=f"/{name}"))
-    await migrate(dsn, "orders", importlib.resources.files("soleflip.orders") / "migrations")
-    try:
-        yield dsn
-    finally:
-        admin = await asyncpg.connect(DSN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def settings_for(dsn: str, prefix: str) -> Settings:
@@ -209,7 +175,7 @@ def _columns(chunk: list[dict[str, Any]]) -> list[list[Any]]:
 async def unnest_baseline(events: int, batch: int) -> dict[str, Any]:
     """The same rows as the batch path, upserted by one plain `unnest` statement per batch."""
     burst = burst_of(events)
-    async with fresh_database() as dsn:
+    async with fresh_database("orders") as dsn:
         conn = await asyncpg.connect(dsn, server_settings={"search_path": "orders"})
         try:
             meter = CpuMeter()
@@ -249,7 +215,7 @@ async def batch_path(events: int, batch: int = BATCH) -> dict[str, Any]:
     prefix = f"bo{secrets.token_hex(3)}"
     names = Names(prefix)
     burst = burst_of(events)
-    async with fresh_database() as dsn:
+    async with fresh_database("orders") as dsn:
         nc = await connect((NATS,), name="bench")
         js = nc.jetstream()
         await ensure_streams(js, names, specs=[stream_spec("INGEST")])
@@ -305,48 +271,11 @@ async def backend_pids(dsn: str) -> list[int]:
         await conn.close()
 
 
-def sign(secret: str, msg_id: str, stamp: int, body: bytes) -> str:
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(mac).decode()
-
-
-def _log_file(service: str) -> IO[bytes]:
-    """Where a served process logs (read it when a figure looks wrong)."""
-    return (Path(tempfile.gettempdir()) / f"bench-orders-{service}.log").open("wb")
-
-
-@asynccontextmanager
-async def served(service: str, env: dict[str, str]) -> AsyncIterator[str]:
-    port = free_port()
-    log = _log_file(service)
-    proc = await asyncio.create_subprocess_exec(
-        str(SOLEFLIP), "serve", service, "--port", str(port), env={**os.environ, **env},
-        stdout=log, stderr=log,
-    )  # fmt: skip
-    SERVED[service] = proc.pid
-    url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(f"{url}/health/ready")).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        await proc.wait()
-        log.close()
-
-
 async def webhook_path(rate: float, duration: float) -> dict[str, Any]:
     """Open-loop webhooks at `rate`/s through ingest; 202 → row and 202 → published event."""
     prefix = f"bw{secrets.token_hex(3)}"
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-    async with fresh_database() as dsn:
+    async with fresh_database("orders") as dsn:
         s = settings_for(dsn, prefix)
         env = {
             "SOLEFLIP_DATABASE_URL": dsn, "SOLEFLIP_NATS_URL": NATS,
@@ -355,12 +284,13 @@ async def webhook_path(rate: float, duration: float) -> dict[str, Any]:
             "SOLEFLIP_WEBHOOK_SECRETS_STOCKX": secret, "SOLEFLIP_LOG_LEVEL": "warning",
             "SOLEFLIP_WEBHOOK_RATE_PER_S": str(rate * 4),
         }  # fmt: skip
-        async with served("orders", env), served("ingest", env) as ingest:
-            return await _drive(ingest, dsn, prefix, secret, rate, duration)
+        async with served("orders", env) as orders, served("ingest", env) as ingest:
+            rss = RssSeries({"orders": orders.pid, "ingest": ingest.pid})
+            return await _drive(ingest.url, dsn, prefix, secret, rate, duration, rss)
 
 
 async def _drive(
-    ingest: str, dsn: str, prefix: str, secret: str, rate: float, duration: float
+    ingest: str, dsn: str, prefix: str, secret: str, rate: float, duration: float, rss: RssSeries
 ) -> dict[str, Any]:
     sent: dict[str, float] = {}
     accepted: dict[str, float] = {}
@@ -377,19 +307,12 @@ async def _drive(
     host, port = urllib.parse.urlsplit(ingest).hostname, urllib.parse.urlsplit(ingest).port
     queue: asyncio.Queue[int | None] = asyncio.Queue()
 
+    sign = signer(LoadSpec(str(host), port or 80, "/webhooks/stockx", 32, duration, secret=secret))
+
     def request(i: int) -> tuple[str, bytes]:
         number = f"W-{i:07d}"
         event = order_event(number, "CREATED", 0)
-        body = msgspec.json.encode(event)
-        stamp = int(time.time())
-        head = (
-            f"POST /webhooks/stockx HTTP/1.1\r\nhost: {host}\r\n"
-            "content-type: application/json\r\n"
-            f"content-length: {len(body)}\r\nwebhook-id: {event['id']}\r\n"
-            f"webhook-timestamp: {stamp}\r\n"
-            f"webhook-signature: {sign(secret, event['id'], stamp, body)}\r\n\r\n"
-        )
-        return number, head.encode() + body
+        return number, sign(event["id"], msgspec.json.encode(event))
 
     async def connection() -> None:
         # Raw keep-alive HTTP/1.1: an HTTP client library costs more CPU than ingest itself.
@@ -407,30 +330,18 @@ async def _drive(
                 failed.append(f"{number}:{head[:12]!r}")
         writer.close()
 
-    samples: dict[str, list[float | None]] = {name: [] for name in SERVED}
-
-    async def sample_rss() -> None:
-        while True:
-            for name, pid in SERVED.items():
-                samples[name].append(rss_mb(pid))
-            await asyncio.sleep(RSS_EVERY_S)
-
-    sampler = asyncio.create_task(sample_rss())
-    workers = [asyncio.create_task(connection()) for _ in range(32)]
-    start = time.perf_counter()
-    for i in range(total):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        queue.put_nowait(i)
-    for _ in workers:
-        queue.put_nowait(None)
-    await asyncio.gather(*workers)
-    sent_s = time.perf_counter() - start
-    sampler.cancel()
-    rss: dict[str, Any] = {f"{name}_rss_mb": rss_mb(pid) for name, pid in SERVED.items()}
-    rss["rss_mb_every_10_s"] = samples
-    rss["rss_growth_second_half_mb"] = {name: _growth(v) for name, v in samples.items()}
+    async with rss:
+        workers = [asyncio.create_task(connection()) for _ in range(32)]
+        start = time.perf_counter()
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            queue.put_nowait(i)
+        for _ in workers:
+            queue.put_nowait(None)
+        await asyncio.gather(*workers)
+        sent_s = time.perf_counter() - start
     deadline = time.monotonic() + 60
     while await count(dsn, 'SELECT count(*) FROM "order"') < len(accepted):
         if time.monotonic() > deadline:
@@ -459,7 +370,7 @@ async def _drive(
         "target_request_to_row_p99_ms": TARGET_REQUEST_TO_ROW_P99_MS,
         "webhook_202_to_row": percentiles([max(0.0, v) for v in to_row]),
         "webhook_202_to_published_event": percentiles([max(0.0, v) for v in to_event]),
-        **rss,
+        **rss.report(),
     }
 
 
@@ -487,14 +398,6 @@ async def batch_paths(events: int, sizes: list[int]) -> dict[str, Any]:
     return result
 
 
-def _growth(samples: list[float | None]) -> float | None:
-    """RSS change over the second half of a run (the first half is warm-up: caches, pools)."""
-    known = [v for v in samples if v is not None]
-    if len(known) < 2:
-        return None
-    return round(known[-1] - known[len(known) // 2], 1)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=30_000)
@@ -505,22 +408,12 @@ async def main() -> None:
         "--batch-sizes", default=f"{BATCH},100",
         help="consumer batch sizes of the batch path, the first the headline and the baseline's",
     )  # fmt: skip
-    parser.add_argument(
-        "--soak", action="store_true",
-        help="webhook path only, for 10 minutes: RSS of ingest and orders must stay flat",
-    )  # fmt: skip
     args = parser.parse_args()
-    if args.soak:
-        args.only, args.duration = "webhook", SOAK_S
     result: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}
     if args.only in (None, "batch"):
         result.update(await batch_paths(args.events, [int(b) for b in args.batch_sizes.split(",")]))
     if args.only in (None, "webhook"):
         result["webhook_path"] = await webhook_path(args.rate, args.duration)
-    if args.soak:
-        growth = result["webhook_path"]["rss_growth_second_half_mb"].values()
-        result["soak_flat_mb"] = SOAK_FLAT_MB
-        result["soak_memory_flat"] = all(g is not None and g <= SOAK_FLAT_MB for g in growth)
     print(json.dumps(result, indent=2))
 
 

@@ -14,7 +14,8 @@ expired (the worst case: a recommendation and a reprice request per listing). Pr
 document with the median, its ratio to the domain-only rate of the same run (issue 17's target:
 >= 0.5) and the machine's load (Postgres and NATS share it); per pass also this process's CPU per
 recommendation, its Postgres backends', and the relay's CPU per published event (figures that
-swing less with a shared box's load than the rates).
+swing less with a shared box's load than the rates), and this process's resident memory (RSS)
+after the pass: it runs what the service would, the re-evaluation and the relay.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from nats.js import JetStreamContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._cpu import CpuMeter
+from bench._cpu import CpuMeter, rss_mb
 from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
 from soleflip.common.db import OutboxMessage, OutboxRelay, UnitOfWork, create_pool, migrate
 from soleflip.common.testing.plugin import database_dsn
@@ -153,6 +154,7 @@ async def _full_rate(
             "cpu_us_per_recommendation": cpu["orders_cpu_us_per_event"],
             "postgres_cpu_us_per_recommendation": cpu["postgres_cpu_us_per_event"],
             "machine_busy_cores": cpu["machine_busy_cores"],
+            "pricing_rss_mb": rss_mb(os.getpid()),
             "recommendations_per_s": round(len(results) / seconds)}  # fmt: skip
 
 
