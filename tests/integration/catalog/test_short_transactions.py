@@ -12,6 +12,7 @@ from soleflip.catalog import jobs
 from soleflip.catalog.consumers import CatalogConsumers
 from soleflip.catalog.pollers import refresh_round
 from soleflip.common.contracts import new_event
+from soleflip.common.db import session_connection
 from soleflip.common.settings import Settings
 from soleflip.common.stockx import StockXClient
 from tests.integration.catalog.support import (
@@ -100,14 +101,12 @@ async def test_a_dead_runners_items_are_taken_over_and_a_live_ones_are_not(
     job_id = await _job(pool, ["DD1391-100", "CP9654", "B75806"])
     await pool.execute(CLAIM_SQL, 0, LIVE_RUNNER)
     await pool.execute(CLAIM_SQL, 1, DEAD_RUNNER)
-    live = await pool.acquire()  # a runner elsewhere, alive: it holds its lock
-    try:
+    async with session_connection(pool) as live:  # a runner elsewhere, alive: it holds its lock
         await live.execute(LOCK_SQL, LIVE_RUNNER)
         await jobs.run_job(pool, stockx, job_id, ttl_s=3600, concurrency=2)
         statuses = [r["status"] for r in await pool.fetch(ITEMS_SQL)]
         assert statuses == ["pending", "resolved", "resolved"]
-    finally:
-        await pool.release(live)  # its session's lock goes with the reset: the runner "dies"
+    # its session's lock went with the reset: the runner "died"
     await jobs.run_job(pool, stockx, job_id, ttl_s=3600, concurrency=2)
     assert [r["status"] for r in await pool.fetch(ITEMS_SQL)] == ["resolved"] * 3
     assert await pool.fetchval("SELECT status FROM enrichment_job") == "done"

@@ -18,6 +18,7 @@ from soleflip.common.db import (
     create_pool,
     get_poll_state,
     prune_inbox,
+    session_connection,
     set_poll_state,
 )
 from soleflip.common.testing.db import migrated_pool
@@ -194,3 +195,38 @@ async def test_unit_of_work_survives_its_connection_being_killed(pool: asyncpg.P
         await handler()
 
     assert await count_things(pool) == 0
+
+
+SESSION_STATE_SQL = """
+SELECT (SELECT count(*) FROM pg_listening_channels()) AS listens,
+       (SELECT count(*) FROM pg_locks
+        WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS advisory_locks,
+       current_setting('work_mem') AS work_mem,
+       pg_backend_pid() AS pid
+"""
+
+
+async def test_a_released_connection_is_rolled_back_and_a_session_connection_reset(
+    fresh_database: str,
+) -> None:
+    pool = await create_pool(fresh_database, max_size=1)  # every acquire: the same session
+    try:
+        fresh = await pool.fetchrow(SESSION_STATE_SQL)
+        async with pool.acquire() as conn:  # a transaction left open is rolled back
+            await conn.execute("BEGIN")
+            await conn.execute("CREATE TABLE left_open (id int)")
+        async with pool.acquire() as conn:
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT to_regclass('left_open')") is None
+        async with session_connection(pool) as conn:
+            await conn.execute("LISTEN soleflip_test")
+            await conn.execute("SELECT pg_advisory_lock(42)")
+            await conn.execute("SET work_mem = '7MB'")
+            held = await conn.fetchrow(SESSION_STATE_SQL)
+            assert (held["listens"], held["advisory_locks"], held["work_mem"]) == (1, 1, "7MB")
+        after = await pool.fetchrow(SESSION_STATE_SQL)
+        assert after["pid"] == fresh["pid"]
+        assert (after["listens"], after["advisory_locks"]) == (0, 0)
+        assert after["work_mem"] == fresh["work_mem"]
+    finally:
+        await pool.close()

@@ -41,7 +41,7 @@ from soleflip.catalog.handlers import (
 )
 from soleflip.catalog.metrics import ENRICH_DEFERRALS
 from soleflip.common.contracts import uuid7
-from soleflip.common.db import Conn, UnitOfWork
+from soleflip.common.db import Conn, UnitOfWork, session_connection
 from soleflip.common.errors import SoleflipError
 from soleflip.common.observability import get_logger
 from soleflip.common.runtime import Clock, utc_now
@@ -177,7 +177,7 @@ def _backoff_s(failures: int, retry_after: float | None) -> float:
 async def _runner(pool: asyncpg.Pool) -> AsyncIterator[int]:
     """A runner id, alive (its advisory lock held by one idle session) until the block ends."""
     runner = secrets.randbits(63)
-    async with pool.acquire() as conn:
+    async with session_connection(pool) as conn:
         await repository.lock_runner(conn, runner)
         try:
             yield runner

@@ -26,6 +26,7 @@ from soleflip.common.db._pool import (
     create_pool,
     init_connection,
     quote_ident,
+    session_connection,
 )
 from soleflip.common.db._relay import OutboxRelay, Publish
 from soleflip.common.db._uow import UnitOfWork
@@ -61,5 +62,6 @@ __all__ = [
     "role_name",
     "run_as_leader",
     "seen",
+    "session_connection",
     "set_poll_state",
 ]

@@ -29,7 +29,7 @@ from soleflip.common.db._metrics import (
     OUTBOX_PUBLISHED,
 )
 from soleflip.common.db._outbox import OutboxMessage, prune_outbox
-from soleflip.common.db._pool import DB_ERRORS
+from soleflip.common.db._pool import DB_ERRORS, session_connection
 from soleflip.common.outages import is_outage
 
 log = structlog.get_logger(__name__)
@@ -202,7 +202,7 @@ class OutboxRelay:
         delay = initial
         while True:
             try:
-                async with self._pool.acquire() as conn:
+                async with session_connection(self._pool) as conn:
                     await self._listen(conn)
                     delay = initial
             except DB_ERRORS as exc:
