@@ -28,6 +28,7 @@ import httpx
 from bench._cpu import rss_mb
 from soleflip.common.db import migrate
 from soleflip.common.localinfra import free_port
+from soleflip.common.testing.plugin import database_dsn
 
 SOLEFLIP = Path(sys.executable).parent / "soleflip"
 DSN = os.environ.get("SOLEFLIP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -42,7 +43,7 @@ async def fresh_database(*services: str) -> AsyncIterator[str]:
     admin = await asyncpg.connect(DSN)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
-    dsn = urllib.parse.urlunsplit(urllib.parse.urlsplit(DSN)._replace(path=f"/{name}"))
+    dsn = database_dsn(DSN, name)
     for service in services:
         migrations = importlib.resources.files(f"soleflip.{service}") / "migrations"
         await migrate(dsn, service, migrations)

@@ -26,10 +26,8 @@ import random
 import secrets
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -42,15 +40,13 @@ from soleflip.common.contracts.catalog import ProductData, SizeData, VariantData
 from soleflip.common.crypto import Crypto
 from soleflip.common.db import Conn, create_pool, migrate
 from soleflip.common.http.auth import hash_token
-from soleflip.common.localinfra import free_port
 from soleflip.common.testing.plugin import database_dsn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._cpu import _proc_cpu_s, rss_mb
+from bench._served import NATS, served
 
-SOLEFLIP = Path(sys.executable).parent / "soleflip"
-NATS = os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 TOKEN = secrets.token_urlsafe(24)
 SYSTEMS = [("us m", "9.5"), ("uk", "8"), ("eu", "42"), ("cm", "27.5"), ("us w", "11")]
 WORDS = ["dunk", "air max", "samba og", "nike panda", "gel kayano", "old sk", "550 olive"]
@@ -176,12 +172,10 @@ class _KeepAlive:
         return int(head[9:12])
 
 
-@asynccontextmanager
-async def served_catalog(dsn: str) -> AsyncIterator[tuple[int, int]]:
-    """`soleflip serve catalog` on a free port until the block ends: (port, pid)."""
-    port = free_port()
-    env = {
-        **os.environ,
+def _catalog_env(dsn: str) -> dict[str, str]:
+    """What `soleflip serve catalog` runs with here: its database, a fresh NATS prefix, a
+    bearer token for the lookups, StockX never called, pollers idle."""
+    return {
         "SOLEFLIP_DATABASE_URL": dsn,
         "SOLEFLIP_NATS_URL": NATS,
         "SOLEFLIP_NATS_PREFIX": f"bc{secrets.token_hex(3)}",
@@ -191,29 +185,6 @@ async def served_catalog(dsn: str) -> AsyncIterator[tuple[int, int]]:
         "SOLEFLIP_POLL_INTERVAL_S": "3600",
         "SOLEFLIP_LOG_LEVEL": "warning",
     }
-    log = (Path(tempfile.gettempdir()) / "bench-catalog-serve.log").open("wb")  # read on failure
-    proc = await asyncio.create_subprocess_exec(
-        str(SOLEFLIP), "serve", "catalog", "--port", str(port), env=env, stdout=log, stderr=log
-    )
-    try:
-        for _ in range(600):
-            try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.1)
-                continue
-            ready = await _KeepAlive(reader, writer).get("/health/ready")
-            writer.close()
-            if ready == 200:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise RuntimeError(f"catalog did not get ready; see {log.name}")
-        yield port, proc.pid
-    finally:
-        proc.terminate()
-        await proc.wait()
-        log.close()
 
 
 async def _bench_http(
@@ -278,8 +249,8 @@ async def run(admin_dsn: str, variants: int, lookups: int) -> dict[str, Any]:
             ]
             report = await _bench(conn, products, lookups)
         await pool.close()
-        async with served_catalog(dsn) as (port, pid):
-            http = await _bench_http(port, pid, products, lookups)
+        async with served("catalog", _catalog_env(dsn)) as service:
+            http = await _bench_http(service.port, service.pid, products, lookups)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
