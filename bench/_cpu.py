@@ -48,11 +48,12 @@ class CpuMeter:
         self._wall, self._self = time.perf_counter(), time.process_time()
         self._machine, self._load = _machine(), os.getloadavg()[0]
 
-    def add_backends(self, pids: list[int]) -> None:
-        """Remember the CPU time backends had when first seen (new ones: since they started)."""
+    def add_backends(self, pids: list[int], *, from_now: bool = False) -> None:
+        """Charge backends first seen here with their CPU since they started, or with
+        `from_now` since this call (pooled backends that did other work before the run)."""
         for pid in pids:
             if pid not in self.backends:
-                self.backends[pid] = 0.0
+                self.backends[pid] = (_proc_cpu_s(pid) or 0.0) if from_now else 0.0
 
     def report(self, events: int) -> dict[str, Any]:
         """Per-event CPU of this process and the backends, machine busy cores and load."""
