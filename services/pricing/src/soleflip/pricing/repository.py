@@ -83,19 +83,27 @@ RECOMMENDATION_COLUMNS = (
     "id", "listing_id", "variant_id", "rule_id", "strategy", "currency", "price",
     "current", "floor", "payout", "profit", "status", "reason", "created_at", "inputs",
 )  # fmt: skip
+#: Stores each listing's last recommendation and books the requested reprices, in one pass over
+#: the rows (a full re-evaluation rewrites every listing: one new row version each, not two). A
+#: listing already pending the same amount is not booked again and its recommendation is held;
+#: under READ COMMITTED a concurrent evaluation that booked it first is seen by the re-checked
+#: row (every SET reads the latest version), so two consumers racing on one listing send one
+#: command, not two. Returns the requested listings that were not booked.
 MARK_RECOMMENDED_SQL = """
-UPDATE listing AS l SET rec_price = x.p, rec_status = x.s
-FROM unnest($1::text[], $2::numeric[], $3::text[]) AS x(id, p, s)
-WHERE l.listing_id = x.id
-"""
-#: Books reprice requests; a listing already pending the same amount is skipped. Under READ
-#: COMMITTED a concurrent evaluation that booked it first makes this row fail the re-checked
-#: WHERE, so two consumers racing on one listing send one command, not two.
-MARK_REQUESTED_SQL = """
-UPDATE listing AS l SET pending_amount = x.p, pending_since = $3, last_reprice_at = $3
-FROM unnest($1::text[], $2::numeric[]) AS x(id, p)
-WHERE l.listing_id = x.id AND l.pending_amount IS DISTINCT FROM x.p
-RETURNING l.listing_id
+WITH marked AS (
+    UPDATE listing AS l SET
+        rec_price = x.p,
+        rec_status = CASE WHEN x.s = $4 AND l.pending_amount = x.p THEN $5 ELSE x.s END,
+        pending_amount = CASE WHEN x.s = $4 THEN x.p ELSE l.pending_amount END,
+        pending_since = CASE WHEN x.s = $4 AND l.pending_amount IS DISTINCT FROM x.p
+                             THEN $6 ELSE l.pending_since END,
+        last_reprice_at = CASE WHEN x.s = $4 AND l.pending_amount IS DISTINCT FROM x.p
+                               THEN $6 ELSE l.last_reprice_at END
+    FROM unnest($1::text[], $2::numeric[], $3::text[]) AS x(id, p, s)
+    WHERE l.listing_id = x.id
+    RETURNING l.listing_id, l.rec_status, x.s
+)
+SELECT listing_id FROM marked WHERE s = $4 AND rec_status = $5
 """
 INSERT_RULE_SQL = "INSERT INTO rule (id, priority, body) VALUES ($1, $2, $3)"
 UPDATE_RULE_SQL = """
@@ -144,22 +152,28 @@ async def upsert_market(
         await conn.execute(TOUCH_MARKET_SQL, *_columns([(r[0], r[1], r[7]) for r in rows], 3))
 
 
+async def mark_recommended(
+    conn: Conn,
+    outcomes: Sequence[tuple[str, Decimal, str]],
+    now: datetime,
+    *,
+    requested: str,
+    held: str,
+) -> set[str]:
+    """Store `(listing, price, status)` as each listing's last recommendation and book those
+    with status `requested`; returns the requested ones not booked (already pending that
+    amount: stored as `held`)."""
+    if not outcomes:
+        return set()
+    rows = await conn.fetch(MARK_RECOMMENDED_SQL, *_columns(outcomes, 3), requested, held, now)
+    return {row[0] for row in rows}
+
+
 async def insert_recommendations(conn: Conn, rows: Sequence[Sequence[Any]]) -> None:
     if rows:
         await conn.copy_records_to_table(
             "recommendation", records=rows, columns=RECOMMENDATION_COLUMNS
         )
-        await conn.execute(MARK_RECOMMENDED_SQL, *_columns([(r[1], r[6], r[11]) for r in rows], 3))
-
-
-async def mark_requested(
-    conn: Conn, requested: Sequence[tuple[str, Decimal]], now: datetime
-) -> set[str]:
-    """Book requests; returns the listings actually booked (the others were already pending)."""
-    if not requested:
-        return set()
-    rows = await conn.fetch(MARK_REQUESTED_SQL, *_columns(requested, 2), now)
-    return {row[0] for row in rows}
 
 
 async def insert_rule(conn: Conn, rule_id: Any, priority: int, body: dict[str, Any]) -> None:

@@ -148,15 +148,13 @@ async def record_outcomes(
     The recommendation's id is its event's id and a command's request id is its event's id:
     one UUIDv7 each, and a reader can match a row to the event that announced it.
     """
-    wanted = [
-        (r.listing_id, r.price)
-        for r in results
-        if r.status is Status.REQUESTED and r.price is not None
-    ]
-    booked = await repository.mark_requested(conn, wanted, now)
+    outcomes = [(r.listing_id, r.price, str(r.status)) for r in results if r.price is not None]
+    unbooked = await repository.mark_recommended(
+        conn, outcomes, now, requested=Status.REQUESTED, held=Status.HELD
+    )
     rows, events, requested = [], [], []
     for result in results:
-        if result.status is Status.REQUESTED and result.listing_id not in booked:
+        if result.status is Status.REQUESTED and result.listing_id in unbooked:
             result = _already_pending(result)  # a concurrent evaluation booked it first
         rec_id = uuid7()
         rows.append(_row(rec_id, result, now))
