@@ -5,8 +5,10 @@ publishing a row twice), published and marked in the same transaction, which com
 JetStream acknowledged every message (the mark is sent while the PubAcks are on the way). A
 crash after the publish and before the commit leaves the rows unpublished; the next sweep
 publishes them again with the same message id, which JetStream de-duplicates. A failed publish
-is retried with backoff; nothing is ever dropped. Order holds within a relay; replicas may
-interleave batches.
+is retried with backoff; nothing is ever dropped. Batches are pipelined (the next one is
+fetched while this one's PubAcks are on the way) but published one after the other, each only
+once the one before it was acknowledged, so order holds within a relay; replicas may interleave
+batches.
 """
 
 from __future__ import annotations
@@ -52,6 +54,21 @@ HEARTBEAT_SQL = "SELECT 1"
 _headers_decoder = msgspec.json.Decoder(dict[str, str])
 
 
+def _settle(waiter: asyncio.Future[Any] | None, value: Any) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(value)
+
+
+def _fail(waiter: asyncio.Future[Any] | None, exc: BaseException) -> None:
+    if waiter is None or waiter.done():
+        return
+    if isinstance(exc, Exception):
+        waiter.set_exception(exc)
+        waiter.exception()  # retrieved: nobody may be waiting for it any more
+    else:
+        waiter.cancel()  # cancelled (a shutdown): the batches after it stand down too
+
+
 def _message(row: asyncpg.Record) -> OutboxMessage:
     return OutboxMessage(
         subject=row["subject"],
@@ -68,8 +85,8 @@ class OutboxRelay:
     Wakes on the outbox trigger's NOTIFY (a dedicated pooled connection, re-established after
     Postgres restarts) and every `poll_interval` seconds; prunes rows published longer than
     `retention` ago every `prune_interval` seconds. `name` labels its `soleflip_outbox_*`
-    metrics. While running it keeps one connection of `pool` for LISTEN and uses one more per
-    batch in flight.
+    metrics. While running it keeps one connection of `pool` for LISTEN and, while draining, up
+    to three more (a batch publishing, the next one fetched, the one before it committing).
     """
 
     def __init__(
@@ -100,37 +117,78 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished rows and mark them; returns how many."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(FETCH_UNPUBLISHED_SQL, self._batch)
-            if not rows:
-                return 0
-            # The rows are marked while their PubAcks are on the way (one round trip fewer per
-            # batch); the mark commits only once every message is acknowledged: a failed
-            # publish raises here and rolls it back.
-            publishing = asyncio.ensure_future(self._publish([_message(row) for row in rows]))
-            try:
-                await conn.execute(MARK_PUBLISHED_SQL, [row["id"] for row in rows])
-            except BaseException:
-                publishing.cancel()
-                with contextlib.suppress(BaseException):
-                    await publishing
-                raise
-            await publishing
-        OUTBOX_PUBLISHED.labels(self._name).inc(len(rows))
-        lag = OUTBOX_LAG_SECONDS.labels(self._name)
-        for row in rows:
-            lag.observe(row["age_s"])
-        return len(rows)
+        return await self._relay_batch(None, None, None)
 
     async def drain(self) -> int:
-        """Publish until no unpublished row is left (or another replica holds the rest)."""
-        total = 0
-        while not self._stopping.is_set():
-            count = await self.relay_once()
-            total += count
-            if count < self._batch:
-                break
-        return total
+        """Publish until no unpublished row is left (or another replica holds the rest).
+
+        Pipelined: the next batch is fetched (and locked) while this one's PubAcks are on the way,
+        and this one commits while the next one publishes; a batch is published only once the
+        one before it was acknowledged, so the bus never waits for Postgres and order holds. At
+        most two batches hold rows at a time (and a third may be committing)."""
+        loop = asyncio.get_running_loop()
+        tasks: list[asyncio.Task[int]] = []
+        before: asyncio.Future[None] | None = None
+        try:
+            while not self._stopping.is_set():
+                claimed: asyncio.Future[int] = loop.create_future()
+                published: asyncio.Future[None] = loop.create_future()
+                tasks.append(asyncio.create_task(self._relay_batch(before, claimed, published)))
+                if await claimed < self._batch:
+                    break
+                if before is not None:
+                    await before  # the batch before it is acknowledged: one more may be fetched
+                before = published
+        finally:
+            # Every batch settles (commits, or rolls back when the one before it failed).
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(r for r in results if isinstance(r, int))
+
+    async def _relay_batch(
+        self,
+        before: asyncio.Future[None] | None,
+        claimed: asyncio.Future[int] | None,
+        published: asyncio.Future[None] | None,
+    ) -> int:
+        """One batch in its own transaction: fetch and lock its rows (`claimed` gets their
+        count), publish them once `before` (the previous batch's publish) succeeded and mark
+        them (`published` says when the bus acknowledged them), then commit."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                rows = await conn.fetch(FETCH_UNPUBLISHED_SQL, self._batch)
+                _settle(claimed, len(rows))
+                if before is not None:
+                    await asyncio.shield(before)  # raises when it failed: roll back, unpublished
+                if rows:
+                    await self._publish_marking(conn, rows)
+                _settle(published, None)
+        except BaseException as exc:
+            for waiter in (claimed, published):
+                _fail(waiter, exc)
+            raise
+        if rows:
+            OUTBOX_PUBLISHED.labels(self._name).inc(len(rows))
+            lag = OUTBOX_LAG_SECONDS.labels(self._name)
+            for row in rows:
+                lag.observe(row["age_s"])
+        return len(rows)
+
+    async def _publish_marking(self, conn: Any, rows: list[asyncpg.Record]) -> None:
+        # The rows are marked while their PubAcks are on the way (one round trip fewer per
+        # batch); the mark commits only once every message is acknowledged: a failed publish
+        # raises here and rolls it back.
+        publishing = asyncio.ensure_future(self._publish([_message(row) for row in rows]))
+        try:
+            await conn.execute(MARK_PUBLISHED_SQL, [row["id"] for row in rows])
+        except BaseException:
+            publishing.cancel()
+            with contextlib.suppress(BaseException):
+                await publishing
+            raise
+        await publishing
 
     async def stop(self) -> None:
         """Ask `run` to return after the batch in flight."""
