@@ -87,12 +87,16 @@ async def enqueue_many(
     if not items:
         return
     extra = _trace_headers(headers)
+    by_type: dict[str, str] = {}  # a batch has a handful of event types and thousands of events
+    for _, event in items:
+        if event.type not in by_type:
+            by_type[event.type] = _headers(event, extra)
     await conn.execute(
         ENQUEUE_MANY_SQL,
         [event.id for _, event in items],
         [subject for subject, _ in items],
         [encode_event(event) for _, event in items],
-        [_headers(event, extra) for _, event in items],
+        [by_type[event.type] for _, event in items],
     )
 
 

@@ -157,8 +157,9 @@ async def record_outcomes(
         if result.status is Status.REQUESTED and result.listing_id in unbooked:
             result = _already_pending(result)  # a concurrent evaluation booked it first
         rec_id = uuid7()
-        rows.append(_row(rec_id, result, now))
-        rec = _rec(rec_id, result, now)
+        inputs = _inputs(result)
+        rows.append(_row(rec_id, result, now, inputs))
+        rec = _rec(rec_id, result, now, inputs)
         events.append(
             (RECOMMENDATION_CREATED, _event(rec_id, RECOMMENDATION_CREATED, rec, now, cause))
         )
@@ -166,7 +167,7 @@ async def record_outcomes(
             assert result.price is not None
             requested.append((result.listing_id, result.price))
             command_id = uuid7()
-            command = _command(command_id, rec_id, result)
+            command = _command(command_id, rec, result)
             events.append(
                 (REPRICE_REQUESTED, _event(command_id, REPRICE_REQUESTED, command, now, cause))
             )
@@ -191,14 +192,33 @@ def _count(results: Sequence[Evaluation], requested: Sequence[tuple[str, Decimal
 
 
 def _money(amount: Decimal | None, currency: str) -> Money | None:
-    return None if amount is None else Money(amount=amount.quantize(CENT), currency=currency)
+    if amount is None:
+        return None
+    cents = amount.quantize(CENT)
+    return _cents(cents, cents.is_signed(), currency)
 
 
-def _row(rec_id: str, r: Evaluation, now: datetime) -> tuple[Any, ...]:
+@functools.lru_cache(maxsize=4096)
+def _cents(cents: Decimal, signed: bool, currency: str) -> Money:
+    """Money of an amount in cents, cached: a batch repeats prices, floors and payouts, and
+    each `Money` checks its amount. Equal cents with the same sign (-0.00 is not 0.00) print
+    the same, so a cached one is indistinguishable from a new one."""
+    return Money(amount=cents, currency=currency)
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole(amount: str, currency: str) -> PositiveMoney:
+    """A reprice's amount in whole units (cached by its text, for the same reason)."""
+    return PositiveMoney(amount=Decimal(amount), currency=currency)
+
+
+def _row(
+    rec_id: str, r: Evaluation, now: datetime, inputs: dict[str, Decimal | None]
+) -> tuple[Any, ...]:
     return (
         rec_id, r.listing_id, r.variant_id, _uuid_or_none(r.rule_id), str(r.strategy),
         r.currency, r.price, r.current, r.floor, r.payout, r.profit, str(r.status), r.reason, now,
-        _inputs(r),
+        inputs,
     )  # fmt: skip
 
 
@@ -217,39 +237,42 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
         return None
 
 
-def _rec(rec_id: str, r: Evaluation, now: datetime) -> Recommendation:
-    assert r.price is not None
-    assert r.payout is not None
+def _rec(
+    rec_id: str, r: Evaluation, now: datetime, inputs: dict[str, Decimal | None]
+) -> Recommendation:
+    price, payout = _money(r.price, r.currency), _money(r.payout, r.currency)
+    assert price is not None
+    assert payout is not None
     return Recommendation(
         recommendation_id=rec_id,
         listing_id=r.listing_id,
         variant_id=r.variant_id,
         rule_id=r.rule_id,
         strategy=str(r.strategy),
-        price=Money(amount=r.price.quantize(CENT), currency=r.currency),
+        price=price,
         current=_money(r.current, r.currency),
         floor=_money(r.floor, r.currency),
-        expected_payout=Money(amount=r.payout.quantize(CENT), currency=r.currency),
+        expected_payout=payout,
         expected_profit=_money(r.profit, r.currency),
         status=str(r.status),
         reason=r.reason,
         created_at=now,
-        inputs=_inputs(r),
+        inputs=inputs,
     )
 
 
-def _command(command_id: str, rec_id: str, r: Evaluation) -> RepriceRequest:
+def _command(command_id: str, rec: Recommendation, r: Evaluation) -> RepriceRequest:
     assert r.price is not None
     return RepriceRequest(
         request_id=command_id,
         listing_id=r.listing_id,
         variant_id=r.variant_id,
         # Whole units, as StockX takes them.
-        amount=PositiveMoney(amount=r.price, currency=r.currency),
-        previous=_money(r.current, r.currency),
-        floor=_money(r.floor, r.currency),
+        amount=_whole(str(r.price), r.currency),
+        previous=rec.current,
+        floor=rec.floor,
         rule_id=r.rule_id,
-        recommendation_id=rec_id,
+        recommendation_id=rec.recommendation_id,
         reason=r.reason,
     )
 
