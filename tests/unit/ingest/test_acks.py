@@ -22,14 +22,14 @@ class FakeNats:
 
     def __init__(self) -> None:
         self.published: list[tuple[str, bytes, str, dict[str, str]]] = []
-        self.callback: Any = None
+        self.inbox: Any = None
 
     def new_inbox(self) -> str:
         return "_INBOX.test"
 
-    async def subscribe(self, subject: str, cb: Any) -> Any:
+    async def subscribe(self, subject: str, future: Any) -> Any:
         assert subject == "_INBOX.test.*"
-        self.callback = cb
+        self.inbox = future  # nats-py calls `set_result` for each message of such a subscription
 
         class Sub:
             async def unsubscribe(self) -> None:
@@ -43,7 +43,7 @@ class FakeNats:
         self.published.append((subject, payload, reply, headers))
 
     async def answer(self, index: int, data: bytes, headers: dict[str, str] | None = None) -> None:
-        await self.callback(FakeMsg(self.published[index][2], data, headers))
+        self.inbox.set_result(FakeMsg(self.published[index][2], data, headers))
 
 
 async def tracker(nc: FakeNats, **options: Any) -> AckTracker:

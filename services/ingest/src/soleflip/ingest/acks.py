@@ -6,7 +6,8 @@ This does the same job with one wildcard reply subscription, a counter for token
 for the ack; the in-flight count is bounded so a stuck server turns into 503s, not memory.
 Timeouts come from one sweeper task instead of a timer per publish (`asyncio.wait_for` costs a
 timer, a waiter future and a callback each): every publish shares the same timeout, so the
-oldest deadlines are always at the front of a queue.
+oldest deadlines are always at the front of a queue. PubAcks are handled inside nats-py's read
+loop (`_AckInbox`), not handed to a subscription task first.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
+from collections.abc import Callable
 
 import msgspec
 from nats.aio.client import Client
@@ -33,6 +35,24 @@ class PublishRefused(Exception):
     """JetStream answered with an error (or nobody answered: no stream for the subject)."""
 
 
+class _AckInbox(asyncio.Future[Msg]):
+    """What a subscription made with `future=` delivers to: nats-py's read loop calls
+    `set_result` with each message (meant for one request's reply); here every call goes to
+    `on_msg` at once, and the inbox never completes. A `cb=` subscription would queue each
+    PubAck for a task of its own: one more task wake-up per publish before the waiting request
+    even hears of it."""
+
+    def __init__(self, on_msg: Callable[[Msg], None]) -> None:
+        super().__init__()
+        self._on_msg = on_msg
+
+    def set_result(self, result: Msg, /) -> None:
+        self._on_msg(result)
+
+    def cancelled(self) -> bool:
+        return False
+
+
 class AckTracker:
     """Publishes with a unique reply subject each and resolves a future per PubAck."""
 
@@ -49,7 +69,8 @@ class AckTracker:
 
     async def start(self) -> None:
         # A core subscription: nats-py re-creates it by itself after a reconnect.
-        self._sub = await self._nc.subscribe(self._prefix + "*", cb=self._on_ack)
+        inbox = _AckInbox(self._on_ack)
+        self._sub = await self._nc.subscribe(self._prefix + "*", future=inbox)
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 
     async def stop(self) -> None:
@@ -102,7 +123,8 @@ class AckTracker:
                 if future is not None and not future.done():
                     future.set_exception(TimeoutError("no PubAck in time"))
 
-    async def _on_ack(self, msg: Msg) -> None:
+    def _on_ack(self, msg: Msg) -> None:
+        # Runs inside nats-py's read loop: it raises nothing (a decode error fails the publish).
         future = self._pending.pop(msg.subject[len(self._prefix) :], None)
         if future is None or future.done():
             return
