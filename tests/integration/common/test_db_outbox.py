@@ -19,6 +19,7 @@ from soleflip.common.db import (
     UnitOfWork,
     create_pool,
     enqueue,
+    enqueue_fresh,
     enqueue_many,
     prune_outbox,
 )
@@ -156,6 +157,27 @@ async def test_uncommitted_and_repeated_events_are_not_published_twice(pool: asy
     await OutboxRelay(pool, bus.publish).drain()
 
     assert bus.ids == [batch[0].id]
+
+
+async def test_fresh_events_are_copied_in_order_wake_the_relay_and_refuse_a_repeated_id(
+    pool: asyncpg.Pool, relays: Relays
+) -> None:
+    bus = FakeBus()
+    await relays.start(OutboxRelay(pool, bus.publish, poll_interval=60))
+    batch = events(3)
+
+    async with UnitOfWork(pool) as uow:
+        await enqueue_fresh(uow.conn, [("orders.order.upserted", e) for e in batch])
+        await uow.commit()
+
+    await bus.wait_for(3, within_s=2)
+    assert bus.ids == [e.id for e in batch]
+    head = bus.batches[0][0]
+    assert decode_event(head.payload) == batch[0]
+    assert head.headers == {"ce-type": "orders.order.upserted"}
+    with pytest.raises(asyncpg.UniqueViolationError):
+        async with UnitOfWork(pool) as uow:
+            await enqueue_fresh(uow.conn, [("orders.order.upserted", batch[0])])
 
 
 async def test_relay_wakes_on_commit_without_waiting_for_the_sweep(

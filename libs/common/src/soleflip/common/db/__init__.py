@@ -16,6 +16,7 @@ from soleflip.common.db._outbox import (
     OutboxEvent,
     OutboxMessage,
     enqueue,
+    enqueue_fresh,
     enqueue_many,
     prune_outbox,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "claim_many",
     "create_pool",
     "enqueue",
+    "enqueue_fresh",
     "enqueue_many",
     "get_poll_state",
     "init_connection",

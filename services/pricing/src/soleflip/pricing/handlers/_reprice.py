@@ -25,7 +25,7 @@ from soleflip.common.contracts.pricing import (
     Recommendation,
     RepriceRequest,
 )
-from soleflip.common.db import Conn, enqueue_many
+from soleflip.common.db import Conn, enqueue_fresh
 from soleflip.common.errors import InvalidInput
 from soleflip.common.observability import get_logger
 from soleflip.pricing import queries, repository
@@ -172,7 +172,7 @@ async def record_outcomes(
                 (REPRICE_REQUESTED, _event(command_id, REPRICE_REQUESTED, command, now, cause))
             )
     await repository.insert_recommendations(conn, rows)
-    await enqueue_many(conn, events)
+    await enqueue_fresh(conn, events)  # ids made above: no conflict to skip
     _count(results, requested)
 
 
