@@ -36,11 +36,15 @@ async def publish(messages):
     os._exit(9)
 
 async def main():
-    pool = await create_pool(sys.argv[1], schema=sys.argv[2])
+    pool = await create_pool(sys.argv[1], schema=sys.argv[2], application_name="crashing-relay")
     await OutboxRelay(pool, publish).relay_once()
 
 asyncio.run(main())
 """
+CRASHED_BACKENDS_SQL = (
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'crashing-relay'"
+    " AND datname = current_database()"
+)
 
 
 class FakeBus:
@@ -221,6 +225,11 @@ async def test_relay_killed_after_publish_before_marking_republishes_same_ids(
     out, err = await proc.communicate()
     assert proc.returncode == 9, err.decode()
     assert out.decode().split() == ids  # published once, never marked
+    # Its backend holds the rows' locks until Postgres sees the connection gone (SKIP LOCKED
+    # would pass them over); on a loaded box that can outlast the process by a moment.
+    async with asyncio.timeout(10):
+        while await pool.fetchval(CRASHED_BACKENDS_SQL):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
     bus = FakeBus()
 
     await OutboxRelay(pool, bus.publish).drain()

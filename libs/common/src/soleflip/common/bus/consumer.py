@@ -22,6 +22,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 
+import msgspec
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -50,7 +51,7 @@ DEFAULT_OUTAGE_BACKOFF = (0.5, 10.0)
 #: dependency that fails for one message only (StockX 5xx on one listing) must not stall for good.
 DEFAULT_MAX_HOLD_S = 3600.0
 _SILENT_FETCHES_BEFORE_RESUBSCRIBE = 2
-#: Upper bound of the no-wait top-up fetch (the server answers at once with what it has).
+#: How long the no-wait top-up request may take to be answered (the server answers at once).
 _TOP_UP_S = 0.05
 #: How long after its client-side timeout a pull request may still deliver: the server counts
 #: `expires` from when it receives the request, later than the client started its clock.
@@ -97,6 +98,7 @@ class ConsumerRunner:
         self._subjects = [names.subject(s) for s in subjects]
         self._batch_size, self._max_deliver, self._ack_wait = batch_size, max_deliver, ack_wait
         self._max_ack_pending, self._fetch_timeout = max_ack_pending, fetch_timeout
+        self._top_up_request = msgspec.json.encode({"batch": batch_size - 1, "no_wait": True})
         self._settler = Settler(
             stream=stream,
             durable=durable,
@@ -263,9 +265,34 @@ class ConsumerRunner:
         self._silent_fetches = 0
         if self._batch_size > 1:
             self._pull_open_until = time.monotonic() + _TOP_UP_S + _LATE_DELIVERY_S
-            with contextlib.suppress(TimeoutError):  # nothing else was waiting
-                msgs += await self._sub.fetch(self._batch_size - 1, timeout=_TOP_UP_S)
+            msgs += await self._top_up(self._sub)
         return msgs
+
+    async def _top_up(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """Up to a batch more, of what the stream holds now: a no-wait pull request without
+        `expires`, which the server answers at once with what it has, then a status.
+
+        nats-py's `fetch` adds `expires` whenever its buffer is empty, and the server then waits
+        for the next message: each event of a trickle waited up to `_TOP_UP_S` for the one
+        after it. (nats-py has no public way to send the request or read its answer.)
+        """
+        await self._nc.publish(sub._nms, self._top_up_request, sub._deliver)
+        queue = sub._sub._pending_queue
+        taken: list[Msg] = []
+        deadline = time.monotonic() + _TOP_UP_S
+        while len(taken) < self._batch_size - 1:
+            if queue.empty():
+                try:
+                    msg = await asyncio.wait_for(queue.get(), deadline - time.monotonic())
+                except TimeoutError:
+                    break  # no answer yet: what it brings later waits for the next fetch
+            else:
+                msg = queue.get_nowait()
+            sub._sub._pending_size -= len(msg.data)
+            if JetStreamContext.is_status_msg(msg):
+                break  # 404 "no messages": the end of the answer (or of an earlier request)
+            taken.append(msg)
+        return taken
 
     async def _pause(self, seconds: float) -> None:
         # Sleep, but wake up at once when stop() is called.
