@@ -7,7 +7,8 @@ for the ack; the in-flight count is bounded so a stuck server turns into 503s, n
 Timeouts come from one sweeper task instead of a timer per publish (`asyncio.wait_for` costs a
 timer, a waiter future and a callback each): every publish shares the same timeout, so the
 oldest deadlines are always at the front of a queue. PubAcks are handled inside nats-py's read
-loop (`_AckInbox`), not handed to a subscription task first.
+loop (`_AckInbox`), not handed to a subscription task first; publishes are written at the end of
+the loop turn that made them (`AckTracker._write_soon`), not handed to nats-py's flusher task.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.protocol.command import hpub_cmd
 
 from soleflip.common.bus import decode_pub_ack
 from soleflip.common.errors import Unavailable
@@ -29,6 +31,7 @@ from soleflip.common.errors import Unavailable
 RETRY_AFTER = {"Retry-After": "5"}
 #: How often the sweeper looks for PubAcks that did not come in time (the timeout's resolution).
 SWEEP_INTERVAL_S = 0.1
+_ONE_LINE = str.maketrans({"\r": " ", "\n": " "})  # what nats-py does to a header value
 
 
 class PublishRefused(Exception):
@@ -66,6 +69,7 @@ class AckTracker:
         self._max_pending = max_pending
         self._sub: Subscription | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._write_scheduled = False
 
     async def start(self) -> None:
         # A core subscription: nats-py re-creates it by itself after a reconnect.
@@ -98,12 +102,45 @@ class AckTracker:
         future: asyncio.Future[bool] = loop.create_future()
         self._pending[token] = future
         self._deadlines.append((loop.time() + self._timeout, token))
+        reply = self._prefix + token
         try:
-            await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+            if not self._write_soon(subject, payload, reply, headers):
+                await self._nc.publish(subject, payload, reply=reply, headers=headers)
         except BaseException:
             self._pending.pop(token, None)
             raise
         return future
+
+    def _write_soon(
+        self, subject: str, payload: bytes, reply: str, headers: dict[str, str]
+    ) -> bool:
+        """Put the message on nats-py's outgoing buffer and write the buffer once this loop turn
+        is over: one write for every publish of the turn, and no wake-up of nats-py's flusher
+        task per message (at low rates that task hop cost more than the publish). False: not
+        connected or too large, nats-py's own `publish` decides (buffering, errors)."""
+        nc = self._nc
+        if nc._status != Client.CONNECTED or len(payload) > nc.max_payload:
+            return False
+        # The keys are ingest's own (`Nats-Msg-Id`, `ce-type`, trace context): valid tokens.
+        lines = "".join(f"{k}: {v.strip().translate(_ONE_LINE)}\r\n" for k, v in headers.items())
+        command = hpub_cmd(subject, reply, f"NATS/1.0\r\n{lines}\r\n".encode(), payload)
+        nc._pending.append(command)
+        nc._pending_data_size += len(command)
+        nc.stats["out_msgs"] += 1
+        nc.stats["out_bytes"] += len(payload)
+        if not self._write_scheduled:
+            self._write_scheduled = True
+            asyncio.get_running_loop().call_soon(self._write)
+        return True
+
+    def _write(self) -> None:
+        self._write_scheduled = False
+        nc = self._nc
+        # Otherwise the buffer stays for nats-py: its flusher, or its reconnect, sends it.
+        if nc._status == Client.CONNECTED and nc._pending_data_size and nc._transport:
+            nc._transport.writelines(nc._pending)
+            nc._pending = []
+            nc._pending_data_size = 0
 
     def forget(self, futures: list[asyncio.Future[bool]]) -> None:
         """Stop waiting for `futures` (timed out or abandoned); late PubAcks are then ignored."""
