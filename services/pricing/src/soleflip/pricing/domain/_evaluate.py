@@ -38,7 +38,12 @@ class AutoReprice(msgspec.Struct, frozen=True, kw_only=True):
     dry_run: bool = False
 
 
-class ListingState(msgspec.Struct, frozen=True, kw_only=True):
+# Per-listing structs hold only scalars and scalar-only structs, so they can never be part of a
+# reference cycle: untracked by the garbage collector (a full re-evaluation makes tens of
+# thousands, and every collection walked them).
+
+
+class ListingState(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """What pricing knows of one active listing (mirrored from orders events)."""
 
     listing_id: str
@@ -52,7 +57,7 @@ class ListingState(msgspec.Struct, frozen=True, kw_only=True):
     halted_reason: str | None = None
 
 
-class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
+class Evaluation(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The outcome for one listing; `price` None means nothing is recommended."""
 
     listing_id: str
