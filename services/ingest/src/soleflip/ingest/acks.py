@@ -121,8 +121,13 @@ class AckTracker:
         nc = self._nc
         if nc._status != Client.CONNECTED or len(payload) > nc.max_payload:
             return False
-        # The keys are ingest's own (`Nats-Msg-Id`, `ce-type`, trace context): valid tokens.
-        lines = "".join(f"{k}: {v.strip().translate(_ONE_LINE)}\r\n" for k, v in headers.items())
+        # The keys are ingest's own (`Nats-Msg-Id`, `ce-type`, trace context): valid tokens; the
+        # values were checked when the request was read, so a CR or LF in one is the exception.
+        lines = "".join([f"{k}: {v.strip()}\r\n" for k, v in headers.items()])
+        if not lines.count("\n") == lines.count("\r") == len(headers):
+            lines = "".join(
+                [f"{k}: {v.strip().translate(_ONE_LINE)}\r\n" for k, v in headers.items()]
+            )
         command = hpub_cmd(subject, reply, f"NATS/1.0\r\n{lines}\r\n".encode(), payload)
         nc._pending.append(command)
         nc._pending_data_size += len(command)
