@@ -48,6 +48,7 @@ from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_stre
 from soleflip.common.db import OutboxMessage, OutboxRelay, UnitOfWork, create_pool, migrate
 from soleflip.common.testing.plugin import database_dsn
 from soleflip.pricing import handlers, queries
+from soleflip.pricing.app import freeze_startup_objects
 
 NATS = os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 RELAY_BATCH = 500  # the relay's default batch
@@ -219,6 +220,7 @@ async def main(listings: int) -> dict[str, Any]:
             relay = _relay(pool, nc.jetstream(), names)
             await _fill(pool, listings)
             await relay.drain()  # what the rules' creation enqueued, before any timed window
+            freeze_startup_objects()  # as the service does once started
             domain = await _domain_rate(pool)
             passes = [await _full_rate(pool, relay, listings, shift) for shift in (7, -3, 11)]
             window = statistics.median(p["seconds"] for p in passes)
