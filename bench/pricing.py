@@ -46,9 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._cpu import CpuMeter, rss_mb
 from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
 from soleflip.common.db import OutboxMessage, OutboxRelay, UnitOfWork, create_pool, migrate
+from soleflip.common.runtime import freeze_startup_objects
 from soleflip.common.testing.plugin import database_dsn
 from soleflip.pricing import handlers, queries
-from soleflip.pricing.app import freeze_startup_objects
 
 NATS = os.environ.get("SOLEFLIP_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 RELAY_BATCH = 500  # the relay's default batch

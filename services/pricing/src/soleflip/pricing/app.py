@@ -7,10 +7,6 @@ from ingest, orders' listings/stock/orders, catalog's products) and three leader
 
 from __future__ import annotations
 
-import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi.spec import Tag
@@ -66,28 +62,10 @@ def create_app(
         service=SERVICE,
         settings=settings,
         route_handlers=[*CONTROLLERS, service.runtime.polls_route()],
-        lifespan=[service.runtime.lifespan, _frozen_once_started],
+        lifespan=[service.runtime.lifespan],
         readiness=service.runtime.readiness(),
         dependencies={"service": Provide(lambda: service, sync_to_thread=False)},
         openapi_tags=[Tag(name=name) for name in TAGS],
         description="Market data, fee-true repricing rules, recommendations and auto-reprice.",
         state={"runtime": service.runtime, "service": service},
     )
-
-
-def freeze_startup_objects() -> None:
-    """Exclude everything alive now from future garbage collections (once started).
-
-    A full re-evaluation allocates tens of thousands of objects, so the collector runs full
-    collections during it, and each walked every module, route and schema object loaded at
-    start-up as well (about 6 of 76 us CPU per recommendation in bench/pricing.py, which does
-    the same after its set-up). After `gc.freeze()` collections walk only what was made since.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-@asynccontextmanager
-async def _frozen_once_started(_app: Litestar) -> AsyncIterator[None]:
-    freeze_startup_objects()  # entered after the runtime's lifespan: pool, NATS, tasks are up
-    yield
