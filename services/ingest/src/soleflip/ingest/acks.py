@@ -7,8 +7,9 @@ for the ack; the in-flight count is bounded so a stuck server turns into 503s, n
 Timeouts come from one sweeper task instead of a timer per publish (`asyncio.wait_for` costs a
 timer, a waiter future and a callback each): every publish shares the same timeout, so the
 oldest deadlines are always at the front of a queue. PubAcks are handled inside nats-py's read
-loop (`_AckInbox`), not handed to a subscription task first; publishes are written at the end of
-the loop turn that made them (`AckTracker._write_soon`), not handed to nats-py's flusher task.
+loop (`soleflip.common.bus.ReplyInbox`), not handed to a subscription task first; publishes are
+written at the end of the loop turn that made them (`AckTracker._write_soon`), not handed to
+nats-py's flusher task.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import Callable
 
 import msgspec
 from nats.aio.client import Client
@@ -25,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.protocol.command import hpub_cmd
 
-from soleflip.common.bus import decode_pub_ack
+from soleflip.common.bus import ReplyInbox, decode_pub_ack
 from soleflip.common.errors import Unavailable
 
 RETRY_AFTER = {"Retry-After": "5"}
@@ -36,24 +36,6 @@ _ONE_LINE = str.maketrans({"\r": " ", "\n": " "})  # what nats-py does to a head
 
 class PublishRefused(Exception):
     """JetStream answered with an error (or nobody answered: no stream for the subject)."""
-
-
-class _AckInbox(asyncio.Future[Msg]):
-    """What a subscription made with `future=` delivers to: nats-py's read loop calls
-    `set_result` with each message (meant for one request's reply); here every call goes to
-    `on_msg` at once, and the inbox never completes. A `cb=` subscription would queue each
-    PubAck for a task of its own: one more task wake-up per publish before the waiting request
-    even hears of it."""
-
-    def __init__(self, on_msg: Callable[[Msg], None]) -> None:
-        super().__init__()
-        self._on_msg = on_msg
-
-    def set_result(self, result: Msg, /) -> None:
-        self._on_msg(result)
-
-    def cancelled(self) -> bool:
-        return False
 
 
 class AckTracker:
@@ -73,7 +55,7 @@ class AckTracker:
 
     async def start(self) -> None:
         # A core subscription: nats-py re-creates it by itself after a reconnect.
-        inbox = _AckInbox(self._on_ack)
+        inbox = ReplyInbox(self._on_ack)
         self._sub = await self._nc.subscribe(self._prefix + "*", future=inbox)
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 

@@ -6,6 +6,7 @@ the contract's streams and buckets; `Publisher` → de-duplicated, retried, pipe
 operator's list and replay. Every name goes through `Names`, so a prefix isolates a deployment.
 """
 
+from soleflip.common.bus._replies import ReplyInbox
 from soleflip.common.bus.connection import connect, disconnect
 from soleflip.common.bus.consumer import DEFAULT_NAK_DELAYS, ConsumerRunner
 from soleflip.common.bus.dlq import (
@@ -59,6 +60,7 @@ __all__ = [
     "PublishRejected",
     "Publisher",
     "Replayed",
+    "ReplyInbox",
     "StreamSpec",
     "check_streams",
     "connect",

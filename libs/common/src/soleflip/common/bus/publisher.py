@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError, TooManyStalledMsgsError
 from opentelemetry.propagate import inject
 
+from soleflip.common.bus._replies import ReplyInbox
 from soleflip.common.bus.metrics import PUBLISHED
 from soleflip.common.bus.names import Names
 from soleflip.common.contracts import CloudEvent, encode_event
@@ -289,7 +290,7 @@ class Publisher:
 
     async def _replies(self) -> str:
         """The reply prefix, subscribed on first use (a core subscription: nats-py re-creates
-        it after a reconnect)."""
+        it after a reconnect; its PubAcks are handled in nats-py's read loop, `ReplyInbox`)."""
         if self._reply_prefix:
             return self._reply_prefix
         if self._subscribing is None:
@@ -297,11 +298,12 @@ class Publisher:
         async with self._subscribing:
             if not self._reply_prefix:
                 prefix = f"{self._nc.new_inbox()}."
-                await self._nc.subscribe(prefix + "*", cb=self._on_reply)
+                await self._nc.subscribe(prefix + "*", future=ReplyInbox(self._on_reply))
                 self._reply_prefix = prefix
         return self._reply_prefix
 
-    async def _on_reply(self, msg: Msg) -> None:
+    def _on_reply(self, msg: Msg) -> None:
+        # Runs inside nats-py's read loop (`ReplyInbox`): it raises nothing.
         found = self._waiting.pop(msg.subject[len(self._reply_prefix) :], None)
         if found is None:
             return  # the round gave up on it (timeout) or it is not ours
