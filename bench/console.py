@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.resources
 import json
 import os
 import re
@@ -34,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.orders import NATS, fresh_database, percentiles, served, settings_for
 from bench.reports import seed
-from soleflip.common.db import migrate
 from soleflip.common.http import hash_token
 
 TARGET_P99_MS = 200.0
@@ -135,11 +133,6 @@ async def upstream_latency(orders_url: str, token: str, requests: int) -> dict[s
     return result
 
 
-async def _migrate_others(dsn: str) -> None:
-    for service in ("catalog", "pricing"):
-        await migrate(dsn, service, importlib.resources.files(f"soleflip.{service}") / "migrations")
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=100_000)
@@ -156,9 +149,8 @@ async def main() -> None:
     }
     service_token, user_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     prefix = f"bc{secrets.token_hex(3)}"
-    async with fresh_database() as dsn:
+    async with fresh_database("orders", "catalog", "pricing") as dsn:
         started = time.perf_counter()
-        await _migrate_others(dsn)
         await seed(dsn, args.orders, args.units)
         result["seed_s"] = round(time.perf_counter() - started, 1)
         s = settings_for(dsn, prefix)
@@ -178,23 +170,25 @@ async def main() -> None:
             served("pricing", env) as pricing,
         ):
             wired = {
-                "SOLEFLIP_CONSOLE_ORDERS_URL": orders,
-                "SOLEFLIP_CONSOLE_CATALOG_URL": catalog,
-                "SOLEFLIP_CONSOLE_PRICING_URL": pricing,
+                "SOLEFLIP_CONSOLE_ORDERS_URL": orders.url,
+                "SOLEFLIP_CONSOLE_CATALOG_URL": catalog.url,
+                "SOLEFLIP_CONSOLE_PRICING_URL": pricing.url,
                 # No ingest in this bench: its health line shows `unreachable` (refused at once).
                 "SOLEFLIP_CONSOLE_INGEST_URL": "http://127.0.0.1:9",
                 "SOLEFLIP_CONSOLE_SERVICE_TOKEN": service_token,
             }
-            values = await _cursors(orders, service_token)
+            values = await _cursors(orders.url, service_token)
             async with (
                 served("console", env | wired) as console,
-                httpx.AsyncClient(base_url=console, timeout=120) as client,
+                httpx.AsyncClient(base_url=console.url, timeout=120) as client,
             ):
                 await _sign_in(client, user_token)
                 result["pages"] = await page_latency(
                     client, values, args.requests, args.pages.split(",")
                 )
-            result["today_upstream"] = await upstream_latency(orders, service_token, args.requests)
+            result["today_upstream"] = await upstream_latency(
+                orders.url, service_token, args.requests
+            )
     pages = result["pages"]
     # The fallback is reported, not held to the target: it waits for the slowest orders report.
     held = {k: v for k, v in pages.items() if k != "today_full"}

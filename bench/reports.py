@@ -323,7 +323,7 @@ async def main() -> None:
     }
     token = secrets.token_urlsafe(24)
     prefix = f"br{secrets.token_hex(3)}"
-    async with fresh_database() as dsn:
+    async with fresh_database("orders") as dsn:
         started = time.perf_counter()
         await seed(dsn, args.orders, args.units)
         result["seed_s"] = round(time.perf_counter() - started, 1)
@@ -335,10 +335,12 @@ async def main() -> None:
             "SOLEFLIP_LOG_LEVEL": "warning",
             "SOLEFLIP_API_TOKENS": f"bench:read:{hash_token(token)}",
         }  # fmt: skip
-        async with served("orders", env) as url:
-            pid = _server_pid(url)
+        async with served("orders", env) as orders:
+            pid = orders.pid
             headers = {"Authorization": f"Bearer {token}"}
-            async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
+            async with httpx.AsyncClient(
+                base_url=orders.url, headers=headers, timeout=120
+            ) as client:
                 cpu = ServerCpu(dsn, pid)
                 result["kpi"] = await kpi_latency(client, args.requests, cpu)
                 result["kpi_worst_p99_ms"] = max(v["p99_ms"] for v in result["kpi"].values())
@@ -362,27 +364,6 @@ def _commit() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return out.stdout.strip()
-
-
-def _server_pid(url: str) -> int:
-    """The pid of the process listening on `url`'s port (the served orders process)."""
-    port = int(url.rsplit(":", 1)[1])
-    inode = None
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":
-            inode = fields[9]
-            break
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            for fd in (proc / "fd").iterdir():
-                if os.readlink(fd) == f"socket:[{inode}]":
-                    return int(proc.name)
-        except OSError:
-            continue
-    raise RuntimeError(f"no process listens on port {port}")
 
 
 if __name__ == "__main__":
