@@ -31,7 +31,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.orders import NATS, fresh_database, percentiles, served, settings_for
+from bench._served import NATS, fresh_database, served
+from bench.orders import percentiles, settings_for
 from bench.reports import seed
 from soleflip.common.http import hash_token
 

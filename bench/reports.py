@@ -37,7 +37,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._cpu import _proc_cpu_s
-from bench.orders import NATS, fresh_database, percentiles, served, settings_for
+from bench._served import NATS, fresh_database, served
+from bench.orders import percentiles, settings_for
 from soleflip.common.http import csv_lines, hash_token, keyset_chunks
 from soleflip.orders import queries
 from soleflip.orders.http._export import ORDER_COLUMNS

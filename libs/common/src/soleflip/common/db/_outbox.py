@@ -62,8 +62,24 @@ def _trace_headers(headers: dict[str, str] | None) -> dict[str, str]:
     return carrier
 
 
-def _headers(event: CloudEvent, extra: dict[str, str]) -> str:
-    return msgspec.json.encode({"ce-type": event.type, **extra}).decode()
+def _headers(event: CloudEvent, extra: dict[str, str]) -> dict[str, str]:
+    return {"ce-type": event.type, **extra}
+
+
+def _text(headers: dict[str, str]) -> str:
+    return msgspec.json.encode(headers).decode()
+
+
+def _headers_by_type(
+    items: Sequence[OutboxEvent], headers: dict[str, str] | None
+) -> dict[str, dict[str, str]]:
+    """One header set per event type: a batch has a handful of types and thousands of events."""
+    extra = _trace_headers(headers)
+    by_type: dict[str, dict[str, str]] = {}
+    for _, event in items:
+        if event.type not in by_type:
+            by_type[event.type] = _headers(event, extra)
+    return by_type
 
 
 async def enqueue(
@@ -75,7 +91,7 @@ async def enqueue(
         event.id,
         subject,
         encode_event(event),
-        _headers(event, _trace_headers(headers)),
+        _text(_headers(event, _trace_headers(headers))),
     )
 
 
@@ -87,11 +103,7 @@ async def enqueue_many(
     """Add several `(subject, event)` pairs in one statement, in the given order."""
     if not items:
         return
-    extra = _trace_headers(headers)
-    by_type: dict[str, str] = {}  # a batch has a handful of event types and thousands of events
-    for _, event in items:
-        if event.type not in by_type:
-            by_type[event.type] = _headers(event, extra)
+    by_type = {t: _text(h) for t, h in _headers_by_type(items, headers).items()}
     await conn.execute(
         ENQUEUE_MANY_SQL,
         [event.id for _, event in items],
@@ -118,11 +130,7 @@ async def enqueue_fresh(
     connection of `create_pool` (headers go through its jsonb codec; elsewhere it raises)."""
     if not items:
         return
-    extra = _trace_headers(headers)
-    by_type: dict[str, dict[str, str]] = {}
-    for _, event in items:
-        if event.type not in by_type:
-            by_type[event.type] = {"ce-type": event.type, **extra}
+    by_type = _headers_by_type(items, headers)
     await conn.copy_records_to_table(
         "outbox",
         records=[
