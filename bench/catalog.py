@@ -223,9 +223,11 @@ async def _bench_http(
         cpu = _proc_cpu_s(pid) or 0.0
         figures = await _measure(n, lookup)
         spent = (_proc_cpu_s(pid) or 0.0) - cpu  # the warm-up's 200 lookups included
-        figures["service_cpu_us_per_lookup"] = round(spent / (n + min(200, n)) * 1e6, 1)
-        figures["service_rss_mb"] = rss_mb(pid)
-        report[name] = figures
+        report[name] = {
+            **figures,
+            "service_cpu_us_per_lookup": round(spent / (n + min(200, n)) * 1e6, 1),
+            "service_rss_mb": rss_mb(pid),
+        }
     writer.close()
     return report
 

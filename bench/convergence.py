@@ -41,7 +41,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -115,7 +115,8 @@ async def simulator(
         daily_limit=10**9, settle_delay_s=0.0, token_ttl_s=10**8,
     )  # fmt: skip
     pace = rate_per_s / 1.1 if rate_per_s else 1e6  # the shared budget's 10 % margin
-    transport = httpx.ASGITransport(app=create_sim(Settings(), config))
+    # Litestar's ASGI signature is narrower than httpx's `_ASGIApp`; it is an ASGI app all the same.
+    transport = httpx.ASGITransport(app=cast(Any, create_sim(Settings(), config)))
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://sim") as control,
         httpx.AsyncClient(transport=transport, base_url="http://sim/v2/") as api,

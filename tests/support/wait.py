@@ -6,18 +6,38 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
 
+@overload
 async def until(
-    check: Callable[[], T | Awaitable[T]],
+    check: Callable[[], Awaitable[T]],
+    within: float = ...,
+    *,
+    what: str = ...,
+    interval: float = ...,
+) -> T: ...
+
+
+@overload
+async def until(
+    check: Callable[[], T],
+    within: float = ...,
+    *,
+    what: str = ...,
+    interval: float = ...,
+) -> T: ...
+
+
+async def until(
+    check: Callable[[], Any],
     within: float = 10.0,
     *,
     what: str = "condition",
     interval: float = 0.05,
-) -> T:
+) -> Any:
     """Call `check()` (sync or async) until it returns something truthy, and return that value.
 
     Fails the test with an `AssertionError` naming `what` after `within` seconds of loop time.
@@ -29,7 +49,7 @@ async def until(
         if inspect.isawaitable(value):
             value = await value
         if value:
-            return value  # type: ignore[return-value]
+            return value
         if loop.time() > deadline:
             raise AssertionError(f"{what}: not within {within:g} s")
         await asyncio.sleep(interval)

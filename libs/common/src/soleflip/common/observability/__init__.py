@@ -37,6 +37,7 @@ __all__ = [
     "Redactor",
     "add_span_processor",
     "configure_observability",
+    "configure_tracing",
     "current_trace_ids",
     "extract_context",
     "get_logger",
