@@ -16,7 +16,10 @@ resident memory (`rss_mb`) of each watched process, with its children, at the en
 app's, both by wall clock and per busy core (1 / CPU per request: what one worker does with a
 core to itself, the figure a shared machine does not distort), CPU per request at the fixed
 rate against saturation, p99 at the fixed rate, and ingest's RSS under load. `--targets-only`
-runs just the phases those need (bare ASGI, ingest saturated and at the fixed rate).
+runs just the phases those need (bare ASGI, ingest saturated and at the fixed rate) and the
+floor under both CPU targets: `bare_publish` (`_apps.py`: HTTP plus one durable JetStream
+publish per request, none of ingest's checks), saturated and at the fixed rate, whose figures
+`targets.bare_publish` prints next to ingest's.
 
 `scaling_capped` repeats ingest with one then two workers, each worker put in its own cgroup
 limited to `--worker-cpu` of a core (v1 cpu.cfs_quota_us under /sys/fs/cgroup/cpu, or v2
@@ -87,7 +90,7 @@ def uvicorn(target: str, env: dict[str, str], workers: int, log: Path) -> Iterat
         "warning",
     ]
     args += ["--workers", str(workers)] + (
-        ["--factory"] if target.endswith(("ingest", "litestar")) else []
+        ["--factory"] if target.endswith(("ingest", "litestar", "publish")) else []
     )
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -408,12 +411,16 @@ def run_phases(url: str, nats_proc: Any, args: argparse.Namespace, log: Path) ->
                 report[f"bare_asgi_at_{args.rate:g}_per_s"] = measure(
                     server["port"], secret, args, watched, rate=args.rate
                 )
-    with uvicorn("bench._apps:ingest", env, 1, log) as server:
-        watched = {"server": server["process"], "nats": nats_proc}
-        report["ingest"] = measure(server["port"], secret, args, watched)
-        report[f"ingest_at_{args.rate:g}_per_s"] = measure(
-            server["port"], secret, args, watched, rate=args.rate
-        )
+    for name, target in (
+        ("bare_publish", "bench._apps:bare_publish"),
+        ("ingest", "bench._apps:ingest"),
+    ):
+        with uvicorn(target, env, 1, log) as server:
+            watched = {"server": server["process"], "nats": nats_proc}
+            report[name] = measure(server["port"], secret, args, watched)
+            report[f"{name}_at_{args.rate:g}_per_s"] = measure(
+                server["port"], secret, args, watched, rate=args.rate
+            )
     if args.targets_only:
         return report
     report["jetstream_raw"] = jetstream(url, args.duration, nats_proc)
@@ -449,10 +456,35 @@ def targets(report: dict[str, Any], rate: float) -> dict[str, Any]:
         "target_steady_vs_saturated_cpu": 1.5,
         f"p99_ms_at_{rate:g}_per_s": steady["p99_ms"],
         "target_p99_ms": 5,
+        # The floor of both CPU targets: HTTP plus a durable publish, nothing of ingest's checks.
+        "bare_publish": floor_figures(report, rate, saturated_us),
         "rss_mb_saturated": ingest["rss_mb"]["server"],
         f"rss_mb_at_{rate:g}_per_s": steady["rss_mb"]["server"],
         "cpu_pct_machine": [ingest["cpu_pct"]["machine"], steady["cpu_pct"]["machine"]],
     }
+
+
+def floor_figures(
+    report: dict[str, Any], rate: float, ingest_saturated_us: float
+) -> dict[str, Any]:
+    """`bare_publish`'s CPU per request saturated and at the fixed rate, the same ratios as
+    ingest's targets, and its cost at the fixed rate against ingest's saturated cost: above 1.5,
+    no receiver that waits for a PubAck meets the steady-rate target on this machine."""
+    bare_us = report["bare_asgi"]["cpu_us_per_request"]["server"]
+    saturated_us = report["bare_publish"]["cpu_us_per_request"]["server"]
+    steady_us = report[f"bare_publish_at_{rate:g}_per_s"]["cpu_us_per_request"]["server"]
+    return {
+        "cpu_us_per_request_saturated": saturated_us,
+        f"cpu_us_per_request_at_{rate:g}_per_s": steady_us,
+        "vs_bare_asgi_per_busy_core": _ratio(bare_us, saturated_us),
+        "steady_vs_saturated_cpu": _ratio(steady_us, saturated_us),
+        "steady_vs_ingest_saturated_cpu": _ratio(steady_us, ingest_saturated_us),
+        f"p99_ms_at_{rate:g}_per_s": report[f"bare_publish_at_{rate:g}_per_s"]["p99_ms"],
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
 
 
 def ratios(report: dict[str, Any]) -> dict[str, float]:
@@ -482,7 +514,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--targets-only",
         action="store_true",
-        help="only the phases issue 17's targets need (bare ASGI, ingest saturated and steady)",
+        help="only the phases issue 17's targets need (bare ASGI and publish, ingest)",
     )
     args = parser.parse_args(argv)
     report: dict[str, Any] = {
