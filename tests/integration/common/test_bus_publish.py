@@ -1,13 +1,16 @@
-"""Publishing: de-duplication by msg-id, pipelined batches, event headers, failing fast."""
+"""Publishing: de-duplication by msg-id, pipelined batches, event headers, failing fast, and
+the shared write path (`TurnWriter`) across a reconnect."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -17,12 +20,16 @@ from soleflip.common.bus import (
     Outgoing,
     Publisher,
     PubResult,
+    ReplyInbox,
+    TurnWriter,
     connect,
+    decode_pub_ack,
     disconnect,
     ensure_streams,
 )
 from soleflip.common.contracts import new_event
 from soleflip.common.errors import Unavailable
+from tests.support.wait import until
 
 
 async def test_same_msg_id_twice_is_stored_once(bus_js: JetStreamContext, names: Names) -> None:
@@ -121,3 +128,59 @@ async def test_publish_to_an_uncaptured_subject_is_unavailable(
 
     with pytest.raises(Unavailable, match="failed 2 times"):
         await publisher.publish("nowhere.captured", b"x", msg_id="evt-x")
+
+
+async def test_a_batch_goes_out_in_one_write_and_every_message_gets_its_puback(
+    bus_nc: Client, bus_js: JetStreamContext, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = Publisher(bus_js, names)
+    await publisher.publish("ingest.test.thing", b"warm", msg_id="evt-warm")  # reply inbox made
+    transport: Any = bus_nc._transport
+    written, write = [], transport.writelines
+
+    def counting(commands: list[bytes]) -> None:
+        written.append(sum(c.startswith(b"HPUB") for c in commands))
+        write(commands)
+
+    monkeypatch.setattr(transport, "writelines", counting)
+    messages = [Outgoing("ingest.test.thing", b"%d" % i, f"evt-b{i}") for i in range(300)]
+
+    results = await publisher.publish_many(messages)
+
+    assert [n for n in written if n] == [300]
+    assert len({r.seq for r in results if not r.duplicate}) == 300
+
+
+async def test_what_is_published_while_reconnecting_arrives_after_the_reconnect(
+    restartable_nats: Any, names: Names
+) -> None:
+    nc: Client = await connect(restartable_nats.url, name="writer", reconnect_wait=0.2)
+    acks: list[Msg] = []
+    try:
+        await ensure_streams(nc.jetstream(), names)
+        inbox = f"{nc.new_inbox()}."
+        await nc.subscribe(inbox + "*", future=ReplyInbox(acks.append))
+        writer, subject = TurnWriter(nc), names.subject("ingest.test.thing")
+
+        async def send(tag: str) -> bool:
+            headers = {"Nats-Msg-Id": tag}
+            if writer.write_soon(subject, tag.encode(), inbox + tag, headers):
+                return True
+            await nc.publish(subject, tag.encode(), reply=inbox + tag, headers=headers)
+            return False
+
+        assert await send("before")
+        await until(lambda: len(acks) == 1)
+        await asyncio.to_thread(restartable_nats.stop)
+        await until(lambda: nc.is_reconnecting)
+        buffered = [await send(f"during-{i}") for i in range(20)]
+        await asyncio.to_thread(restartable_nats.start)
+        await until(lambda: len(acks) == 21, 20, what="PubAcks after the reconnect")
+        assert await send("after")
+        await until(lambda: len(acks) == 22)
+        info = await nc.jetstream().stream_info(names.stream("INGEST"))
+    finally:
+        await disconnect(nc)
+    assert buffered == [False] * 20  # nats-py's publish buffered them, as its reconnect sends
+    assert [decode_pub_ack(a.data).error for a in acks] == [None] * 22
+    assert info.state.messages == 22

@@ -38,6 +38,7 @@ class FakeNats:
         self._pending_data_size = 0
         self._transport = FakeTransport()
         self.max_payload = 1024
+        self._max_pending_size = 1 << 20
         self.stats = {"out_msgs": 0, "out_bytes": 0}
 
     def new_inbox(self) -> str:

@@ -8,8 +8,8 @@ Timeouts come from one sweeper task instead of a timer per publish (`asyncio.wai
 timer, a waiter future and a callback each): every publish shares the same timeout, so the
 oldest deadlines are always at the front of a queue. PubAcks are handled inside nats-py's read
 loop (`soleflip.common.bus.ReplyInbox`), not handed to a subscription task first; publishes are
-written at the end of the loop turn that made them (`AckTracker._write_soon`), not handed to
-nats-py's flusher task.
+written at the end of the loop turn that made them (`soleflip.common.bus.TurnWriter`, as the
+shared `Publisher` does), not handed to nats-py's flusher task.
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.protocol.command import hpub_cmd
 
-from soleflip.common.bus import ReplyInbox, decode_pub_ack
+from soleflip.common.bus import ReplyInbox, TurnWriter, decode_pub_ack
 from soleflip.common.errors import Unavailable
 
 RETRY_AFTER = {"Retry-After": "5"}
 #: How often the sweeper looks for PubAcks that did not come in time (the timeout's resolution).
 SWEEP_INTERVAL_S = 0.1
-_ONE_LINE = str.maketrans({"\r": " ", "\n": " "})  # what nats-py does to a header value
 
 
 class PublishRefused(Exception):
@@ -51,7 +49,7 @@ class AckTracker:
         self._max_pending = max_pending
         self._sub: Subscription | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self._write_scheduled = False
+        self._writer = TurnWriter(nc)
 
     async def start(self) -> None:
         # A core subscription: nats-py re-creates it by itself after a reconnect.
@@ -86,48 +84,12 @@ class AckTracker:
         self._deadlines.append((loop.time() + self._timeout, token))
         reply = self._prefix + token
         try:
-            if not self._write_soon(subject, payload, reply, headers):
+            if not self._writer.write_soon(subject, payload, reply, headers):
                 await self._nc.publish(subject, payload, reply=reply, headers=headers)
         except BaseException:
             self._pending.pop(token, None)
             raise
         return future
-
-    def _write_soon(
-        self, subject: str, payload: bytes, reply: str, headers: dict[str, str]
-    ) -> bool:
-        """Put the message on nats-py's outgoing buffer and write the buffer once this loop turn
-        is over: one write for every publish of the turn, and no wake-up of nats-py's flusher
-        task per message (at low rates that task hop cost more than the publish). False: not
-        connected or too large, nats-py's own `publish` decides (buffering, errors)."""
-        nc = self._nc
-        if nc._status != Client.CONNECTED or len(payload) > nc.max_payload:
-            return False
-        # The keys are ingest's own (`Nats-Msg-Id`, `ce-type`, trace context): valid tokens; the
-        # values were checked when the request was read, so a CR or LF in one is the exception.
-        lines = "".join([f"{k}: {v.strip()}\r\n" for k, v in headers.items()])
-        if not lines.count("\n") == lines.count("\r") == len(headers):
-            lines = "".join(
-                [f"{k}: {v.strip().translate(_ONE_LINE)}\r\n" for k, v in headers.items()]
-            )
-        command = hpub_cmd(subject, reply, f"NATS/1.0\r\n{lines}\r\n".encode(), payload)
-        nc._pending.append(command)
-        nc._pending_data_size += len(command)
-        nc.stats["out_msgs"] += 1
-        nc.stats["out_bytes"] += len(payload)
-        if not self._write_scheduled:
-            self._write_scheduled = True
-            asyncio.get_running_loop().call_soon(self._write)
-        return True
-
-    def _write(self) -> None:
-        self._write_scheduled = False
-        nc = self._nc
-        # Otherwise the buffer stays for nats-py: its flusher, or its reconnect, sends it.
-        if nc._status == Client.CONNECTED and nc._pending_data_size and nc._transport:
-            nc._transport.writelines(nc._pending)
-            nc._pending = []
-            nc._pending_data_size = 0
 
     def forget(self, futures: list[asyncio.Future[bool]]) -> None:
         """Stop waiting for `futures` (timed out or abandoned); late PubAcks are then ignored."""

@@ -1,12 +1,14 @@
 """The bus: NATS JetStream behind a small, explicit API (ARCHITECTURE.md section 9).
 
 `connect` → a client that reconnects forever; `ensure_streams`/`check_streams`/`ensure_kv` →
-the contract's streams and buckets; `Publisher` → de-duplicated, retried, pipelined publishes;
+the contract's streams and buckets; `Publisher` → de-duplicated, retried, pipelined publishes
+(`ReplyInbox` and `TurnWriter`: its read and write paths, which ingest uses too);
 `ConsumerRunner` → durable pull consumers with ack/nak/term and dead letters; `dlq` → the
 operator's list and replay. Every name goes through `Names`, so a prefix isolates a deployment.
 """
 
 from soleflip.common.bus._replies import ReplyInbox
+from soleflip.common.bus._writer import TurnWriter
 from soleflip.common.bus.connection import connect, disconnect
 from soleflip.common.bus.consumer import DEFAULT_NAK_DELAYS, ConsumerRunner
 from soleflip.common.bus.dlq import (
@@ -62,6 +64,7 @@ __all__ = [
     "Replayed",
     "ReplyInbox",
     "StreamSpec",
+    "TurnWriter",
     "check_streams",
     "connect",
     "dead_letter_message",

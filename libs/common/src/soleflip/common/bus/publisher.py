@@ -6,7 +6,9 @@ window absorbs the repeat. A connection that is closed or reconnecting fails fas
 webhook answering 503) must never hang for a whole reconnect period. Messages are published on
 the core connection with a reply subject each (one wildcard subscription per publisher, a counter
 token per message) and their PubAcks decoded with msgspec: nats-py's `publish_async` costs about
-as much again per message.
+as much again per message. A round's messages go on nats-py's outgoing buffer and out in one
+write at the end of the loop turn (`TurnWriter`), not through nats-py's `publish` and its flusher
+task; too large or odd ones still take nats-py's `publish` (its checks and errors).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nats.js.errors import APIError, NoStreamResponseError, TooManyStalledMsgsEr
 from opentelemetry.propagate import inject
 
 from soleflip.common.bus._replies import ReplyInbox
+from soleflip.common.bus._writer import TurnWriter
 from soleflip.common.bus.metrics import PUBLISHED
 from soleflip.common.bus.names import Names
 from soleflip.common.contracts import CloudEvent, encode_event
@@ -132,6 +135,7 @@ class Publisher:
         self._js = js
         # nats-py has no public accessor for a context's connection; its state decides fail-fast.
         self._nc: Client = js._nc
+        self._writer = TurnWriter(self._nc)
         self._names = names
         self._timeout = timeout
         self._attempts = attempts
@@ -257,7 +261,7 @@ class Publisher:
             return dict.fromkeys(indices, exc)
         attempt = _Round(loop.create_future())
         tokens: list[str] = []
-        publish, waiting = self._nc.publish, self._waiting
+        write_soon, publish, waiting = self._writer.write_soon, self._nc.publish, self._waiting
         try:
             for index in indices:
                 message = messages[index]
@@ -265,13 +269,10 @@ class Publisher:
                 headers[MSG_ID] = message.msg_id
                 token = str(next(self._tokens))
                 waiting[token] = (attempt, index)
+                subject, reply = self._names.subject(message.subject), prefix + token
                 try:
-                    await publish(
-                        self._names.subject(message.subject),
-                        message.payload,
-                        reply=prefix + token,
-                        headers=headers,
-                    )
+                    if not write_soon(subject, message.payload, reply, headers):
+                        await publish(subject, message.payload, reply=reply, headers=headers)
                 except Exception as exc:
                     del waiting[token]
                     attempt.outcomes[index] = exc
