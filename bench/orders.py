@@ -1,7 +1,7 @@
 """Benchmark of orders (issues 4, 17): events/s applied (batch path), webhook→row latency.
 
     .venv/bin/python bench/orders.py [--events 30000] [--rate 500] [--duration 10]
-        [--only batch|webhook] [--batch-sizes 1000,100]
+        [--only batch|webhook] [--batch-sizes 1000,100] [--statements]
 
 Uses the Postgres and NATS of SOLEFLIP_BENCH_DATABASE_URL / SOLEFLIP_BENCH_NATS_URL (default: the
 local dev servers), a fresh database and a fresh NATS prefix per run.
@@ -21,6 +21,9 @@ local dev servers), a fresh database and a fresh NATS prefix per run.
    orders database (the same table, indexes and triggers), from this process; no inbox, history,
    outbox or bus. `ratio_to_unnest` is orders' rate over the baseline's in the same run (issue
    17's target: >= 0.5), `cpu_ratio_to_unnest` the same in CPU per event (orders + Postgres).
+   `--statements` first runs the first size once more with every query metered
+   (`postgres_statements`: each statement's backend CPU per event, bench/_pgstat.py; the local
+   Postgres has no pg_stat_statements), so a reader sees which statement the Postgres cost is.
 2. Webhook path: `soleflip serve ingest` and `soleflip serve orders` run as processes (polling
    idle: no StockX); this process sends signed webhooks at `--rate` per second (open loop) and
    measures, per event, the time from sending the HTTP request to ingest to the order row written
@@ -38,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -56,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._cpu import CpuMeter, rss_mb
 from bench._load import LoadSpec, signer
+from bench._pgstat import StatementMeter
 from bench._served import NATS, RssSeries, fresh_database, served
 from soleflip.common.bus import Names, Outgoing, Publisher, connect, ensure_streams, stream_spec
 from soleflip.common.crypto import Crypto
@@ -66,6 +71,7 @@ from soleflip.orders.settings import OrdersSettings
 
 STATUSES = ("CREATED", "SHIPPED")
 UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+CLAIMS = "SELECT count(*) FROM inbox"
 BATCH = int(os.environ.get("SOLEFLIP_BENCH_BATCH", "1000"))
 #: issue 17's targets: orders' rate against the plain upsert, batch 100's cost against 1,000's.
 TARGET_RATIO_TO_UNNEST = 0.5
@@ -210,8 +216,21 @@ def _cost_us(result: dict[str, Any]) -> float | None:
     return float(cpu["orders_cpu_us_per_event"] + cpu["postgres_cpu_us_per_event"])
 
 
-async def batch_path(events: int, batch: int = BATCH) -> dict[str, Any]:
-    """Events/s the consumer applies when a backlog waits in INGEST."""
+def statement_meter() -> StatementMeter:
+    """Names the statements of the batch path (consumer, handlers, outbox, relay)."""
+    from soleflip.common.db import _inbox, _outbox, _relay
+    from soleflip.orders import repository
+    from soleflip.orders.repository import _fees, _orders, _stock
+
+    modules = [_inbox, _outbox, _relay, repository, _fees, _orders, _stock]
+    return StatementMeter(modules, ignore=(CLAIMS, UNPUBLISHED))
+
+
+async def batch_path(
+    events: int, batch: int = BATCH, *, statements: bool = False
+) -> dict[str, Any]:
+    """Events/s the consumer applies when a backlog waits in INGEST; with `statements`, the
+    Postgres CPU per event of each statement too (it slows the run: not for the ratios)."""
     prefix = f"bo{secrets.token_hex(3)}"
     names = Names(prefix)
     burst = burst_of(events)
@@ -230,31 +249,47 @@ async def batch_path(events: int, batch: int = BATCH) -> dict[str, Any]:
         service = build_service(
             settings, OrdersSettings(polling=False, pool_size=4, batch_size=batch)
         )
-        claims = "SELECT count(*) FROM inbox"
         meter = CpuMeter()
+        per_statement = statement_meter()
         # From before start-up (pool, NATS, consumer creation): a conservative figure.
         started = time.perf_counter()
         meter.start()
-        async with service.runtime.lifespan():
-            meter.add_backends(await backend_pids(dsn))
-            # The database is the truth of "applied"; polling it every 50 ms is the measurement.
-            while (done := await count(dsn, claims)) < len(burst):  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-            elapsed = time.perf_counter() - started
-            # CPU until the relay published every resulting event too: otherwise a loaded box
-            # (relay lagging) would look cheaper per event than an idle one.
-            while await count(dsn, UNPUBLISHED) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-            meter.add_backends(await backend_pids(dsn))
-            cpu = meter.report(done)
-            rss = rss_mb(os.getpid())
+        measuring = per_statement.measuring() if statements else contextlib.nullcontext()
+        with measuring:
+            result = await _apply_burst(service, dsn, meter, len(burst), started)
         history = await count(dsn, "SELECT count(*) FROM order_status_history")
+    if statements:
+        result["postgres_statements"] = per_statement.report(result["done"])
+    done = result.pop("done")
     return {
         "events": len(burst),
         "batch_size": batch,
-        "seconds": round(elapsed, 3),
-        "events_per_s": round(done / elapsed),
+        "seconds": result["seconds"],
+        "events_per_s": round(done / result["seconds"]),
         "history_rows": history,
+        **{k: v for k, v in result.items() if k != "seconds"},
+    }
+
+
+async def _apply_burst(
+    service: Any, dsn: str, meter: CpuMeter, events: int, started: float
+) -> dict[str, Any]:
+    async with service.runtime.lifespan():
+        meter.add_backends(await backend_pids(dsn))
+        # The database is the truth of "applied"; polling it every 50 ms is the measurement.
+        while (done := await count(dsn, CLAIMS)) < events:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        # CPU until the relay published every resulting event too: otherwise a loaded box
+        # (relay lagging) would look cheaper per event than an idle one.
+        while await count(dsn, UNPUBLISHED) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        meter.add_backends(await backend_pids(dsn))
+        cpu = meter.report(done)
+        rss = rss_mb(os.getpid())
+    return {
+        "done": done,
+        "seconds": round(elapsed, 3),
         "cpu": cpu,
         # The consumer and relay run in this process (with the burst it published beforehand).
         "orders_rss_mb": rss,
@@ -374,9 +409,14 @@ async def _drive(
     }
 
 
-async def batch_paths(events: int, sizes: list[int]) -> dict[str, Any]:
-    """The batch path at each size, the unnest baseline, and issue 17's ratios."""
-    result: dict[str, Any] = {"batch_path": await batch_path(events, sizes[0])}
+async def batch_paths(events: int, sizes: list[int], *, statements: bool) -> dict[str, Any]:
+    """The batch path at each size, the unnest baseline, and issue 17's ratios; with
+    `statements` first a separate run of the first size metered per statement."""
+    result: dict[str, Any] = {}
+    if statements:
+        run = await batch_path(events, sizes[0], statements=True)
+        result["postgres_statements"] = run["postgres_statements"]
+    result["batch_path"] = await batch_path(events, sizes[0])
     for size in sizes[1:]:
         result[f"batch_path_{size}"] = await batch_path(events, size)
     baseline = await unnest_baseline(events, sizes[0])
@@ -408,10 +448,15 @@ async def main() -> None:
         "--batch-sizes", default=f"{BATCH},100",
         help="consumer batch sizes of the batch path, the first the headline and the baseline's",
     )  # fmt: skip
+    parser.add_argument(
+        "--statements", action="store_true",
+        help="also print the batch path's Postgres CPU per event of each statement (extra run)",
+    )  # fmt: skip
     args = parser.parse_args()
     result: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}
     if args.only in (None, "batch"):
-        result.update(await batch_paths(args.events, [int(b) for b in args.batch_sizes.split(",")]))
+        sizes = [int(b) for b in args.batch_sizes.split(",")]
+        result.update(await batch_paths(args.events, sizes, statements=args.statements))
     if args.only in (None, "webhook"):
         result["webhook_path"] = await webhook_path(args.rate, args.duration)
     print(json.dumps(result, indent=2))
