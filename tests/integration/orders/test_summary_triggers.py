@@ -2,7 +2,8 @@
 UPDATE of hundreds of units and orders at once (keys swapped between rows, rows changed, rows
 only touched) leaves every summary as inserting the final rows from scratch does, and deleting
 every row leaves nothing behind. Migration 0022 made the triggers' change detection set-based
-(EXCEPT instead of a transition-table join that Postgres ran as a nested loop)."""
+(EXCEPT instead of a transition-table join that Postgres ran as a nested loop); migration 0023
+made an order's step between two sale statuses leave its sales fact alone."""
 
 from __future__ import annotations
 
@@ -67,6 +68,16 @@ UPDATE "order" SET
     updated_at = updated_at + interval '1 hour'
 """
 
+# Sale statuses move on (no figure of a fact changes), a few sales fall through.
+STEP_ORDERS = """
+UPDATE "order" SET
+    status = CASE WHEN order_number LIKE '%2' THEN 'CANCELED'
+                  WHEN status = 'CREATED' THEN 'SHIPPED'
+                  WHEN status = 'COMPLETED' THEN 'PAYOUTCOMPLETED' ELSE status END,
+    updated_at = updated_at + interval '1 hour'
+"""
+FACT_VERSIONS = "SELECT order_number, xmin::text AS version FROM sales_fact"
+
 
 async def _connect(dsn: str) -> asyncpg.Connection:
     return await asyncpg.connect(dsn, server_settings={"search_path": "orders"})
@@ -81,7 +92,10 @@ def _figures(row: asyncpg.Record) -> list[Any]:
     ]
 
 
-async def _summaries(conn: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]:
+Summaries = dict[str, list[tuple[Any, ...]]]
+
+
+async def _summaries(conn: asyncpg.Connection) -> Summaries:
     """Every summary's rows, those whose figures are all zero left out (a group emptied by a
     delta keeps its row), in a stable order."""
     found = {}
@@ -105,15 +119,33 @@ async def _insert_all(conn: asyncpg.Connection, table: str, source: str) -> None
     )
 
 
+async def _seeded(dsn: str) -> asyncpg.Connection:
+    """A connection to a migrated orders schema holding the units and orders above."""
+    await migrate_orders(dsn)
+    conn = await _connect(dsn)
+    await conn.execute("INSERT INTO supplier (name) VALUES ('Alpha'), ('Beta')")
+    await conn.execute(INSERT_UNITS, UNITS)
+    await conn.execute(INSERT_ORDERS, ORDERS)
+    return conn
+
+
+async def _rebuild(conn: asyncpg.Connection) -> tuple[Summaries, Summaries]:
+    """The summaries once every unit and order is deleted, and once they are inserted again."""
+    await conn.execute("CREATE TEMP TABLE units AS SELECT * FROM stock_item")
+    await conn.execute('CREATE TEMP TABLE orders_kept AS SELECT * FROM "order"')
+    await conn.execute('DELETE FROM "order"')
+    await conn.execute("DELETE FROM stock_item")
+    emptied = await _summaries(conn)
+    await _insert_all(conn, "stock_item", "units")
+    await _insert_all(conn, "order", "orders_kept")
+    return emptied, await _summaries(conn)
+
+
 async def test_bulk_updates_keep_every_summary_as_a_rebuild_from_the_rows(
     fresh_database: str,
 ) -> None:
-    await migrate_orders(fresh_database)
-    conn = await _connect(fresh_database)
+    conn = await _seeded(fresh_database)
     try:
-        await conn.execute("INSERT INTO supplier (name) VALUES ('Alpha'), ('Beta')")
-        await conn.execute(INSERT_UNITS, UNITS)
-        await conn.execute(INSERT_ORDERS, ORDERS)
         before = await _summaries(conn)
         assert all(before[table] for table in SUMMARIES), "every summary has rows to change"
 
@@ -122,15 +154,29 @@ async def test_bulk_updates_keep_every_summary_as_a_rebuild_from_the_rows(
         after = await _summaries(conn)
         assert after != before
 
-        await conn.execute("CREATE TEMP TABLE units AS SELECT * FROM stock_item")
-        await conn.execute('CREATE TEMP TABLE orders_kept AS SELECT * FROM "order"')
-        await conn.execute('DELETE FROM "order"')
-        await conn.execute("DELETE FROM stock_item")
-        emptied = await _summaries(conn)
+        emptied, rebuilt = await _rebuild(conn)
         assert emptied == {table: [] for table in SUMMARIES}
+        assert rebuilt == after
+    finally:
+        await conn.close()
 
-        await _insert_all(conn, "stock_item", "units")
-        await _insert_all(conn, "order", "orders_kept")
-        assert await _summaries(conn) == after
+
+async def test_a_step_between_sale_statuses_leaves_the_sales_fact_alone(
+    fresh_database: str,
+) -> None:
+    conn = await _seeded(fresh_database)
+    try:
+        before = dict(await conn.fetch(FACT_VERSIONS))
+        statuses = dict(await conn.fetch('SELECT order_number, status FROM "order"'))
+        # Only a sale that fell through changes its fact; a status step changes none.
+        falling = {n for n in before if n.endswith("2") and statuses[n] != "CANCELED"}
+        assert falling
+        assert len(falling) < len(before)
+
+        assert (await conn.execute(STEP_ORDERS)).endswith(f" {ORDERS}")
+        after = dict(await conn.fetch(FACT_VERSIONS))
+        assert {n for n in before if after[n] != before[n]} == falling
+        stepped = await _summaries(conn)
+        assert (await _rebuild(conn))[1] == stepped
     finally:
         await conn.close()
