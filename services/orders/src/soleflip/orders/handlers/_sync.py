@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from soleflip.common.db import Conn, enqueue_many
+from soleflip.common.db import Conn, enqueue_fresh, enqueue_many
 from soleflip.common.stockx import ListingSummary, OrderSummary
 from soleflip.orders import repository as repo
 from soleflip.orders.domain import EPOCH, FeeBook, newer_chain, version
@@ -101,9 +101,11 @@ async def after_orders(
         # Read back: releasing, linking (by listing, by variant) and pricing are four
         # statements that may each change some of these orders after they were written.
         rows = await repo.select_orders(conn, numbers)
-    await enqueue_many(conn, order_events(rows))
+    # Events made here carry fresh ids: one COPY, without ON CONFLICT's speculative insertion
+    # (a quarter of the enqueue's Postgres time; the unique event id still holds).
+    await enqueue_fresh(conn, order_events(rows))
     if moved:
-        await enqueue_many(conn, stock_events(moved))
+        await enqueue_fresh(conn, stock_events(moved))
     return changed
 
 

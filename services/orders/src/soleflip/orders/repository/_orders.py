@@ -103,17 +103,21 @@ ON CONFLICT (order_number, status, changed_at) DO NOTHING
 """
 # One cheap question before four statements: is there any stock these orders could link to, or
 # a linked order whose profit may need recomputing? On the hot path the answer is mostly no.
+# The orders are read once (a materialized CTE), not once per question: three lookups of every
+# order number were most of its cost.
 MAY_LINK_SQL = """
-SELECT EXISTS (
-           SELECT 1 FROM "order" o JOIN listing l ON l.listing_id = o.listing_id
-           WHERE o.order_number = ANY($1::text[]) AND l.stock_item_id IS NOT NULL)
+WITH o AS MATERIALIZED (
+    SELECT listing_id, variant_id, stock_item_id FROM "order"
+    WHERE order_number = ANY($1::text[])
+)
+SELECT EXISTS (SELECT 1 FROM o WHERE stock_item_id IS NOT NULL)
     OR EXISTS (
-           SELECT 1 FROM "order" o JOIN stock_item s ON s.variant_id = o.variant_id
-           WHERE o.order_number = ANY($1::text[]) AND o.stock_item_id IS NULL
+           SELECT 1 FROM listing l
+           WHERE l.listing_id IN (SELECT listing_id FROM o) AND l.stock_item_id IS NOT NULL)
+    OR EXISTS (
+           SELECT 1 FROM stock_item s
+           WHERE s.variant_id IN (SELECT variant_id FROM o WHERE stock_item_id IS NULL)
              AND s.status IN ('IN_STOCK', 'ORDERED') AND s.order_number IS NULL)
-    OR EXISTS (
-           SELECT 1 FROM "order" WHERE order_number = ANY($1::text[])
-             AND stock_item_id IS NOT NULL)
 """
 # Sales that fell through give their unit back: it is in stock again (or RETURNED, on its way
 # back after a failed authentication), and the order keeps no cost.
