@@ -256,12 +256,13 @@ async def shipment_mismatches(service: OrdersService, sim_url: str) -> list[str]
     return problems
 
 
-async def wait_for_poll(service: OrdersService, timeout: float = 60.0) -> None:  # noqa: ASYNC109
-    """Ask for a poll now and wait until it finished."""
-    before = service.polls_done
-    service.poll_now.set()
-
-    async def polled() -> bool:
-        return service.polls_done > before
-
-    await until(polled, timeout)
+async def wait_for_poll(
+    service: OrdersService,
+    timeout: float = 60.0,  # noqa: ASYNC109
+    what: str = "all",
+) -> None:
+    """Ask for a poll now and wait until a poll that started after the request finished: one
+    already running may have read StockX before the change the caller just made there."""
+    due = service.polls_started + 1  # polls run one after another: the next one to start
+    service.request_poll(what)
+    await until(lambda: service.polls_done >= due, timeout, what=f"a {what} poll")

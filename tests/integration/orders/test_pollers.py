@@ -23,7 +23,6 @@ from tests.integration.orders.support import (
     wait_for_poll,
     with_sim,
 )
-from tests.support.wait import until
 
 ORDER_DETAIL = "/v2/selling/orders/"
 HISTORY = {"AUTHFAILED", "DIDNOTSHIP", "CANCELED", "COMPLETED", "RETURNED"}
@@ -153,13 +152,7 @@ async def test_requested_poll_of_listings_reads_only_listings(
     polling: OrdersService, sim_url: str
 ) -> None:
     await sim_post(sim_url, "/_sim/requests/clear", {})
-    before = polling.polls_done
-    polling.request_poll("listings")
-
-    async def polled() -> bool:
-        return polling.polls_done > before
-
-    await until(polled, 30)
+    await wait_for_poll(polling, 30, what="listings")
     kinds = _kinds((await sim_get(sim_url, "/_sim/requests"))["requests"])
     assert kinds["listings"] >= 1
     assert kinds["active"] == kinds["history"] == 0

@@ -51,14 +51,10 @@ async def test_sync_sent_to_a_follower_makes_the_leader_poll(
     leader, follower = sorted(replicas, key=lambda s: -s.polls_done)
     assert follower.polls_done == 0
     await sim_post(sim_url, "/_sim/requests/clear", {})
-    before = leader.polls_done
+    due = leader.polls_started + 1  # the poll the request starts, not one already running
 
     await request_sync(follower, "listings")
-
-    async def leader_polled() -> bool:
-        return leader.polls_done > before
-
-    await until(leader_polled, 30)
+    await until(lambda: leader.polls_done >= due, 30, what="the leader's poll")
     assert follower.polls_done == 0
     paths = [r["path"] for r in (await sim_get(sim_url, "/_sim/requests"))["requests"]]
     assert LISTINGS in paths

@@ -25,7 +25,9 @@ class OrdersService(DataService[OrdersSettings]):
         self.poll_now = asyncio.Event()
         #: What the next triggered poll covers: "orders", "listings" or "all".
         self.poll_what = "all"
-        #: Completed polls of this process (a test waits for the next one).
+        #: Started and completed polls of this process (one at a time): a test waits for a
+        #: poll that started after its request, not for one already running when it asked.
+        self.polls_started = 0
         self.polls_done = 0
 
     def request_poll(self, what: str = "all") -> None:

@@ -70,6 +70,7 @@ async def run_pollers(service: OrdersService, record: PollLog | None = None) -> 
     async def poll(requested: bool) -> None:
         what = service.poll_what if requested else "all"  # the interval's poll covers all
         service.poll_what = "all"
+        service.polls_started += 1
         try:
             await poll_once(service, what)
         finally:
