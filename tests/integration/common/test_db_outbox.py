@@ -143,6 +143,8 @@ async def test_relay_publishes_in_commit_order_and_marks_rows(pool: asyncpg.Pool
     assert head.subject == "orders.order.upserted"
     assert decode_event(head.payload) == first[0]
     assert head.headers == {"ce-type": "orders.order.upserted", "traceparent": "00-abc"}
+    # One batch, two header sets: each row keeps its own (decoded once per set).
+    assert [m.headers for m in bus.batches[0][1:]] == [{"ce-type": "orders.order.upserted"}] * 4
     assert await unpublished(pool) == 0
     assert REGISTRY.get_sample_value("soleflip_outbox_published_total", {"relay": name}) == 5
     assert REGISTRY.get_sample_value("soleflip_outbox_lag_seconds_count", {"relay": name}) == 5
@@ -178,7 +180,7 @@ async def test_fresh_events_are_copied_in_order_wake_the_relay_and_refuse_a_repe
     assert bus.ids == [e.id for e in batch]
     head = bus.batches[0][0]
     assert decode_event(head.payload) == batch[0]
-    assert head.headers == {"ce-type": "orders.order.upserted"}
+    assert [m.headers for m in bus.batches[0]] == [{"ce-type": "orders.order.upserted"}] * 3
     with pytest.raises(asyncpg.UniqueViolationError):
         async with UnitOfWork(pool) as uow:
             await enqueue_fresh(uow.conn, [("orders.order.upserted", batch[0])])

@@ -285,3 +285,25 @@ async def test_a_unit_whose_cost_is_missing_holds_its_listing_and_landed_cost_se
     await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "149"))
     requests = await service.until(lambda: service.published("pricing.reprice.requested", wait=0.2))
     assert requests[0]["data"]["floor"]["amount"] == "103.00"  # covers 80, not 60
+
+
+async def test_a_listing_without_a_stock_item_id_takes_its_floor_from_the_unit_naming_it(
+    service: Service,
+) -> None:
+    rule = {"strategy": "beat_lowest_ask", "auto_reprice": True}
+    assert (await service.client.post("/api/v1/rules", json=rule, headers=AUTH)).status_code == 201
+    switch = {"enabled": True, "dry_run": False}
+    assert (
+        await service.client.put("/api/v1/autoreprice", json=switch, headers=AUTH)
+    ).status_code == 200
+    await service.publish(STOCK, STOCK, STOCK_ITEM)  # the unit names the listing: L1
+    await service.publish(LISTING, LISTING, listing("200") | {"stock_item_id": None})
+    await service.until(lambda: service.fetchval("SELECT count(*) FROM stock_item"))
+    await service.until(
+        lambda: service.fetchval("SELECT count(*) FROM listing WHERE stock_item_id IS NULL")
+    )
+    await service.publish(MARKET_SUBJECT, "stockx.market.updated", market("v1", "60"))
+    requests = await service.until(lambda: service.published("pricing.reprice.requested", wait=0.2))
+    assert requests[0]["data"]["floor"]["amount"] == "103.00"  # the unit's cost of 80
+    [latest, *_] = await _recs(service, listing_id="L1")
+    assert latest["inputs"]["cost"] == {"amount": "80.00", "currency": "EUR"}

@@ -200,3 +200,14 @@ def test_a_huge_number_is_not_echoed_back() -> None:
     with pytest.raises(ValueError) as caught:
         Money(amount=Decimal("1" * 5000), currency="EUR")
     assert len(str(caught.value)) < 200
+
+
+def test_a_recommendation_names_the_input_it_refuses_and_takes_unknown_ones() -> None:
+    base = _valid(mi.type_info(pricing.Recommendation))
+    inputs = {"lowest_ask": "120.50", "cost": None}
+    assert msgspec.convert({**base, "inputs": inputs}, pricing.Recommendation).inputs == {
+        "lowest_ask": Decimal("120.50"),
+        "cost": None,
+    }
+    with pytest.raises(msgspec.ValidationError, match=r"inputs\.cost must have at most 2"):
+        msgspec.convert({**base, "inputs": {**inputs, "cost": "1.001"}}, pricing.Recommendation)

@@ -4,6 +4,7 @@ its type, tags are unique, and the envelope round-trips with a UUIDv7 id."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +21,7 @@ from soleflip.common.contracts import (
     new_event,
     orders,
     pricing,
+    uuid7,
 )
 
 ARCHITECTURE = Path(__file__).resolve().parents[3] / "docs" / "ARCHITECTURE.md"
@@ -86,3 +88,15 @@ def test_an_event_round_trips_and_gets_a_uuid7_id() -> None:
     assert uuid.UUID(event.id).version == 7
     with pytest.raises(AttributeError):
         event.id = "other"  # type: ignore[misc]
+
+
+def test_uuid7_ids_carry_the_time_version_and_variant_and_never_repeat() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = [uuid7() for _ in range(5_000)]  # many share a millisecond, hence its cached text
+    after = time.time_ns() // 1_000_000
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        value = uuid.UUID(text)
+        assert str(value) == text
+        assert (value.version, value.variant) == (7, uuid.RFC_4122)
+        assert before <= value.int >> 80 <= after

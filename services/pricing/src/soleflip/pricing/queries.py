@@ -13,7 +13,9 @@ from soleflip.common.db import Conn
 from soleflip.pricing.domain import AutoReprice, FeeSchedule, Market, Rule
 
 #: Active listings with what evaluating them needs: scope, landed cost and market.
-#: `$1` / `$2` restrict to variants / listings (NULL: all).
+#: `$1` / `$2` restrict to variants / listings (NULL: all). A listing without a stock item id
+#: looks its unit up by listing id; the test sits inside the lateral subquery, where it is a
+#: one-time filter, so listings that have one skip the lookup (as a join filter it ran for all).
 EVALUATION_CONTEXT_SQL = """
 SELECT l.listing_id, l.variant_id, l.currency, l.amount, l.stock_item_id, l.last_reprice_at,
        l.pending_amount, l.halted_reason, l.rec_price, l.rec_status,
@@ -27,8 +29,8 @@ LEFT JOIN variant v ON v.variant_id = l.variant_id
 LEFT JOIN stock_item s ON s.stock_item_id = l.stock_item_id
 LEFT JOIN LATERAL (
     SELECT unit_cost, currency, stock_item_id FROM stock_item
-    WHERE listing_id = l.listing_id ORDER BY stock_item_id LIMIT 1
-) s2 ON l.stock_item_id IS NULL
+    WHERE l.stock_item_id IS NULL AND listing_id = l.listing_id ORDER BY stock_item_id LIMIT 1
+) s2 ON true
 LEFT JOIN market_latest m ON m.variant_id = l.variant_id AND m.currency = l.currency
 WHERE l.status = 'ACTIVE' AND l.variant_id IS NOT NULL AND l.currency IS NOT NULL
   AND ($1::text[] IS NULL OR l.variant_id = ANY($1))

@@ -21,6 +21,7 @@ from soleflip.common.contracts.bounds import (
     NonEmptyStr,
     PositiveMoney,
     RowId,
+    amount_problem,
     check_amount,
     check_amounts,
 )
@@ -81,7 +82,9 @@ class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         for name, value in self.inputs.items():
-            check_amount(value, f"inputs.{name}")
+            # The field's name is spelled only for a refusal: every recommendation checks these.
+            if value is not None and amount_problem(value) is not None:
+                check_amount(value, f"inputs.{name}")
 
 
 class RepriceRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -130,7 +130,10 @@ async def enqueue_fresh(
     connection of `create_pool` (headers go through its jsonb codec; elsewhere it raises)."""
     if not items:
         return
-    by_type = _headers_by_type(items, headers)
+    # Each type's headers encoded once, not once per row by the jsonb codec.
+    by_type = {
+        t: msgspec.Raw(msgspec.json.encode(h)) for t, h in _headers_by_type(items, headers).items()
+    }
     await conn.copy_records_to_table(
         "outbox",
         records=[

@@ -69,14 +69,27 @@ def _fail(waiter: asyncio.Future[Any] | None, exc: BaseException) -> None:
         waiter.cancel()  # cancelled (a shutdown): the batches after it stand down too
 
 
-def _message(row: asyncpg.Record) -> OutboxMessage:
-    return OutboxMessage(
-        subject=row["subject"],
-        payload=bytes(row["payload"]),
-        msg_id=row["event_id"],
-        headers=_headers_decoder.decode(row["headers"]),
-        id=row["id"],
-    )
+def _messages(rows: Sequence[asyncpg.Record]) -> list[OutboxMessage]:
+    """The batch's messages. A batch holds a handful of distinct header sets (one per event
+    type and enqueueing trace), so each is decoded once and its dict shared by the messages
+    that carry it (publishers copy headers before adding to them)."""
+    decoded: dict[str, dict[str, str]] = {}
+    messages = []
+    for row in rows:
+        text = row["headers"]
+        headers = decoded.get(text)
+        if headers is None:
+            headers = decoded[text] = _headers_decoder.decode(text)
+        messages.append(
+            OutboxMessage(
+                subject=row["subject"],
+                payload=bytes(row["payload"]),
+                msg_id=row["event_id"],
+                headers=headers,
+                id=row["id"],
+            )
+        )
+    return messages
 
 
 class OutboxRelay:
@@ -180,7 +193,7 @@ class OutboxRelay:
         # The rows are marked while their PubAcks are on the way (one round trip fewer per
         # batch); the mark commits only once every message is acknowledged: a failed publish
         # raises here and rolls it back.
-        publishing = asyncio.ensure_future(self._publish([_message(row) for row in rows]))
+        publishing = asyncio.ensure_future(self._publish(_messages(rows)))
         try:
             await conn.execute(MARK_PUBLISHED_SQL, [row["id"] for row in rows])
         except BaseException:

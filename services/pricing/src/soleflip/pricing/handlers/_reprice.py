@@ -132,12 +132,15 @@ async def reevaluate(
     context = await Context.load(conn, now)
     rows = await queries.evaluation_context(conn, variants, listings)
     results = evaluate_rows(rows, context, now)
-    previous = {row.listing_id: (row.rec_price, row.rec_status) for row in rows}
-    fresh = [
-        r for r in results if r.price is not None and previous[r.listing_id] != (r.price, r.status)
-    ]
+    by_id = {row.listing_id: row for row in rows}
+    fresh = [r for r in results if r.price is not None and _changed(by_id[r.listing_id], r)]
     await record_outcomes(conn, fresh, now, cause)
     return results
+
+
+def _changed(row: ListingContext, result: Evaluation) -> bool:
+    """Whether a result differs from the listing's last recommendation (price or status)."""
+    return row.rec_price != result.price or row.rec_status != result.status
 
 
 async def record_outcomes(
@@ -192,18 +195,15 @@ def _count(results: Sequence[Evaluation], requested: Sequence[tuple[str, Decimal
 
 
 def _money(amount: Decimal | None, currency: str) -> Money | None:
-    if amount is None:
-        return None
-    cents = amount.quantize(CENT)
-    return _cents(cents, cents.is_signed(), currency)
+    return None if amount is None else _money_of(str(amount), currency)
 
 
 @functools.lru_cache(maxsize=4096)
-def _cents(cents: Decimal, signed: bool, currency: str) -> Money:
-    """Money of an amount in cents, cached: a batch repeats prices, floors and payouts, and
-    each `Money` checks its amount. Equal cents with the same sign (-0.00 is not 0.00) print
-    the same, so a cached one is indistinguishable from a new one."""
-    return Money(amount=cents, currency=currency)
+def _money_of(amount: str, currency: str) -> Money:
+    """Money of an amount (by its text) in cents, cached: a batch repeats prices, floors and
+    payouts, and each `Money` checks its amount. Keyed by text, which is cheaper to hash than
+    a Decimal and keeps apart what prints apart (-0 and 0), the quantize runs once per text."""
+    return Money(amount=Decimal(amount).quantize(CENT), currency=currency)
 
 
 @functools.lru_cache(maxsize=4096)
