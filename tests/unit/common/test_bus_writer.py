@@ -1,4 +1,5 @@
-"""TurnWriter: the bytes nats-py would send, one write per loop turn, nats-py's buffer kept."""
+"""TurnWriter: the bytes nats-py would send, one write per loop turn, nats-py's buffer kept
+(publishes and a batch's acks alike)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import asyncio
 
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 
-from soleflip.common.bus import TurnWriter
+from soleflip.common.bus import Message, Names, Publisher, TurnWriter
+from soleflip.common.bus.settle import Settler
 
 
 class FakeTransport:
@@ -130,3 +133,47 @@ async def test_a_drop_before_the_write_leaves_the_buffer_to_nats_py_reconnect() 
 
     assert transport.writes == []
     assert len(nc._pending) == 1  # nats-py writes it after the reconnect's CONNECT and SUBs
+
+
+def _delivered(nc: Client, seq: int) -> Message:
+    reply = f"$JS.ACK.INGEST.orders-ingest.1.{seq}.{seq}.1733526400000000000.0"
+    raw = Msg(_client=nc, subject="ingest.stockx.order.updated", reply=reply, data=b"{}")
+    return Message.from_nats(raw, Names(""))
+
+
+def _settler(nc: Client) -> Settler:
+    return Settler(
+        stream="INGEST",
+        durable="orders-ingest",
+        durable_name="orders-ingest",
+        max_deliver=5,
+        nak_delays=(1.0,),
+        publisher=Publisher(nc.jetstream(), Names("")),
+        acks=TurnWriter(nc),
+    )
+
+
+async def test_a_batch_of_acks_is_what_msg_ack_sends_in_one_write() -> None:
+    nc, transport = connected()
+    messages = [_delivered(nc, seq) for seq in range(1, 4)]
+
+    await _settler(nc).ack_many(messages)
+    await asyncio.sleep(0)
+
+    # `Msg.ack` is `publish(reply)`: an empty payload, no reply subject, no headers.
+    expected = [await nats_py_command(m.raw.reply, b"", "", None) for m in messages]
+    assert transport.writes == [expected]
+    assert all(m.raw.is_acked for m in messages)
+
+
+async def test_an_ack_while_disconnected_is_left_to_nats_py() -> None:
+    nc, transport = connected()
+    nc._status = Client.RECONNECTING  # nats-py buffers what is published meanwhile
+    message = _delivered(nc, 1)
+
+    await _settler(nc).ack_many([message, message])  # the second is already acked: refused
+    await asyncio.sleep(0)
+
+    assert transport.writes == []
+    assert len(nc._pending) == 1
+    assert message.raw.is_acked

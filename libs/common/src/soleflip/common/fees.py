@@ -175,13 +175,18 @@ class FeeTerms:
         return price - transaction - processing - self.shipping + cents(price * self.bonus_rate)
 
     def breakdown(self, price: Decimal) -> PayoutBreakdown:
+        # Each fee rounded once: `payout`'s own sum of the same parts (orders prices every
+        # order of a batch through here; recomputing them was half of this call).
+        transaction = max(cents(price * self.rate), self.minimum_fee)
+        processing = cents(price * self.processing_rate)
+        bonus = cents(price * self.bonus_rate)
         return PayoutBreakdown(
             price=price,
-            transaction_fee=max(cents(price * self.rate), self.minimum_fee),
-            processing_fee=cents(price * self.processing_rate),
+            transaction_fee=transaction,
+            processing_fee=processing,
             shipping=self.shipping,
-            bonus=cents(price * self.bonus_rate),
-            payout=self.payout(price),
+            bonus=bonus,
+            payout=price - transaction - processing - self.shipping + bonus,
         )
 
     def floor(self, cost: Decimal, min_margin_pct: Decimal = ZERO) -> Decimal:

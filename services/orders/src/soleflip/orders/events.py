@@ -47,9 +47,7 @@ def from_row(kind: type[S], row: asyncpg.Record, **computed: Any) -> S:
     """`kind` from a stored row: each field not in `computed` is the column of its name.
     (The column names are cached by the computed names in call order: a call site passes
     them in one order, and a tuple is hashed far cheaper than a fresh frozenset per row.)"""
-    fields = {name: row[name] for name in _columns(kind, tuple(computed))}
-    fields.update(computed)
-    return kind(**fields)
+    return kind(**{name: row[name] for name in _columns(kind, tuple(computed))}, **computed)
 
 
 def order_snapshot(row: asyncpg.Record) -> OrderSnapshot:

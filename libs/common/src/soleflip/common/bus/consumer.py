@@ -31,6 +31,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
 
 from soleflip.common.bus._process import Processor
+from soleflip.common.bus._writer import TurnWriter
 from soleflip.common.bus.message import Message
 from soleflip.common.bus.metrics import RESUBSCRIBES
 from soleflip.common.bus.names import Names
@@ -106,6 +107,7 @@ class ConsumerRunner:
             max_deliver=max_deliver,
             nak_delays=nak_delays,
             publisher=publisher or Publisher(self._js, names),
+            acks=TurnWriter(nc),
         )
         self._sub: JetStreamContext.PullSubscription | None = None
         self._reconnects_seen = 0
