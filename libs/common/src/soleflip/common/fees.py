@@ -170,23 +170,30 @@ class FeeTerms:
 
     def payout(self, price: Decimal) -> Decimal:
         """What the seller receives for a sale at `price`, to the cent."""
-        transaction = max(cents(price * self.rate), self.minimum_fee)
-        processing = cents(price * self.processing_rate)
-        return price - transaction - processing - self.shipping + cents(price * self.bonus_rate)
+        return self._parts(price)[3]
 
     def breakdown(self, price: Decimal) -> PayoutBreakdown:
-        # Each fee rounded once: `payout`'s own sum of the same parts (orders prices every
-        # order of a batch through here; recomputing them was half of this call).
-        transaction = max(cents(price * self.rate), self.minimum_fee)
-        processing = cents(price * self.processing_rate)
-        bonus = cents(price * self.bonus_rate)
+        transaction, processing, bonus, payout = self._parts(price)
         return PayoutBreakdown(
             price=price,
             transaction_fee=transaction,
             processing_fee=processing,
             shipping=self.shipping,
             bonus=bonus,
-            payout=price - transaction - processing - self.shipping + bonus,
+            payout=payout,
+        )
+
+    def _parts(self, price: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """Transaction fee, processing fee, bonus and payout at `price`: each fee rounded once,
+        and the payout their sum (orders prices every order of a batch through `breakdown`)."""
+        transaction = max(cents(price * self.rate), self.minimum_fee)
+        processing = cents(price * self.processing_rate)
+        bonus = cents(price * self.bonus_rate)
+        return (
+            transaction,
+            processing,
+            bonus,
+            price - transaction - processing - self.shipping + bonus,
         )
 
     def floor(self, cost: Decimal, min_margin_pct: Decimal = ZERO) -> Decimal:

@@ -49,7 +49,7 @@ class AckTracker:
         self._max_pending = max_pending
         self._sub: Subscription | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self._writer = TurnWriter(nc)
+        self._writer = TurnWriter.of(nc)
 
     async def start(self) -> None:
         # A core subscription: nats-py re-creates it by itself after a reconnect.

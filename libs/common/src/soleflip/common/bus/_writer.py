@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 
 from nats.aio.client import Client
 from nats.protocol.command import hpub_cmd, pub_cmd
@@ -16,6 +17,7 @@ _ONE_LINE = str.maketrans({"\r": " ", "\n": " "})
 # caller with ever-new keys only pays the check every time.
 _VALID_KEYS: set[str] = set()
 _MAX_VALID_KEYS = 256
+_WRITERS: weakref.WeakKeyDictionary[Client, TurnWriter] = weakref.WeakKeyDictionary()
 
 
 class TurnWriter:
@@ -33,6 +35,15 @@ class TurnWriter:
     def __init__(self, nc: Client) -> None:
         self._nc = nc
         self._scheduled = False
+
+    @classmethod
+    def of(cls, nc: Client) -> TurnWriter:
+        """The connection's writer: one buffer (nats-py's), so one writer and one end-of-turn
+        write per connection, however many publishers and consumers share it."""
+        writer = _WRITERS.get(nc)
+        if writer is None:
+            writer = _WRITERS[nc] = cls(nc)
+        return writer
 
     def write_soon(
         self, subject: str, payload: bytes, reply: str, headers: dict[str, str] | None

@@ -107,7 +107,7 @@ class ConsumerRunner:
             max_deliver=max_deliver,
             nak_delays=nak_delays,
             publisher=publisher or Publisher(self._js, names),
-            acks=TurnWriter(nc),
+            acks=TurnWriter.of(nc),
         )
         self._sub: JetStreamContext.PullSubscription | None = None
         self._reconnects_seen = 0

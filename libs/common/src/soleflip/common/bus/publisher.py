@@ -135,7 +135,7 @@ class Publisher:
         self._js = js
         # nats-py has no public accessor for a context's connection; its state decides fail-fast.
         self._nc: Client = js._nc
-        self._writer = TurnWriter(self._nc)
+        self._writer = TurnWriter.of(self._nc)
         self._names = names
         self._timeout = timeout
         self._attempts = attempts
